@@ -1,0 +1,50 @@
+# Newsdesk: `make run` serves the seed articles on http://127.0.0.1:8000, `make test` checks everything.
+# Each step is skipped when already done.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ARTICLES := $(wildcard data/articles/*)
+PYTEST_ARGS ?=
+
+.PHONY: run serve install migrate ingest test lint format bench clean
+
+run: ingest ## Install, migrate, ingest data/articles, then serve
+	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
+
+serve: install ## Serve without (re-)ingesting
+	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[nlp,postgres,dev]'
+	touch $@
+
+migrate: install
+	$(BIN)/newsdesk db upgrade
+
+ingest: data/.ingested
+
+data/.ingested: $(VENV)/.installed $(ARTICLES) $(wildcard data/aliases.csv)
+	$(BIN)/newsdesk ingest data/articles
+	touch $@
+
+test: install lint ## Lint, type-check and run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/mypy app
+
+format: install
+	$(BIN)/ruff check --fix app tests migrations
+	$(BIN)/ruff format app tests migrations
+
+clean:
+	rm -rf $(VENV) data/newsdesk.db* data/.ingested .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""One error shape for every failure: {detail, code, extra}; never a stack trace or SQL."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.search.cursor import InvalidCursor
+from app.search.lookup import NotFound
+from app.search.query import QuerySyntaxError
+
+logger = logging.getLogger("newsdesk.errors")
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a machine-readable code and a message for people."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.extra = status, code, detail, extra
+
+
+def error_response(
+    status: int, code: str, detail: str, extra: dict[str, Any] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"detail": detail, "code": code}
+    if extra:
+        body["extra"] = extra
+    return JSONResponse(status_code=status, content=body)
+
+
+def describe_validation_error(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+    return f"{'.'.join(location) or 'request'}: {error.get('msg', 'invalid value')}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.code, error.detail, error.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in error.errors()
+        ]
+        detail = "; ".join(describe_validation_error(e) for e in error.errors())
+        return error_response(422, "invalid_parameter", detail, {"errors": errors})
+
+    @app.exception_handler(QuerySyntaxError)
+    async def bad_query(_request: Request, error: QuerySyntaxError) -> JSONResponse:
+        extra = {"position": error.position, "hint": error.hint}
+        return error_response(400, "invalid_query", f"q: {error}", extra)
+
+    @app.exception_handler(InvalidCursor)
+    async def bad_cursor(_request: Request, error: InvalidCursor) -> JSONResponse:
+        return error_response(400, "invalid_cursor", str(error))
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, error: NotFound) -> JSONResponse:
+        extra = {"suggestions": error.suggestions}
+        return error_response(404, f"unknown_{error.kind}", str(error), extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "internal error; the server log has details")

@@ -1,0 +1,133 @@
+"""The article filters every listing shares (/articles, exports, feeds, timelines)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query
+
+from app.api.deps import SessionDep, SettingsDep
+from app.api.errors import ApiError
+from app.search.articles import ArticleFilter
+from app.search.lookup import resolve_entity, resolve_source
+from app.search.query import parse_query
+
+EntityType = Literal["person", "organization", "location", "other"]
+
+
+def start_of(value: date | datetime) -> datetime:
+    """A date means from its first moment; naive date-times are UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def end_of(value: date | datetime) -> datetime:
+    """A date means up to its last moment (inclusive ranges); naive date-times are UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(
+        microseconds=1
+    )
+
+
+def article_filter(
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[
+        str | None,
+        Query(
+            description='Full-text query: words (all must match), "exact phrases", prefix*, '
+            "OR, NOT or -word, parentheses. Case- and accent-insensitive.",
+            examples=['Taliban "full-fledged relations" -Ukraine'],
+            max_length=10_000,
+        ),
+    ] = None,
+    search_in: Annotated[
+        Literal["all", "title", "body"],
+        Query(description="Where q must match: title, body, or either (all)."),
+    ] = "all",
+    source: Annotated[
+        list[str] | None,
+        Query(
+            description="Source name or id; repeat for any of several sources.",
+            examples=["The Khorasan Diary"],
+        ),
+    ] = None,
+    published_from: Annotated[
+        date | datetime | None,
+        Query(
+            alias="from",
+            description="Published on or after this ISO 8601 date or date-time (UTC if no zone).",
+            examples=["2024-05-01"],
+        ),
+    ] = None,
+    published_to: Annotated[
+        date | datetime | None,
+        Query(
+            alias="to",
+            description="Published on or before this date (the whole day) or date-time.",
+            examples=["2024-06-30"],
+        ),
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        Query(
+            description="Entity id, canonical name or alias (any case or accents); repeat to "
+            "require all of several entities.",
+            examples=["Vladimir Putin"],
+        ),
+    ] = None,
+    entity_any: Annotated[
+        list[str] | None,
+        Query(description="Articles mentioning any of these entities.", examples=["Shoigu"]),
+    ] = None,
+    entity_type: Annotated[
+        list[EntityType] | None,
+        Query(description="Articles mentioning at least one entity of this type."),
+    ] = None,
+    language: Annotated[
+        list[str] | None,
+        Query(description="ISO 639-1 language code; repeat for any of several.", examples=["en"]),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(
+            description="Articles carrying this tag (e.g. a corpus category).", examples=["tech"]
+        ),
+    ] = None,
+    duplicates: Annotated[
+        Literal["include", "exclude"],
+        Query(description="exclude hides near-duplicates of an earlier article."),
+    ] = "include",
+) -> ArticleFilter:
+    """Parse and resolve the shared filters; unknown names answer 404 with suggestions."""
+    if q is not None and len(q) > settings.max_query_length:
+        raise ApiError(
+            400,
+            "query_too_long",
+            f"q is {len(q)} characters; the limit is {settings.max_query_length}",
+        )
+    published_from_at = start_of(published_from) if published_from is not None else None
+    published_to_at = end_of(published_to) if published_to is not None else None
+    if published_from_at and published_to_at and published_from_at > published_to_at:
+        raise ApiError(422, "invalid_parameter", "from: must not be later than to")
+    groups = [resolve_entity(session, value) for value in entity or []]
+    if entity_any:
+        groups.append(sorted({i for value in entity_any for i in resolve_entity(session, value)}))
+    return ArticleFilter(
+        query=parse_query(q, max_length=settings.max_query_length) if q and q.strip() else None,
+        search_in=search_in,
+        source_ids=[resolve_source(session, value) for value in source] if source else None,
+        published_from=published_from_at,
+        published_to=published_to_at,
+        entity_groups=groups,
+        entity_types=list(entity_type or []),
+        languages=[code.lower() for code in language or []],
+        tags=list(tag or []),
+        exclude_duplicates=duplicates == "exclude",
+    )
+
+
+ArticleFilterDep = Annotated[ArticleFilter, Depends(article_filter)]

@@ -1,0 +1,195 @@
+"""The `newsdesk` command: ingest articles, serve the API, manage the database and entities."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import Settings, get_settings
+from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
+
+app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
+db_app = typer.Typer(help="Create, upgrade or inspect the database schema.", no_args_is_help=True)
+entities_app = typer.Typer(help="Curate entities by hand.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(entities_app, name="entities")
+
+console = Console(stderr=True)
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", help="Overrides DATABASE_URL."),
+]
+
+
+def settings_for(database_url: str | None) -> Settings:
+    settings = get_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Article files or folders (recursive).")],
+    nlp: Annotated[
+        bool, typer.Option("--nlp/--no-nlp", help="Recognise named entities with spaCy.")
+    ] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be extracted; write nothing.")
+    ] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Read articles, extract their metadata and entities, and store them (idempotent)."""
+    settings = settings_for(database_url)
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        console.print(f"[red]No such file or folder:[/red] {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
+    if dry_run:
+        raise typer.Exit(print_dry_run(paths, settings))
+    from app.ingest.pipeline import Ingest, apply_alias_file
+
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    if settings.aliases_file.exists():
+        apply_alias_file(engine, settings.aliases_file)
+    recognizer = None
+    if nlp:
+        from app.ingest.entities import EntityRecognizer
+
+        recognizer = EntityRecognizer()
+    run = Ingest(engine, settings, recognizer)
+    with ingest_progress() as progress:
+        task = progress.add_task("Ingesting", total=None)
+        report = run.run(paths, on_file=lambda _path: progress.advance(task))
+    for failure in report.failures:
+        console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
+    print(report.summary())
+    engine.dispose()
+    raise typer.Exit(1 if report.failures else 0)
+
+
+def ingest_progress() -> Progress:
+    """A progress bar on a terminal; silent when output is piped."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    )
+
+
+def print_dry_run(paths: list[Path], settings: Settings) -> int:
+    """Show, per article, the fields ingest would store. Returns the exit code."""
+    from app.ingest.document import ReadFailure
+    from app.ingest.pipeline import read_all
+
+    out = Console()
+    failed = 0
+    for item in read_all(paths, settings):
+        if isinstance(item, ReadFailure):
+            failed += 1
+            out.print(f"[red]failed[/red] {item.origin}: {item.reason}", highlight=False)
+            continue
+        table = Table(title=item.origin, show_header=True, title_justify="left")
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        table.add_column("from")
+        for name in ("title", "subtitle", "dateline", "author", "publisher", "published_at"):
+            value = getattr(item, name)
+            table.add_row(name, "" if value is None else str(value), item.provenance.get(name, ""))
+        table.add_row("language", item.language or "", item.provenance.get("language", ""))
+        table.add_row("url", item.url or "", item.provenance.get("url", ""))
+        table.add_row("cites", ", ".join(item.cites), item.provenance.get("cites", ""))
+        table.add_row("tags", ", ".join(item.tags), "")
+        table.add_row("words", str(item.word_count), "")
+        table.add_row("lede", (item.lede or "")[:300], "")
+        out.print(table)
+    return 1 if failed else 0
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Serve the HTTP API (interactive docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+    )
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    nlp: Annotated[bool, typer.Option("--nlp/--no-nlp", help="Recognise entities.")] = True,
+) -> None:
+    """Migrate, ingest DATA_DIR/articles (skipping what is stored), then serve: one command."""
+    settings = get_settings()
+    if settings.articles_dir.is_dir():
+        try:
+            ingest([settings.articles_dir], nlp=nlp, dry_run=False, database_url=None)
+        except typer.Exit as done:
+            if done.exit_code:
+                console.print("[yellow]Some articles failed to load; serving the rest.[/yellow]")
+    else:
+        upgrade_database(settings.database_url)
+    serve(host=host, port=port, workers=workers, reload=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create the schema or bring it up to date."""
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url, revision)
+    console.print(f"Database at revision {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' drops all).")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Take the schema back to an earlier revision."""
+    settings = settings_for(database_url)
+    downgrade_database(settings.database_url, revision)
+    console.print(f"Database at revision {revision}.")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseOption = None) -> None:
+    """Print the schema revision the database is at."""
+    engine = create_db_engine(settings_for(database_url))
+    print(current_revision(engine) or "none")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The database engine, sessions, and the per-dialect connection set-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+from app.config import Settings, get_settings
+
+
+def create_db_engine(settings: Settings, *, writer: bool = False) -> Engine:
+    """An engine for settings.database_url; SQLite gets WAL, a busy timeout and foreign keys.
+
+    A `writer` engine takes SQLite's write lock when a transaction begins, so two writers
+    queue on the busy timeout instead of failing with "database is locked" mid-transaction.
+    """
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, "IMMEDIATE" if writer else "")
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> None:
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let the pool's BEGIN handling be ours: pysqlite's implicit transactions
+        # otherwise defer BEGIN and break SAVEPOINT and WAL read consistency.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql(f"BEGIN {begin_mode}")
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """The process-wide engine for the current settings."""
+    return create_db_engine(get_settings())
+
+
+def get_session() -> Iterator[Session]:
+    """A session per request (FastAPI dependency)."""
+    with Session(get_engine()) as session:
+        yield session
+
+
+def alembic_config(database_url: str) -> Any:
+    """An Alembic config for the project's migrations, aimed at database_url."""
+    from alembic.config import Config
+
+    from app.config import PROJECT_ROOT
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Bring the schema at database_url up to `revision` (idempotent)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade_database(database_url: str, revision: str = "base") -> None:
+    """Take the schema at database_url down to `revision`."""
+    from alembic import command
+
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision the code ships."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

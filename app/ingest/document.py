@@ -1,0 +1,58 @@
+"""What the readers hand to the rest of ingest: one article's extracted metadata, or a failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Where a metadata value came from, recorded per field so users can see why an
+# article has the date (or publisher, or title) it has.
+SIDECAR = "sidecar"
+HTML_META = "html-meta"
+URL = "url"
+NONE = "none"
+
+
+def from_text(rule: str) -> str:
+    """Provenance label for a value found in the text by the named rule, e.g. `text:byline`."""
+    return f"text:{rule}"
+
+
+@dataclass
+class ArticleDraft:
+    """One article as extracted from a file, before it is stored.
+
+    `origin` is the file path, or `path:LINE` for one line of a JSONL file.
+    `published_at` is timezone-aware UTC (midnight when only a day is known).
+    `provenance` maps a field name (title, subtitle, dateline, author, publisher,
+    published_at, language, url, cites) to SIDECAR, HTML_META, URL, NONE or from_text(rule).
+    """
+
+    origin: str
+    body: str
+    title: str | None = None
+    subtitle: str | None = None
+    dateline: str | None = None
+    author: str | None = None
+    publisher: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    url: str | None = None
+    lede: str | None = None
+    cites: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.body.split())
+
+
+@dataclass
+class ReadFailure:
+    """A file (or one JSONL line) that could not be turned into an article, and why."""
+
+    origin: str
+    reason: str

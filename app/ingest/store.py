@@ -1,0 +1,274 @@
+"""Writes extracted articles and their entities to the database, idempotently.
+
+An article is found again by its content hash (the same text under another name is
+stored once, with both origins), then by URL, then by origin path (a changed file
+updates its article instead of adding a copy). Inserts of shared rows (sources,
+entities, aliases) use INSERT ... ON CONFLICT DO NOTHING, so two ingest processes
+writing the same names at once never fail or create duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Table, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from app.ingest.document import ArticleDraft
+from app.ingest.linking import find_match
+from app.keys import name_key
+from app.models import Article, ArticleEntity, ArticleTag, Entity, EntityAlias, Source, utc_now
+
+if TYPE_CHECKING:
+    from app.ingest.entities import FoundEntity
+
+# Fields copied from a draft onto an Article; a difference in any of them is an update.
+ARTICLE_FIELDS = (
+    "title",
+    "subtitle",
+    "author",
+    "dateline",
+    "published_at",
+    "language",
+    "lede",
+    "body",
+    "url",
+    "cites",
+    "extra",
+    "provenance",
+)
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def content_hash(draft: ArticleDraft) -> str:
+    """Identity of an article's content: its title and body, whitespace-normalised."""
+    text = " ".join(f"{draft.title or ''}\n{draft.body}".split())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def domain_of(url: str | None) -> str | None:
+    """The host of a URL without a leading www., or None."""
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows, skipping any that hit a unique constraint (both dialects)."""
+    if not rows:
+        return
+    target: Table = table.__table__
+    dialect_insert = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else (sqlite.insert)
+    )
+    session.execute(dialect_insert(target).values(rows).on_conflict_do_nothing())
+
+
+@dataclass
+class EntityResolver:
+    """Maps a recognised entity to a stored entity id: alias, exact name, fuzzy match, or new."""
+
+    session: Session
+    _candidates: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+
+    def resolve(self, found: FoundEntity) -> int:
+        keys = {name_key(form) for form in (found.name, *found.forms, *found.aliases)}
+        entity_id = self._by_curated_alias(keys, found.type)
+        if entity_id is None:
+            entity_id = self._by_alias(name_key(found.name), found.type)
+        if entity_id is None:
+            entity_id = find_match(found.name, found.type, self._entities_of(found.type))
+        if entity_id is None:
+            entity_id = self._create(found.name, found.type)
+        self._add_aliases(entity_id, found)
+        return entity_id
+
+    def _by_alias(self, key: str, entity_type: str) -> int | None:
+        return self.session.exec(
+            select(EntityAlias.entity_id).where(
+                EntityAlias.key == key, EntityAlias.entity_type == entity_type
+            )
+        ).scalar_one_or_none()
+
+    def _by_curated_alias(self, keys: set[str], entity_type: str) -> int | None:
+        """A form a person has tied to an entity (aliases.csv, merge) decides the entity."""
+        return self.session.exec(
+            select(EntityAlias.entity_id)
+            .where(
+                EntityAlias.key.in_(keys),
+                EntityAlias.entity_type == entity_type,
+                EntityAlias.curated.is_(True),
+            )
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def _entities_of(self, entity_type: str) -> list[tuple[int, str, str]]:
+        if entity_type not in self._candidates:
+            rows = self.session.exec(
+                select(Entity.id, Entity.name, Entity.type).where(Entity.type == entity_type)
+            ).all()
+            self._candidates[entity_type] = [(row[0], row[1], row[2]) for row in rows]
+        return self._candidates[entity_type]
+
+    def _create(self, name: str, entity_type: str) -> int:
+        insert_ignoring_conflicts(self.session, Entity, [{"name": name, "type": entity_type}])
+        entity_id: int = self.session.exec(
+            select(Entity.id).where(Entity.name == name, Entity.type == entity_type)
+        ).scalar_one()
+        self._entities_of(entity_type).append((entity_id, name, entity_type))
+        return entity_id
+
+    def _add_aliases(self, entity_id: int, found: FoundEntity) -> None:
+        forms = {name_key(form): form for form in (found.name, *found.forms, *found.aliases)}
+        rows = [
+            {"alias": form, "key": key, "entity_type": found.type, "entity_id": entity_id}
+            for key, form in forms.items()
+            if key
+        ]
+        insert_ignoring_conflicts(self.session, EntityAlias, rows)
+
+
+def add_curated_alias(session: Session, alias: str, canonical: str, entity_type: str) -> int:
+    """Tie `alias` to the entity (canonical, type), creating it; a person's word wins."""
+    insert_ignoring_conflicts(session, Entity, [{"name": canonical, "type": entity_type}])
+    entity_id: int = session.exec(
+        select(Entity.id).where(Entity.name == canonical, Entity.type == entity_type)
+    ).scalar_one()
+    for form in {alias, canonical}:
+        key = name_key(form)
+        session.execute(
+            delete(EntityAlias).where(
+                EntityAlias.key == key,
+                EntityAlias.entity_type == entity_type,
+            )
+        )
+        insert_ignoring_conflicts(
+            session,
+            EntityAlias,
+            [
+                {
+                    "alias": form,
+                    "key": key,
+                    "entity_type": entity_type,
+                    "entity_id": entity_id,
+                    "curated": True,
+                }
+            ],
+        )
+    return entity_id
+
+
+class ArticleStore:
+    """Saves drafts (with their entities) in the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.entities = EntityResolver(session)
+        self._sources: dict[str, int] = {}
+
+    def save(self, draft: ArticleDraft) -> tuple[int, Outcome, bool]:
+        """Insert or update one article: its id, what happened, and whether it needs entities."""
+        digest = content_hash(draft)
+        article = self._find(digest, draft)
+        values = self._values(draft, digest)
+        if article is None:
+            article = Article(**values, origin=draft.origin, origins=[draft.origin])
+            self.session.add(article)
+            self.session.flush()
+            outcome = Outcome.ADDED
+        else:
+            outcome = self._update(article, values, draft.origin)
+        assert article.id is not None
+        if outcome is not Outcome.UNCHANGED:
+            self._replace_tags(article.id, draft.tags)
+        needs_entities = outcome is not Outcome.UNCHANGED or not self._has_links(article.id)
+        return article.id, outcome, needs_entities
+
+    def link_entities(self, article_id: int, found: list[FoundEntity]) -> None:
+        """Replace the article's entity links with what recognition found."""
+        self.session.execute(delete(ArticleEntity).where(ArticleEntity.article_id == article_id))
+        links: dict[int, dict[str, Any]] = {}
+        for entity in found:
+            entity_id = self.entities.resolve(entity)
+            link = links.setdefault(
+                entity_id,
+                {"article_id": article_id, "entity_id": entity_id, "mentions": 0, "forms": []},
+            )
+            link["mentions"] += entity.mentions
+            link["forms"] = sorted({*link["forms"], *entity.forms})
+        insert_ignoring_conflicts(self.session, ArticleEntity, list(links.values()))
+
+    def _find(self, digest: str, draft: ArticleDraft) -> Article | None:
+        by_hash = self.session.exec(
+            select(Article).where(Article.content_hash == digest)
+        ).scalar_one_or_none()
+        if by_hash is not None:
+            return by_hash
+        conditions = [Article.origin == draft.origin]
+        if draft.url:
+            conditions.append(Article.url == draft.url)
+        return self.session.exec(
+            select(Article).where(or_(*conditions)).order_by(Article.id).limit(1)
+        ).scalar_one_or_none()
+
+    def _values(self, draft: ArticleDraft, digest: str) -> dict[str, Any]:
+        values = {name: getattr(draft, name) for name in ARTICLE_FIELDS}
+        values["source_id"] = self._source_id(draft.publisher, draft.url)
+        values["word_count"] = draft.word_count
+        values["content_hash"] = digest
+        return values
+
+    def _update(self, article: Article, values: dict[str, Any], origin: str) -> Outcome:
+        changed = {name: value for name, value in values.items() if getattr(article, name) != value}
+        new_origin = origin not in article.origins
+        if new_origin:
+            article.origins = [*article.origins, origin]
+        if not changed:
+            if new_origin:
+                self.session.add(article)
+            return Outcome.UNCHANGED
+        for name, value in changed.items():
+            setattr(article, name, value)
+        article.updated_at = utc_now()
+        self.session.add(article)
+        self.session.flush()
+        return Outcome.UPDATED
+
+    def _has_links(self, article_id: int) -> bool:
+        return (
+            self.session.exec(
+                select(func.count())
+                .select_from(ArticleEntity)
+                .where(ArticleEntity.article_id == article_id)
+            ).scalar_one()
+            > 0
+        )
+
+    def _source_id(self, publisher: str | None, url: str | None) -> int | None:
+        if not publisher:
+            return None
+        if publisher not in self._sources:
+            insert_ignoring_conflicts(
+                self.session, Source, [{"name": publisher, "domain": domain_of(url)}]
+            )
+            self._sources[publisher] = self.session.exec(
+                select(Source.id).where(Source.name == publisher)
+            ).scalar_one()
+        return self._sources[publisher]
+
+    def _replace_tags(self, article_id: int, tags: Iterable[str]) -> None:
+        self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+        rows = [{"article_id": article_id, "tag": tag} for tag in dict.fromkeys(tags) if tag]
+        insert_ignoring_conflicts(self.session, ArticleTag, rows)

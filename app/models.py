@@ -1,0 +1,100 @@
+"""Database tables (SQLModel). API shapes live in schemas.py; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the database stores UTC)."""
+    return datetime.now(UTC)
+
+
+class Source(SQLModel, table=True):
+    """A publisher (outlet) articles come from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=300)
+    domain: str | None = Field(default=None, max_length=300)
+
+
+class Article(SQLModel, table=True):
+    """One article: its cleaned text and the metadata extracted from it."""
+
+    __table_args__ = (
+        Index("ix_article_published_id", "published_at", "id"),
+        Index("ix_article_source_published", "source_id", "published_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    url: str | None = Field(default=None, unique=True, max_length=2000)
+    title: str | None = None
+    subtitle: str | None = None
+    author: str | None = Field(default=None, max_length=500)
+    dateline: str | None = Field(default=None, max_length=200)
+    published_at: datetime | None = None
+    language: str | None = Field(default=None, max_length=16, index=True)
+    lede: str | None = None
+    body: str
+    word_count: int = 0
+    content_hash: str = Field(unique=True, max_length=64)
+    origin: str = Field(index=True, max_length=2000)
+    origins: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cites: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    provenance: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    duplicate_of: int | None = Field(default=None, foreign_key="article.id", index=True)
+    fingerprint: str | None = Field(default=None, max_length=64)
+    ingested_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class ArticleTag(SQLModel, table=True):
+    """A free-form label on an article (e.g. the BBC corpus category)."""
+
+    __tablename__ = "article_tag"
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+    tag: str = Field(primary_key=True, max_length=200, index=True)
+
+
+class Entity(SQLModel, table=True):
+    """A canonical person, organization, location or other named thing."""
+
+    __table_args__ = (UniqueConstraint("name", "type", name="uq_entity_name_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=300, index=True)
+    type: str = Field(max_length=20, index=True)
+
+
+class EntityAlias(SQLModel, table=True):
+    """A surface form that names an entity; `key` is its case- and accent-folded form."""
+
+    __tablename__ = "entity_alias"
+    __table_args__ = (UniqueConstraint("key", "entity_type", name="uq_alias_key_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alias: str = Field(max_length=300)
+    key: str = Field(max_length=300, index=True)
+    entity_type: str = Field(max_length=20)
+    entity_id: int = Field(foreign_key="entity.id", index=True, ondelete="CASCADE")
+    curated: bool = Field(default=False, description="Set by a person: re-ingest keeps it.")
+
+
+class ArticleEntity(SQLModel, table=True):
+    """An entity mentioned in an article, how often, and the forms the article used."""
+
+    __tablename__ = "article_entity"
+    __table_args__ = (Index("ix_article_entity_entity", "entity_id", "article_id"),)
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+    entity_id: int = Field(foreign_key="entity.id", primary_key=True, ondelete="CASCADE")
+    mentions: int = 1
+    forms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,68 @@
+"""Turning what users type (names, aliases, ids) into source and entity ids, or close matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.keys import name_key
+from app.models import Entity, EntityAlias, Source
+
+
+@dataclass
+class NotFound(Exception):
+    """A name that matches nothing; `suggestions` are the closest known names."""
+
+    kind: str
+    value: str
+    suggestions: list[str]
+
+    def __str__(self) -> str:
+        message = f"unknown {self.kind} {self.value!r}"
+        if self.suggestions:
+            message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        return message
+
+
+def _suggest(value: str, choices: list[str], limit: int = 5) -> list[str]:
+    matches = process.extract(value, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+    return [match[0] for match in matches]
+
+
+def resolve_source(session: Session, value: str) -> int:
+    """A source by id or by name (case-insensitive)."""
+    if value.strip().isdigit():
+        found = session.get(Source, int(value))
+        if found is not None and found.id is not None:
+            return found.id
+    source_id = session.execute(
+        select(Source.id).where(func.lower(Source.name) == value.strip().lower())
+    ).scalar_one_or_none()
+    if source_id is None:
+        names = list(session.execute(select(Source.name)).scalars())
+        raise NotFound("source", value, _suggest(value, names))
+    return int(source_id)
+
+
+def resolve_entity(session: Session, value: str) -> list[int]:
+    """Entities named by an id, a canonical name or any alias, however cased or accented.
+
+    Every stored entity has its canonical name among its aliases. One name can name
+    entities of different types (Georgia the place and the person), so a list comes
+    back; a filter on it matches any of them.
+    """
+    if value.strip().isdigit():
+        entity = session.get(Entity, int(value))
+        if entity is not None and entity.id is not None:
+            return [entity.id]
+    key = name_key(value)
+    ids = set(
+        session.execute(select(EntityAlias.entity_id).where(EntityAlias.key == key)).scalars()
+    )
+    if not ids:
+        names = list(session.execute(select(Entity.name)).scalars())
+        raise NotFound("entity", value, _suggest(value, names))
+    return sorted(ids)

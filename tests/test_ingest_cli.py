@@ -1,0 +1,105 @@
+"""`newsdesk ingest` and `newsdesk db` end to end, as a user runs them (a real subprocess)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import PROJECT_ROOT
+from app.db import downgrade_database, upgrade_database
+from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
+
+NEWSDESK = [sys.executable, "-m", "app.cli"]
+
+
+def run_newsdesk(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [*NEWSDESK, *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300
+    )
+
+
+def count(db_path: Path, table: str) -> int:
+    with sqlite3.connect(db_path) as connection:
+        return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_second_ingest_of_the_same_files_changes_nothing(tmp_path: Path) -> None:
+    db_path = tmp_path / "cli.db"
+    url = f"sqlite:///{db_path}"
+    first = run_newsdesk("ingest", "--no-nlp", str(SEEDS_DIR), database_url=url)
+    assert first.returncode == 0, first.stderr
+    assert "5 added, 0 updated, 0 unchanged, 0 failed" in first.stdout
+    second = run_newsdesk("ingest", "--no-nlp", str(SEEDS_DIR), database_url=url)
+    assert second.returncode == 0, second.stderr
+    assert "0 added, 0 updated, 5 unchanged, 0 failed" in second.stdout
+    assert count(db_path, "article") == 5
+
+
+def test_a_changed_file_updates_its_article(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS_DIR, folder)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    settings = settings_for(url)
+    upgrade_database(url)
+    ingest_paths(settings, folder, nlp=False)
+    seed = next(folder.glob("003_*.txt"))
+    seed.write_text(seed.read_text() + "\n\nA paragraph added in a correction.\n")
+    report = ingest_paths(settings, folder, nlp=False)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)  # type: ignore[attr-defined]
+    assert count(tmp_path / "db.sqlite", "article") == 5
+    with sqlite3.connect(tmp_path / "db.sqlite") as connection:
+        hits = connection.execute(
+            "SELECT count(*) FROM article_fts WHERE article_fts MATCH 'correction'"
+        ).fetchone()[0]
+    assert hits == 1
+
+
+def test_the_same_text_under_two_names_is_stored_once(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    original = next(SEEDS_DIR.glob("003_*.txt"))
+    shutil.copyfile(original, folder / "a.txt")
+    shutil.copyfile(original, folder / "b.txt")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    upgrade_database(url)
+    report = ingest_paths(settings_for(url), folder, nlp=False)
+    assert report.added == 1 and report.unchanged == 1  # type: ignore[attr-defined]
+    with sqlite3.connect(tmp_path / "db.sqlite") as connection:
+        (origins,) = connection.execute("SELECT origins FROM article").fetchone()
+    assert "a.txt" in origins and "b.txt" in origins
+
+
+def test_missing_path_is_reported_with_exit_code_2(tmp_path: Path) -> None:
+    result = run_newsdesk(
+        "ingest", str(tmp_path / "nowhere"), database_url=f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    assert result.returncode == 2
+    assert "No such file or folder" in result.stderr
+
+
+def test_migrations_go_down_and_up_again_on_a_populated_database(tmp_path: Path) -> None:
+    db_path = tmp_path / "migrate.db"
+    url = f"sqlite:///{db_path}"
+    upgrade_database(url)
+    ingest_paths(settings_for(url), SEEDS_DIR, nlp=False)
+    downgrade_database(url, "0001")
+    assert count(db_path, "article") == 5
+    upgrade_database(url)
+    with sqlite3.connect(db_path) as connection:
+        hits = connection.execute(
+            "SELECT count(*) FROM article_fts WHERE article_fts MATCH 'Medvedev'"
+        ).fetchone()[0]
+    assert hits == 1, "the full-text index is rebuilt for existing rows"
+    downgrade_database(url, "base")
+    with sqlite3.connect(db_path) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert not tables & {"article", "entity", "source", "article_fts"}
+    upgrade_database(url)
+    assert count(db_path, "article") == 0
+    result = run_newsdesk("db", "current", database_url=url)
+    assert result.stdout.strip() == "0002"
