@@ -93,6 +93,18 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
+    """The whole BBC corpus ingested with entity recognition, once per test session."""
+    path = tmp_path_factory.mktemp("templates") / "bbc.db"
+    url = sqlite_url(path)
+    upgrade_database(url)
+    report = ingest_paths(settings_for(url), bbc_corpus)
+    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+    print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
+    return path
+
+
 def copy_database(template: Path, target: Path) -> str:
     shutil.copyfile(template, target)
     return sqlite_url(target)
@@ -108,6 +120,22 @@ def empty_db(empty_template: Path, tmp_path: Path) -> str:
 def seeded_db(seeded_template: Path, tmp_path: Path) -> str:
     """URL of a database of this test's own holding the five seed articles."""
     return copy_database(seeded_template, tmp_path / "newsdesk.db")
+
+
+@pytest.fixture
+def bbc_db(bbc_template: Path, tmp_path: Path) -> str:
+    """URL of a database of this test's own holding the BBC corpus (2,225 articles)."""
+    return copy_database(bbc_template, tmp_path / "bbc.db")
+
+
+@pytest.fixture
+def bbc_client(bbc_db: str) -> Iterator[TestClient]:
+    """An API client on a copy of the ingested BBC corpus."""
+    settings = settings_for(bbc_db)
+    engine = create_db_engine(settings)
+    with make_client(settings, engine) as test_client:
+        yield test_client
+    engine.dispose()
 
 
 @pytest.fixture
