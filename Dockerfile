@@ -6,11 +6,15 @@ FROM ${BASE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv/newsdesk
 RUN python3 -m venv /opt/venv
-COPY pyproject.toml README.md alembic.ini ./
-COPY app ./app
+COPY pyproject.toml README.md ./
+# Editable install: the code stays at /srv/newsdesk, where the app finds alembic.ini and
+# migrations/. Installed against an empty package first, so the dependencies get a layer of
+# their own that a change to the code alone doesn't rebuild.
+RUN mkdir app && touch app/__init__.py \
+    && /opt/venv/bin/python -m pip install -e '.[nlp,postgres]'
+COPY alembic.ini ./
 COPY migrations ./migrations
-# Editable install: the code stays at /srv/newsdesk, where the app finds its migrations.
-RUN /opt/venv/bin/python -m pip install -e '.[nlp,postgres]'
+COPY app ./app
 
 FROM ${BASE}
 ENV PATH=/opt/venv/bin:$PATH \
@@ -18,14 +22,17 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/srv/newsdesk/data \
     DATABASE_URL=sqlite:////var/lib/newsdesk/newsdesk.db
-RUN useradd --system --uid 10001 --user-group --home-dir /srv/newsdesk --no-create-home newsdesk \
+# Fixed numeric ids, so USER below resolves the same on any host and volume owners match.
+RUN groupadd --gid 10001 newsdesk \
+    && useradd --no-log-init --uid 10001 --gid 10001 --home-dir /srv/newsdesk --no-create-home \
+        --shell /usr/sbin/nologin newsdesk \
     && mkdir -p /var/lib/newsdesk \
-    && chown newsdesk:newsdesk /var/lib/newsdesk
+    && chown 10001:10001 /var/lib/newsdesk
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /srv/newsdesk /srv/newsdesk
 WORKDIR /srv/newsdesk
 COPY data ./data
-USER newsdesk
+USER 10001:10001
 EXPOSE 8000
 VOLUME ["/var/lib/newsdesk"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

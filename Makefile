@@ -46,5 +46,25 @@ format: install
 	$(BIN)/ruff check --fix app tests migrations
 	$(BIN)/ruff format app tests migrations
 
+# Benchmarks (not part of test): 10k articles by default, under 10 minutes.
+# 100k and 1M: make bench BENCH_SIZES="10000 100000 1000000" BENCH_SECONDS=5
+BENCH_SIZES ?= 10000
+BENCH_SECONDS ?= 3
+DATASETTE_VENV := benchmarks/.venv-datasette
+
+bench: $(VENV)/.bench-installed $(DATASETTE_VENV)/.installed ## Measure the query mix (HTTP, floor, Datasette), write BENCHMARKS.md
+	command -v wrk >/dev/null || apt-get install -y wrk
+	nice -n 10 $(BIN)/python benchmarks/run.py $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
+	$(BIN)/python benchmarks/report.py
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+$(DATASETTE_VENV)/.installed:
+	$(PYTHON) -m venv $(DATASETTE_VENV)
+	$(DATASETTE_VENV)/bin/python -m pip install --quiet 'datasette==0.65.*'
+	touch $@
+
 clean:
 	rm -rf $(VENV) data/newsdesk.db* data/.ingested .pytest_cache .mypy_cache .ruff_cache

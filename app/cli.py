@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlmodel import Session
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
@@ -117,6 +119,40 @@ def print_dry_run(paths: list[Path], settings: Settings) -> int:
     return 1 if failed else 0
 
 
+@app.command("load-jsonl")
+def load_jsonl(
+    files: Annotated[list[Path], typer.Argument(help="JSONL files, one article per line.")],
+    fts: Annotated[
+        str,
+        typer.Option(
+            help="triggers: index row by row, commit per batch; deferred: one transaction, "
+            "index all new rows at the end (faster for big loads)."
+        ),
+    ] = "deferred",
+    batch_size: Annotated[int, typer.Option(min=1, help="Articles per executemany.")] = 5_000,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Bulk-load articles whose entities are given (no NER, no extraction): the fast path."""
+    from app.ingest.bulk import BulkLoader
+
+    if fts not in ("triggers", "deferred"):
+        console.print("[red]--fts must be triggers or deferred[/red]")
+        raise typer.Exit(2)
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        console.print(f"[red]No such file:[/red] {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    report = BulkLoader(engine, batch_size, fts=fts).load(files)  # type: ignore[arg-type]
+    engine.dispose()
+    for failure in report.failures[:20]:
+        console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
+    print(report.summary())
+    raise typer.Exit(1 if report.failures else 0)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -185,6 +221,105 @@ def db_current(database_url: DatabaseOption = None) -> None:
     """Print the schema revision the database is at."""
     engine = create_db_engine(settings_for(database_url))
     print(current_revision(engine) or "none")
+
+
+EntityTypeOption = Annotated[
+    str | None,
+    typer.Option("--type", help="person, organization, location or other."),
+]
+
+
+def curate(database_url: str | None, change: Callable[[Session], str]) -> None:
+    """Run one curation in a transaction; print what it did, or why it could not."""
+    from app.ingest.curation import CurationError
+
+    engine = create_db_engine(settings_for(database_url), writer=True)
+    try:
+        with Session(engine) as session:
+            message = change(session)
+            session.commit()
+    except CurationError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print(message)
+
+
+@entities_app.command("merge")
+def entities_merge(
+    keep: Annotated[str, typer.Argument(help="Entity to keep: id, canonical name or alias.")],
+    drop: Annotated[str, typer.Argument(help="Entity merged into it and then deleted.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Merge entity DROP into KEEP: links, mentions, forms and aliases; re-ingest keeps it."""
+    from app.ingest.curation import find_entity, merge_entities
+
+    def change(session: Session) -> str:
+        kept, dropped = find_entity(session, keep), find_entity(session, drop)
+        name = dropped.name
+        result = merge_entities(session, kept, dropped)
+        return (
+            f"Merged {name!r} into {kept.name!r} (id {kept.id}, {kept.type}): "
+            f"{result.articles_moved} article links moved."
+        )
+
+    curate(database_url, change)
+
+
+@entities_app.command("split")
+def entities_split(
+    entity: Annotated[str, typer.Argument(help="Entity holding the alias: id, name or alias.")],
+    alias: Annotated[str, typer.Argument(help="The form to detach into an entity of its own.")],
+    entity_type: EntityTypeOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="Canonical name of the new entity (default: the alias).")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Detach ALIAS from ENTITY, with the articles that wrote it; re-ingest keeps it apart."""
+    from app.ingest.curation import find_entity, split_alias
+
+    if entity_type not in (None, "person", "organization", "location", "other"):
+        console.print(f"[red]Unknown type {entity_type!r}.[/red]", highlight=False)
+        raise typer.Exit(2)
+
+    def change(session: Session) -> str:
+        source = find_entity(session, entity)
+        result = split_alias(session, source, alias, entity_type, name)
+        new = result.entity
+        return (
+            f"Split {alias!r} from {source.name!r} into {new.name!r} (id {new.id}, {new.type}): "
+            f"{result.articles_moved} article links moved."
+        )
+
+    curate(database_url, change)
+
+
+@entities_app.command("list")
+def entities_list(
+    query: Annotated[str | None, typer.Argument(help="Part of a name or alias.")] = None,
+    entity_type: EntityTypeOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 20,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Show entities with their ids and counts (most articles first), to pick for curation."""
+    from app.search.catalog import entity_listing, entity_page
+
+    engine = create_db_engine(settings_for(database_url))
+    with Session(engine) as session:
+        statement = entity_listing(query, entity_type, 1)
+        rows, total = entity_page(session, statement, "articles", limit, None)
+    engine.dispose()
+    table = Table(title=f"{total} entities", title_justify="left")
+    for column in ("id", "name", "type", "articles", "mentions"):
+        table.add_column(column)
+    for row in rows:
+        entity = row.entity
+        table.add_row(
+            str(entity.id), entity.name, entity.type, str(row.articles), str(row.mentions)
+        )
+    Console().print(table)
 
 
 def main() -> None:

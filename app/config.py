@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +46,68 @@ class Settings(BaseSettings):
     snippet_tokens: int = Field(
         default=24, ge=4, le=64, description="Approximate length of a search snippet, in words."
     )
+    api_key_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="SHA-256 (hex) of the API key that unlocks the write endpoints; unset, "
+        "the API is read-only and the write endpoints do not exist.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="The API key in plain text, hashed at start-up (prefer api_key_hash).",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser: comma-separated or a "
+        'JSON list ("https://a.example,https://b.example"; "*" for any). Empty: no CORS.',
+    )
+    query_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="Longest a request may spend in the database (0 = no limit); answered 503.",
+    )
+    max_url_length: int = Field(
+        default=8_192, ge=256, description="Longest accepted path and query string, in bytes."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line; text: for people."
+    )
+    log_level: str = Field(default="INFO", description="Level of the newsdesk loggers.")
+    database_pool_size: int = Field(
+        default=40,
+        ge=1,
+        description="Database connections kept per process: at least the server's worker "
+        "threads (40), or requests wait on each other under load.",
+    )
+    export_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Articles read per batch by CSV/JSONL exports."
+    )
+    timeline_max_periods: int = Field(
+        default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        """Accept `a,b` as well as `["a", "b"]` from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def hash_plain_api_key(self) -> Settings:
+        """Keep only the SHA-256 of a plain-text key, so the key itself is never held or logged."""
+        if self.api_key is not None:
+            digest = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()
+            if self.api_key_hash is not None and self.api_key_hash.lower() != digest:
+                raise ValueError("NEWSDESK_API_KEY and NEWSDESK_API_KEY_HASH name different keys")
+            self.api_key_hash, self.api_key = digest, None
+        if self.api_key_hash is not None:
+            self.api_key_hash = self.api_key_hash.lower()
+        return self
 
     @property
     def articles_dir(self) -> Path:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from app.config import Settings, get_settings
@@ -22,10 +25,20 @@ def create_db_engine(settings: Settings, *, writer: bool = False) -> Engine:
     """
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=settings.database_pool_size, max_overflow=10
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    # A request holds its connection between the worker-thread calls FastAPI makes for it;
+    # a pool smaller than the thread pool deadlocks under load (threads wait for connections
+    # that threads waiting for a thread hold). SQLite connections are cheap: never wait.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        pool_size=settings.database_pool_size,
+        max_overflow=-1,
+    )
     _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, "IMMEDIATE" if writer else "")
     return engine
 
@@ -46,6 +59,31 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> 
     @event.listens_for(engine, "begin")
     def begin(connection: Any) -> None:
         connection.exec_driver_sql(f"BEGIN {begin_mode}")
+
+
+T = TypeVar("T")
+
+# PostgreSQL's "deadlock detected" and "could not serialize access": the transaction was
+# rolled back only because another one ran at the same time, so running it again succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for a database error that running the whole transaction again can clear."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and sqlstate in RETRYABLE_SQLSTATES
+
+
+def run_retrying(transaction: Callable[[], T], attempts: int = 8) -> T:
+    """Run transaction(), again after a short random pause when a concurrent one broke it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction()
+        except DBAPIError as error:
+            if attempt == attempts or not is_retryable(error):
+                raise
+            time.sleep(random.uniform(0.05, 0.25) * attempt)
+    raise AssertionError("unreachable")
 
 
 @lru_cache

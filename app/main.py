@@ -5,8 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from app.api import articles, entities, health, sources
+from app.api import articles, entities, feeds, health, sources, timeline
+from app.api.error_docs import document_errors
 from app.api.errors import install_error_handlers
+from app.api.newsapi import router as newsapi_router
+from app.api.similar import router as similar_router
+from app.config import Settings, get_settings
+from app.observability import Metrics, RequestObserver, configure_logging
+from app.security import install_security
 
 DESCRIPTION = """
 Search and filter news-article metadata: full text, source, publication date and the
@@ -31,17 +37,39 @@ TAGS = [
     {"name": "sources", "description": "The outlets articles come from."},
     {"name": "health", "description": "Liveness and readiness for operators."},
 ]
+ADMIN_TAG = {
+    "name": "admin",
+    "description": "Write endpoints: they exist only on a server with an API key configured "
+    "(NEWSDESK_API_KEY_HASH or NEWSDESK_API_KEY) and need that key.",
+}
 
 
-def create_app() -> FastAPI:
-    """Build the API. The docs at /docs and /redoc load no asset from the internet."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API. The docs at /docs and /redoc load no asset from the internet.
+
+    The write endpoints (tag admin) exist only when an API key is configured.
+    """
+    settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     app = FastAPIOffline(
         title="Newsdesk",
         version="0.1.0",
         description=DESCRIPTION,
-        openapi_tags=TAGS,
+        openapi_tags=[*TAGS, ADMIN_TAG] if settings.api_key_hash else TAGS,
     )
     install_error_handlers(app)
     for module in (articles, entities, sources, health):
         app.include_router(module.router)
+    app.include_router(newsapi_router)
+    app.include_router(timeline.router)
+    app.include_router(feeds.router)
+    app.include_router(similar_router)
+    if settings.api_key_hash:
+        from app.api import admin
+
+        app.include_router(admin.router)
+    document_errors(app)
+    install_security(app, settings)
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -98,3 +98,13 @@ class ArticleEntity(SQLModel, table=True):
     entity_id: int = Field(foreign_key="entity.id", primary_key=True, ondelete="CASCADE")
     mentions: int = 1
     forms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ArticleBand(SQLModel, table=True):
+    """One MinHash LSH band key of an article: articles sharing a key are duplicate candidates."""
+
+    __tablename__ = "article_band"
+    __table_args__ = (Index("ix_article_band_article", "article_id"),)
+
+    band_key: int = Field(sa_type=BigInteger, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")

@@ -64,6 +64,38 @@ class ArticleSummary(BaseModel):
     entities: list[EntityRef] = Field(description="The most-mentioned entities, at most five.")
 
 
+class FacetValue(BaseModel):
+    """One value of a facet and how many matching articles have it."""
+
+    value: str = Field(
+        description="Source name, entity name, entity type, language code or month (YYYY-MM).",
+        examples=["Vladimir Putin"],
+    )
+    id: int | None = Field(
+        default=None,
+        description="Source or entity id (pass it as `source` or `entity` to filter on it).",
+        examples=[1],
+    )
+    type: str | None = Field(default=None, description="Entity type (entity facet only).")
+    count: int = Field(description="Matching articles with this value.", examples=[5])
+
+
+class Facet(BaseModel):
+    """The most frequent values of one facet among the matching articles."""
+
+    values: list[FacetValue] = Field(description="Most frequent first; ties by value.")
+    other_count: int = Field(
+        description="Sum of the counts of the values not listed. For source, language and "
+        "month that is a number of articles (counts + other_count + missing = total); for "
+        "entity and entity_type an article counts under each of its values."
+    )
+    distinct: int = Field(description="How many different values the matches have.")
+    missing: int = Field(
+        description="Matching articles without a value (no source, language or date; no "
+        "entities); not in `values`."
+    )
+
+
 class ArticlePage(BaseModel):
     """A page of search results."""
 
@@ -71,6 +103,10 @@ class ArticlePage(BaseModel):
     items: list[ArticleSummary]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
+    )
+    facets: dict[str, Facet] | None = Field(
+        default=None,
+        description="Counts per value under the same filters, when `facets` was requested.",
     )
 
 
@@ -121,10 +157,40 @@ class EntityPage(BaseModel):
     next_cursor: str | None
 
 
+class EntityCount(BaseModel):
+    """Another entity and how many articles it shares with this one."""
+
+    id: int = Field(examples=[7])
+    name: str = Field(examples=["Taliban"])
+    type: str = Field(examples=["organization"])
+    article_count: int = Field(examples=[5])
+
+
+class SourceCount(SourceRef):
+    """A source and how many of its articles mention the entity."""
+
+    article_count: int = Field(examples=[1])
+
+
 class EntityDetail(EntitySummary):
-    """An entity with its aliases."""
+    """An entity with its aliases, when it was mentioned, with whom and by whom."""
 
     aliases: list[str] = Field(examples=[["Vladimir V. Putin", "Putin", "Mr. Putin"]])
+    first_seen: datetime | None = Field(
+        description="Publication date of the earliest article mentioning it (null if none "
+        "of its articles has a date).",
+        examples=["2024-04-18T00:00:00"],
+    )
+    last_seen: datetime | None = Field(
+        description="Publication date of the latest article mentioning it.",
+        examples=["2024-06-01T00:00:00"],
+    )
+    co_occurring: list[EntityCount] = Field(
+        description="The entities mentioned in most of the same articles, most shared first."
+    )
+    top_sources: list[SourceCount] = Field(
+        description="The sources with most articles mentioning it, most first."
+    )
 
 
 class Health(BaseModel):
@@ -140,3 +206,194 @@ class ErrorResponse(BaseModel):
     extra: dict[str, Any] | None = Field(
         default=None, description="Details such as a query error's position and hint."
     )
+
+
+class NewsApiSourceRef(BaseModel):
+    """NewsAPI's source of an article: its slug and name (null when the source is unknown)."""
+
+    id: str | None = Field(examples=["the-khorasan-diary"])
+    name: str | None = Field(examples=["The Khorasan Diary"])
+
+
+class NewsApiArticle(BaseModel):
+    """An article in NewsAPI's shape; `content` is the full body (NewsAPI cuts it at 200)."""
+
+    source: NewsApiSourceRef
+    author: str | None
+    title: str | None
+    description: str | None = Field(description="The subtitle, or the first paragraph.")
+    url: str | None
+    urlToImage: str | None = Field(description="Always null: images are not stored.")
+    publishedAt: str | None = Field(examples=["2024-05-29T00:00:00Z"])
+    content: str | None
+
+
+class NewsApiArticles(BaseModel):
+    status: str = Field(examples=["ok"])
+    totalResults: int = Field(description="Exact, and every page up to it can be fetched.")
+    articles: list[NewsApiArticle]
+
+
+class NewsApiSource(BaseModel):
+    id: str = Field(examples=["the-khorasan-diary"])
+    name: str
+    description: str | None
+    url: str | None
+    category: str | None = Field(description="The most common tag of the source's articles.")
+    language: str | None
+    country: str | None
+
+
+class NewsApiSources(BaseModel):
+    status: str = Field(examples=["ok"])
+    sources: list[NewsApiSource]
+
+
+class NewsApiErrorBody(BaseModel):
+    """NewsAPI's error shape."""
+
+    status: str = Field(examples=["error"])
+    code: str = Field(examples=["parameterInvalid"])
+    message: str
+
+
+class Readiness(BaseModel):
+    """Whether the server can answer: database reachable and its schema up to date."""
+
+    status: str = Field(examples=["ok"], description="ok or not_ready.")
+    database: str = Field(examples=["ok"], description="ok or unreachable.")
+    schema_revision: str | None = Field(
+        examples=["0003"], description="The migration the database is at (null: none)."
+    )
+    expected_revision: str | None = Field(
+        examples=["0003"], description="The newest migration this server ships."
+    )
+
+
+class TimelineSeries(BaseModel):
+    """Counts for one source or entity, one per period."""
+
+    value: str = Field(examples=["The Khorasan Diary"])
+    id: int | None = Field(examples=[3])
+    total: int = Field(description="Dated matching articles in this series.", examples=[1])
+    counts: list[int] = Field(description="Aligned with `periods`.")
+
+
+class Timeline(BaseModel):
+    """Matching articles per period, every period from the first to the last included."""
+
+    interval: str = Field(examples=["month"])
+    periods: list[str] = Field(
+        description="Period keys in order: YYYY-MM-DD for days, the Monday (YYYY-MM-DD) for "
+        "ISO weeks, YYYY-MM for months; in UTC.",
+        examples=[["2024-04", "2024-05", "2024-06"]],
+    )
+    counts: list[int] = Field(description="Articles per period.", examples=[[1, 1, 0]])
+    total: int = Field(description="All matching articles: sum(counts) + undated.")
+    undated: int = Field(description="Matching articles without a publication date.")
+    series: list[TimelineSeries] | None = Field(
+        default=None, description="With `by`: the biggest sources or entities, biggest first."
+    )
+    other: list[int] | None = Field(
+        default=None,
+        description="With `by`: per period, the articles in none of the listed series.",
+    )
+
+
+class ArticleIn(BaseModel):
+    """One article to add or update, in the shape of a .json import (any other field is kept
+    in `extra`). An article with the same url, or the same title and text, is updated."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Taliban delegation visits Moscow",
+                    "body": "KABUL — A Taliban delegation arrived in Moscow on Tuesday ...",
+                    "url": "https://example.org/2024/06/taliban-moscow",
+                    "publisher": "Example News",
+                    "author": "Jane Doe",
+                    "published": "2024-06-04",
+                    "language": "en",
+                }
+            ]
+        },
+    )
+
+    title: str | None = Field(default=None, description="Headline.")
+    body: str | None = Field(default=None, description="Article text (or use content/text).")
+    content: str | None = Field(default=None, description="Article text, NewsAPI-style.")
+    text: str | None = Field(default=None, description="Article text.")
+    description: str | None = Field(default=None, description="Subtitle or standfirst.")
+    url: str | None = Field(default=None, description="Canonical URL; identifies the article.")
+    publisher: str | None = Field(default=None, description="Outlet name (or use source).")
+    source: str | dict[str, Any] | None = Field(
+        default=None, description='Outlet name, or NewsAPI\'s {"id": ..., "name": ...}.'
+    )
+    author: str | None = Field(default=None, description="Byline.")
+    published: str | None = Field(
+        default=None, description="Publication date or date-time, ISO 8601 preferred."
+    )
+    language: str | None = Field(default=None, description="ISO 639-1 code, e.g. en.")
+
+
+class ArticleWritten(BaseModel):
+    """What POST /articles did."""
+
+    id: int = Field(examples=[6])
+    outcome: str = Field(description="added, updated or unchanged.", examples=["added"])
+    entities: str = Field(
+        description="recognized, or skipped (with the reason in `note`).", examples=["recognized"]
+    )
+    note: str | None = Field(default=None, description="Why entities were skipped, if they were.")
+
+
+class EntityMergeIn(BaseModel):
+    """Fold one entity into another: its mentions and aliases move, it disappears."""
+
+    into: int = Field(ge=1, le=2**62, description="The entity that stays.", examples=[1])
+    merge: int = Field(ge=1, le=2**62, description="The entity merged away.", examples=[2])
+
+
+class SimilarArticle(BaseModel):
+    """An article about the same story, and what it shares with the one asked about."""
+
+    id: int = Field(examples=[1])
+    title: str | None = Field(examples=["Putin Expresses Hope For Expansion Of Russia's Relations"])
+    url: str | None = Field(examples=["https://afintl.com/en/202411281189"])
+    source: SourceRef | None
+    published_at: datetime | None = Field(examples=["2024-11-28T00:00:00Z"])
+    score: float = Field(
+        description="0 to 1: the share of the article's entity weight (rare entities weigh "
+        "more) and of its distinctive-term weight this article also has, averaged.",
+        examples=[0.39],
+    )
+    shared_entities: list[str] = Field(
+        description="Entities both mention, rarest first.",
+        examples=[["Collective Security Treaty Organization", "Sergei Shoigu"]],
+    )
+    shared_terms: list[str] = Field(
+        description="Distinctive words both contain, most distinctive first.",
+        examples=[["csto", "bilateral"]],
+    )
+    duplicate_of: int | None = Field(
+        description="The earliest copy, if this article is a near-duplicate."
+    )
+
+
+class SimilarList(BaseModel):
+    """The articles most similar to one article, best first."""
+
+    article_id: int = Field(examples=[2])
+    items: list[SimilarArticle]
+
+
+class EntityMerged(BaseModel):
+    """The entity that stayed after a merge."""
+
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["Vladimir Putin"])
+    type: str = Field(examples=["person"])
+    merged: int = Field(description="The id that no longer exists.", examples=[2])
+    articles_moved: int = Field(description="Article links moved over.", examples=[3])

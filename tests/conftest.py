@@ -2,14 +2,21 @@
 
 Seeding runs real spaCy once per session into a template database; each test gets its own
 copy, so tests never see each other's writes.
+
+Every database fixture runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
+(test ids end in [sqlite] / [postgresql]; see tests/backends.py). A PostgreSQL test gets its
+own database, created from a template database with CREATE DATABASE ... TEMPLATE and dropped
+afterwards. Tests that only make sense on one backend say so with a marker (`postgres`) or
+by not using these fixtures (the FTS5 and sqlite3-file tests).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,9 +25,53 @@ from sqlmodel import Session
 
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, get_session, upgrade_database
+from tests.backends import PostgresServer, copy_rows, probe_postgres
 
 SEEDS_DIR = PROJECT_ROOT / "data" / "articles"
 TEST_DATA = PROJECT_ROOT / "tests" / "data"
+
+Backend = Literal["sqlite", "postgresql"]
+# A template database: a SQLite file, or the name of a PostgreSQL database.
+Template = Path | str
+
+POSTGRES = probe_postgres()
+BACKENDS: list[Backend] = ["sqlite", "postgresql"] if POSTGRES.server else ["sqlite"]
+
+
+def pytest_report_header() -> str:
+    return POSTGRES.message
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if POSTGRES.required and POSTGRES.server is None:
+        pytest.exit(
+            f"NEWSDESK_REQUIRE_POSTGRES=1, but the PostgreSQL half can not run: {POSTGRES.reason}",
+            pytest.ExitCode.USAGE_ERROR,
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if POSTGRES.server is None:
+        terminalreporter.write_line(POSTGRES.message, yellow=True, bold=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if POSTGRES.server is not None:
+        POSTGRES.server.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The database the test runs on: "sqlite", and "postgresql" with TEST_DATABASE_URL."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """The PostgreSQL server of TEST_DATABASE_URL (the test is skipped without one)."""
+    if POSTGRES.server is None:
+        pytest.skip(POSTGRES.message)
+    return POSTGRES.server
 
 
 def bbc_corpus_path() -> Path | None:
@@ -77,25 +128,22 @@ def shared_recognizer():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sqlite_empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("templates") / "empty.db"
     upgrade_database(sqlite_url(path))
     return path
 
 
 @pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sqlite_seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("templates") / "seeded.db"
-    url = sqlite_url(path)
-    upgrade_database(url)
-    report = ingest_paths(settings_for(url), SEEDS_DIR)
-    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+    seed_database(sqlite_url(path))
     return path
 
 
 @pytest.fixture(scope="session")
-def bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
-    """The whole BBC corpus ingested with entity recognition, once per test session."""
+def sqlite_bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
+    """The whole BBC corpus ingested with entity recognition into SQLite, once per session."""
     path = tmp_path_factory.mktemp("templates") / "bbc.db"
     url = sqlite_url(path)
     upgrade_database(url)
@@ -105,27 +153,84 @@ def bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> 
     return path
 
 
+def seed_database(url: str) -> None:
+    """Migrate and ingest the five seed articles with entity recognition (the real code)."""
+    upgrade_database(url)
+    report = ingest_paths(settings_for(url), SEEDS_DIR)
+    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+
+
+def copy_of_sqlite(sqlite_template: Path) -> Callable[[str], None]:
+    """A builder for a PostgreSQL template holding the rows of a SQLite template."""
+
+    def build(url: str) -> None:
+        upgrade_database(url)
+        copy_rows(sqlite_url(sqlite_template), url)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def empty_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
+    """A migrated, empty template database of the backend."""
+    if backend == "sqlite":
+        return request.getfixturevalue("sqlite_empty_template")  # type: ignore[no-any-return]
+    return request.getfixturevalue("postgres_server").template("empty", upgrade_database)
+
+
+@pytest.fixture(scope="session")
+def seeded_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
+    """A template database of the backend holding the seeds (ingested into each backend)."""
+    if backend == "sqlite":
+        return request.getfixturevalue("sqlite_seeded_template")  # type: ignore[no-any-return]
+    return request.getfixturevalue("postgres_server").template("seeded", seed_database)
+
+
+@pytest.fixture(scope="session")
+def bbc_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
+    """The BBC corpus ingested with NER: the SQLite file, or on PostgreSQL a copy of its rows
+    (the same ids, so answers compare one to one; PostgreSQL ingest has tests of its own)."""
+    sqlite_template: Path = request.getfixturevalue("sqlite_bbc_template")
+    if backend == "sqlite":
+        return sqlite_template
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.template("bbc", copy_of_sqlite(sqlite_template))
+
+
 def copy_database(template: Path, target: Path) -> str:
     shutil.copyfile(template, target)
     return sqlite_url(target)
 
 
+def fresh_database(template: Template, target: Path) -> Iterator[str]:
+    """A database of the test's own copied from template: yields its URL, then removes it."""
+    if isinstance(template, Path):
+        yield copy_database(template, target)
+        return
+    assert POSTGRES.server is not None
+    url = POSTGRES.server.clone(template)
+    try:
+        yield url
+    finally:
+        POSTGRES.server.release(url)
+
+
 @pytest.fixture
-def empty_db(empty_template: Path, tmp_path: Path) -> str:
+def empty_db(empty_template: Template, tmp_path: Path) -> Iterator[str]:
     """URL of a migrated, empty database of this test's own."""
-    return copy_database(empty_template, tmp_path / "newsdesk.db")
+    yield from fresh_database(empty_template, tmp_path / "newsdesk.db")
 
 
 @pytest.fixture
-def seeded_db(seeded_template: Path, tmp_path: Path) -> str:
+def seeded_db(seeded_template: Template, tmp_path: Path) -> Iterator[str]:
     """URL of a database of this test's own holding the five seed articles."""
-    return copy_database(seeded_template, tmp_path / "newsdesk.db")
+    yield from fresh_database(seeded_template, tmp_path / "newsdesk.db")
 
 
 @pytest.fixture
-def bbc_db(bbc_template: Path, tmp_path: Path) -> str:
+def bbc_db(bbc_template: Template, tmp_path: Path) -> Iterator[str]:
     """URL of a database of this test's own holding the BBC corpus (2,225 articles)."""
-    return copy_database(bbc_template, tmp_path / "bbc.db")
+    yield from fresh_database(bbc_template, tmp_path / "bbc.db")
 
 
 @pytest.fixture

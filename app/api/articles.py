@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
+from sqlmodel import Session
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
+from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
+from app.api.summaries import source_ref, summarize
+from app.config import Settings
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.schemas import (
     ArticleDetail,
     ArticleEntityOut,
     ArticlePage,
-    ArticleSummary,
-    EntityRef,
     ErrorResponse,
-    SourceRef,
+    Facet,
 )
-from app.search.articles import ArticleFilter, Hit, Sort, count_articles, search_articles, sort_key
-from app.search.articles import top_entities as load_top_entities
+from app.search.articles import ArticleFilter, Sort, count_articles, search_articles, sort_key
 from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
-from app.search.text import Highlight, lede_snippet, snippets
+from app.search.facets import FACET_NAMES, compute_facets
+from app.search.text import Highlight
 
 router = APIRouter(tags=["articles"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Unparseable q or cursor."},
     404: {"model": ErrorResponse, "description": "Unknown source or entity name."},
     422: {"model": ErrorResponse, "description": "A parameter has the wrong form."},
 }
-
-
-def source_ref(source: Source | None) -> SourceRef | None:
-    if source is None or source.id is None:
-        return None
-    return SourceRef(id=source.id, name=source.name)
 
 
 def cursor_scope(flt: ArticleFilter, sort: Sort) -> str:
@@ -45,13 +42,35 @@ def cursor_scope(flt: ArticleFilter, sort: Sort) -> str:
     return query_fingerprint({"filter": repr(flt), "sort": sort})
 
 
+FacetParam = Annotated[
+    list[str] | None,
+    Query(
+        description="Facets to count under the same filters: any of "
+        f"{', '.join(FACET_NAMES)}; comma-separated and/or repeated. Each lists its top "
+        "`facet_size` values with the sum of the rest (`other_count`), the number of distinct "
+        "values and the matches without a value (`missing`; undated articles for month).",
+        examples=["source,entity,month"],
+    ),
+]
+
+
 @router.get(
     "/articles",
     response_model=ArticlePage,
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "A page of results (format=json) or the whole result set as a "
+            "download (format=csv or jsonl).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        },
+    },
     summary="Search and filter articles",
 )
-def list_articles(
+def search_or_export_articles(
     session: SessionDep,
     settings: SettingsDep,
     flt: ArticleFilterDep,
@@ -75,14 +94,66 @@ def list_articles(
     highlight_close: Annotated[
         str, Query(max_length=50, description="Marker after a match.")
     ] = "</mark>",
-) -> ArticlePage:
+    facets: FacetParam = None,
+    facet_size: Annotated[
+        int, Query(ge=1, le=100, description="Values listed per facet.", examples=[10])
+    ] = 10,
+    export: ExportParam = "json",
+) -> ArticlePage | Response:
     """Articles matching every filter given, with an exact total and a cursor to the next page.
 
-    Example: `/articles?q=Shoigu&source=Amu%20TV&from=2024-05-01&sort=-published_at`.
+    Examples: `/articles?q=Shoigu&source=Amu%20TV&from=2024-05-01&sort=-published_at`;
+    `/articles?tag=tech&facets=entity,month` also counts entities and months among all tech
+    articles; `/articles?q=Taliban&format=csv` downloads every match as CSV.
     """
+    facet_names = parse_facets(facets)
+    if export == "json":
+        return list_articles(
+            session=session,
+            settings=settings,
+            flt=flt,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            highlight=highlight,
+            highlight_open=highlight_open,
+            highlight_close=highlight_close,
+            facet_names=facet_names,
+            facet_size=facet_size,
+        )
+    if cursor is not None or facet_names:
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            f"format={export} streams the whole result set: drop cursor and facets",
+        )
+    marks = Highlight(highlight_open, highlight_close) if highlight else None
+    return export_articles(session, settings, flt, resolve_sort(flt, sort), export, marks)
+
+
+def resolve_sort(flt: ArticleFilter, sort: Sort | None) -> Sort:
+    """The sort asked for, else relevance with q and newest first without."""
     order: Sort = sort or ("relevance" if flt.query is not None else "-published_at")
     if order == "relevance" and flt.query is None:
         raise ApiError(422, "invalid_parameter", "sort: relevance needs a text query q")
+    return order
+
+
+def list_articles(
+    session: Session,
+    settings: Settings,
+    flt: ArticleFilter,
+    sort: Sort | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+    highlight: bool = True,
+    highlight_open: str = "<mark>",
+    highlight_close: str = "</mark>",
+    facet_names: list[str] | None = None,
+    facet_size: int = 10,
+) -> ArticlePage:
+    """One page of matches (after `cursor`), the exact total, and the facets asked for."""
+    order = resolve_sort(flt, sort)
     scope = cursor_scope(flt, order)
     position = decode_cursor(cursor, scope) if cursor else None
     hits, snapshot = search_articles(session, flt, order, limit + 1, position)
@@ -94,44 +165,37 @@ def list_articles(
         else None
     )
     marks = Highlight(highlight_open, highlight_close) if highlight else None
-    items = summarize(session, settings.snippet_tokens, flt, hits, marks)
-    return ArticlePage(total=count_articles(session, flt), items=items, next_cursor=next_cursor)
-
-
-def summarize(
-    session: SessionDep,
-    snippet_tokens: int,
-    flt: ArticleFilter,
-    hits: list[Hit],
-    marks: Highlight | None,
-) -> list[ArticleSummary]:
-    """Search hits as API items: snippets and top entities loaded for the whole page at once."""
-    ids = [hit.article.id for hit in hits if hit.article.id is not None]
-    passages = (
-        snippets(session, flt.query, flt.search_in, ids, snippet_tokens, marks)
-        if flt.query is not None
-        else {}
+    total = count_articles(session, flt)
+    return ArticlePage(
+        total=total,
+        items=summarize(session, settings.snippet_tokens, flt, hits, marks),
+        next_cursor=next_cursor,
+        facets=facet_counts(session, flt, facet_names, facet_size, total) if facet_names else None,
     )
-    entities = load_top_entities(session, ids, per_article=5)
-    return [
-        ArticleSummary(
-            id=article_id,
-            title=hit.article.title,
-            url=hit.article.url,
-            source=source_ref(hit.source),
-            author=hit.article.author,
-            published_at=hit.article.published_at,
-            language=hit.article.language,
-            snippet=passages.get(article_id)
-            or lede_snippet(hit.article.lede or hit.article.body, snippet_tokens),
-            score=hit.score,
-            entities=[
-                EntityRef(id=e.id, name=e.name, type=e.type, mentions=m)
-                for e, m in entities.get(article_id, [])
-            ],
+
+
+def parse_facets(values: list[str] | None) -> list[str]:
+    """Facet names from comma-separated and/or repeated values, in order, each once."""
+    names = [name.strip() for value in values or [] for name in value.split(",")]
+    names = list(dict.fromkeys(name for name in names if name))
+    unknown = [name for name in names if name not in FACET_NAMES]
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            f"facets: unknown facet {unknown[0]!r}; choose from {', '.join(FACET_NAMES)}",
+            {"allowed": list(FACET_NAMES)},
         )
-        for hit, article_id in zip(hits, ids, strict=True)
-    ]
+    return names
+
+
+def facet_counts(
+    session: SessionDep, flt: ArticleFilter, names: list[str], size: int, total: int
+) -> dict[str, Facet]:
+    return {
+        name: Facet.model_validate(asdict(counted))
+        for name, counted in compute_facets(session, flt, names, size, total).items()
+    }
 
 
 @router.get(

@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from app.api.errors import ApiError
 from app.config import Settings, get_settings
 from app.db import get_session
+from app.search.limits import is_time_limit_error, query_time_limit
 
-SessionDep = Annotated[Session, Depends(get_session)]
+logger = logging.getLogger("newsdesk.errors")
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PlainSessionDep = Annotated[Session, Depends(get_session)]
+
+
+def time_limited_session(session: PlainSessionDep, settings: SettingsDep) -> Iterator[Session]:
+    """The request's session, its database work capped at settings.query_timeout_ms.
+
+    Over the limit answers 503 query_timeout; a database that can't answer at all (missing
+    file or table, server down) answers 503 database_unavailable; details go to the log only.
+    """
+    try:
+        with query_time_limit(session, settings.query_timeout_ms):
+            yield session
+    except PoolTimeout:
+        logger.exception("no database connection free")
+        raise ApiError(503, "server_busy", "the server is busy; try again shortly") from None
+    except DBAPIError as error:
+        if is_time_limit_error(error):
+            raise ApiError(
+                503,
+                "query_timeout",
+                f"the query took longer than the {settings.query_timeout_ms} ms limit; "
+                "narrow it (fewer prefix* terms, more filters) or try again",
+                {"limit_ms": settings.query_timeout_ms},
+            ) from None
+        if not isinstance(error, OperationalError):
+            raise
+        logger.exception("database error")
+        raise ApiError(
+            503,
+            "database_unavailable",
+            "the database could not answer; try again later (the server log has details)",
+        ) from None
+
+
+SessionDep = Annotated[Session, Depends(time_limited_session)]

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import replace
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import and_, or_
 
-from app.api.deps import SessionDep
+from app.api.articles import ERRORS as ARTICLE_ERRORS
+from app.api.articles import list_articles
+from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
-from app.api.filters import EntityType
+from app.api.filters import ArticleFilterDep, EntityType
 from app.models import Entity
-from app.schemas import EntityDetail, EntityPage, EntitySummary, ErrorResponse
-from app.search.catalog import aliases_of, entity_listing
+from app.schemas import (
+    ArticlePage,
+    EntityCount,
+    EntityDetail,
+    EntityPage,
+    EntitySummary,
+    ErrorResponse,
+    SourceCount,
+)
+from app.search.articles import Sort
+from app.search.catalog import (
+    EntitySort,
+    aliases_of,
+    co_occurring,
+    entity_activity,
+    entity_listing,
+    entity_page,
+    entity_page_key,
+    top_sources,
+)
 from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
 
 router = APIRouter(tags=["entities"])
+
+EntityId = Annotated[int, Path(ge=1, le=2**62, description="The entity's id.", examples=[1])]
 
 
 @router.get(
@@ -30,7 +52,8 @@ def list_entities(
         str | None,
         Query(
             max_length=300,
-            description="Part of a canonical name or alias (any case, accents ignored).",
+            description="Part of a canonical name or alias (any case, accents ignored). "
+            "Exact matches list first, then names with a word starting with q, then the rest.",
             examples=["putin"],
         ),
     ] = None,
@@ -38,47 +61,47 @@ def list_entities(
         EntityType | None, Query(alias="type", description="Entity type.")
     ] = None,
     min_articles: Annotated[
-        int, Query(ge=1, description="Mentioned in at least this many articles.")
+        int, Query(ge=1, le=2**31, description="Mentioned in at least this many articles.")
     ] = 1,
     sort: Annotated[
-        Literal["articles", "name"], Query(description="articles (most first) or name (A–Z).")
+        EntitySort, Query(description="articles (most first) or name (A–Z).")
     ] = "articles",
     limit: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=2000, description="From the previous page.")
     ] = None,
 ) -> EntityPage:
-    """Entities with article and mention counts, most-mentioned first by default."""
-    statement = entity_listing(q, entity_type, min_articles)
-    columns = statement.selected_columns
-    articles_col = columns.articles
-    scope = query_fingerprint({"q": q, "type": entity_type, "min": min_articles, "sort": sort})
-    total = session.execute(statement.with_only_columns(Entity.id).order_by(None)).all()
-    if sort == "articles":
-        statement = statement.order_by(articles_col.desc(), Entity.id)
-    else:
-        statement = statement.order_by(Entity.name, Entity.id)
-    if cursor:
-        key = decode_cursor(cursor, scope).key
-        if sort == "articles":
-            statement = statement.where(
-                or_(articles_col < key[0], and_(articles_col == key[0], Entity.id > key[1]))
-            )
-        else:
-            statement = statement.where(
-                or_(Entity.name > key[0], and_(Entity.name == key[0], Entity.id > key[1]))
-            )
-    rows = session.execute(statement.limit(limit + 1)).all()
+    """Entities with article and mention counts, most-mentioned first by default.
+
+    Example: `/entities?q=blair&type=person`.
+    """
+    name = q.strip() if q and q.strip() else None
+    scope = query_fingerprint({"q": name, "type": entity_type, "min": min_articles, "sort": sort})
+    after = decode_cursor(cursor, scope).key if cursor else None
+    statement = entity_listing(name, entity_type, min_articles)
+    rows, total = entity_page(session, statement, sort, limit + 1, after)
     items = [
-        EntitySummary(id=e.id, name=e.name, type=e.type, article_count=a, mention_count=m)
-        for e, a, m in rows[:limit]
+        EntitySummary(
+            id=row.entity.id,
+            name=row.entity.name,
+            type=row.entity.type,
+            article_count=row.articles,
+            mention_count=row.mentions,
+        )
+        for row in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:
-        last = items[-1]
-        key = [last.article_count if sort == "articles" else last.name, last.id]
+        key = entity_page_key(sort, rows[limit - 1])
         next_cursor = encode_cursor(Cursor(key=key, snapshot=0, query_hash=scope))
-    return EntityPage(total=len(total), items=items, next_cursor=next_cursor)
+    return EntityPage(total=total, items=items, next_cursor=next_cursor)
+
+
+def existing_entity(session: SessionDep, entity_id: int) -> Entity:
+    entity = session.get(Entity, entity_id)
+    if entity is None or entity.id is None:
+        raise ApiError(404, "not_found", f"no entity with id {entity_id}")
+    return entity
 
 
 @router.get(
@@ -89,20 +112,74 @@ def list_entities(
 )
 def get_entity(
     session: SessionDep,
-    entity_id: Annotated[int, Path(ge=1, le=2**62, description="The entity's id.", examples=[1])],
+    entity_id: EntityId,
+    top: Annotated[
+        int, Query(ge=1, le=100, description="How many co-occurring entities and sources.")
+    ] = 10,
 ) -> EntityDetail:
-    """An entity with its aliases and counts."""
-    statement = entity_listing(None, None, 0).where(Entity.id == entity_id)
-    row = session.execute(statement).first()
-    entity = row[0] if row else session.get(Entity, entity_id)
-    if entity is None:
-        raise ApiError(404, "not_found", f"no entity with id {entity_id}")
-    articles, mentions = (row[1], row[2]) if row else (0, 0)
+    """An entity with its aliases, counts, first and last publication dates, the entities
+    mentioned in the same articles and the sources that mention it most."""
+    entity = existing_entity(session, entity_id)
+    activity = entity_activity(session, entity_id)
     return EntityDetail(
-        id=entity.id,
+        id=entity_id,
         name=entity.name,
         type=entity.type,
-        article_count=articles or 0,
-        mention_count=mentions or 0,
+        article_count=activity.articles,
+        mention_count=activity.mentions,
         aliases=aliases_of(session, entity_id),
+        first_seen=activity.first_seen,
+        last_seen=activity.last_seen,
+        co_occurring=[
+            EntityCount(id=other.id, name=other.name, type=other.type, article_count=shared)
+            for other, shared in co_occurring(session, entity_id, top)
+            if other.id is not None
+        ],
+        top_sources=[
+            SourceCount(id=source.id, name=source.name, article_count=count)
+            for source, count in top_sources(session, entity_id, top)
+            if source.id is not None
+        ],
+    )
+
+
+@router.get(
+    "/entities/{entity_id}/articles",
+    response_model=ArticlePage,
+    responses=ARTICLE_ERRORS,
+    summary="Articles mentioning an entity",
+)
+def list_entity_articles(
+    session: SessionDep,
+    settings: SettingsDep,
+    entity_id: EntityId,
+    flt: ArticleFilterDep,
+    sort: Annotated[
+        Sort | None,
+        Query(description="As for /articles: relevance, published_at or -published_at."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 20,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor from the previous page.", max_length=2000)
+    ] = None,
+    highlight: Annotated[bool, Query(description="Mark matches in snippets.")] = True,
+    highlight_open: Annotated[str, Query(max_length=50)] = "<mark>",
+    highlight_close: Annotated[str, Query(max_length=50)] = "</mark>",
+) -> ArticlePage:
+    """The articles mentioning the entity, with every filter, sort and page of /articles.
+
+    Example: `/entities/1/articles?q=Taliban&from=2024-05-01`.
+    """
+    existing_entity(session, entity_id)
+    narrowed = replace(flt, entity_groups=[*flt.entity_groups, [entity_id]])
+    return list_articles(
+        session=session,
+        settings=settings,
+        flt=narrowed,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        highlight=highlight,
+        highlight_open=highlight_open,
+        highlight_close=highlight_close,
     )

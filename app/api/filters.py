@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
@@ -27,9 +27,7 @@ def end_of(value: date | datetime) -> datetime:
     """A date means up to its last moment (inclusive ranges); naive date-times are UTC."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(
-        microseconds=1
-    )
+    return datetime.combine(value, time.max, tzinfo=UTC)
 
 
 def article_filter(

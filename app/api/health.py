@@ -1,14 +1,20 @@
-"""/healthz: is the process up and the database reachable."""
+"""/healthz, /readyz and /metrics: liveness, readiness and numbers for operators."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import lru_cache
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import SessionDep
-from app.schemas import Health
+from app.api.deps import PlainSessionDep, SessionDep
+from app.db import current_revision, head_revision
+from app.observability import Metrics
+from app.schemas import Health, Readiness
+from app.search.stats import table_counts
 
 router = APIRouter(tags=["health"])
 
@@ -19,10 +25,66 @@ router = APIRouter(tags=["health"])
     responses={503: {"model": Health, "description": "The database is unreachable."}},
     summary="Liveness and database reachability",
 )
-def healthz(session: SessionDep) -> Health | JSONResponse:
+def healthz(session: PlainSessionDep) -> Health | JSONResponse:
     """`ok` when the server can query its database."""
     try:
         session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return JSONResponse(status_code=503, content={"status": "error", "database": "unreachable"})
     return Health(status="ok", database="ok")
+
+
+@lru_cache
+def expected_revision() -> str | None:
+    """The newest migration shipped with this code (read once)."""
+    return head_revision()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Database unreachable or not migrated."}},
+    summary="Readiness: database reachable and migrated",
+)
+def readyz(session: PlainSessionDep) -> Readiness | JSONResponse:
+    """`ok` when the database answers and is at the newest migration; 503 otherwise
+    (run `newsdesk db upgrade`)."""
+    expected = expected_revision()
+    try:
+        revision = current_revision(session.get_bind())
+    except SQLAlchemyError:
+        body = Readiness(
+            status="not_ready",
+            database="unreachable",
+            schema_revision=None,
+            expected_revision=expected,
+        )
+        return JSONResponse(status_code=503, content=body.model_dump())
+    ready = revision == expected
+    body = Readiness(
+        status="ok" if ready else "not_ready",
+        database="ok",
+        schema_revision=revision,
+        expected_revision=expected,
+    )
+    return body if ready else JSONResponse(status_code=503, content=body.model_dump())
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format.",
+        }
+    },
+    summary="Prometheus metrics",
+)
+def metrics(request: Request, session: SessionDep) -> Response:
+    """Request counts and latency histograms per route, and articles and entities stored."""
+    series: Metrics = request.app.state.metrics
+    counts = table_counts(session)
+    series.articles.set(counts["articles"])
+    series.entities.set(counts["entities"])
+    return Response(generate_latest(series.registry), media_type=CONTENT_TYPE_LATEST)

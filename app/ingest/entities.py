@@ -59,6 +59,7 @@ _OPENER_WORDS = (
     "meanwhile since while when if so yet"
 )
 _SENTENCE_OPENERS = frozenset(_OPENER_WORDS.split())
+_HONORIFIC_BEFORE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.?\s+$")
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,16 @@ def _ner_finds(index: int, segment: _Segment, entities: Sequence[Span]) -> Itera
         entity_type = ENTITY_TYPES.get(span.label_)
         if entity_type is None:
             continue
-        start, end = span.start_char, _end_at_sentence_break(span)
+        start, end = _with_honorific(segment.text, span.start_char), _end_at_sentence_break(span)
         mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=span.label_)
         yield _Found(index, start, end, mention, rank=0)
+
+
+def _with_honorific(text: str, start: int) -> int:
+    """Where a name starts when NER left out the honorific before it ("Mr." of "Mr. Putin"),
+    so the form as written is recorded and can be looked up."""
+    match = _HONORIFIC_BEFORE.search(text, 0, start)
+    return match.start() if match else start
 
 
 def _end_at_sentence_break(span: Span) -> int:

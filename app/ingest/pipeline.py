@@ -7,19 +7,25 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from app.config import Settings
+from app.db import is_retryable, run_retrying
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import discover, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
 
 if TYPE_CHECKING:
     from app.ingest.entities import EntityRecognizer
+
+# What ArticleStore.save returns: the article id, what happened, whether it needs entities.
+Saved = tuple[int, Outcome, bool]
+# A draft whose insert lost a race to another ingest is looked up again this many times.
+SAVE_ATTEMPTS = 3
 
 
 @dataclass
@@ -63,10 +69,15 @@ def apply_alias_file(engine: Engine, path: Path) -> int:
     from app.ingest.entities import load_alias_file
 
     rows = load_alias_file(path)
-    with Session(engine) as session:
-        for row in rows:
-            add_curated_alias(session, row.alias, row.canonical_name, row.type)
-        session.commit()
+
+    def apply() -> None:
+        with Session(engine) as session:
+            for row in rows:
+                add_curated_alias(session, row.alias, row.canonical_name, row.type)
+            session.commit()
+
+    # Another ingest starting at the same moment rewrites the same aliases (PostgreSQL).
+    run_retrying(apply)
     return len(rows)
 
 
@@ -99,30 +110,60 @@ class Ingest:
         """Save a batch in one transaction, then recognise and link entities in a second.
 
         A crash between the two leaves articles without entity links; the next run
-        finds them (unchanged, but unlinked) and links them.
+        finds them (unchanged, but unlinked) and links them. A transaction that a
+        concurrent ingest deadlocked (PostgreSQL) runs again from the start.
         """
+        results = run_retrying(lambda: self._save_all(drafts))
         pending: list[tuple[int, ArticleDraft]] = []
-        with Session(self.engine) as session:
-            store = ArticleStore(session)
-            for draft in drafts:
-                try:
-                    with session.begin_nested():
-                        article_id, outcome, needs_entities = store.save(draft)
-                except SQLAlchemyError as error:
-                    reason = str(error.orig) if hasattr(error, "orig") else str(error)
-                    self.report.failures.append(ReadFailure(draft.origin, f"database: {reason}"))
-                    continue
-                self.report.count(outcome)
-                if needs_entities and self.recognizer is not None:
-                    pending.append((article_id, draft))
-            session.commit()
+        for draft, saved in zip(drafts, results, strict=True):
+            if isinstance(saved, ReadFailure):
+                self.report.failures.append(saved)
+                continue
+            article_id, outcome, needs_entities = saved
+            self.report.count(outcome)
+            if needs_entities and self.recognizer is not None:
+                pending.append((article_id, draft))
         if pending and self.recognizer is not None:
             found = self.recognizer.recognize(
                 [(draft.title, draft.body) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
             )
-            with Session(self.engine) as session:
-                store = ArticleStore(session)
-                for (article_id, _), entities in zip(pending, found, strict=True):
-                    store.link_entities(article_id, entities)
-                session.commit()
+            run_retrying(lambda: self._link_all(pending, found))
+
+    def _save_all(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
+        """Save each draft in a savepoint of one transaction: what happened to each."""
+        results: list[Saved | ReadFailure] = []
+        with Session(self.engine) as session:
+            store = ArticleStore(session)
+            for draft in drafts:
+                saved = self._save_one(store, draft)
+                if isinstance(saved, ReadFailure):
+                    # A rolled-back savepoint may hold rows whose ids the store cached.
+                    store = ArticleStore(session)
+                results.append(saved)
+            session.commit()
+        return results
+
+    def _save_one(self, store: ArticleStore, draft: ArticleDraft) -> Saved | ReadFailure:
+        """Save one draft; when another ingest inserted the same article (content hash or
+        URL) after we looked for it, its row is committed by then, so looking again finds it."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                with store.session.begin_nested():
+                    return store.save(draft)
+            except SQLAlchemyError as error:
+                if is_retryable(error):
+                    raise  # the whole transaction must go: run_retrying runs it again
+                if isinstance(error, IntegrityError) and attempt < SAVE_ATTEMPTS:
+                    store = ArticleStore(store.session)
+                    continue
+                reason = str(error.orig) if hasattr(error, "orig") else str(error)
+                return ReadFailure(draft.origin, f"database: {reason}")
+        raise AssertionError("unreachable")
+
+    def _link_all(self, pending: list[tuple[int, ArticleDraft]], found: list[Any]) -> None:
+        with Session(self.engine) as session:
+            store = ArticleStore(session)
+            for (article_id, _), entities in zip(pending, found, strict=True):
+                store.link_entities(article_id, entities)
+            session.commit()

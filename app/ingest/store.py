@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.ingest.document import ArticleDraft
+from app.ingest.duplicates import DuplicateIndex
 from app.ingest.linking import find_match
 from app.keys import name_key
 from app.models import Article, ArticleEntity, ArticleTag, Entity, EntityAlias, Source, utc_now
@@ -85,7 +86,7 @@ class EntityResolver:
 
     def resolve(self, found: FoundEntity) -> int:
         keys = {name_key(form) for form in (found.name, *found.forms, *found.aliases)}
-        entity_id = self._by_curated_alias(keys, found.type)
+        entity_id = self._by_curated_alias(keys, found.type, name_key(found.name))
         if entity_id is None:
             entity_id = self._by_alias(name_key(found.name), found.type)
         if entity_id is None:
@@ -102,8 +103,9 @@ class EntityResolver:
             )
         ).scalar_one_or_none()
 
-    def _by_curated_alias(self, keys: set[str], entity_type: str) -> int | None:
-        """A form a person has tied to an entity (aliases.csv, merge) decides the entity."""
+    def _by_curated_alias(self, keys: set[str], entity_type: str, name: str) -> int | None:
+        """A form a person has tied to an entity (aliases.csv, merge, split) decides the
+        entity; when forms are tied to different entities, the one for the name wins."""
         return self.session.exec(
             select(EntityAlias.entity_id)
             .where(
@@ -111,6 +113,7 @@ class EntityResolver:
                 EntityAlias.entity_type == entity_type,
                 EntityAlias.curated.is_(True),
             )
+            .order_by((EntityAlias.key == name).desc(), EntityAlias.key)
             .limit(1)
         ).scalar_one_or_none()
 
@@ -141,11 +144,25 @@ class EntityResolver:
 
 
 def add_curated_alias(session: Session, alias: str, canonical: str, entity_type: str) -> int:
-    """Tie `alias` to the entity (canonical, type), creating it; a person's word wins."""
-    insert_ignoring_conflicts(session, Entity, [{"name": canonical, "type": entity_type}])
-    entity_id: int = session.exec(
-        select(Entity.id).where(Entity.name == canonical, Entity.type == entity_type)
-    ).scalar_one()
+    """Tie `alias` to the entity (canonical, type), creating it; a person's word wins.
+
+    A canonical name merged into another entity (`newsdesk entities merge`) is a curated
+    alias of that entity, so the alias follows it there instead of re-creating it.
+    """
+    entity_id: int | None = session.exec(
+        select(EntityAlias.entity_id).where(
+            EntityAlias.key == name_key(canonical),
+            EntityAlias.entity_type == entity_type,
+            EntityAlias.curated.is_(True),
+        )
+    ).scalar_one_or_none()
+    if entity_id is not None:
+        canonical = session.exec(select(Entity.name).where(Entity.id == entity_id)).scalar_one()
+    else:
+        insert_ignoring_conflicts(session, Entity, [{"name": canonical, "type": entity_type}])
+        entity_id = session.exec(
+            select(Entity.id).where(Entity.name == canonical, Entity.type == entity_type)
+        ).scalar_one()
     for form in {alias, canonical}:
         key = name_key(form)
         session.execute(
@@ -176,6 +193,7 @@ class ArticleStore:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.entities = EntityResolver(session)
+        self.duplicates = DuplicateIndex(session)
         self._sources: dict[str, int] = {}
 
     def save(self, draft: ArticleDraft) -> tuple[int, Outcome, bool]:
@@ -193,6 +211,8 @@ class ArticleStore:
         assert article.id is not None
         if outcome is not Outcome.UNCHANGED:
             self._replace_tags(article.id, draft.tags)
+        if outcome is not Outcome.UNCHANGED or article.fingerprint is None:
+            self.duplicates.update(article)
         needs_entities = outcome is not Outcome.UNCHANGED or not self._has_links(article.id)
         return article.id, outcome, needs_entities
 
@@ -231,13 +251,16 @@ class ArticleStore:
         return values
 
     def _update(self, article: Article, values: dict[str, Any], origin: str) -> Outcome:
-        changed = {name: value for name, value in values.items() if getattr(article, name) != value}
-        new_origin = origin not in article.origins
-        if new_origin:
-            article.origins = [*article.origins, origin]
-        if not changed:
-            if new_origin:
+        if origin != article.origin and article.content_hash == values["content_hash"]:
+            # The same text under another name: recorded as a second origin, and never
+            # allowed to overwrite what the first origin stored (two copies that differ
+            # only in whitespace would otherwise flip the article back and forth).
+            if origin not in article.origins:
+                article.origins = [*article.origins, origin]
                 self.session.add(article)
+            return Outcome.UNCHANGED
+        changed = {name: value for name, value in values.items() if getattr(article, name) != value}
+        if not changed:
             return Outcome.UNCHANGED
         for name, value in changed.items():
             setattr(article, name, value)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Float, and_, false, func, literal, or_, select
+from sqlalchemy import Float, and_, cast, false, func, null, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -33,6 +33,9 @@ class ArticleFilter:
     languages: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     exclude_duplicates: bool = False
+    # Bare lower-case hosts ("bbc.co.uk"): the source's domain or the article URL's host.
+    domains: list[str] = field(default_factory=list)
+    exclude_domains: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,7 +76,31 @@ def filter_conditions(flt: ArticleFilter) -> list[ColumnElement[bool]]:
         )
     if flt.exclude_duplicates:
         conditions.append(Article.duplicate_of.is_(None))
+    if flt.domains:
+        conditions.append(on_domains(flt.domains))
+    if flt.exclude_domains:
+        conditions.append(~on_domains(flt.exclude_domains))
     return conditions
+
+
+def on_domains(domains: list[str]) -> ColumnElement[bool]:
+    """Articles whose source's domain is one of `domains` or whose URL is on one (www. too).
+
+    Never NULL, so its negation keeps articles without a URL or a source.
+    """
+    url = func.coalesce(func.lower(Article.url), "") + "/"
+    escaped = [d.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for d in domains]
+    on_url = [
+        url.like(f"{scheme}://{www}{domain}/%", escape="\\")
+        for domain in escaped
+        for scheme in ("http", "https")
+        for www in ("", "www.")
+    ]
+    on_source = and_(
+        Article.source_id.is_not(None),
+        Article.source_id.in_(select(Source.id).where(Source.domain.in_(domains))),
+    )
+    return or_(on_source, *on_url)
 
 
 def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
@@ -83,46 +110,29 @@ def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
         matched = matches(session.get_bind().dialect.name, flt.query, flt.search_in).subquery()
         statement = select(Article.id, matched.c.score).join(matched, matched.c.id == Article.id)
     else:
-        statement = select(Article.id, literal(None, Float).label("score"))
+        # Typed NULL: PostgreSQL would otherwise send an untyped (text) NULL for a float.
+        statement = select(Article.id, cast(null(), Float).label("score"))
     return statement.where(*filter_conditions(flt))
 
 
 def count_articles(session: Session, flt: ArticleFilter) -> int:
+    """The exact number of articles the filter admits."""
+    if flt.query is not None and flt == ArticleFilter(query=flt.query, search_in=flt.search_in):
+        # Only a text query: count in the full-text index alone, without touching rows.
+        dialect = session.get_bind().dialect.name
+        matched = matches(dialect, flt.query, flt.search_in).subquery()
+        return int(session.execute(select(func.count()).select_from(matched)).scalar_one())
     ids = matching_ids(session, flt).subquery()
     return int(session.execute(select(func.count()).select_from(ids)).scalar_one())
 
 
-def _order_and_seek(
-    sort: Sort, score: Any, key: list[Any] | None
-) -> tuple[list[Any], ColumnElement[bool] | None]:
-    """ORDER BY for the sort, and the condition that starts after `key` (the last row)."""
-    published, article_id = Article.published_at, Article.id
+def sort_order(sort: Sort, score: Any) -> list[Any]:
+    """ORDER BY terms giving the same order as search_articles' pages (undated last)."""
     if sort == "relevance":
-        order = [score.desc(), article_id.asc()]
-        if key is None:
-            return order, None
-        last_score, last_id = float(key[0]), int(key[1])
-        return order, or_(score < last_score, and_(score == last_score, article_id > last_id))
-    descending = sort == "-published_at"
-    # Articles without a date come last in both directions.
-    order = [
-        published.is_(None),
-        published.desc() if descending else published.asc(),
-        article_id.desc() if descending else article_id.asc(),
-    ]
-    if key is None:
-        return order, None
-    last_published = datetime.fromisoformat(key[0]) if key[0] is not None else None
-    last_id = int(key[1])
-    after_id = article_id < last_id if descending else article_id > last_id
-    if last_published is None:
-        return order, and_(published.is_(None), after_id)
-    after_date = published < last_published if descending else published > last_published
-    return order, or_(
-        published.is_(None),
-        after_date,
-        and_(published == last_published, after_id),
-    )
+        return [score.desc(), Article.id.asc()]
+    if sort == "-published_at":
+        return [Article.published_at.is_(None), Article.published_at.desc(), Article.id.desc()]
+    return [Article.published_at.is_(None), Article.published_at.asc(), Article.id.asc()]
 
 
 def sort_key(sort: Sort, hit: Hit) -> list[Any]:
@@ -143,19 +153,78 @@ def search_articles(
     if sort == "relevance" and flt.query is None:
         raise InvalidCursor("sort=relevance needs a text query q")
     snapshot = cursor.snapshot if cursor else newest_id(session)
-    ids = matching_ids(session, flt).where(Article.id <= snapshot).subquery()
-    order, seek = _order_and_seek(sort, ids.c.score, cursor.key if cursor else None)
-    statement = (
-        select(Article, Source, ids.c.score)
-        .join(ids, ids.c.id == Article.id)
-        .outerjoin(Source, Source.id == Article.source_id)
-        .order_by(*order)
-        .limit(limit)
+    key = cursor.key if cursor else None
+    if sort == "relevance":
+        return _relevance_page(session, flt, snapshot, key, limit), snapshot
+    return _date_page(session, flt, sort == "-published_at", snapshot, key, limit), snapshot
+
+
+def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tuple[Select[Any], Any]:
+    """SELECT article, source, score under every filter, unordered; and the score column."""
+    statement: Select[Any]
+    if flt.query is not None:
+        dialect = session.get_bind().dialect.name
+        matched = matches(dialect, flt.query, flt.search_in).subquery()
+        score: Any = matched.c.score
+        statement = select(Article, Source, score).join(matched, matched.c.id == Article.id)
+    else:
+        score = cast(null(), Float).label("score")
+        statement = select(Article, Source, score)
+    statement = statement.outerjoin(Source, Source.id == Article.source_id).where(
+        Article.id <= snapshot, *filter_conditions(flt)
     )
-    if seek is not None:
-        statement = statement.where(seek)
-    rows = session.execute(statement).all()
-    return [Hit(article=row[0], source=row[1], score=row[2]) for row in rows], snapshot
+    return statement, score
+
+
+def _run(session: Session, statement: Select[Any]) -> list[Hit]:
+    return [Hit(article=r[0], source=r[1], score=r[2]) for r in session.execute(statement).all()]
+
+
+def _relevance_page(
+    session: Session, flt: ArticleFilter, snapshot: int, key: list[Any] | None, limit: int
+) -> list[Hit]:
+    statement, score = _hits_statement(session, flt, snapshot)
+    if key is not None:
+        last_score, last_id = float(key[0]), int(key[1])
+        statement = statement.where(
+            or_(score < last_score, and_(score == last_score, Article.id > last_id))
+        )
+    return _run(session, statement.order_by(score.desc(), Article.id.asc()).limit(limit))
+
+
+def _date_page(
+    session: Session,
+    flt: ArticleFilter,
+    descending: bool,
+    snapshot: int,
+    key: list[Any] | None,
+    limit: int,
+) -> list[Hit]:
+    """Dated articles in date order, then undated ones by id: two index walks, no full sort.
+
+    Each segment is a plain keyset range on (published_at, id) or id, so any page, however
+    deep, costs about what the first page costs.
+    """
+    statement, _ = _hits_statement(session, flt, snapshot)
+    published, article_id = Article.published_at, Article.id
+    hits: list[Hit] = []
+    last_date = datetime.fromisoformat(key[0]) if key and key[0] is not None else None
+    if key is None or last_date is not None:
+        dated = statement.where(published.is_not(None))
+        if key is not None:
+            position = tuple_(published, article_id)
+            bound = tuple_(last_date, int(key[1]))
+            dated = dated.where(position < bound if descending else position > bound)
+        order = [published.desc(), article_id.desc()] if descending else [published, article_id]
+        hits = _run(session, dated.order_by(*order).limit(limit))
+        if len(hits) == limit:
+            return hits
+    undated = statement.where(published.is_(None))
+    if key is not None and last_date is None:
+        last_id = int(key[1])
+        undated = undated.where(article_id < last_id if descending else article_id > last_id)
+    order_by_id = article_id.desc() if descending else article_id.asc()
+    return hits + _run(session, undated.order_by(order_by_id).limit(limit - len(hits)))
 
 
 def top_entities(

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.sql import Select
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from app.keys import name_key
 from app.models import Article, ArticleEntity, Entity, EntityAlias, Source
+
+EntitySort = Literal["articles", "name"]
+# How well an entity matched q: an alias equal to it, a name or word starting with it, or a
+# substring. Better matches list first whatever the sort.
+EXACT, PREFIX, SUBSTRING = 0, 1, 2
+
+
+@dataclass
+class EntityRow:
+    """An entity with its counts and how well it matched the name filter."""
+
+    entity: Entity
+    articles: int
+    mentions: int
+    rank: int
+
+
+@dataclass
+class EntityActivity:
+    """How much and when an entity is mentioned."""
+
+    articles: int
+    mentions: int
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 def sources_with_counts(session: Session) -> list[tuple[Source, int]]:
@@ -34,25 +62,142 @@ def entity_stats() -> Select[Any]:
     ).group_by(ArticleEntity.entity_id)
 
 
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def name_matches(name: str) -> Select[Any]:
+    """SELECT entity_id, rank for entities with an alias containing `name` (folded)."""
+    key = _like_escaped(name_key(name))
+    rank = case(
+        (EntityAlias.key == name_key(name), EXACT),
+        (
+            or_(
+                EntityAlias.key.like(key + "%", escape="\\"),
+                EntityAlias.key.like("% " + key + "%", escape="\\"),
+            ),
+            PREFIX,
+        ),
+        else_=SUBSTRING,
+    )
+    return (
+        select(EntityAlias.entity_id, func.min(rank).label("rank"))
+        .where(EntityAlias.key.like("%" + key + "%", escape="\\"))
+        .group_by(EntityAlias.entity_id)
+    )
+
+
 def entity_listing(name: str | None, entity_type: str | None, min_articles: int) -> Select[Any]:
-    """Entities with counts, filtered by a name/alias prefix or substring and type."""
+    """SELECT Entity, articles, mentions, rank: filtered by a name/alias part, type and count."""
     stats = entity_stats().subquery()
+    rank: Any = literal(EXACT)
+    statement = select(Entity, stats.c.articles, stats.c.mentions)
+    if name:
+        matched = name_matches(name).subquery()
+        rank = matched.c.rank
+        statement = statement.join(matched, matched.c.entity_id == Entity.id)
     statement = (
-        select(Entity, stats.c.articles, stats.c.mentions)
+        statement.add_columns(rank.label("rank"))
         .join(stats, stats.c.entity_id == Entity.id)
         .where(stats.c.articles >= min_articles)
     )
     if entity_type:
         statement = statement.where(Entity.type == entity_type)
-    if name:
-        key = name_key(name)
-        pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        aliases = select(EntityAlias.entity_id).where(EntityAlias.key.like(pattern, escape="\\"))
-        statement = statement.where(or_(Entity.id.in_(aliases)))
     return statement
 
 
+def _sort_columns(statement: Select[Any], sort: EntitySort) -> list[tuple[Any, bool]]:
+    """(column, descending) pairs of the order: match rank, then the sort, then id."""
+    columns = statement.selected_columns
+    second = (columns.articles, True) if sort == "articles" else (func.lower(Entity.name), False)
+    return [(columns.rank, False), second, (Entity.id, False)]
+
+
+def _after(order: list[tuple[Any, bool]], key: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `key` in the order (a lexicographic keyset condition)."""
+    column, descending = order[0]
+    beyond = column < key[0] if descending else column > key[0]
+    if len(order) == 1:
+        return beyond
+    return or_(beyond, and_(column == key[0], _after(order[1:], key[1:])))
+
+
+def entity_page(
+    session: Session,
+    statement: Select[Any],
+    sort: EntitySort,
+    limit: int,
+    after: list[Any] | None,
+) -> tuple[list[EntityRow], int]:
+    """One page of an entity listing after the key of the previous page's last row, and the
+    total number of rows the listing has."""
+    total = session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    order = _sort_columns(statement, sort)
+    statement = statement.order_by(*(c.desc() if d else c.asc() for c, d in order))
+    if after is not None:
+        statement = statement.where(_after(order, after))
+    rows = session.execute(statement.limit(limit)).all()
+    page = [EntityRow(r[0], int(r[1]), int(r[2] or 0), int(r[3])) for r in rows]
+    return page, int(total)
+
+
+def entity_page_key(sort: EntitySort, row: EntityRow) -> list[Any]:
+    """The keyset position of a row, as _sort_columns orders rows."""
+    second = row.articles if sort == "articles" else row.entity.name.lower()
+    return [row.rank, second, row.entity.id]
+
+
+def entity_activity(session: Session, entity_id: int) -> EntityActivity:
+    """Article and mention counts, and the first and last publication dates mentioning it."""
+    row = session.execute(
+        select(
+            func.count(),
+            func.sum(ArticleEntity.mentions),
+            func.min(Article.published_at),
+            func.max(Article.published_at),
+        )
+        .select_from(ArticleEntity)
+        .join(Article, Article.id == ArticleEntity.article_id)
+        .where(ArticleEntity.entity_id == entity_id)
+    ).one()
+    return EntityActivity(int(row[0]), int(row[1] or 0), row[2], row[3])
+
+
+def co_occurring(session: Session, entity_id: int, limit: int) -> list[tuple[Entity, int]]:
+    """The entities mentioned in most of the same articles, with how many articles they share."""
+    other = aliased(ArticleEntity)
+    shared = func.count().label("shared")
+    rows = session.execute(
+        select(Entity, shared)
+        .select_from(ArticleEntity)
+        .join(other, other.article_id == ArticleEntity.article_id)
+        .join(Entity, Entity.id == other.entity_id)
+        .where(ArticleEntity.entity_id == entity_id, other.entity_id != entity_id)
+        .group_by(Entity.id)
+        .order_by(shared.desc(), Entity.name, Entity.id)
+        .limit(limit)
+    ).all()
+    return [(row[0], int(row[1])) for row in rows]
+
+
+def top_sources(session: Session, entity_id: int, limit: int) -> list[tuple[Source, int]]:
+    """The sources with most articles mentioning the entity, with their article counts."""
+    articles = func.count().label("articles")
+    rows = session.execute(
+        select(Source, articles)
+        .select_from(ArticleEntity)
+        .join(Article, Article.id == ArticleEntity.article_id)
+        .join(Source, Source.id == Article.source_id)
+        .where(ArticleEntity.entity_id == entity_id)
+        .group_by(Source.id)
+        .order_by(articles.desc(), Source.name)
+        .limit(limit)
+    ).all()
+    return [(row[0], int(row[1])) for row in rows]
+
+
 def aliases_of(session: Session, entity_id: int) -> list[str]:
+    """Every form stored as naming the entity, A–Z."""
     return list(
         session.execute(
             select(EntityAlias.alias)

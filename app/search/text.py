@@ -5,10 +5,21 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Float, Integer, bindparam, column, func, literal_column, select, table, text
-from sqlalchemy.sql import Select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Row,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from app.search.query import Query, to_fts5, to_tsquery
@@ -47,7 +58,11 @@ def fts5_columns(search_in: SearchIn) -> list[str] | None:
 
 
 def matches(dialect: str, query: Query, search_in: SearchIn) -> Select[tuple[int, float]]:
-    """SELECT id, score of the articles matching `query`; a higher score is more relevant."""
+    """SELECT id, score of the articles matching `query`; a higher score is more relevant.
+
+    The scores of the two databases differ (BM25 on SQLite, cover density on PostgreSQL),
+    so the order of equally good matches may too; which articles match does not.
+    """
     if dialect == "sqlite":
         bm25 = func.bm25(literal_column("article_fts"), TITLE_WEIGHT, BODY_WEIGHT)
         return select(fts.c.rowid.label("id"), (-bm25).label("score")).where(
@@ -56,23 +71,36 @@ def matches(dialect: str, query: Query, search_in: SearchIn) -> Select[tuple[int
             )
         )
     vector = _pg_vector(search_in)
-    tsquery = func.to_tsquery(
+    tsquery = _pg_tsquery(query)
+    score = func.ts_rank_cd(_PG_WEIGHTS, vector, tsquery, PG_LENGTH_NORMALIZATION)
+    return select(article.c.id.label("id"), score.cast(Float).label("score")).where(
+        vector.op("@@")(tsquery)
+    )
+
+
+# ts_rank_cd weights for {D, C, B, A}: the title (A) counts TITLE_WEIGHT times the body (B).
+_PG_WEIGHTS: ColumnElement[Any] = literal_column(
+    f"'{{0, 0, {BODY_WEIGHT / TITLE_WEIGHT}, 1}}'::float4[]"
+)
+# Divide the rank by 1 + log(document length), as BM25 favours short documents.
+PG_LENGTH_NORMALIZATION = 1
+
+article = table("article", column("id", Integer), column("body"), column("search_vector"))
+
+
+def _pg_tsquery(query: Query) -> ColumnElement[Any]:
+    """to_tsquery over our compiled text: every lexeme is quoted, so nothing is user syntax."""
+    return func.to_tsquery(
         literal_column("'newsdesk'::regconfig"), bindparam("tsquery", to_tsquery(query))
     )
-    article = table("article", column("id", Integer), column("search_vector"))
-    return select(
-        article.c.id.label("id"),
-        func.ts_rank_cd(vector, tsquery).cast(Float).label("score"),
-    ).where(vector.op("@@")(tsquery))
 
 
-def _pg_vector(search_in: SearchIn) -> object:
+def _pg_vector(search_in: SearchIn) -> ColumnElement[Any]:
+    """The article's tsvector, or only its title (A) or body (B) lexemes."""
     if search_in == "all":
-        return literal_column("article.search_vector")
+        return article.c.search_vector
     weight = "A" if search_in == "title" else "B"
-    return func.ts_filter(
-        literal_column("article.search_vector"), literal_column(f"'{{{weight}}}'")
-    )
+    return func.ts_filter(article.c.search_vector, literal_column(f"'{{{weight}}}'::\"char\"[]"))
 
 
 def snippets(
@@ -87,33 +115,47 @@ def snippets(
     if not ids:
         return {}
     if session.get_bind().dialect.name == "sqlite":
-        statement = text(
-            "SELECT rowid, snippet(article_fts, -1, :open, :close, '…', :tokens) "
-            "FROM article_fts WHERE article_fts MATCH :match AND rowid IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        rows = session.execute(
-            statement,
-            {
-                "open": _OPEN,
-                "close": _CLOSE,
-                "tokens": tokens,
-                "match": to_fts5(query, fts5_columns(search_in)),
-                "ids": list(ids),
-            },
-        ).all()
+        rows = _fts5_snippets(session, query, search_in, ids, tokens)
     else:
-        statement = text(
-            "SELECT id, ts_headline('newsdesk', body, to_tsquery('newsdesk', :q), :options) "
-            "FROM article WHERE id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        options = (
-            f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={tokens}, MinWords={tokens // 2}, "
-            "MaxFragments=1, FragmentDelimiter=…"
-        )
-        rows = session.execute(
-            statement, {"q": to_tsquery(query), "options": options, "ids": list(ids)}
-        ).all()
+        rows = _pg_snippets(session, query, ids, tokens)
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
+
+
+def _fts5_snippets(
+    session: Session, query: Query, search_in: SearchIn, ids: Sequence[int], tokens: int
+) -> Sequence[Row[Any]]:
+    """FTS5's snippet(): the best passage of whichever column matched."""
+    statement = text(
+        "SELECT rowid, snippet(article_fts, -1, :open, :close, '…', :tokens) "
+        "FROM article_fts WHERE article_fts MATCH :match AND rowid IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    parameters = {
+        "open": _OPEN,
+        "close": _CLOSE,
+        "tokens": tokens,
+        "match": to_fts5(query, fts5_columns(search_in)),
+        "ids": list(ids),
+    }
+    return session.execute(statement, parameters).all()
+
+
+def _pg_snippets(
+    session: Session, query: Query, ids: Sequence[int], tokens: int
+) -> Sequence[Row[Any]]:
+    """ts_headline() over the body: its passage, and so the snippet text, differ from FTS5's.
+
+    ts_headline parses the raw body, where "U.S." is one token, so a match the index found
+    through punctuation may go unmarked; the passage then is the body's opening words.
+    """
+    options = (
+        f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={tokens}, MinWords={tokens // 2}, "
+        "MaxFragments=1, FragmentDelimiter=…"
+    )
+    headline = func.ts_headline(
+        literal_column("'newsdesk'::regconfig"), article.c.body, _pg_tsquery(query), options
+    )
+    statement = select(article.c.id, headline).where(article.c.id.in_(list(ids)))
+    return session.execute(statement).all()
 
 
 def lede_snippet(text_: str | None, tokens: int) -> str | None:

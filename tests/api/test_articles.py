@@ -234,3 +234,11 @@ def test_hostile_queries_get_results_or_a_clear_400(client: TestClient, q: str) 
     else:
         assert body["code"] in {"invalid_query", "query_too_long"}
         assert body["detail"]
+
+
+@pytest.mark.parametrize("bound", ["0001-01-01", "9999-12-31"])
+def test_calendar_edges_are_valid_dates_not_errors(client: TestClient, bound: str) -> None:
+    response = client.get("/articles", params={"from": "0001-01-01", "to": bound})
+    assert response.status_code == 200, response.text
+    # Two seeds have no date, and a date range only admits dated articles.
+    assert response.json()["total"] == (3 if bound == "9999-12-31" else 0)

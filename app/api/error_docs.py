@@ -1,0 +1,59 @@
+"""The OpenAPI document states the errors the API really answers with.
+
+FastAPI documents a 422 `HTTPValidationError` on every route with parameters, but the error
+handlers answer with `ErrorResponse`; and every route can answer 414 (request line too long)
+and 503 (query time limit, database unavailable). This rewrites the generated document once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.schemas import ErrorResponse
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+COMMON_ERRORS = {
+    "414": "The path and query string are longer than the server accepts.",
+    "422": "A parameter or the request body has the wrong form or is out of range.",
+    "503": "The query took longer than the time limit, or the database is unavailable.",
+}
+# NewsAPI-compatible routes answer every error in NewsAPI's own shape (never 422).
+OWN_ERROR_SHAPE_TAGS = frozenset({"newsapi"})
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make app.openapi() document ErrorResponse for 414, 422 and 503 on every operation."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_error_responses(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def with_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "ErrorResponse",
+        ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}"),
+    )
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            if OWN_ERROR_SHAPE_TAGS & set(operation.get("tags", [])):
+                responses.pop("422", None)
+                continue
+            for status, description in COMMON_ERRORS.items():
+                if status == "422" or status not in responses:
+                    responses[status] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    }
+    if "HTTPValidationError" not in str(schema.get("paths")):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    return schema

@@ -1,0 +1,193 @@
+"""Facet counts over exactly the articles a filter admits, aggregated in SQL.
+
+Every facet is one GROUP BY over the filtered id set (`matching_ids`, the same filter as the
+result page), so counts never disagree with `total` and no article row is loaded to count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from sqlalchemy import Integer, String, cast, func, null, select
+from sqlalchemy.sql import Select, Subquery
+from sqlmodel import Session
+
+from app.models import Article, ArticleEntity, Entity, Source
+from app.search.articles import ArticleFilter, filter_conditions, matching_ids
+from app.search.periods import period_key_sql
+
+FacetName = Literal["source", "entity", "entity_type", "language", "month"]
+FACET_NAMES: tuple[str, ...] = get_args(FacetName)
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    id: int | None = None
+    type: str | None = None
+
+
+@dataclass
+class Facet:
+    """The top values; `other_count` sums the counts of the values not listed.
+
+    For single-valued facets (source, language, month) `other_count` is a number of
+    articles, and sum(counts) + other_count + missing == total. For entity and entity_type
+    an article counts once under each value it has, so `other_count` counts article-value
+    pairs; `distinct - len(values)` is the number of values not listed.
+    """
+
+    values: list[FacetValue]
+    other_count: int
+    distinct: int
+    missing: int
+
+
+def _filtered(session: Session, flt: ArticleFilter, key: Any) -> Subquery:
+    """The filtered ids with one more column `key` (an Article column or expression)."""
+    return matching_ids(session, flt).add_columns(key.label("key")).subquery()
+
+
+def _article_counts(ids: Subquery) -> Subquery:
+    """Articles per non-null key of a single-valued facet."""
+    return (
+        select(ids.c.key, func.count().label("n"))
+        .where(ids.c.key.is_not(None))
+        .group_by(ids.c.key)
+        .subquery()
+    )
+
+
+def _source_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[Any, ...]]:
+    counts = _article_counts(_filtered(session, flt, Article.source_id))
+    return select(
+        counts.c.key.label("id"),
+        Source.name.label("value"),
+        cast(null(), String).label("type"),
+        counts.c.n,
+    ).join(Source, Source.id == counts.c.key)
+
+
+def _plain_counts(ids: Subquery) -> Select[*tuple[Any, ...]]:
+    counts = _article_counts(ids)
+    return select(
+        cast(null(), Integer).label("id"),
+        counts.c.key.label("value"),
+        cast(null(), String).label("type"),
+        counts.c.n,
+    )
+
+
+def _mentions(session: Session, flt: ArticleFilter) -> Select[Any]:
+    """FROM article_entity, narrowed to the matching articles (no join when all match)."""
+    statement: Select[Any] = select().select_from(ArticleEntity)
+    if flt.query is None and not filter_conditions(flt):
+        # Every article matches: joining the id set would only cost a lookup per mention.
+        return statement
+    ids = matching_ids(session, flt).subquery()
+    return statement.join(ids, ids.c.id == ArticleEntity.article_id)
+
+
+def _entity_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[Any, ...]]:
+    counts = (
+        _mentions(session, flt)
+        .add_columns(ArticleEntity.entity_id.label("key"), func.count().label("n"))
+        .group_by(ArticleEntity.entity_id)
+        .subquery()
+    )
+    # Names are joined to the grouped rows (one per entity), not to every mention.
+    return select(
+        counts.c.key.label("id"), Entity.name.label("value"), Entity.type.label("type"), counts.c.n
+    ).join(Entity, Entity.id == counts.c.key)
+
+
+def _entity_type_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[Any, ...]]:
+    return (
+        _mentions(session, flt)
+        .add_columns(
+            cast(null(), Integer).label("id"),
+            Entity.type.label("value"),
+            cast(null(), String).label("type"),
+            func.count(ArticleEntity.article_id.distinct()).label("n"),
+        )
+        .join(Entity, Entity.id == ArticleEntity.entity_id)
+        .group_by(Entity.type)
+    )
+
+
+def value_counts(session: Session, flt: ArticleFilter, name: str) -> Select[*tuple[Any, ...]]:
+    """SELECT id, value, type, n: one row per value of facet `name` among the matches."""
+    if name == "source":
+        return _source_counts(session, flt)
+    if name == "entity":
+        return _entity_counts(session, flt)
+    if name == "entity_type":
+        return _entity_type_counts(session, flt)
+    if name == "language":
+        return _plain_counts(_filtered(session, flt, Article.language))
+    if name == "month":
+        dialect = session.get_bind().dialect.name
+        month = period_key_sql(dialect, "month", Article.published_at)
+        return _plain_counts(_filtered(session, flt, month))
+    raise ValueError(f"unknown facet {name!r}")
+
+
+def articles_with_entities(session: Session, flt: ArticleFilter) -> int:
+    """How many matching articles mention at least one entity."""
+    statement = _mentions(session, flt).add_columns(func.count(ArticleEntity.article_id.distinct()))
+    return int(session.execute(statement).scalar_one())
+
+
+def _ranked(session: Session, flt: ArticleFilter, name: str, size: int) -> list[Any]:
+    """The `size` most frequent values (ties by value), each row with the facet's totals."""
+    rows = value_counts(session, flt, name).subquery()
+    statement = (
+        select(
+            rows.c.id,
+            rows.c.value,
+            rows.c.type,
+            rows.c.n,
+            func.count().over().label("distinct"),
+            func.sum(rows.c.n).over().label("pairs"),
+        )
+        .order_by(rows.c.n.desc(), rows.c.value, rows.c.id)
+        .limit(size)
+    )
+    return list(session.execute(statement).all())
+
+
+def top_values(session: Session, flt: ArticleFilter, name: str, size: int) -> list[FacetValue]:
+    """The `size` most frequent values of facet `name` among the matches."""
+    return _as_values(_ranked(session, flt, name, size))
+
+
+def _as_values(rows: list[Any]) -> list[FacetValue]:
+    return [FacetValue(value=str(r.value), count=int(r.n), id=r.id, type=r.type) for r in rows]
+
+
+def facet(session: Session, flt: ArticleFilter, name: str, size: int, total: int) -> Facet:
+    """The top values of one facet, the rest summed, and the matches without a value."""
+    top = _ranked(session, flt, name, size)
+    distinct = int(top[0].distinct) if top else 0
+    pairs = int(top[0].pairs) if top else 0
+    values = _as_values(top)
+    if name in ("entity", "entity_type"):
+        missing = total - articles_with_entities(session, flt)
+    else:
+        missing = total - pairs
+    return Facet(
+        values=values,
+        other_count=pairs - sum(v.count for v in values),
+        distinct=distinct,
+        missing=missing,
+    )
+
+
+def compute_facets(
+    session: Session, flt: ArticleFilter, names: Sequence[str], size: int, total: int
+) -> dict[str, Facet]:
+    """Each requested facet under the filter; `total` is the filter's article count."""
+    return {name: facet(session, flt, name, size, total) for name in names}

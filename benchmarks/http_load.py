@@ -1,0 +1,106 @@
+"""Servers under test (started and stopped here) and wrk, the load generator, on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    startup_seconds: float
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and its worker processes."""
+        return sum(_rss_kb(pid) for pid in _tree(self.process.pid)) / 1024
+
+    def worker_pids(self) -> list[int]:
+        return _tree(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start(name: str, command: list[str], port: int, ready_path: str, env: dict[str, str]) -> Server:
+    """Start a server and wait until `ready_path` answers 200 (at most 120 s)."""
+    started = time.perf_counter()
+    log = ROOT / "benchmarks" / "results" / f"{name}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=output, stderr=output, cwd=ROOT
+        )
+    base = f"http://{HOST}:{port}"
+    while time.perf_counter() - started < 120:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"{name} exited with {process.returncode}: {tail}")
+        try:
+            with urllib.request.urlopen(base + ready_path, timeout=2) as response:
+                if response.status == 200:
+                    return Server(name, process, base, time.perf_counter() - started)
+        except OSError:
+            time.sleep(0.02)
+    process.kill()
+    raise RuntimeError(f"{name} did not answer {ready_path} within 120 s")
+
+
+def get_json(url: str, timeout: float = 120) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def wrk(url: str, connections: int, seconds: float) -> dict[str, Any]:
+    """A closed-loop wrk run: latency percentiles (ms), requests/s, and non-2xx/3xx answers."""
+    threads = 1 if connections == 1 else 2
+    command = [
+        shutil.which("wrk") or "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("{"))
+    return json.loads(line)  # type: ignore[no-any-return]
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants."""
+    pids = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        pids += _tree(int(child))
+    return pids
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0

@@ -1,0 +1,205 @@
+"""Writes BENCHMARKS.md and benchmarks/latency.png from benchmarks/results/bench-*.json.
+
+Every number in BENCHMARKS.md comes from the result files; the prose around them is fixed.
+Run: .venv/bin/python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import analysis
+import targets
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PLOT = ROOT / "benchmarks" / "latency.png"
+OUT = ROOT / "BENCHMARKS.md"
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024**2:.0f} GiB RAM, "
+        f"Linux {platform.release()}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}; commit {commit} plus the working tree"
+    )
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def latency(run: dict[str, Any] | None) -> str:
+    if not run:
+        return "—"
+    return f"{ms(run['p50'])} / {ms(run['p95'])} / {ms(run['p99'])}"
+
+
+def rate(run: dict[str, Any] | None, seconds: float) -> str:
+    """Requests per second; a run where no request finished says so instead of 0."""
+    if not run:
+        return "—"
+    if run["n"] == 0:
+        return f"none done in {run.get('window', seconds):.0f} s"
+    return f"{run['rps']:,.1f}" if run["rps"] < 10 else f"{run['rps']:,.0f}"
+
+
+def load_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| articles | generate (s) | bulk load, FTS deferred | bulk load, FTS triggers "
+        "| DB size | per 1k articles | server startup | server RSS after the mix |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        load, api = r["load"], r["api"]
+        rates = []
+        for mode in ("deferred", "triggers"):
+            entry = load.get(f"load_{mode}")
+            rates.append(f"{entry['rate']:,.0f} art/s ({entry['seconds']:.0f} s)" if entry else "—")
+        size_mb = load["db_bytes"] / 1e6
+        lines.append(
+            f"| {load['articles']:,} | {load['generate_seconds']:.0f} | {rates[0]} | {rates[1]} "
+            f"| {size_mb:,.0f} MB | {size_mb * 1000 / load['articles']:.2f} MB "
+            f"| {api['startup_seconds']:.2f} s | {api.get('rss_mb', 0):.0f} MB (2 workers) |"
+        )
+    return lines
+
+
+def query_table(result: dict[str, Any]) -> list[str]:
+    datasette = result.get("datasette", {}).get("rows", {})
+    lines = [
+        "| query | hits | floor p50 (SQL only) | API p50 / p95 / p99 (c=1) | API cost over floor "
+        "| API req/s (c=32) | Datasette p50 / p95 / p99 | Datasette req/s | API ÷ Datasette "
+        "throughput |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in result["api"]["rows"]:
+        name = row["name"] + (f" ({row['note']})" if row.get("note") else "")
+        if row.get("api") is None:
+            lines.append(f"| {name} | not in this API yet | | | | | | | |")
+            continue
+        if "c1" not in row:
+            lines.append(f"| {name} | status {row.get('status')} | | | | | | | |")
+            continue
+        peer = datasette.get(row["name"], {})
+        ratio = (
+            f"{row['c32']['rps'] / peer['c32']['rps']:.1f}×"
+            if peer.get("c32") and peer["c32"]["rps"]
+            else "—"
+        )
+        peer_rps = rate(peer.get("c32"), result["seconds_per_run"])
+        overhead = row["c1"]["p50"] - row["floor"]["p50"]
+        hits = "—" if row.get("hits") is None else f"{row['hits']:,}"
+        lines.append(
+            f"| {name} | {hits} | {ms(row['floor']['p50'])} | {latency(row['c1'])} "
+            f"| {ms(overhead)} | {rate(row['c32'], result['seconds_per_run'])} "
+            f"| {latency(peer.get('c1'))} "
+            f"| {peer_rps} | {ratio} |"
+        )
+    return lines
+
+
+def plot(results: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
+    names = [row["name"] for row in results[-1]["api"]["rows"] if row.get("c1")]
+    sizes = [r["load"]["articles"] for r in results]
+    for axis, key in zip(axes, ("p50", "p99"), strict=True):
+        for index, name in enumerate(names):
+            style = {"color": plt.cm.tab20(index % 20), "linestyle": ("-", "--", ":")[index % 3]}
+            values = []
+            for r in results:
+                match = [
+                    x
+                    for x in r["api"]["rows"]
+                    if x["name"].split(" at depth")[0] == name.split(" at depth")[0] and x.get("c1")
+                ]
+                values.append(match[0]["c1"][key] if match else float("nan"))
+            axis.plot(sizes, values, marker="o", label=name.split(" (")[0], **style)
+        axis.axhline(10 if key == "p50" else 50, color="grey", linestyle="-.", linewidth=1)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("articles")
+        axis.set_title(f"{key} latency over HTTP, concurrency 1 (grey dash-dot: the target)")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("milliseconds")
+    axes[1].legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(PLOT, dpi=110)
+
+
+def main() -> None:
+    files = sorted(RESULTS.glob("bench-*.json"), key=lambda p: json.loads(p.read_text())["size"])
+    results = [json.loads(path.read_text()) for path in files]
+    if not results:
+        raise SystemExit("no results: run benchmarks/run.py first")
+    plot(results)
+    command = (RESULTS / "last_command.txt").read_text().strip()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `benchmarks/report.py` from the harness's results (`benchmarks/run.py`); "
+        "do not edit by hand: rerun.",
+        "",
+        f"- Produced by: `{command}` (each size's JSON is kept until rerun; sizes here: "
+        f"{', '.join(format(r['load']['articles'], ',') for r in results)})",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}",
+        f"- Each wrk run: {results[-1]['seconds_per_run']:.0f} s, loopback; c=1 is one "
+        "connection (latency), c=32 is 32 connections on 2 threads (throughput; newer runs "
+        "lengthen its window to 40× the c=1 p50, at most 30 s). Latencies in "
+        "ms. Our server: `newsdesk serve --workers 2` (uvicorn, no reload, no access log).",
+        "- The machine is shared: 1-minute load average before/after each size: "
+        + ", ".join(
+            f"{r['load']['articles']:,}: {r['load_average_before'][0]:.1f}/"
+            f"{r['load_average_after'][0]:.1f}"
+            for r in results
+        )
+        + " (on 2 cores; latencies include waiting for a core).",
+        "",
+        *targets.section(results),
+        "",
+        "## Loading",
+        "",
+        *load_table(results),
+        "",
+    ]
+    for result in reversed(results):
+        lines += [
+            f"## Queries at {result['load']['articles']:,} articles",
+            "",
+            *query_table(result),
+            "",
+        ]
+    lines += analysis.section(results, RESULTS)
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT} and {PLOT}")
+
+
+if __name__ == "__main__":
+    main()

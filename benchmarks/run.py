@@ -1,0 +1,266 @@
+"""The benchmark harness: generate, bulk-load, then measure the query mix three ways per size.
+
+Run: .venv/bin/python benchmarks/run.py 10000 100000 [--seconds 3] [--no-datasette]
+(`make bench BENCH_SIZES="10000 100000"`). Each size leaves benchmarks/results/bench-SIZE.json;
+report.py turns all of them into BENCHMARKS.md and benchmarks/latency.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import deep_cursor
+import experiments
+import floor
+import generate
+import http_load
+import profile_query
+import queries
+
+ROOT = generate.ROOT
+VENV = ROOT / ".venv" / "bin"
+DATASETTE = ROOT / "benchmarks" / ".venv-datasette" / "bin" / "datasette"
+API_PORT, DATASETTE_PORT = 8765, 8766
+
+
+def load(size: int, seed: int) -> dict[str, Any]:
+    """Generate and bulk-load the corpus afresh (both FTS modes up to 10k); the figures."""
+    started = time.perf_counter()
+    corpus = generate.corpus_file(size, seed)
+    if not corpus.exists():
+        generate.write_jsonl(generate.load_corpus(generate.corpus_path()), size, seed, corpus)
+    result: dict[str, Any] = {"generate_seconds": time.perf_counter() - started}
+    db = generate.RESULTS / f"bench-{size}.db"
+    modes = ["deferred", "triggers"] if size <= 10_000 else ["deferred"]
+    for mode in modes:
+        target = db if mode == "deferred" else db.with_name(f"bench-{size}-triggers.db")
+        for stale in target.parent.glob(target.name + "*"):
+            stale.unlink()
+        result[f"load_{mode}"] = bulk_load(corpus, target, mode)
+        if target != db:
+            for done in target.parent.glob(target.name + "*"):
+                done.unlink()
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    articles = connection.execute("SELECT count(*) FROM article").fetchone()[0]
+    connection.close()
+    result |= {"articles": articles, "db_bytes": db.stat().st_size, "db": str(db)}
+    return result
+
+
+def bulk_load(corpus: Path, db: Path, mode: str) -> dict[str, Any]:
+    """`newsdesk load-jsonl` into a new file: wall time, and CPU time (the machine is shared)."""
+    command = [str(VENV / "newsdesk"), "load-jsonl", str(corpus), "--fts", mode]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    output = subprocess.run(
+        command,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{db}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    added = int(output.split()[0])
+    print(f"  load --fts {mode}: {output}; {cpu:.1f} CPU s", flush=True)
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "added": added,
+        "rate": added / seconds,
+        "cpu_rate": added / cpu,
+        "summary": output,
+    }
+
+
+def measure_api(db: Path, articles: int, seconds: float) -> dict[str, Any]:
+    """Our server (2 workers) under the mix, plus the floor of each request."""
+    server = http_load.start(
+        "newsdesk",
+        [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "2"],
+        API_PORT,
+        "/healthz",
+        {"DATABASE_URL": f"sqlite:///{db}"},
+    )
+    result: dict[str, Any] = {"startup_seconds": server.startup_seconds, "rows": []}
+    try:
+        _, spec = http_load.get_json(server.base + "/openapi.json")
+        mix = queries.build_mix(db, set(spec["paths"]))
+        mix += deep_cursor.cursor_queries(server.base, db, articles)
+        capture = floor.Capture(db)
+        for query in mix:
+            result["rows"].append(measure_row(server, capture, db, query, seconds))
+        result["rss_mb"] = server.rss_mb()
+        measured = [row for row in result["rows"] if row.get("c1")]
+        slowest = max(measured, key=lambda row: row["c1"]["p50"])
+        result["profile"] = profile_query.profile(server, slowest, seconds * 3)
+    finally:
+        server.stop()
+    return result
+
+
+def measure_row(
+    server: http_load.Server, capture: floor.Capture, db: Path, query: queries.Query, seconds: float
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "name": query.name,
+        "api": query.api,
+        "note": query.note,
+        "datasette": query.datasette,
+    }
+    if query.api is None:
+        print(f"  {query.name}: not in this API, skipped", flush=True)
+        return row
+    status, statements, body = capture.statements_of(query.api)
+    row["status"] = status
+    row["hits"] = hits_of(body)
+    if status != 200:
+        print(f"  {query.name}: status {status}: {body}", flush=True)
+        return row
+    row["floor"] = floor.replay(db, statements, min(seconds, 2.0))
+    url = server.base + query.api
+    row["c1"] = http_load.wrk(url, 1, seconds)
+    # Long enough for each of the 32 connections to finish about one request (at most 30 s).
+    window = min(30.0, max(seconds, 0.04 * row["c1"]["p50"]))
+    row["c32"] = http_load.wrk(url, 32, window) | {"window": window}
+    print(
+        f"  {query.name}: hits {row['hits']}, floor {row['floor']['p50']:.1f} ms, "
+        f"HTTP p50 {row['c1']['p50']:.1f} ms, {row['c32']['rps']:.0f} req/s",
+        flush=True,
+    )
+    return row
+
+
+def hits_of(body: Any) -> int | None:
+    if isinstance(body, dict):
+        for key in ("total", "totalResults"):
+            if isinstance(body.get(key), int):
+                return int(body[key])
+    return None
+
+
+def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """Datasette 0.65 on the same file, FTS configured through metadata, 60 s time limits."""
+    metadata = generate.RESULTS / "datasette-metadata.json"
+    metadata.write_text(
+        json.dumps(
+            {
+                "databases": {
+                    db.stem: {"tables": {"article": {"fts_table": "article_fts", "fts_pk": "id"}}}
+                }
+            }
+        )
+    )
+    command = [
+        str(DATASETTE),
+        "serve",
+        str(db),
+        "--port",
+        str(DATASETTE_PORT),
+        "-m",
+        str(metadata),
+        "--setting",
+        "sql_time_limit_ms",
+        "60000",
+        "--setting",
+        "facet_time_limit_ms",
+        "60000",
+        "--setting",
+        "suggest_facets",
+        "off",
+        "--setting",
+        "num_sql_threads",
+        "3",
+    ]
+    server = http_load.start("datasette", command, DATASETTE_PORT, "/-/versions.json", {})
+    result: dict[str, Any] = {"startup_seconds": server.startup_seconds, "rows": {}}
+    try:
+        for row in rows:
+            if not row.get("datasette"):
+                continue
+            url = server.base + row["datasette"]
+            status, body = http_load.get_json(url)
+            hits = body.get("filtered_table_rows_count") if isinstance(body, dict) else None
+            entry: dict[str, Any] = {"status": status, "hits": hits}
+            if status == 200:
+                entry["c1"] = http_load.wrk(url, 1, seconds)
+                window = min(30.0, max(seconds, 0.04 * entry["c1"]["p50"]))
+                entry["c32"] = http_load.wrk(url, 32, window) | {"window": window}
+                print(
+                    f"  datasette {row['name']}: hits {hits}, "
+                    f"p50 {entry['c1']['p50']:.1f} ms, {entry['c32']['rps']:.0f} req/s",
+                    flush=True,
+                )
+            result["rows"][row["name"]] = entry
+        result["rss_mb"] = server.rss_mb()
+    finally:
+        server.stop()
+    return result
+
+
+def run_size(size: int, seed: int, seconds: float, datasette: bool) -> Path:
+    print(f"== {size:,} articles", flush=True)
+    result: dict[str, Any] = {"size": size, "seed": seed, "seconds_per_run": seconds}
+    result["load_average_before"] = os.getloadavg()
+    result["load"] = load(size, seed)
+    db = Path(result["load"]["db"])
+    result["api"] = measure_api(db, result["load"]["articles"], seconds)
+    if datasette and DATASETTE.exists():
+        result["datasette"] = measure_datasette(db, result["api"]["rows"], seconds)
+    text_rows = [
+        row
+        for row in result["api"]["rows"]
+        if row.get("c1") and row["api"].startswith("/articles?q=")
+    ]
+    result["experiments"] = experiments.run(db, text_rows)
+    result["load_average_after"] = os.getloadavg()
+    out = generate.RESULTS / f"bench-{size}.json"
+    out.write_text(json.dumps(result, indent=1))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000])
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=3.0, help="Per wrk run.")
+    parser.add_argument("--no-datasette", action="store_true")
+    parser.add_argument("--ner-articles", type=int, default=200, help="0 skips the NER rate.")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)  # the in-process app's access log (floor capture)
+    started = time.perf_counter()
+    for size in args.sizes:
+        run_size(size, args.seed, args.seconds, not args.no_datasette)
+    if args.ner_articles:
+        ner = subprocess.run(
+            [
+                str(VENV / "python"),
+                str(ROOT / "benchmarks" / "ner_overhead.py"),
+                str(args.ner_articles),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (generate.RESULTS / "ner_overhead.txt").write_text(ner)
+    command = 'make bench BENCH_SIZES="' + " ".join(map(str, args.sizes)) + '"'
+    (generate.RESULTS / "last_command.txt").write_text(command)
+    print(f"harness done in {time.perf_counter() - started:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

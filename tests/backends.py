@@ -1,0 +1,172 @@
+"""Which databases the test suite runs on, and PostgreSQL test databases made from templates.
+
+SQLite always runs. PostgreSQL runs too when TEST_DATABASE_URL names a server that answers
+(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); that database is only used to
+create and drop the suite's own databases. With NEWSDESK_REQUIRE_POSTGRES=1 (CI) a missing
+or unreachable server fails the run instead of skipping the PostgreSQL half.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+HOW_TO_ENABLE = (
+    "set TEST_DATABASE_URL=postgresql+psycopg://user@host/db to run the suite on PostgreSQL too"
+)
+COPY_CHUNK = 500
+
+
+@dataclass
+class PostgresServer:
+    """A reachable PostgreSQL server on which the suite creates and drops its databases.
+
+    Copying a template takes the server about half a second, so the next copy of each
+    template is made in the background while a test runs, and used databases are dropped
+    in the background too.
+    """
+
+    admin_url: URL
+    prefix: str = field(default_factory=lambda: f"newsdesk_test_{os.getpid()}")
+    _numbers: itertools.count[int] = field(default_factory=itertools.count)
+    _templates: dict[str, str] = field(default_factory=dict)
+    _ready: dict[str, Future[str]] = field(default_factory=dict)
+    _worker: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pg-databases")
+    )
+
+    def url_of(self, name: str) -> str:
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def _admin(self, statement: str) -> None:
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    def create(self, template: str | None = None) -> str:
+        """A new database (a copy of `template`, a database name, if given); its URL."""
+        name = f"{self.prefix}_{next(self._numbers)}"
+        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return self.url_of(name)
+
+    def clone(self, template: str) -> str:
+        """A fresh copy of `template` for one test; give it back with release()."""
+        ready = self._ready.pop(template, None)
+        url = ready.result() if ready is not None else self.create(template)
+        self._ready[template] = self._worker.submit(self.create, template)
+        return url
+
+    def release(self, url: str) -> None:
+        self._worker.submit(self.drop, url)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def template(self, kind: str, build: Callable[[str], None]) -> str:
+        """The database name of the session's `kind` template, built by build(url) once."""
+        if kind not in self._templates:
+            url = self.create()
+            build(url)
+            self._templates[kind] = str(make_url(url).database)
+        return self._templates[kind]
+
+    def close(self) -> None:
+        """Drop every database the session made (waiting for the background work first)."""
+        self._worker.shutdown(wait=True)
+        for ready in self._ready.values():
+            self.drop(ready.result())
+        for name in self._templates.values():
+            self.drop(self.url_of(name))
+        self._ready.clear()
+        self._templates.clear()
+
+
+@dataclass(frozen=True)
+class PostgresStatus:
+    """The server when there is one, else why the PostgreSQL half does not run."""
+
+    server: PostgresServer | None
+    reason: str
+    required: bool
+
+    @property
+    def message(self) -> str:
+        if self.server is not None:
+            return f"PostgreSQL tests run on {self.server.admin_url.render_as_string()}"
+        return f"PostgreSQL tests skipped: {self.reason}"
+
+
+def probe_postgres() -> PostgresStatus:
+    """Look for the server TEST_DATABASE_URL names; one short connection attempt."""
+    required = os.environ.get("NEWSDESK_REQUIRE_POSTGRES") == "1"
+    configured = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not configured:
+        return PostgresStatus(None, HOW_TO_ENABLE, required)
+    url = make_url(configured)
+    if url.get_backend_name() != "postgresql":
+        return PostgresStatus(
+            None, f"TEST_DATABASE_URL is not PostgreSQL: {HOW_TO_ENABLE}", required
+        )
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to connect means: no PostgreSQL half
+        reason = f"{url.render_as_string()} is not reachable ({type(error).__name__}: {error})"
+        return PostgresStatus(None, " ".join(reason.split()), required)
+    finally:
+        engine.dispose()
+    return PostgresStatus(PostgresServer(url), "", required)
+
+
+def copy_rows(source_url: str, target_url: str) -> None:
+    """Copy every table's rows from a database into a migrated empty one, ids included.
+
+    Used to give PostgreSQL the very data SQLite ingested (the BBC corpus with entities takes
+    minutes of NER), so both backends answer the same questions over the same rows.
+    """
+    from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401  (registers the tables)
+
+    source, target = create_engine(source_url), create_engine(target_url)
+    try:
+        with source.connect() as reading, target.begin() as writing:
+            for table in SQLModel.metadata.sorted_tables:
+                rows = reading.execute(select(table).order_by(*table.primary_key.columns))
+                while chunk := [dict(row) for row in rows.mappings().fetchmany(COPY_CHUNK)]:
+                    writing.execute(insert(table), chunk)
+        restart_sequences(target)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def restart_sequences(engine: Engine) -> None:
+    """Make each serial id continue after the largest copied one."""
+    with engine.begin() as connection:
+        serials = connection.execute(
+            text(
+                "SELECT table_name FROM information_schema.columns "
+                "WHERE column_name = 'id' AND column_default LIKE 'nextval(%' "
+                "AND table_schema = current_schema()"
+            )
+        ).scalars()
+        for table_name in list(serials):
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table_name}', 'id'), "
+                    f"coalesce((SELECT max(id) FROM {table_name}), 0) + 1, false)"
+                )
+            )

@@ -1,0 +1,52 @@
+"""An in-process API client built for given settings (API key, CORS, limits), and a BBC
+corpus database without entities for tests that need volume."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.config import Settings, get_settings
+from app.db import get_session, upgrade_database
+from tests.conftest import ingest_paths, settings_for
+
+
+def client_for(settings: Settings, engine: Engine) -> TestClient:
+    """Like conftest.make_client, but the app itself is built from `settings`."""
+    from app.main import create_app
+
+    app = create_app(settings)
+
+    def session_override() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_session] = session_override
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def bbc_plain_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
+    """The BBC corpus ingested without entity recognition (a minute, not ten): for tests
+    that need volume, not entities. Import this fixture into the test module to use it."""
+    path = tmp_path_factory.mktemp("templates") / "bbc-plain.db"
+    url = f"sqlite:///{path}"
+    upgrade_database(url)
+    report = ingest_paths(settings_for(url), bbc_corpus, nlp=False)
+    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+    return path
+
+
+@pytest.fixture
+def bbc_plain_db(bbc_plain_template: Path, tmp_path: Path) -> str:
+    """URL of this test's own copy of the BBC corpus database (no entities)."""
+    target = tmp_path / "bbc-plain.db"
+    shutil.copyfile(bbc_plain_template, target)
+    return f"sqlite:///{target}"

@@ -1,0 +1,68 @@
+"""Helpers for end-to-end tests against a real server process: ports, waiting, skipping."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+# Titles of the seed articles (data/articles) that mention the Taliban; seed 001 has none.
+SEED_TITLES = {
+    "Putin Expresses Hope For Expansion Of Russia's Relations With Taliban",
+    "Russia Moves to Establish “Full-Fledged” Relations with Taliban",
+    "Putin says Taliban ‘our allies’ in fighting terrorism",
+    "Putin Wants To Get Closer To The Taliban",
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip when something this machine lacks is missing; in CI that is a failure instead."""
+    if ok:
+        return
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: end-to-end tests must run, not skip)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_serving(
+    base_url: str, alive: Callable[[], bool], timeout: float, log: Callable[[], str]
+) -> None:
+    """Poll /healthz until it answers 200; fail early (with the server's log) if it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            pytest.fail(f"the server exited before serving:\n{log()}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"the server did not answer /healthz within {timeout:.0f} s:\n{log()}")
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
