@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Ids are 32-bit integers on PostgreSQL: a larger id names no row, and is refused up front.
+MAX_ID = 2**31 - 1
+
 
 def utc_now() -> datetime:
     """The current time, timezone-aware UTC (the database stores UTC)."""

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.models import MAX_ID
+
 
 class SourceRef(BaseModel):
     """The outlet an article comes from."""
@@ -352,8 +354,8 @@ class ArticleWritten(BaseModel):
 class EntityMergeIn(BaseModel):
     """Fold one entity into another: its mentions and aliases move, it disappears."""
 
-    into: int = Field(ge=1, le=2**62, description="The entity that stays.", examples=[1])
-    merge: int = Field(ge=1, le=2**62, description="The entity merged away.", examples=[2])
+    into: int = Field(ge=1, le=MAX_ID, description="The entity that stays.", examples=[1])
+    merge: int = Field(ge=1, le=MAX_ID, description="The entity merged away.", examples=[2])
 
 
 class SimilarArticle(BaseModel):

@@ -15,7 +15,7 @@ from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import source_ref, summarize
 from app.config import Settings
-from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
+from app.models import MAX_ID, Article, ArticleEntity, ArticleTag, Entity, Source
 from app.schemas import (
     ArticleDetail,
     ArticleEntityOut,
@@ -206,7 +206,9 @@ def facet_counts(
 )
 def get_article(
     session: SessionDep,
-    article_id: Annotated[int, Path(ge=1, le=2**62, description="The article's id.", examples=[1])],
+    article_id: Annotated[
+        int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])
+    ],
 ) -> ArticleDetail:
     """The whole article: body, all entities with mention counts, and each field's provenance."""
     article = session.get(Article, article_id)

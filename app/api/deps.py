@@ -43,7 +43,7 @@ def time_limited_session(session: PlainSessionDep, settings: SettingsDep) -> Ite
                 "narrow it (fewer prefix* terms, more filters) or try again",
                 {"limit_ms": settings.query_timeout_ms},
             ) from None
-        if not isinstance(error, OperationalError):
+        if not is_unavailable(error):
             raise
         logger.exception("database error")
         raise ApiError(
@@ -51,6 +51,15 @@ def time_limited_session(session: PlainSessionDep, settings: SettingsDep) -> Ite
             "database_unavailable",
             "the database could not answer; try again later (the server log has details)",
         ) from None
+
+
+def is_unavailable(error: DBAPIError) -> bool:
+    """The database can't serve at all (SQLite: an OperationalError; PostgreSQL: a missing
+    table or column (SQLSTATE 42P01/42703), a lost connection (08) or exhausted resources (53))."""
+    if isinstance(error, OperationalError):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return sqlstate in {"42P01", "42703"} or sqlstate.startswith(("08", "53"))
 
 
 SessionDep = Annotated[Session, Depends(time_limited_session)]

@@ -12,7 +12,7 @@ from app.api.articles import list_articles
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep, EntityType
-from app.models import Entity
+from app.models import MAX_ID, Entity
 from app.schemas import (
     ArticlePage,
     EntityCount,
@@ -37,7 +37,7 @@ from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_finger
 
 router = APIRouter(tags=["entities"])
 
-EntityId = Annotated[int, Path(ge=1, le=2**62, description="The entity's id.", examples=[1])]
+EntityId = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id.", examples=[1])]
 
 
 @router.get(

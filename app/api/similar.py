@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import SessionDep
 from app.api.errors import ApiError
-from app.models import Article
+from app.models import MAX_ID, Article
 from app.schemas import ErrorResponse, SimilarArticle, SimilarList, SourceRef
 from app.search.similar import similar_articles
 
@@ -26,7 +26,9 @@ router = APIRouter(tags=["articles"])
 )
 def list_similar(
     session: SessionDep,
-    article_id: Annotated[int, Path(ge=1, le=2**62, description="The article's id.", examples=[1])],
+    article_id: Annotated[
+        int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])
+    ],
     limit: Annotated[int, Query(ge=1, le=50, description="How many articles.")] = 10,
     duplicates: Annotated[
         Literal["include", "exclude"],

@@ -58,6 +58,11 @@ def content_hash(draft: ArticleDraft) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def without_nul(value: Any) -> Any:
+    """Text without NUL characters, which PostgreSQL's text type cannot hold."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def domain_of(url: str | None) -> str | None:
     """The host of a URL without a leading www., or None."""
     if not url:
@@ -244,8 +249,8 @@ class ArticleStore:
         ).scalar_one_or_none()
 
     def _values(self, draft: ArticleDraft, digest: str) -> dict[str, Any]:
-        values = {name: getattr(draft, name) for name in ARTICLE_FIELDS}
-        values["source_id"] = self._source_id(draft.publisher, draft.url)
+        values = {name: without_nul(getattr(draft, name)) for name in ARTICLE_FIELDS}
+        values["source_id"] = self._source_id(without_nul(draft.publisher), draft.url)
         values["word_count"] = draft.word_count
         values["content_hash"] = digest
         return values
@@ -293,5 +298,9 @@ class ArticleStore:
 
     def _replace_tags(self, article_id: int, tags: Iterable[str]) -> None:
         self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
-        rows = [{"article_id": article_id, "tag": tag} for tag in dict.fromkeys(tags) if tag]
+        rows = [
+            {"article_id": article_id, "tag": without_nul(tag)}
+            for tag in dict.fromkeys(tags)
+            if tag
+        ]
         insert_ignoring_conflicts(self.session, ArticleTag, rows)

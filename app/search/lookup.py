@@ -32,9 +32,19 @@ def _suggest(value: str, choices: list[str], limit: int = 5) -> list[str]:
     return [match[0] for match in matches]
 
 
+# Ids are 32-bit on PostgreSQL; a larger number can be no id (and would be a database error).
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: str) -> bool:
+    """True when value can be a row id: ASCII digits within the id range."""
+    stripped = value.strip()
+    return stripped.isascii() and stripped.isdigit() and int(stripped) <= MAX_ID
+
+
 def resolve_source(session: Session, value: str) -> int:
     """A source by id or by name (case-insensitive)."""
-    if value.strip().isdigit():
+    if is_id(value):
         found = session.get(Source, int(value))
         if found is not None and found.id is not None:
             return found.id
@@ -54,7 +64,7 @@ def resolve_entity(session: Session, value: str) -> list[int]:
     entities of different types (Georgia the place and the person), so a list comes
     back; a filter on it matches any of them.
     """
-    if value.strip().isdigit():
+    if is_id(value):
         entity = session.get(Entity, int(value))
         if entity is not None and entity.id is not None:
             return [entity.id]

@@ -274,6 +274,8 @@ def test_a_broken_database_answers_without_internals(
 def test_an_unexpected_error_answers_500_without_internals(
     client: TestClient, engine: Engine, seed_ids: dict[str, int]
 ) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's json type refuses the invalid JSON this test plants")
     # A value the JSON column can't decode: the failure happens in Python, after the SQL.
     with engine.begin() as connection:
         connection.execute(
