@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.api.deps import SettingsDep
+from app.api.deps import ArticleId, SettingsDep
 from app.api.errors import ApiError
 from app.db import create_db_engine
-from app.models import MAX_ID, Entity
+from app.models import Entity
 from app.schemas import ArticleIn, ArticleWritten, EntityMerged, EntityMergeIn, ErrorResponse
 from app.security import ApiKeyDep
 
@@ -132,9 +132,7 @@ def put_article(
 )
 def remove_article(
     session: WriterSessionDep,
-    article_id: Annotated[
-        int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])
-    ],
+    article_id: ArticleId,
 ) -> Response:
     """Delete the article, its tags and entity links; the index forgets it at once."""
     from app.ingest.removal import delete_article

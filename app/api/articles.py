@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import ArticleId, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import source_ref, summarize
 from app.config import Settings
-from app.models import MAX_ID, Article, ArticleEntity, ArticleTag, Entity, Source
+from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.schemas import (
     ArticleDetail,
     ArticleEntityOut,
@@ -206,9 +206,7 @@ def facet_counts(
 )
 def get_article(
     session: SessionDep,
-    article_id: Annotated[
-        int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])
-    ],
+    article_id: ArticleId,
 ) -> ArticleDetail:
     """The whole article: body, all entities with mention counts, and each field's provenance."""
     article = session.get(Article, article_id)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
@@ -14,12 +14,14 @@ from sqlmodel import Session
 from app.api.errors import ApiError
 from app.config import Settings, get_settings
 from app.db import get_session
+from app.models import MAX_ID
 from app.search.limits import is_time_limit_error, query_time_limit
 
 logger = logging.getLogger("newsdesk.errors")
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PlainSessionDep = Annotated[Session, Depends(get_session)]
+ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])]
 
 
 def time_limited_session(session: PlainSessionDep, settings: SettingsDep) -> Iterator[Session]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from app.api.deps import SessionDep
+from app.api.deps import ArticleId, SessionDep
 from app.api.errors import ApiError
-from app.models import MAX_ID, Article
+from app.models import Article
 from app.schemas import ErrorResponse, SimilarArticle, SimilarList, SourceRef
 from app.search.similar import similar_articles
 
@@ -26,9 +26,7 @@ router = APIRouter(tags=["articles"])
 )
 def list_similar(
     session: SessionDep,
-    article_id: Annotated[
-        int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])
-    ],
+    article_id: ArticleId,
     limit: Annotated[int, Query(ge=1, le=50, description="How many articles.")] = 10,
     duplicates: Annotated[
         Literal["include", "exclude"],
