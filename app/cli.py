@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
+from app.search.index import sync_search_index
 
 app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
 db_app = typer.Typer(help="Create, upgrade or inspect the database schema.", no_args_is_help=True)
@@ -75,6 +76,33 @@ def ingest(
     print(report.summary())
     engine.dispose()
     raise typer.Exit(1 if report.failures else 0)
+
+
+@app.command()
+def reindex(
+    incremental: Annotated[
+        bool, typer.Option(help="Apply only the changes the index lacks, instead of rebuilding.")
+    ] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Rebuild the search index from the database (SQLite with NEWSDESK_SEARCH_ENGINE=tantivy)."""
+    from app.search.index import IndexBusy, search_index_for
+
+    settings = settings_for(database_url)
+    index = search_index_for(settings)
+    if index is None:
+        console.print("No search index to build: search runs in the database for these settings.")
+        raise typer.Exit(0)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    try:
+        report = index.sync(engine, wait_seconds=60, rebuild=not incremental)
+    except IndexBusy:
+        console.print("[red]Another process is writing the search index; try again.[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print(f"{report.summary()} ({index.directory})")
 
 
 def ingest_progress() -> Progress:
@@ -146,10 +174,11 @@ def load_jsonl(
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     report = BulkLoader(engine, batch_size, fts=fts).load(files)  # type: ignore[arg-type]
+    indexed = sync_search_index(settings, engine, wait_seconds=60)
     engine.dispose()
     for failure in report.failures[:20]:
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
-    print(report.summary())
+    print(report.summary() + (f"; {indexed.summary()}" if indexed else ""))
     raise typer.Exit(1 if report.failures else 0)
 
 
@@ -162,6 +191,16 @@ def serve(
 ) -> None:
     """Serve the HTTP API (interactive docs at /docs)."""
     import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        # Bring the search index up to date (built on the first start, or after an ingest
+        # that crashed); until it is, searches run in the database.
+        engine = create_db_engine(settings, writer=True)
+        try:
+            sync_search_index(settings, engine, wait_seconds=5)
+        finally:
+            engine.dispose()
 
     uvicorn.run(
         "app.main:create_app",
@@ -238,6 +277,7 @@ def curate(database_url: str | None, change: Callable[[Session], str]) -> None:
         with Session(engine) as session:
             message = change(session)
             session.commit()
+        sync_search_index(settings_for(database_url), engine, wait_seconds=60)
     except CurationError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(1) from None

@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     export_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Articles read per batch by CSV/JSONL exports."
     )
+    search_engine: Literal["tantivy", "database"] = Field(
+        default="tantivy",
+        description="tantivy: a search index beside the SQLite file, kept current by ingest "
+        "(fast at millions of articles); database: SQLite FTS5 alone. PostgreSQL always "
+        "searches in the database.",
+    )
+    search_index_dir: Path | None = Field(
+        default=None,
+        description="Folder of the tantivy index; default: beside the SQLite file "
+        "(data/newsdesk.index for data/newsdesk.db).",
+    )
+    search_index_wait_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="How long the end of an ingest waits for another process writing the "
+        "search index before leaving the update to the next ingest or sync.",
+    )
     timeline_max_periods: int = Field(
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )

@@ -270,6 +270,16 @@ class Readiness(BaseModel):
     expected_revision: str | None = Field(
         examples=["0003"], description="The newest migration this server ships."
     )
+    search_index: str = Field(
+        default="not_used",
+        examples=["current"],
+        description="current: searches use the tantivy index; behind: it lacks "
+        "`search_index_lag` changes and searches run in the database until the next ingest or "
+        "`newsdesk reindex`; absent: not built yet; not_used: search runs in the database.",
+    )
+    search_index_lag: int | None = Field(
+        default=None, examples=[0], description="Changes the database has and the index lacks."
+    )
 
 
 class TimelineSeries(BaseModel):

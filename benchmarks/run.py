@@ -11,7 +11,9 @@ import argparse
 import json
 import logging
 import os
+import re
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -35,8 +37,16 @@ DATASETTE = ROOT / "benchmarks" / ".venv-datasette" / "bin" / "datasette"
 API_PORT, DATASETTE_PORT = 8765, 8766
 
 
-def load(size: int, seed: int) -> dict[str, Any]:
-    """Generate and bulk-load the corpus afresh (both FTS modes up to 10k); the figures."""
+def load(size: int, seed: int, reuse: bool = False) -> dict[str, Any]:
+    """Generate and bulk-load the corpus afresh (both FTS modes up to 10k); the figures.
+
+    With reuse, a database this function loaded before (and its figures) is used again.
+    """
+    figures = generate.RESULTS / f"bench-{size}.load.json"
+    if reuse and figures.exists():
+        print(f"  reusing the loaded database ({figures.name})", flush=True)
+        return dict(json.loads(figures.read_text()))
+    figures.unlink(missing_ok=True)
     started = time.perf_counter()
     corpus = generate.corpus_file(size, seed)
     if not corpus.exists():
@@ -48,15 +58,24 @@ def load(size: int, seed: int) -> dict[str, Any]:
         target = db if mode == "deferred" else db.with_name(f"bench-{size}-triggers.db")
         for stale in target.parent.glob(target.name + "*"):
             stale.unlink()
+        shutil.rmtree(target.with_suffix(".index"), ignore_errors=True)
         result[f"load_{mode}"] = bulk_load(corpus, target, mode)
         if target != db:
             for done in target.parent.glob(target.name + "*"):
                 done.unlink()
+            shutil.rmtree(target.with_suffix(".index"), ignore_errors=True)
     connection = sqlite3.connect(db)
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     articles = connection.execute("SELECT count(*) FROM article").fetchone()[0]
     connection.close()
-    result |= {"articles": articles, "db_bytes": db.stat().st_size, "db": str(db)}
+    index_bytes = sum(f.stat().st_size for f in db.with_suffix(".index").glob("*"))
+    result |= {
+        "articles": articles,
+        "db_bytes": db.stat().st_size,
+        "index_bytes": index_bytes,
+        "db": str(db),
+    }
+    figures.write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -76,8 +95,10 @@ def bulk_load(corpus: Path, db: Path, mode: str) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     added = int(output.split()[0])
+    indexed = re.search(r"search index rebuilt: \d+ articles in ([\d.]+)s", output)
     print(f"  load --fts {mode}: {output}; {cpu:.1f} CPU s", flush=True)
     return {
+        "index_seconds": float(indexed.group(1)) if indexed else None,
         "seconds": seconds,
         "cpu_seconds": cpu,
         "added": added,
@@ -212,11 +233,15 @@ def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> d
     return result
 
 
-def run_size(size: int, seed: int, seconds: float, datasette: bool) -> Path:
+def run_size(
+    size: int, seed: int, seconds: float, datasette: bool, reuse: bool = False
+) -> Path | None:
     print(f"== {size:,} articles", flush=True)
     result: dict[str, Any] = {"size": size, "seed": seed, "seconds_per_run": seconds}
     result["load_average_before"] = os.getloadavg()
-    result["load"] = load(size, seed)
+    result["load"] = load(size, seed, reuse)
+    if seconds <= 0:
+        return None  # --load-only
     db = Path(result["load"]["db"])
     result["api"] = measure_api(db, result["load"]["articles"], seconds)
     if datasette and DATASETTE.exists():
@@ -239,12 +264,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=3.0, help="Per wrk run.")
     parser.add_argument("--no-datasette", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure a database loaded by an earlier run."
+    )
+    parser.add_argument("--load-only", action="store_true", help="Generate and load; no queries.")
     parser.add_argument("--ner-articles", type=int, default=200, help="0 skips the NER rate.")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the in-process app's access log (floor capture)
     started = time.perf_counter()
     for size in args.sizes:
-        run_size(size, args.seed, args.seconds, not args.no_datasette)
+        seconds = 0.0 if args.load_only else args.seconds
+        run_size(size, args.seed, seconds, not args.no_datasette, args.reuse)
+    if args.load_only:
+        return
     if args.ner_articles:
         ner = subprocess.run(
             [

@@ -3,8 +3,9 @@
 Seeding runs real spaCy once per session into a template database; each test gets its own
 copy, so tests never see each other's writes.
 
-Every database fixture runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
-(test ids end in [sqlite] / [postgresql]; see tests/backends.py). A PostgreSQL test gets its
+Every database fixture runs on SQLite searched by FTS5 ([sqlite]), on SQLite searched by the
+tantivy index beside it ([tantivy]), and on PostgreSQL too when TEST_DATABASE_URL is set
+([postgresql]; see tests/backends.py). A PostgreSQL test gets its
 own database, created from a template database with CREATE DATABASE ... TEMPLATE and dropped
 afterwards. Tests that only make sense on one backend say so with a marker (`postgres`) or
 by not using these fixtures (the FTS5 and sqlite3-file tests).
@@ -30,12 +31,15 @@ from tests.backends import PostgresServer, copy_rows, probe_postgres
 SEEDS_DIR = PROJECT_ROOT / "data" / "articles"
 TEST_DATA = PROJECT_ROOT / "tests" / "data"
 
-Backend = Literal["sqlite", "postgresql"]
+Backend = Literal["sqlite", "tantivy", "postgresql"]
 # A template database: a SQLite file, or the name of a PostgreSQL database.
 Template = Path | str
 
 POSTGRES = probe_postgres()
-BACKENDS: list[Backend] = ["sqlite", "postgresql"] if POSTGRES.server else ["sqlite"]
+BACKENDS: list[Backend] = ["sqlite", "tantivy"] + (["postgresql"] if POSTGRES.server else [])
+# The search engine of each test database (a URL): FTS5 ("database") or the tantivy index.
+# Databases a test makes itself get the default, as a user would.
+SEARCH_ENGINES: dict[str, str] = {}
 
 
 def pytest_report_header() -> str:
@@ -62,7 +66,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """The database the test runs on: "sqlite", and "postgresql" with TEST_DATABASE_URL."""
+    """Where the test's data lives and is searched: "sqlite" (FTS5), "tantivy" (SQLite with
+    the search index) and "postgresql" with TEST_DATABASE_URL."""
     return request.param  # type: ignore[no-any-return]
 
 
@@ -95,7 +100,12 @@ def bbc_corpus() -> Path:
 def settings_for(database_url: str, **overrides: object) -> Settings:
     """Settings for a test database. The per-request time limit is generous here: tests check
     answers on a shared machine; tests of the limit itself pass their own."""
-    update = {"database_url": database_url, "query_timeout_ms": 60_000, **overrides}
+    update = {
+        "database_url": database_url,
+        "query_timeout_ms": 60_000,
+        "search_engine": SEARCH_ENGINES.get(database_url, "tantivy"),
+        **overrides,
+    }
     return get_settings().model_copy(update=update)
 
 
@@ -134,6 +144,7 @@ def shared_recognizer():  # type: ignore[no-untyped-def]
 def sqlite_empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("templates") / "empty.db"
     upgrade_database(sqlite_url(path))
+    build_search_index(path)
     return path
 
 
@@ -150,17 +161,33 @@ def sqlite_bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Pa
     path = tmp_path_factory.mktemp("templates") / "bbc.db"
     url = sqlite_url(path)
     upgrade_database(url)
-    report = ingest_paths(settings_for(url), bbc_corpus)
+    report = ingest_paths(settings_for(url, search_engine="database"), bbc_corpus)
     assert report.failed == 0, report.failures  # type: ignore[attr-defined]
     print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
+    build_search_index(path)
     return path
 
 
 def seed_database(url: str) -> None:
     """Migrate and ingest the five seed articles with entity recognition (the real code)."""
     upgrade_database(url)
-    report = ingest_paths(settings_for(url), SEEDS_DIR)
+    report = ingest_paths(settings_for(url, search_engine="database"), SEEDS_DIR)
     assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+    if url.startswith("sqlite"):
+        build_search_index(Path(url.removeprefix("sqlite:///")))
+
+
+def build_search_index(database: Path) -> None:
+    """The tantivy index beside a SQLite template (copied with it for [tantivy] tests)."""
+    from app.search.index import sync_search_index
+
+    url = sqlite_url(database)
+    settings = settings_for(url, search_engine="tantivy")
+    engine = create_db_engine(settings, writer=True)
+    try:
+        assert sync_search_index(settings, engine, rebuild=True) is not None
+    finally:
+        engine.dispose()
 
 
 def copy_of_sqlite(sqlite_template: Path) -> Callable[[str], None]:
@@ -176,7 +203,7 @@ def copy_of_sqlite(sqlite_template: Path) -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def empty_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
     """A migrated, empty template database of the backend."""
-    if backend == "sqlite":
+    if backend != "postgresql":
         return request.getfixturevalue("sqlite_empty_template")  # type: ignore[no-any-return]
     return request.getfixturevalue("postgres_server").template("empty", upgrade_database)
 
@@ -184,7 +211,7 @@ def empty_template(backend: Backend, request: pytest.FixtureRequest) -> Template
 @pytest.fixture(scope="session")
 def seeded_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
     """A template database of the backend holding the seeds (ingested into each backend)."""
-    if backend == "sqlite":
+    if backend != "postgresql":
         return request.getfixturevalue("sqlite_seeded_template")  # type: ignore[no-any-return]
     return request.getfixturevalue("postgres_server").template("seeded", seed_database)
 
@@ -194,21 +221,26 @@ def bbc_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
     """The BBC corpus ingested with NER: the SQLite file, or on PostgreSQL a copy of its rows
     (the same ids, so answers compare one to one; PostgreSQL ingest has tests of its own)."""
     sqlite_template: Path = request.getfixturevalue("sqlite_bbc_template")
-    if backend == "sqlite":
+    if backend != "postgresql":
         return sqlite_template
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.template("bbc", copy_of_sqlite(sqlite_template))
 
 
-def copy_database(template: Path, target: Path) -> str:
+def copy_database(template: Path, target: Path, backend: Backend = "sqlite") -> str:
+    """A copy of a SQLite template; for [tantivy] with its search index, else without."""
     shutil.copyfile(template, target)
-    return sqlite_url(target)
+    url = sqlite_url(target)
+    if backend == "tantivy":
+        shutil.copytree(template.with_suffix(".index"), target.with_suffix(".index"))
+    SEARCH_ENGINES[url] = "tantivy" if backend == "tantivy" else "database"
+    return url
 
 
-def fresh_database(template: Template, target: Path) -> Iterator[str]:
+def fresh_database(template: Template, target: Path, backend: Backend) -> Iterator[str]:
     """A database of the test's own copied from template: yields its URL, then removes it."""
     if isinstance(template, Path):
-        yield copy_database(template, target)
+        yield copy_database(template, target, backend)
         return
     assert POSTGRES.server is not None
     url = POSTGRES.server.clone(template)
@@ -219,21 +251,21 @@ def fresh_database(template: Template, target: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def empty_db(empty_template: Template, tmp_path: Path) -> Iterator[str]:
+def empty_db(empty_template: Template, tmp_path: Path, backend: Backend) -> Iterator[str]:
     """URL of a migrated, empty database of this test's own."""
-    yield from fresh_database(empty_template, tmp_path / "newsdesk.db")
+    yield from fresh_database(empty_template, tmp_path / "newsdesk.db", backend)
 
 
 @pytest.fixture
-def seeded_db(seeded_template: Template, tmp_path: Path) -> Iterator[str]:
+def seeded_db(seeded_template: Template, tmp_path: Path, backend: Backend) -> Iterator[str]:
     """URL of a database of this test's own holding the five seed articles."""
-    yield from fresh_database(seeded_template, tmp_path / "newsdesk.db")
+    yield from fresh_database(seeded_template, tmp_path / "newsdesk.db", backend)
 
 
 @pytest.fixture
-def bbc_db(bbc_template: Template, tmp_path: Path) -> Iterator[str]:
+def bbc_db(bbc_template: Template, tmp_path: Path, backend: Backend) -> Iterator[str]:
     """URL of a database of this test's own holding the BBC corpus (2,225 articles)."""
-    yield from fresh_database(bbc_template, tmp_path / "bbc.db")
+    yield from fresh_database(bbc_template, tmp_path / "bbc.db", backend)
 
 
 @pytest.fixture

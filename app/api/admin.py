@@ -22,6 +22,7 @@ from app.api.errors import ApiError
 from app.db import create_db_engine
 from app.models import Entity
 from app.schemas import ArticleIn, ArticleWritten, EntityMerged, EntityMergeIn, ErrorResponse
+from app.search.index import sync_search_index
 from app.security import ApiKeyDep
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def put_article(
         raise ApiError(
             409, "conflict", "the article clashes with a stored one (same URL, other text?)"
         ) from None
+    searchable(settings, session)
     response.status_code = 201 if outcome.value == "added" else 200
     return ArticleWritten(
         id=article_id,
@@ -132,6 +134,7 @@ def put_article(
 )
 def remove_article(
     session: WriterSessionDep,
+    settings: SettingsDep,
     article_id: ArticleId,
 ) -> Response:
     """Delete the article, its tags and entity links; the index forgets it at once."""
@@ -140,6 +143,7 @@ def remove_article(
     if not delete_article(session, article_id):
         raise ApiError(404, "not_found", f"no article with id {article_id}")
     session.commit()
+    searchable(settings, session)
     return Response(status_code=204)
 
 
@@ -152,7 +156,9 @@ def remove_article(
     },
     summary="Merge one entity into another (API key)",
 )
-def merge_entities(payload: EntityMergeIn, session: WriterSessionDep) -> EntityMerged:
+def merge_entities(
+    payload: EntityMergeIn, session: WriterSessionDep, settings: SettingsDep
+) -> EntityMerged:
     """Fold `merge` into `into`: its article links, mention counts and aliases move to `into`,
     its name becomes a curated alias of `into` (so later ingests link it there too), and
     `merge` is deleted. The same as `newsdesk entities merge`."""
@@ -168,6 +174,7 @@ def merge_entities(payload: EntityMergeIn, session: WriterSessionDep) -> EntityM
     except CurationError as error:
         raise ApiError(409, "cannot_merge", str(error)) from None
     session.commit()
+    searchable(settings, session)
     return EntityMerged(
         id=payload.into,
         name=result.entity.name,
@@ -175,3 +182,8 @@ def merge_entities(payload: EntityMergeIn, session: WriterSessionDep) -> EntityM
         merged=payload.merge,
         articles_moved=result.articles_moved,
     )
+
+
+def searchable(settings: SettingsDep, session: Session) -> None:
+    """Apply a committed write to the search index (searches use the database until then)."""
+    sync_search_index(settings, session.get_bind(), wait_seconds=10)

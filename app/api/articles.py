@@ -26,6 +26,7 @@ from app.schemas import (
 from app.search.articles import ArticleFilter, Sort, count_articles, search_articles, sort_key
 from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
 from app.search.facets import FACET_NAMES, compute_facets
+from app.search.index import search_index_for
 from app.search.text import Highlight
 
 router = APIRouter(tags=["articles"])
@@ -156,7 +157,8 @@ def list_articles(
     order = resolve_sort(flt, sort)
     scope = cursor_scope(flt, order)
     position = decode_cursor(cursor, scope) if cursor else None
-    hits, snapshot = search_articles(session, flt, order, limit + 1, position)
+    index = search_index_for(settings)
+    hits, snapshot = search_articles(session, flt, order, limit + 1, position, index)
     more = len(hits) > limit
     hits = hits[:limit]
     next_cursor = (
@@ -165,7 +167,7 @@ def list_articles(
         else None
     )
     marks = Highlight(highlight_open, highlight_close) if highlight else None
-    total = count_articles(session, flt)
+    total = count_articles(session, flt, index)
     return ArticlePage(
         total=total,
         items=summarize(session, settings.snippet_tokens, flt, hits, marks),

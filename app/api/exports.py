@@ -34,6 +34,7 @@ from app.search.articles import (
     sort_key,
 )
 from app.search.cursor import Cursor
+from app.search.index import SearchIndex, search_index_for
 from app.search.limits import is_time_limit_error, query_time_limit
 from app.search.text import Highlight
 
@@ -58,7 +59,12 @@ Summarizer = Callable[[Session, list[Hit]], list[ArticleSummary]]
 
 
 def hit_batches(
-    session: Session, flt: ArticleFilter, sort: Sort, batch_size: int, timeout_ms: int
+    session: Session,
+    flt: ArticleFilter,
+    sort: Sort,
+    batch_size: int,
+    timeout_ms: int,
+    index: SearchIndex | None = None,
 ) -> Iterator[list[Hit]]:
     """Every matching article once, in `sort` order, `batch_size` at a time.
 
@@ -68,7 +74,7 @@ def hit_batches(
     while True:
         session.expunge_all()  # the previous batch's rows are written out: let them go
         with query_time_limit(session, timeout_ms):
-            hits, snapshot = search_articles(session, flt, sort, batch_size, cursor)
+            hits, snapshot = search_articles(session, flt, sort, batch_size, cursor, index)
         if not hits:
             return
         yield hits
@@ -140,6 +146,7 @@ def export_response(
     summarize: Summarizer,
     batch_size: int,
     timeout_ms: int,
+    index: SearchIndex | None = None,
 ) -> StreamingResponse:
     """Stream every matching article as CSV or JSON lines.
 
@@ -149,7 +156,7 @@ def export_response(
     """
     session = Session(engine_session.get_bind())
     try:
-        batches = hit_batches(session, flt, sort, batch_size, timeout_ms)
+        batches = hit_batches(session, flt, sort, batch_size, timeout_ms, index)
         first = next(batches, None)
     except DBAPIError as error:
         session.close()
@@ -197,6 +204,7 @@ def export_articles(
     marks: Highlight | None,
 ) -> Response:
     """Every match streamed; JSON lines keep the page's snippet markers, CSV is plain text."""
+    index = search_index_for(settings)
 
     def batch_items(batch_session: Session, hits: list[Hit]) -> list[ArticleSummary]:
         return summarize(
@@ -213,8 +221,9 @@ def export_articles(
         flt,
         order,
         export,
-        count_articles(session, flt),
+        count_articles(session, flt, index),
         batch_items,
         settings.export_batch_size,
         settings.query_timeout_ms,
+        index,
     )

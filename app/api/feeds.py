@@ -15,6 +15,7 @@ from app.api.filters import ArticleFilterDep
 from app.api.summaries import summarize
 from app.schemas import ArticleSummary
 from app.search.articles import Hit, search_articles
+from app.search.index import search_index_for
 from app.search.text import Highlight
 
 router = APIRouter(tags=["articles"])
@@ -72,7 +73,9 @@ def articles_feed(
 
     Example: `/articles.atom?q=Taliban&source=Amu%20TV` — subscribe to it in a feed reader.
     """
-    hits, _ = search_articles(session, flt, "-published_at", limit, None)
+    hits, _ = search_articles(
+        session, flt, "-published_at", limit, None, search_index_for(settings)
+    )
     marks = Highlight("<mark>", "</mark>")
     items = summarize(session, settings.snippet_tokens, flt, hits, marks)
     feed = FeedGenerator()

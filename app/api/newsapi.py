@@ -31,6 +31,7 @@ from app.api.newsapi_params import (
     page_window,
     sort_order,
 )
+from app.config import Settings
 from app.schemas import (
     NewsApiArticle,
     NewsApiArticles,
@@ -40,6 +41,7 @@ from app.schemas import (
     NewsApiSources,
 )
 from app.search.articles import ArticleFilter, Hit, Sort, count_articles, search_articles
+from app.search.index import search_index_for
 from app.search.limits import is_time_limit_error
 from app.search.lookup import NotFound
 from app.search.newsapi import SourceProfile, page_cursor, source_profiles, source_slugs
@@ -121,16 +123,22 @@ def newsapi_article(hit: Hit, slugs: dict[int, str]) -> NewsApiArticle:
 
 
 def article_page(
-    session: SessionDep, flt: ArticleFilter, sort: Sort, page: int, page_size: int
+    session: SessionDep,
+    settings: Settings,
+    flt: ArticleFilter,
+    sort: Sort,
+    page: int,
+    page_size: int,
 ) -> NewsApiArticles:
     """Page `page` of the results: an exact total, and any page however deep."""
-    total = count_articles(session, flt)
+    index = search_index_for(settings)
+    total = count_articles(session, flt, index)
     offset = (page - 1) * page_size
     hits: list[Hit] = []
     if offset < total:
         cursor = page_cursor(session, flt, sort, offset) if offset else None
         if cursor is not None or offset == 0:  # None: results were deleted since counting
-            hits, _ = search_articles(session, flt, sort, page_size, cursor)
+            hits, _ = search_articles(session, flt, sort, page_size, cursor, index)
     slugs = source_slugs(session) if any(hit.source for hit in hits) else {}
     return NewsApiArticles(
         status="ok",
@@ -155,7 +163,7 @@ def everything(request: Request, session: SessionDep, settings: SettingsDep) -> 
     params = Params.from_request(request)
     flt = article_filter(session, settings, params)
     page, page_size = page_window(params, settings, default_size=100)
-    return article_page(session, flt, sort_order(params, flt), page, page_size)
+    return article_page(session, settings, flt, sort_order(params, flt), page, page_size)
 
 
 @router.get(
@@ -183,7 +191,7 @@ def top_headlines(request: Request, session: SessionDep, settings: SettingsDep) 
     if country:
         flt.source_ids = []
     page, page_size = page_window(params, settings, default_size=20)
-    return article_page(session, flt, "-published_at", page, page_size)
+    return article_page(session, settings, flt, "-published_at", page, page_size)
 
 
 @router.get(

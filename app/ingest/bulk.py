@@ -10,12 +10,17 @@ updated; `newsdesk ingest` updates. The full-text index is kept in step either b
 triggers, row by row (`fts="triggers"`, one commit per batch), or (`fts="deferred"`) by
 dropping the insert trigger, loading everything in one transaction and indexing the new
 rows with one statement before the trigger is restored in the same transaction.
+
+The search index's change log gets one row per new article: the link and tag triggers are
+set aside inside each transaction (its articles are logged already), which no other
+connection can see. `newsdesk load-jsonl` then syncs the search index.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -23,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Connection, Table, func, insert, select, text
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from app.ingest.bulk_records import BulkArticle, BulkEntity, read_records
@@ -34,6 +39,8 @@ from app.models import Article, Entity, EntityAlias, Source, utc_now
 
 FtsMode = Literal["triggers", "deferred"]
 _INSERT_TRIGGER = "article_fts_insert"
+# Change-log triggers redundant while whole articles are inserted (migration 0004).
+_LINK_TRIGGERS = ("search_change_link_insert", "search_change_tag_insert")
 
 
 # A recombined corpus repeats the same few thousand names millions of times.
@@ -139,12 +146,16 @@ class BulkLoader:
         started = time.perf_counter()
         records = read_records(paths)
         if self.fts == "deferred":
-            with self.engine.begin() as connection:
+            with self.engine.begin() as connection, _set_aside(connection, _LINK_TRIGGERS):
                 self._load_deferred(connection, records)
         else:
             while batch := list(islice(records, self.batch_size)):
                 with self.engine.begin() as connection:
-                    self._store(connection, batch)
+                    if self.sqlite:
+                        with _set_aside(connection, _LINK_TRIGGERS):
+                            self._store(connection, batch)
+                    else:
+                        self._store(connection, batch)
         if not self.sqlite:
             with self.engine.begin() as connection:
                 _advance_sequences(connection)
@@ -205,6 +216,25 @@ class BulkLoader:
             if rows:
                 connection.exec_driver_sql(sql, rows)
         self.report.added += len(records)
+
+
+@contextmanager
+def _set_aside(connection: Connection, triggers: Iterable[str]) -> Iterator[None]:
+    """Drop the named triggers for the rest of this transaction, then create them again."""
+    definitions = [
+        sql
+        for (sql,) in connection.execute(
+            text(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+            ).bindparams(bindparam("names", expanding=True)),
+            {"names": list(triggers)},
+        )
+    ]
+    for name in triggers:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for sql in definitions:
+        connection.exec_driver_sql(sql)
 
 
 def _new_records(connection: Connection, records: list[BulkArticle]) -> list[BulkArticle]:

@@ -18,6 +18,7 @@ from app.db import is_retryable, run_retrying
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import discover, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
+from app.search.index import sync_search_index
 
 if TYPE_CHECKING:
     from app.ingest.entities import EntityRecognizer
@@ -103,6 +104,10 @@ class Ingest:
             drafts = [item for item in batch if isinstance(item, ArticleDraft)]
             self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
             self._store_batch(drafts)
+            # Searchable as soon as committed; another ingest holding the index catches up.
+            sync_search_index(self.settings, self.engine, wait_seconds=0)
+        wait_seconds = self.settings.search_index_wait_ms / 1000
+        sync_search_index(self.settings, self.engine, wait_seconds=wait_seconds)
         self.report.seconds = time.perf_counter() - started
         return self.report
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Float, and_, cast, false, func, null, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement, Select
@@ -15,6 +15,11 @@ from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.search.cursor import Cursor, InvalidCursor
 from app.search.query import Query
 from app.search.text import SearchIn, matches
+
+if TYPE_CHECKING:
+    import tantivy
+
+    from app.search.index import SearchIndex
 
 Sort = Literal["relevance", "published_at", "-published_at"]
 
@@ -43,6 +48,8 @@ class Hit:
     article: Article
     source: Source | None
     score: float | None
+    # Relevance pages from the search index: the position after this hit, for the cursor.
+    rank: int | None = None
 
 
 def filter_conditions(flt: ArticleFilter) -> list[ColumnElement[bool]]:
@@ -115,8 +122,11 @@ def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
     return statement.where(*filter_conditions(flt))
 
 
-def count_articles(session: Session, flt: ArticleFilter) -> int:
-    """The exact number of articles the filter admits."""
+def count_articles(session: Session, flt: ArticleFilter, index: SearchIndex | None = None) -> int:
+    """The exact number of articles the filter admits (counted by the index when current)."""
+    searcher = index.current_searcher(session.connection()) if index is not None else None
+    if index is not None and searcher is not None:
+        return index.count(searcher, flt)
     if flt.query is not None and flt == ArticleFilter(query=flt.query, search_in=flt.search_in):
         # Only a text query: count in the full-text index alone, without touching rows.
         dialect = session.get_bind().dialect.name
@@ -137,7 +147,7 @@ def sort_order(sort: Sort, score: Any) -> list[Any]:
 
 def sort_key(sort: Sort, hit: Hit) -> list[Any]:
     if sort == "relevance":
-        return [hit.score, hit.article.id]
+        return [hit.score, hit.article.id] + ([hit.rank] if hit.rank is not None else [])
     published = hit.article.published_at
     return [published.isoformat() if published else None, hit.article.id]
 
@@ -147,16 +157,74 @@ def newest_id(session: Session) -> int:
 
 
 def search_articles(
-    session: Session, flt: ArticleFilter, sort: Sort, limit: int, cursor: Cursor | None
+    session: Session,
+    flt: ArticleFilter,
+    sort: Sort,
+    limit: int,
+    cursor: Cursor | None,
+    index: SearchIndex | None = None,
 ) -> tuple[list[Hit], int]:
-    """One page of hits after `cursor`, and the snapshot (newest id) the walk is bound to."""
+    """One page of hits after `cursor`, and the snapshot (newest id) the walk is bound to.
+
+    The search index answers when it is current; a relevance walk stays on the engine it
+    began on (the two engines' scores differ), date orders are the same on both.
+    """
     if sort == "relevance" and flt.query is None:
         raise InvalidCursor("sort=relevance needs a text query q")
     snapshot = cursor.snapshot if cursor else newest_id(session)
     key = cursor.key if cursor else None
+    searcher = _index_searcher(session, index, sort, key)
+    if index is not None and searcher is not None:
+        return _index_page(session, index, searcher, flt, sort, snapshot, key, limit), snapshot
     if sort == "relevance":
         return _relevance_page(session, flt, snapshot, key, limit), snapshot
     return _date_page(session, flt, sort == "-published_at", snapshot, key, limit), snapshot
+
+
+def _index_searcher(
+    session: Session, index: SearchIndex | None, sort: Sort, key: list[Any] | None
+) -> tantivy.Searcher | None:
+    if index is None:
+        return None
+    if sort == "relevance" and key is not None:
+        # A relevance cursor carries a rank only when the index made its page.
+        return index.any_searcher() if len(key) == 3 else None
+    return index.current_searcher(session.connection())
+
+
+def _index_page(
+    session: Session,
+    index: SearchIndex,
+    searcher: tantivy.Searcher,
+    flt: ArticleFilter,
+    sort: Sort,
+    snapshot: int,
+    key: list[Any] | None,
+    limit: int,
+) -> list[Hit]:
+    if sort == "relevance":
+        rank = int(key[2]) if key else 0
+        page = index.relevance_page(searcher, flt, snapshot, rank, limit)
+    else:
+        after = None
+        if key is not None:
+            after = (datetime.fromisoformat(key[0]) if key[0] else None, int(key[1]))
+        page = index.date_page(searcher, flt, snapshot, sort == "-published_at", after, limit)
+    rows = {
+        article.id: (article, source)
+        for article, source in session.execute(
+            select(Article, Source)
+            .outerjoin(Source, Source.id == Article.source_id)
+            .where(Article.id.in_(page.ids))
+        ).all()
+    }
+    hits: list[Hit] = []
+    for position, (article_id, score) in enumerate(zip(page.ids, page.scores, strict=True)):
+        if article_id in rows:  # else deleted since the index was read
+            article, source = rows[article_id]
+            resume = page.next_rank - len(page.ids) + position + 1
+            hits.append(Hit(article, source, score, rank=resume if sort == "relevance" else None))
+    return hits
 
 
 def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tuple[Select[Any], Any]:

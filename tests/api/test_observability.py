@@ -108,15 +108,18 @@ def test_metrics_count_and_time_requests_per_route_template(
     assert families["newsdesk_entities"][0].value == entities > 0
 
 
-def test_readyz_is_ok_on_a_migrated_database(client: TestClient) -> None:
+def test_readyz_is_ok_on_a_migrated_database(client: TestClient, backend: str) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     head = head_revision()
+    index = {"tantivy": ("current", 0)}.get(backend, ("not_used", None))
     assert response.json() == {
         "status": "ok",
         "database": "ok",
         "schema_revision": head,
         "expected_revision": head,
+        "search_index": index[0],
+        "search_index_lag": index[1],
     }
 
 

@@ -23,7 +23,8 @@ from app.cli import app as cli
 from app.db import create_db_engine
 from app.ingest.bulk import BulkLoader, FtsMode
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
-from tests.conftest import Template, fresh_database, make_client, settings_for
+from app.search.index import sync_search_index
+from tests.conftest import Backend, Template, fresh_database, make_client, settings_for
 
 REQUESTS = [
     "/articles",
@@ -90,9 +91,9 @@ def comparable(page: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def bulk_db(empty_template: Template, tmp_path: Path) -> Iterator[str]:
+def bulk_db(empty_template: Template, tmp_path: Path, backend: Backend) -> Iterator[str]:
     """An empty database beside the seeded one (bulk_db would share its file name)."""
-    yield from fresh_database(empty_template, tmp_path / "bulk.db")
+    yield from fresh_database(empty_template, tmp_path / "bulk.db", backend)
 
 
 @pytest.mark.parametrize("fts", ["triggers", "deferred"])
@@ -103,6 +104,7 @@ def test_bulk_loaded_articles_answer_like_ingested_ones(
     bulk_engine = create_db_engine(settings_for(bulk_db), writer=True)
     report = BulkLoader(bulk_engine, batch_size=2, fts=fts).load([jsonl])
     assert (report.added, report.skipped, report.failures) == (5, 0, [])
+    sync_search_index(settings_for(bulk_db), bulk_engine)  # as `newsdesk load-jsonl` does
     with make_client(settings_for(bulk_db), bulk_engine) as bulk:
         for url in REQUESTS:
             ingested, loaded = client.get(url), bulk.get(url)

@@ -1,0 +1,340 @@
+"""The tantivy search index: it agrees with FTS5, follows every change, and is never used stale.
+
+The [tantivy] half of the API suite runs every /articles test on the index; these tests
+check the index itself: the date order keys, engine agreement on the BBC corpus, the
+change log (ingest, direct SQL, deletes, curation), crash repair, and a busy writer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tantivy
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app.config import Settings
+from app.db import create_db_engine, upgrade_database
+from app.search.articles import ArticleFilter
+from app.search.index import (
+    SCHEMA_VERSION,
+    SearchIndex,
+    date_order_keys,
+    search_index_for,
+    sync_search_index,
+)
+from app.search.query import parse_query
+from tests.conftest import SEEDS_DIR, copy_database, ingest_paths, make_client, settings_for
+
+# Queries and filters both engines must answer with exactly the same articles.
+SAME_ANSWERS: list[dict[str, str]] = [
+    {"q": q}
+    for q in (
+        "blair",
+        "BLAIR brown",
+        '"prime minister"',
+        '"gordon brown" -blair',
+        "elect*",
+        '"world cup"*',
+        "chelsea OR arsenal",
+        "(oil OR gas) prices",
+        "tax NOT vat",
+        "U.S.",
+        "e-mail",
+        "£1bn",
+        "beyoncé",
+        "café",
+        "mp3",
+        "don't",
+    )
+] + [
+    {"q": "economy", "search_in": "title"},
+    {"q": "economy", "search_in": "body"},
+    {"q": "economy", "from": "2005-01-01", "to": "2005-01-31"},
+    {"q": "film", "tag": "entertainment"},
+    {"tag": "sport", "language": "en"},
+    {"entity": "Tony Blair"},
+    {"entity": "Tony Blair", "q": "election"},
+    {"entity_type": "location", "q": "oil"},
+    {"q": "england", "exclude_duplicates": "true"},
+]
+
+
+@pytest.fixture
+def bbc_pair(sqlite_bbc_template: Path, tmp_path: Path) -> Iterator[dict[str, TestClient]]:
+    """Clients on copies of the BBC database: one searched by FTS5, one by the index."""
+    clients, engines = {}, []
+    for engine_name, backend in (("fts5", "sqlite"), ("tantivy", "tantivy")):
+        url = copy_database(sqlite_bbc_template, tmp_path / f"{engine_name}.db", backend)  # type: ignore[arg-type]
+        settings_ = settings_for(url)
+        engine = create_db_engine(settings_)
+        engines.append(engine)
+        clients[engine_name] = make_client(settings_, engine)
+    yield clients
+    for engine in engines:
+        engine.dispose()
+
+
+def all_ids(client: TestClient, params: dict[str, str]) -> list[int]:
+    response = client.get("/articles", params={**params, "format": "jsonl"})
+    assert response.status_code == 200, response.text
+    return [json.loads(line)["id"] for line in response.text.splitlines() if line]
+
+
+@pytest.mark.corpus
+def test_both_engines_find_the_same_bbc_articles(bbc_pair: dict[str, TestClient]) -> None:
+    assert bbc_pair["tantivy"].get("/readyz").json()["search_index"] == "current"
+    assert bbc_pair["fts5"].get("/readyz").json()["search_index"] == "not_used"
+    found_any = 0
+    for params in SAME_ANSWERS:
+        found = {name: sorted(all_ids(client, params)) for name, client in bbc_pair.items()}
+        assert found["fts5"] == found["tantivy"], params
+        totals = {
+            name: c.get("/articles", params=params).json()["total"] for name, c in bbc_pair.items()
+        }
+        assert totals["fts5"] == totals["tantivy"] == len(found["fts5"]), params
+        found_any += bool(found["fts5"])
+    assert found_any >= len(SAME_ANSWERS) - 3  # the list is not mostly empty answers
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("sort", ["-published_at", "published_at"])
+def test_both_engines_give_the_same_date_order(bbc_pair: dict[str, TestClient], sort: str) -> None:
+    for params in ({"q": "economy"}, {"entity": "Tony Blair"}, {}):
+        orders = {name: all_ids(c, {**params, "sort": sort}) for name, c in bbc_pair.items()}
+        assert orders["fts5"] == orders["tantivy"], params
+
+
+@pytest.mark.corpus
+def test_a_relevance_walk_on_the_index_visits_each_match_once_best_first(
+    bbc_pair: dict[str, TestClient],
+) -> None:
+    client = bbc_pair["tantivy"]
+    seen: list[int] = []
+    scores: list[float] = []
+    params: dict[str, Any] = {"q": "economy OR market", "limit": 100}
+    while True:
+        page = client.get("/articles", params=params).json()
+        seen += [item["id"] for item in page["items"]]
+        scores += [item["score"] for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == page["total"] > 300
+    assert scores == sorted(scores, reverse=True)
+    assert sorted(seen) == sorted(all_ids(bbc_pair["fts5"], {"q": "economy OR market"}))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.none(),
+                st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(2150, 1, 1)).map(
+                    lambda moment: moment.replace(microsecond=0, tzinfo=UTC)
+                ),
+            ),
+            st.integers(min_value=1, max_value=2**31 - 1),
+        ),
+        unique_by=lambda pair: pair[1],
+        max_size=30,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_date_order_keys_sort_as_the_api_does(rows: list[tuple[datetime | None, int]]) -> None:
+    dated = [row for row in rows if row[0] is not None]
+    undated = [row for row in rows if row[0] is None]
+    newest = sorted(dated, key=lambda r: (r[0], r[1]), reverse=True) + sorted(
+        undated, key=lambda r: r[1], reverse=True
+    )
+    oldest = sorted(dated, key=lambda r: (r[0], r[1])) + sorted(undated, key=lambda r: r[1])
+    assert sorted(rows, key=lambda r: date_order_keys(*r)[0], reverse=True) == newest
+    assert sorted(rows, key=lambda r: date_order_keys(*r)[1]) == oldest
+
+
+# -- keeping the index current -------------------------------------------------------------
+
+
+@pytest.fixture
+def indexed(sqlite_seeded_template: Path, tmp_path: Path) -> Iterator[tuple[Settings, Engine]]:
+    """A copy of the seeds with their search index, and a writer engine on it."""
+    url = copy_database(sqlite_seeded_template, tmp_path / "newsdesk.db", "tantivy")
+    settings_ = settings_for(url)
+    engine = create_db_engine(settings_, writer=True)
+    yield settings_, engine
+    engine.dispose()
+
+
+def index_count(settings_: Settings, q: str, **filters: Any) -> int | None:
+    """Matches counted by the index alone (None when it is behind the database)."""
+    index = search_index_for(settings_)
+    assert index is not None
+    engine = create_db_engine(settings_)
+    try:
+        with engine.connect() as connection:
+            searcher = index.current_searcher(connection)
+            if searcher is None:
+                return None
+            return index.count(searcher, ArticleFilter(query=parse_query(q), **filters))
+    finally:
+        engine.dispose()
+
+
+def readiness(settings_: Settings, engine: Engine) -> dict[str, Any]:
+    with make_client(settings_, engine) as client:
+        return dict(client.get("/readyz").json())
+
+
+def search_total(settings_: Settings, engine: Engine, q: str) -> int:
+    with make_client(settings_, engine) as client:
+        return int(client.get("/articles", params={"q": q}).json()["total"])
+
+
+def test_an_ingested_article_is_in_the_index_when_ingest_returns(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    settings_, engine = indexed
+    assert index_count(settings_, "Zanzibar") == 0
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "zanzibar.txt").write_text(
+        "Zanzibar clove harvest doubles\n\nFarmers on Pemba said the Zanzibar harvest doubled.\n"
+    )
+    report = ingest_paths(settings_, folder, nlp=False)
+    assert report.added == 1  # type: ignore[attr-defined]
+    assert index_count(settings_, "zanzibar") == 1
+    assert readiness(settings_, engine)["search_index"] == "current"
+
+
+def test_changes_made_behind_the_index_are_never_served_stale_and_reindex_repairs_them(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    """What a crash between the database commit and the index commit leaves behind."""
+    settings_, engine = indexed
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = 'Quokka census' WHERE id = 1"))
+        connection.execute(text("DELETE FROM article WHERE id = 2"))
+    state = readiness(settings_, engine)
+    # The delete logs its article, and its links and tags as the cascade removes them.
+    assert state["search_index"] == "behind" and state["search_index_lag"] > 2
+    assert index_count(settings_, "quokka") is None  # the index is not asked
+    assert search_total(settings_, engine, "quokka") == 1  # the database answers
+    assert search_total(settings_, engine, "taliban") == 4
+
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "reindex", "--incremental"],
+        env={"DATABASE_URL": settings_.database_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "search index updated: 2 articles" in run.stdout
+    assert index_count(settings_, "quokka") == 1
+    assert index_count(settings_, "taliban") == 4
+    assert readiness(settings_, engine)["search_index_lag"] == 0
+    with engine.connect() as connection:  # applied changes are pruned from the log
+        assert connection.execute(text("SELECT count(*) FROM search_change")).scalar_one() == 0
+
+
+def test_entity_and_source_changes_reach_the_index(indexed: tuple[Settings, Engine]) -> None:
+    settings_, engine = indexed
+    with engine.connect() as connection:
+        entity_id, articles = connection.execute(
+            text(
+                "SELECT entity_id, count(*) FROM article_entity GROUP BY entity_id "
+                "ORDER BY count(*) DESC, entity_id LIMIT 1"
+            )
+        ).one()
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE entity SET type = 'other' WHERE id = :id"), {"id": entity_id}
+        )
+        connection.execute(text("UPDATE source SET domain = 'example.org' WHERE id = 1"))
+    assert sync_search_index(settings_, engine) is not None
+    with engine.connect() as connection:
+        others = connection.execute(
+            text(
+                "SELECT count(DISTINCT ae.article_id) FROM article_entity ae "
+                "JOIN entity e ON e.id = ae.entity_id WHERE e.type = 'other'"
+            )
+        ).scalar_one()
+    assert others >= articles
+    assert index_count(settings_, "taliban OR russia", entity_types=["other"]) == others
+    assert index_count(settings_, "taliban OR russia", domains=["example.org"]) == 1
+
+
+def test_a_busy_index_writer_delays_the_index_not_the_ingest(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    settings_, engine = indexed
+    index = search_index_for(settings_)
+    assert index is not None
+    other = tantivy.Index.open(str(index.directory))
+    held = other.writer(50_000_000, 1)  # another process's ingest, say
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "wombat.txt").write_text("Wombat tunnels\n\nA wombat dug under the road.\n")
+    impatient = settings_.model_copy(update={"search_index_wait_ms": 300})
+    report = ingest_paths(impatient, folder, nlp=False)
+    assert report.added == 1  # type: ignore[attr-defined]
+    assert readiness(settings_, engine)["search_index"] == "behind"
+    assert search_total(settings_, engine, "wombat") == 1
+    held.rollback()
+    del held, other
+    assert sync_search_index(settings_, engine) is not None
+    assert index_count(settings_, "wombat") == 1
+
+
+def test_an_index_of_another_version_is_rebuilt(indexed: tuple[Settings, Engine]) -> None:
+    settings_, engine = indexed
+    index = search_index_for(settings_)
+    assert index is not None
+    index.state_path.write_text(json.dumps({"watermark": 10**9, "version": SCHEMA_VERSION - 1}))
+    assert readiness(settings_, engine)["search_index"] == "absent"
+    report = sync_search_index(settings_, engine)
+    assert report is not None and report.rebuilt and report.applied == 5
+    assert index_count(settings_, "taliban") == 5
+
+
+def test_a_walk_by_relevance_keeps_its_engine_when_the_index_falls_behind(
+    indexed: tuple[Settings, Engine],
+) -> None:
+    settings_, engine = indexed
+    with make_client(settings_, engine) as client:
+        first = client.get("/articles", params={"q": "taliban", "limit": 2}).json()
+        with engine.begin() as connection:  # the index is now behind
+            connection.execute(text("UPDATE article SET title = title || ' ' WHERE id = 5"))
+        seen = [item["id"] for item in first["items"]]
+        cursor = first["next_cursor"]
+        while cursor:
+            page = client.get("/articles", params={"q": "taliban", "limit": 2, "cursor": cursor})
+            seen += [item["id"] for item in page.json()["items"]]
+            cursor = page.json()["next_cursor"]
+    assert sorted(seen) == [1, 2, 3, 4, 5]
+
+
+def test_a_database_ingested_without_an_index_gets_one_at_the_first_sync(tmp_path: Path) -> None:
+    """As `newsdesk serve` does first, on a database from before the index (or a copy)."""
+    url = f"sqlite:///{tmp_path / 'newsdesk.db'}"
+    upgrade_database(url)
+    ingest_paths(settings_for(url, search_engine="database"), SEEDS_DIR, nlp=False)
+    assert not (tmp_path / "newsdesk.index").exists()
+    index = SearchIndex(tmp_path / "newsdesk.index")
+    engine = create_db_engine(settings_for(url), writer=True)
+    try:
+        report = index.sync(engine)
+    finally:
+        engine.dispose()
+    assert report.rebuilt and report.applied == 5
+    assert index_count(settings_for(url), "taliban") == 5
