@@ -105,6 +105,6 @@ def optimized_floor(db: Path, rows: list[dict[str, Any]]) -> dict[str, float]:
     capture = floor.Capture(db)
     found = {}
     for row in rows:
-        _, statements, _ = capture.statements_of(row["api"])
+        _, statements, _, _ = capture.statements_of(row["api"])
         found[row["name"]] = floor.replay(db, statements, 1.0)["p50"]
     return found

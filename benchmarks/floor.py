@@ -1,8 +1,9 @@
-"""The floor: the exact SQL our API runs for a request, replayed on sqlite3 with no HTTP.
+"""The floor: the exact engine work our API does for a request, replayed with no HTTP.
 
-The statements are captured from the real application (in-process, through SQLAlchemy's
-cursor events) answering the same request, so the floor is what the engine costs and the
-difference to the HTTP latency is what the API itself costs.
+The SQL statements are captured from the real application (in-process, through
+SQLAlchemy's cursor events) answering the same request, and so are its calls to the
+tantivy searcher (search, count, aggregate, through SearchIndex). Replaying both gives
+what the engines cost; the difference to the HTTP latency is what the API itself costs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 Statement = tuple[str, tuple[Any, ...]]
+# SearchIndex methods that ask the tantivy searcher (the query compiled, then run).
+ENGINE_CALLS = ("count", "relevance_page", "date_page", "aggregate")
+EngineCall = tuple[Any, tuple[Any, ...]]
 
 
 class Capture:
     """An in-process app on `db` that records the SQL each request runs."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, search_engine: str = "tantivy") -> None:
         from fastapi.testclient import TestClient
         from sqlmodel import Session
 
@@ -32,10 +37,14 @@ class Capture:
         from app.db import create_db_engine, get_session
         from app.main import create_app
 
-        self.settings = get_settings().model_copy(update={"database_url": f"sqlite:///{db}"})
+        self.settings = get_settings().model_copy(
+            update={"database_url": f"sqlite:///{db}", "search_engine": search_engine}
+        )
         self.engine = create_db_engine(self.settings)
         self.statements: list[Statement] = []
+        self.engine_calls: list[EngineCall] = []
         event.listen(self.engine, "before_cursor_execute", self._record)
+        self._record_engine_calls()
         app = create_app()
 
         def session() -> Any:
@@ -50,22 +59,40 @@ class Capture:
         if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
             self.statements.append((statement, tuple(params or ())))
 
-    def statements_of(self, path: str) -> tuple[int, list[Statement], Any]:
-        """The status, the SQL statements and the JSON body of one request."""
+    def _record_engine_calls(self) -> None:
+        from app.search.index import SearchIndex
+
+        for name in ENGINE_CALLS:
+            method = getattr(SearchIndex, name)
+
+            def recording(index: Any, *args: Any, _method: Any = method) -> Any:
+                self.engine_calls.append((lambda: _method(index, *args), args))
+                return _method(index, *args)
+
+            setattr(SearchIndex, name, recording)
+
+    def statements_of(self, path: str) -> tuple[int, list[Statement], list[EngineCall], Any]:
+        """The status, the SQL statements, the searcher calls and the JSON body of a request."""
         self.client.get(path)  # warm caches (settings, compiled statements)
-        self.statements = []
+        self.statements, self.engine_calls = [], []
         response = self.client.get(path)
         body = response.json() if "json" in response.headers.get("content-type", "") else None
-        return response.status_code, list(self.statements), body
+        return response.status_code, list(self.statements), list(self.engine_calls), body
 
 
-def replay(db: Path, statements: list[Statement], seconds: float) -> dict[str, Any]:
-    """Run the statements one after another, repeatedly for `seconds`: latency percentiles."""
+def replay(
+    db: Path, statements: list[Statement], seconds: float, engine_calls: Sequence[EngineCall] = ()
+) -> dict[str, Any]:
+    """Run the statements and searcher calls one after another, repeatedly for `seconds`:
+    latency percentiles, and the engine's share."""
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
     for sql, params in statements:  # warm the page cache
         connection.execute(sql, params).fetchall()
+    for call, _ in engine_calls:
+        call()
     timings: list[float] = []
     per_statement = [0.0] * len(statements)
+    in_engine = 0.0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(timings) < 5:
         started = time.perf_counter()
@@ -73,12 +100,18 @@ def replay(db: Path, statements: list[Statement], seconds: float) -> dict[str, A
             before = time.perf_counter()
             connection.execute(sql, params).fetchall()
             per_statement[index] += time.perf_counter() - before
+        before = time.perf_counter()
+        for call, _ in engine_calls:
+            call()
+        in_engine += time.perf_counter() - before
         timings.append(time.perf_counter() - started)
     connection.close()
     runs = len(timings)
     return {
         **percentiles(timings),
         "n": runs,
+        "engine_calls": len(engine_calls),
+        "engine_ms": 1000 * in_engine / runs,
         "statements": [
             {"sql": " ".join(sql.split())[:300], "ms": 1000 * total / runs}
             for (sql, _), total in zip(statements, per_statement, strict=True)

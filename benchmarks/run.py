@@ -35,6 +35,7 @@ ROOT = generate.ROOT
 VENV = ROOT / ".venv" / "bin"
 DATASETTE = ROOT / "benchmarks" / ".venv-datasette" / "bin" / "datasette"
 API_PORT, DATASETTE_PORT = 8765, 8766
+EXPERIMENTS_UP_TO = 100_000
 
 
 def load(size: int, seed: int, reuse: bool = False) -> dict[str, Any]:
@@ -108,27 +109,34 @@ def bulk_load(corpus: Path, db: Path, mode: str) -> dict[str, Any]:
     }
 
 
-def measure_api(db: Path, articles: int, seconds: float) -> dict[str, Any]:
-    """Our server (2 workers) under the mix, plus the floor of each request."""
+def measure_api(
+    db: Path, articles: int, seconds: float, engine: str = "tantivy", profile: bool = True
+) -> dict[str, Any]:
+    """Our server (2 workers) under the mix, plus the floor of each request.
+
+    engine: the search engine (NEWSDESK_SEARCH_ENGINE): tantivy, or database (FTS5 alone).
+    """
+    print(f"  our API, search engine {engine}:", flush=True)
     server = http_load.start(
         "newsdesk",
         [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "2"],
         API_PORT,
         "/healthz",
-        {"DATABASE_URL": f"sqlite:///{db}"},
+        {"DATABASE_URL": f"sqlite:///{db}", "NEWSDESK_SEARCH_ENGINE": engine},
     )
     result: dict[str, Any] = {"startup_seconds": server.startup_seconds, "rows": []}
     try:
         _, spec = http_load.get_json(server.base + "/openapi.json")
         mix = queries.build_mix(db, set(spec["paths"]))
         mix += deep_cursor.cursor_queries(server.base, db, articles)
-        capture = floor.Capture(db)
+        capture = floor.Capture(db, engine)
         for query in mix:
             result["rows"].append(measure_row(server, capture, db, query, seconds))
         result["rss_mb"] = server.rss_mb()
         measured = [row for row in result["rows"] if row.get("c1")]
         slowest = max(measured, key=lambda row: row["c1"]["p50"])
-        result["profile"] = profile_query.profile(server, slowest, seconds * 3)
+        if profile:
+            result["profile"] = profile_query.profile(server, slowest, seconds * 3)
     finally:
         server.stop()
     return result
@@ -146,13 +154,13 @@ def measure_row(
     if query.api is None:
         print(f"  {query.name}: not in this API, skipped", flush=True)
         return row
-    status, statements, body = capture.statements_of(query.api)
+    status, statements, engine_calls, body = capture.statements_of(query.api)
     row["status"] = status
     row["hits"] = hits_of(body)
     if status != 200:
         print(f"  {query.name}: status {status}: {body}", flush=True)
         return row
-    row["floor"] = floor.replay(db, statements, min(seconds, 2.0))
+    row["floor"] = floor.replay(db, statements, min(seconds, 2.0), engine_calls)
     url = server.base + query.api
     row["c1"] = http_load.wrk(url, 1, seconds)
     # Long enough for each of the 32 connections to finish about one request (at most 30 s).
@@ -244,6 +252,9 @@ def run_size(
         return None  # --load-only
     db = Path(result["load"]["db"])
     result["api"] = measure_api(db, result["load"]["articles"], seconds)
+    result["api_fts5"] = measure_api(
+        db, result["load"]["articles"], seconds, engine="database", profile=False
+    )
     if datasette and DATASETTE.exists():
         result["datasette"] = measure_datasette(db, result["api"]["rows"], seconds)
     text_rows = [
@@ -251,7 +262,8 @@ def run_size(
         for row in result["api"]["rows"]
         if row.get("c1") and row["api"].startswith("/articles?q=")
     ]
-    result["experiments"] = experiments.run(db, text_rows)
+    if size <= EXPERIMENTS_UP_TO:  # they change the file (an index, an FTS5 optimize)
+        result["experiments"] = experiments.run(db, text_rows)
     result["load_average_after"] = os.getloadavg()
     out = generate.RESULTS / f"bench-{size}.json"
     out.write_text(json.dumps(result, indent=1))

@@ -26,7 +26,8 @@ from app.schemas import (
 from app.search.articles import ArticleFilter, Sort, count_articles, search_articles, sort_key
 from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
 from app.search.facets import FACET_NAMES, compute_facets
-from app.search.index import search_index_for
+from app.search.index import SearchIndex, search_index_for
+from app.search.index_counts import index_counts
 from app.search.text import Highlight
 
 router = APIRouter(tags=["articles"])
@@ -172,7 +173,11 @@ def list_articles(
         total=total,
         items=summarize(session, settings.snippet_tokens, flt, hits, marks),
         next_cursor=next_cursor,
-        facets=facet_counts(session, flt, facet_names, facet_size, total) if facet_names else None,
+        facets=(
+            facet_counts(session, flt, facet_names, facet_size, total, index)
+            if facet_names
+            else None
+        ),
     )
 
 
@@ -192,12 +197,20 @@ def parse_facets(values: list[str] | None) -> list[str]:
 
 
 def facet_counts(
-    session: SessionDep, flt: ArticleFilter, names: list[str], size: int, total: int
+    session: SessionDep,
+    flt: ArticleFilter,
+    names: list[str],
+    size: int,
+    total: int,
+    index: SearchIndex | None = None,
 ) -> dict[str, Facet]:
-    return {
-        name: Facet.model_validate(asdict(counted))
-        for name, counted in compute_facets(session, flt, names, size, total).items()
-    }
+    """The facets asked for: by the search index's aggregations when it is current."""
+    counts = index_counts(index, session)
+    if counts is not None:
+        found = {name: counts.facet(flt, name, size, total) for name in names}
+    else:
+        found = compute_facets(session, flt, names, size, total)
+    return {name: Facet.model_validate(asdict(counted)) for name, counted in found.items()}
 
 
 @router.get(

@@ -12,6 +12,8 @@ from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep
 from app.schemas import ErrorResponse, Timeline
+from app.search.index import search_index_for
+from app.search.index_counts import index_counts
 from app.search.periods import Interval
 from app.search.timeline import RangeTooLarge, SplitBy, build_timeline
 
@@ -53,9 +55,13 @@ def timeline(
     Example: `/timeline?q=Taliban&interval=week&by=source`.
     """
     try:
-        found = build_timeline(
-            session, flt, interval, by, series_size, settings.timeline_max_periods
-        )
+        counts = index_counts(search_index_for(settings), session)
+        if counts is not None:
+            found = counts.timeline(flt, interval, by, series_size, settings.timeline_max_periods)
+        else:
+            found = build_timeline(
+                session, flt, interval, by, series_size, settings.timeline_max_periods
+            )
     except RangeTooLarge as error:
         raise ApiError(
             400, "range_too_large", str(error), {"max_periods": settings.timeline_max_periods}

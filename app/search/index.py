@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsdesk.search")
 
 # Bump when the fields or the analyzer change: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATE_FILE = "newsdesk-index.json"
 WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
@@ -60,6 +60,7 @@ ID_BITS = 31
 ID_MASK = (1 << ID_BITS) - 1
 SECONDS_1900 = 2_208_988_800
 MAX_SECONDS = (1 << 33) - 2
+MICROS_PER_DAY = 86_400_000_000
 
 DateOrder = Literal["newest_first", "oldest_first"]
 
@@ -83,10 +84,11 @@ def build_schema() -> tantivy.Schema:
     builder.add_unsigned_field("newest_first", fast=True)
     builder.add_unsigned_field("oldest_first", fast=True)
     builder.add_unsigned_field("month", fast=True)  # year * 12 + month - 1
+    builder.add_integer_field("day", fast=True)  # days since 1970-01-01, UTC
     builder.add_text_field("language", tokenizer_name="raw", index_option="basic", fast=True)
     builder.add_text_field("tag", tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("entity", indexed=True, fast=True)
-    builder.add_text_field("entity_type", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("entity_type", tokenizer_name="raw", index_option="basic", fast=True)
     builder.add_boolean_field("duplicate", indexed=True)
     builder.add_text_field("host", tokenizer_name="raw", index_option="basic")
     return builder.build()
@@ -344,6 +346,7 @@ class SearchIndex:
             fields["source"] = row.source_id
         if row.published_at is not None:
             fields["published"] = _micros(row.published_at)
+            fields["day"] = fields["published"] // MICROS_PER_DAY
             fields["month"] = row.published_at.year * 12 + row.published_at.month - 1
         if row.language is not None:
             fields["language"] = row.language

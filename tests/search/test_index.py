@@ -108,6 +108,27 @@ def test_both_engines_find_the_same_bbc_articles(bbc_pair: dict[str, TestClient]
 
 
 @pytest.mark.corpus
+@pytest.mark.parametrize(
+    "params", [{}, {"q": "blair"}, {"q": '"world cup"'}, {"q": "economy", "tag": "business"}]
+)
+def test_both_engines_count_the_same_facets_and_timeline(
+    bbc_pair: dict[str, TestClient], params: dict[str, str]
+) -> None:
+    facets = {**params, "facets": "source,entity,entity_type,language,month", "limit": "5"}
+    answers = {
+        name: (
+            client.get("/articles", params={**facets, "facet_size": "25"}).json()["facets"],
+            client.get("/timeline", params={**params, "interval": "month"}).json(),
+            client.get("/timeline", params={**params, "interval": "week", "by": "source"}).json(),
+            client.get("/timeline", params={**params, "interval": "day", "by": "entity"}).json(),
+        )
+        for name, client in bbc_pair.items()
+    }
+    assert answers["fts5"] == answers["tantivy"]
+    assert answers["fts5"][0]["entity"]["values"] and answers["fts5"][3]["series"]
+
+
+@pytest.mark.corpus
 @pytest.mark.parametrize("sort", ["-published_at", "published_at"])
 def test_both_engines_give_the_same_date_order(bbc_pair: dict[str, TestClient], sort: str) -> None:
     for params in ({"q": "economy"}, {"entity": "Tony Blair"}, {}):

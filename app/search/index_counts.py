@@ -1,0 +1,198 @@
+"""Facets and timelines counted by the search index's aggregations instead of GROUP BY.
+
+The answers are the very ones of app/search/facets.py and app/search/timeline.py (the
+suite checks both ways): terms aggregations give every value's count under the filter,
+the database only names the values shown. Counts are exact: every bucket is asked for,
+so nothing is estimated across index segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import tantivy
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.models import Entity, Source
+from app.search.articles import ArticleFilter
+from app.search.facets import Facet, FacetValue
+from app.search.index import SearchIndex
+from app.search.periods import Interval, period_count, period_key, period_keys, period_start
+from app.search.timeline import EARLIEST, RangeTooLarge, Series, SplitBy, Timeline
+
+# Terms aggregations return this many buckets at most: more than any facet has values.
+ALL_BUCKETS = 10_000_000
+EPOCH = date(1970, 1, 1)
+# The index field each facet counts, and whether one article has at most one value.
+FACET_FIELDS = {
+    "source": "source",
+    "entity": "entity",
+    "entity_type": "entity_type",
+    "language": "language",
+    "month": "month",
+}
+
+
+class IndexCounts:
+    """Counting over one searcher of the index, for one request."""
+
+    def __init__(self, index: SearchIndex, searcher: tantivy.Searcher, session: Session) -> None:
+        self.index = index
+        self.searcher = searcher
+        self.session = session
+
+    def buckets(self, flt: ArticleFilter, field: str) -> dict[Any, int]:
+        """Matching articles per value of `field` (an article counts once per value)."""
+        spec = {"counts": {"terms": {"field": field, "size": ALL_BUCKETS}}}
+        found = self.index.aggregate(self.searcher, flt, spec)["counts"]["buckets"]
+        return {_key(bucket["key"]): int(bucket["doc_count"]) for bucket in found}
+
+    def count(self, flt: ArticleFilter) -> int:
+        return self.index.count(self.searcher, flt)
+
+    def with_entities(self, flt: ArticleFilter) -> int:
+        query = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, self.index.compile(flt, None)),
+                (tantivy.Occur.Must, tantivy.Query.exists_query("entity")),
+            ]
+        )
+        return int(self.searcher.search(query, 1, count=True).count)
+
+    # -- facets ----------------------------------------------------------------------
+
+    def facet(self, flt: ArticleFilter, name: str, size: int, total: int) -> Facet:
+        counts = self.buckets(flt, FACET_FIELDS[name])
+        values = self.top(name, counts, size)
+        pairs = sum(counts.values())
+        if name in ("entity", "entity_type"):
+            missing = total - self.with_entities(flt)
+        else:
+            missing = total - pairs
+        return Facet(
+            values=values,
+            other_count=pairs - sum(value.count for value in values),
+            distinct=len(counts),
+            missing=missing,
+        )
+
+    def top(self, name: str, counts: dict[Any, int], size: int) -> list[FacetValue]:
+        """The `size` biggest values, ties by value then id (as the database orders them)."""
+        if not counts:
+            return []
+        smallest = sorted(counts.values(), reverse=True)[:size][-1]
+        candidates = [key for key, n in counts.items() if n >= smallest]
+        values = self._values(name, candidates, counts)
+        values.sort(key=lambda v: (-v.count, v.value, v.id if v.id is not None else 0))
+        return values[:size]
+
+    def _values(self, name: str, keys: Sequence[Any], counts: dict[Any, int]) -> list[FacetValue]:
+        if name == "source":
+            rows = self._named(select(Source.id, Source.name, Source.id), Source.id, keys)
+            return [FacetValue(value=n, count=counts[i], id=i) for i, n, _ in rows]
+        if name == "entity":
+            rows = self._named(select(Entity.id, Entity.name, Entity.type), Entity.id, keys)
+            return [FacetValue(value=n, count=counts[i], id=i, type=t) for i, n, t in rows]
+        if name == "month":
+            return [
+                FacetValue(value=f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}", count=counts[k])
+                for k in keys
+            ]
+        return [FacetValue(value=str(key), count=counts[key]) for key in keys]
+
+    def _named(self, statement: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
+        rows: list[Any] = []
+        ids = [int(key) for key in keys]
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start : start + 10_000]
+            rows += self.session.execute(statement.where(column.in_(chunk))).all()
+        return rows
+
+    # -- timeline --------------------------------------------------------------------
+
+    def days(self, flt: ArticleFilter) -> dict[date, int]:
+        """Dated matches per UTC day."""
+        return {EPOCH + timedelta(days=int(day)): n for day, n in self.buckets(flt, "day").items()}
+
+    def per_period(self, flt: ArticleFilter, interval: Interval) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for day, n in self.days(flt).items():
+            key = period_key(period_start(day, interval), interval)
+            totals[key] = totals.get(key, 0) + n
+        return totals
+
+    def timeline(
+        self,
+        flt: ArticleFilter,
+        interval: Interval,
+        by: SplitBy | None,
+        series_size: int,
+        max_periods: int,
+    ) -> Timeline:
+        """The same Timeline build_timeline gives, from aggregations."""
+        days = self.days(flt)
+        undated = self.count(flt) - sum(days.values())
+        given_first, given_last = flt.published_from, flt.published_to
+        first = period_start(given_first, "day") if given_first else min(days, default=None)
+        last = period_start(given_last, "day") if given_last else max(days, default=None)
+        first, last = first or last, last or first
+        if first is None or last is None:
+            return Timeline(interval, [], [], undated, [] if by else None, [] if by else None)
+        count = period_count(first, last, interval)
+        if count > max_periods:
+            raise RangeTooLarge(
+                f"{period_start(first, 'day')} to {period_start(last, 'day')} is {count:,} "
+                f"{interval}s; one timeline holds at most {max_periods:,}: use a longer "
+                "interval or narrow from/to"
+            )
+        periods = period_keys(first, last, interval)
+        totals = self.per_period(flt, interval)
+        timeline = Timeline(interval, periods, [totals.get(p, 0) for p in periods], undated)
+        if by is not None:
+            timeline.series, timeline.other = self._split(flt, interval, by, series_size, timeline)
+        return timeline
+
+    def _split(
+        self, flt: ArticleFilter, interval: Interval, by: SplitBy, size: int, timeline: Timeline
+    ) -> tuple[list[Series], list[int]]:
+        dated = replace(flt, published_from=flt.published_from or EARLIEST)
+        counts = self.buckets(dated, FACET_FIELDS[by])
+        top = self.top(by, counts, size)
+        series = []
+        for value in top:
+            assert value.id is not None
+            per_period = self.per_period(narrowed(flt, by, [value.id]), interval)
+            counts_in = [per_period.get(p, 0) for p in timeline.periods]
+            series.append(Series(value.value, value.id, value.count, counts_in))
+        ids = [value.id for value in top if value.id is not None]
+        covered = self.per_period(narrowed(flt, by, ids), interval) if ids else {}
+        other = [
+            total - covered.get(p, 0)
+            for p, total in zip(timeline.periods, timeline.counts, strict=True)
+        ]
+        return series, other
+
+
+def _key(value: Any) -> Any:
+    """Numeric bucket keys come back as floats; the ids and day numbers they are, as ints."""
+    return int(value) if isinstance(value, float) else value
+
+
+def narrowed(flt: ArticleFilter, by: SplitBy, ids: list[int]) -> ArticleFilter:
+    """The filter, further narrowed to articles of one of these sources or entities."""
+    if by == "source":
+        allowed = ids if flt.source_ids is None else [i for i in ids if i in flt.source_ids]
+        return replace(flt, source_ids=allowed)
+    return replace(flt, entity_groups=[*flt.entity_groups, ids])
+
+
+def index_counts(index: SearchIndex | None, session: Session) -> IndexCounts | None:
+    """Counting by the index when it is current, else None (count in the database)."""
+    if index is None:
+        return None
+    searcher = index.current_searcher(session.connection())
+    return IndexCounts(index, searcher, session) if searcher is not None else None
