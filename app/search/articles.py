@@ -202,14 +202,19 @@ def _index_page(
     key: list[Any] | None,
     limit: int,
 ) -> list[Hit]:
+    # A first page needs no snapshot filter: the index holds what the database held when
+    # the snapshot was read (an article indexed since then shows once, on this page, and
+    # takes no place in the ranks of the walk). Without it, a text query runs on the
+    # posting lists alone.
+    bound = snapshot if key is not None else None
+    rank = int(key[2]) if sort == "relevance" and key else 0
     if sort == "relevance":
-        rank = int(key[2]) if key else 0
-        page = index.relevance_page(searcher, flt, snapshot, rank, limit)
+        page = index.relevance_page(searcher, flt, bound, rank, limit)
     else:
         after = None
         if key is not None:
             after = (datetime.fromisoformat(key[0]) if key[0] else None, int(key[1]))
-        page = index.date_page(searcher, flt, snapshot, sort == "-published_at", after, limit)
+        page = index.date_page(searcher, flt, bound, sort == "-published_at", after, limit)
     rows = {
         article.id: (article, source)
         for article, source in session.execute(
@@ -219,11 +224,11 @@ def _index_page(
         ).all()
     }
     hits: list[Hit] = []
-    for position, (article_id, score) in enumerate(zip(page.ids, page.scores, strict=True)):
+    for article_id, score in zip(page.ids, page.scores, strict=True):
+        rank += article_id <= snapshot  # the position after this one, in the snapshot's ranks
         if article_id in rows:  # else deleted since the index was read
             article, source = rows[article_id]
-            resume = page.next_rank - len(page.ids) + position + 1
-            hits.append(Hit(article, source, score, rank=resume if sort == "relevance" else None))
+            hits.append(Hit(article, source, score, rank=rank if sort == "relevance" else None))
     return hits
 
 

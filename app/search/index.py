@@ -149,11 +149,10 @@ class IndexBusy(RuntimeError):
 
 @dataclass
 class Page:
-    """What the engine found for one page: ids in order, their scores, and a resume rank."""
+    """What the engine found for one page: ids in order, and their scores."""
 
     ids: list[int]
     scores: list[float | None]
-    next_rank: int
 
 
 class SearchIndex:
@@ -451,20 +450,25 @@ class SearchIndex:
         return int(searcher.search(self.compile(flt, None), 1, count=True).count)
 
     def relevance_page(
-        self, searcher: tantivy.Searcher, flt: ArticleFilter, snapshot: int, rank: int, limit: int
+        self,
+        searcher: tantivy.Searcher,
+        flt: ArticleFilter,
+        snapshot: int | None,
+        rank: int,
+        limit: int,
     ) -> Page:
         """Best matches first, from position `rank` on (equal scores in the engine's order)."""
         result = searcher.search(self.compile(flt, snapshot), limit, count=False, offset=rank)
         addresses = [address for _, address in result.hits]
         ids = searcher.fast_field_values("id", addresses) if addresses else []
         scores = [float(score) for score, _ in result.hits]
-        return Page(ids=[int(i) for i in ids], scores=list(scores), next_rank=rank + len(ids))
+        return Page(ids=[int(i) for i in ids], scores=scores)
 
     def date_page(
         self,
         searcher: tantivy.Searcher,
         flt: ArticleFilter,
-        snapshot: int,
+        snapshot: int | None,
         descending: bool,
         after: tuple[datetime | None, int] | None,
         limit: int,
@@ -487,7 +491,7 @@ class SearchIndex:
             order=tantivy.Order.Desc if descending else tantivy.Order.Asc,
         )
         ids = [int(key) & ID_MASK for key, _ in result.hits]
-        return Page(ids=ids, scores=[None] * len(ids), next_rank=0)
+        return Page(ids=ids, scores=[None] * len(ids))
 
     def aggregate(
         self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]

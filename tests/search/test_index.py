@@ -359,3 +359,24 @@ def test_a_database_ingested_without_an_index_gets_one_at_the_first_sync(tmp_pat
         engine.dispose()
     assert report.rebuilt and report.applied == 5
     assert index_count(settings_for(url), "taliban") == 5
+
+
+def test_a_relevance_walk_on_the_index_ignores_articles_ingested_during_it(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    settings_, engine = indexed
+    params: dict[str, Any] = {"q": "taliban", "limit": 2}
+    with make_client(settings_, engine) as client:
+        page = client.get("/articles", params=params).json()
+        seen = [item["id"] for item in page["items"]]
+        folder = tmp_path / "late"
+        folder.mkdir()
+        # The best match of all, arriving mid-walk: it would push every later rank down.
+        (folder / "late.txt").write_text("Taliban Taliban\n\nThe Taliban, the Taliban, Taliban.\n")
+        assert ingest_paths(settings_, folder, nlp=False).added == 1  # type: ignore[attr-defined]
+        assert client.get("/readyz").json()["search_index"] == "current"
+        while page["next_cursor"]:
+            page = client.get("/articles", params={**params, "cursor": page["next_cursor"]}).json()
+            seen += [item["id"] for item in page["items"]]
+        assert client.get("/articles", params={"q": "taliban"}).json()["total"] == 6
+    assert sorted(seen) == [1, 2, 3, 4, 5]
