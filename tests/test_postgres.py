@@ -28,6 +28,7 @@ from app.ingest.pipeline import read_all
 from app.ingest.store import content_hash
 from tests.backends import PostgresServer
 from tests.conftest import SEEDS_DIR, ingest_paths, seed_database, settings_for, sqlite_url
+from tests.search_cases import SAME_MATCHES
 
 pytestmark = pytest.mark.postgres
 
@@ -211,30 +212,6 @@ def as_text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     return "" if value is None else str(value)
-
-
-# Words, phrases, prefixes, OR, NOT, accents, case, and punctuation inside words: the two
-# full-text engines must find exactly the same articles for each.
-SAME_MATCHES = [
-    "blair",
-    "BLAIR brown",
-    '"prime minister"',
-    '"gordon brown" -blair',
-    "elect*",
-    '"world cup"*',
-    "chelsea OR arsenal",
-    "(oil OR gas) prices",
-    "tax NOT vat",
-    "U.S.",
-    "e-mail",
-    "£1bn",
-    "3.5%",
-    "o'neill",
-    "beyoncé",
-    "café",
-    "mp3",
-    "don't",
-]
 
 
 @pytest.fixture(scope="module")

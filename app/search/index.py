@@ -200,17 +200,11 @@ class SearchIndex:
         state = self.read_state()
         if state is None or database_head(connection) > state.watermark:
             return None
-        index = self._open()
-        if index is None:
-            return None
-        index.reload()
-        return index.searcher()
+        return self.any_searcher()
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""
-        if self.read_state() is None:
-            return None
-        index = self._open()
+        index = self._open() if self.read_state() is not None else None
         if index is None:
             return None
         index.reload()

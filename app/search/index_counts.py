@@ -21,8 +21,8 @@ from app.models import Entity, Source
 from app.search.articles import ArticleFilter
 from app.search.facets import Facet, FacetValue
 from app.search.index import SearchIndex
-from app.search.periods import Interval, period_count, period_key, period_keys, period_start
-from app.search.timeline import EARLIEST, RangeTooLarge, Series, SplitBy, Timeline
+from app.search.periods import Interval, period_key, period_start
+from app.search.timeline import EARLIEST, Series, SplitBy, Timeline, periods_between
 
 # Terms aggregations return this many buckets at most: more than any facet has values.
 ALL_BUCKETS = 10_000_000
@@ -142,14 +142,7 @@ class IndexCounts:
         first, last = first or last, last or first
         if first is None or last is None:
             return Timeline(interval, [], [], undated, [] if by else None, [] if by else None)
-        count = period_count(first, last, interval)
-        if count > max_periods:
-            raise RangeTooLarge(
-                f"{period_start(first, 'day')} to {period_start(last, 'day')} is {count:,} "
-                f"{interval}s; one timeline holds at most {max_periods:,}: use a longer "
-                "interval or narrow from/to"
-            )
-        periods = period_keys(first, last, interval)
+        periods = periods_between(first, last, interval, max_periods)
         totals = self.per_period(flt, interval)
         timeline = Timeline(interval, periods, [totals.get(p, 0) for p in periods], undated)
         if by is not None:

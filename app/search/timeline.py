@@ -7,7 +7,7 @@ only lays the grouped counts over the full list of periods, so zero periods appe
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -112,6 +112,19 @@ def build_timeline(
     undated = count_undated(session, flt)
     if first is None or last is None:
         return Timeline(interval, [], [], undated, [] if by else None, [] if by else None)
+    periods = periods_between(first, last, interval, max_periods)
+    totals = _counts(session, flt, interval)
+    counts = [totals.get((p, None), 0) for p in periods]
+    timeline = Timeline(interval, periods, counts, undated)
+    if by is not None:
+        timeline.series, timeline.other = _split(session, flt, interval, by, series_size, timeline)
+    return timeline
+
+
+def periods_between(
+    first: datetime | date, last: datetime | date, interval: Interval, max_periods: int
+) -> list[str]:
+    """Every period's key from `first` to `last`; RangeTooLarge past `max_periods`."""
     count = period_count(first, last, interval)
     if count > max_periods:
         raise RangeTooLarge(
@@ -119,13 +132,7 @@ def build_timeline(
             f"{interval}s; one timeline holds at most {max_periods:,}: use a longer interval "
             "or narrow from/to"
         )
-    periods = period_keys(first, last, interval)
-    totals = _counts(session, flt, interval)
-    counts = [totals.get((p, None), 0) for p in periods]
-    timeline = Timeline(interval, periods, counts, undated)
-    if by is not None:
-        timeline.series, timeline.other = _split(session, flt, interval, by, series_size, timeline)
-    return timeline
+    return period_keys(first, last, interval)
 
 
 def _split(
