@@ -76,6 +76,11 @@ def profile_lines(result: dict[str, Any]) -> list[str]:
     for statement in row["floor"]["statements"]:
         sql = statement["sql"].replace("|", "\\|")
         lines.append(f"| `{sql}` | {statement['ms']:.2f} |")
+    if row["floor"].get("engine_calls"):
+        lines.append(
+            f"| the request's {row['floor']['engine_calls']} tantivy searcher calls "
+            f"(search, count, aggregate) | {row['floor']['engine_ms']:.2f} |"
+        )
     return [*lines, ""]
 
 

@@ -124,7 +124,7 @@ def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
 
 def count_articles(session: Session, flt: ArticleFilter, index: SearchIndex | None = None) -> int:
     """The exact number of articles the filter admits (counted by the index when current)."""
-    searcher = index.current_searcher(session.connection()) if index is not None else None
+    searcher = index.current_searcher(session) if index is not None else None
     if index is not None and searcher is not None:
         return index.count(searcher, flt)
     if flt.query is not None and flt == ArticleFilter(query=flt.query, search_in=flt.search_in):
@@ -189,7 +189,7 @@ def _index_searcher(
     if sort == "relevance" and key is not None:
         # A relevance cursor carries a rank only when the index made its page.
         return index.any_searcher() if len(key) == 3 else None
-    return index.current_searcher(session.connection())
+    return index.current_searcher(session)
 
 
 def _index_page(

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import tantivy
 from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
 
 from app.models import Article, Source
 from app.search.query import And, Not, Or, Query, Term
@@ -195,12 +196,17 @@ class SearchIndex:
                 self._index = index
             return self._index
 
-    def current_searcher(self, connection: Connection) -> tantivy.Searcher | None:
-        """A searcher holding every change the database has, else None (search the database)."""
-        state = self.read_state()
-        if state is None or database_head(connection) > state.watermark:
-            return None
-        return self.any_searcher()
+    def current_searcher(self, session: Session) -> tantivy.Searcher | None:
+        """A searcher holding every change the database has, else None (search the database).
+
+        Decided once per session (a request), so its page, total and facets agree.
+        """
+        key = ("newsdesk.searcher", self.directory)
+        if key not in session.info:
+            state = self.read_state()
+            current = state is not None and database_head(session.connection()) <= state.watermark
+            session.info[key] = self.any_searcher() if current else None
+        return session.info[key]
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""

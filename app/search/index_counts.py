@@ -187,5 +187,5 @@ def index_counts(index: SearchIndex | None, session: Session) -> IndexCounts | N
     """Counting by the index when it is current, else None (count in the database)."""
     if index is None:
         return None
-    searcher = index.current_searcher(session.connection())
+    searcher = index.current_searcher(session)
     return IndexCounts(index, searcher, session) if searcher is not None else None

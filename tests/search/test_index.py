@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.config import Settings
 from app.db import create_db_engine, upgrade_database
@@ -183,8 +184,8 @@ def index_count(settings_: Settings, q: str, **filters: Any) -> int | None:
     assert index is not None
     engine = create_db_engine(settings_)
     try:
-        with engine.connect() as connection:
-            searcher = index.current_searcher(connection)
+        with Session(engine) as session:
+            searcher = index.current_searcher(session)
             if searcher is None:
                 return None
             return index.count(searcher, ArticleFilter(query=parse_query(q), **filters))
