@@ -40,8 +40,16 @@ from app.schemas import (
     NewsApiSourceRef,
     NewsApiSources,
 )
-from app.search.articles import ArticleFilter, Hit, Sort, count_articles, search_articles
-from app.search.index import search_index_for
+from app.search.articles import (
+    ArticleFilter,
+    Hit,
+    Sort,
+    count_articles,
+    newest_id,
+    search_articles,
+)
+from app.search.cursor import Cursor
+from app.search.index import SearchIndex, search_index_for
 from app.search.limits import is_time_limit_error
 from app.search.lookup import NotFound
 from app.search.newsapi import SourceProfile, page_cursor, source_profiles, source_slugs
@@ -122,6 +130,18 @@ def newsapi_article(hit: Hit, slugs: dict[int, str]) -> NewsApiArticle:
     )
 
 
+def positioned(
+    session: SessionDep, index: SearchIndex | None, flt: ArticleFilter, sort: Sort, offset: int
+) -> Cursor | None:
+    """A cursor after the first `offset` results: found by the search index when current."""
+    searcher = index.current_searcher(session) if index is not None else None
+    if index is None or searcher is None:
+        return page_cursor(session, flt, sort, offset)
+    snapshot = newest_id(session)
+    key = index.key_at(searcher, flt, sort, offset, snapshot)
+    return Cursor(key=key, snapshot=snapshot, query_hash="") if key is not None else None
+
+
 def article_page(
     session: SessionDep,
     settings: Settings,
@@ -136,7 +156,7 @@ def article_page(
     offset = (page - 1) * page_size
     hits: list[Hit] = []
     if offset < total:
-        cursor = page_cursor(session, flt, sort, offset) if offset else None
+        cursor = positioned(session, index, flt, sort, offset) if offset else None
         if cursor is not None or offset == 0:  # None: results were deleted since counting
             hits, _ = search_articles(session, flt, sort, page_size, cursor, index)
     slugs = source_slugs(session) if any(hit.source for hit in hits) else {}

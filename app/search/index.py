@@ -107,6 +107,15 @@ def date_order_keys(published: datetime | None, article_id: int) -> tuple[int, i
     return ((seconds + 1) << ID_BITS) | article_id, (seconds << ID_BITS) | article_id
 
 
+def date_of_order_key(key: int, descending: bool) -> tuple[datetime | None, int]:
+    """The (published_at to the second, id) a date order key was made from."""
+    seconds = (key >> ID_BITS) - (1 if descending else 0)
+    undated = seconds < 0 if descending else seconds > MAX_SECONDS
+    if undated:
+        return None, key & ID_MASK
+    return datetime.fromtimestamp(seconds - SECONDS_1900, UTC), key & ID_MASK
+
+
 def hosts_of(url: str | None, source_domain: str | None) -> list[str]:
     """What a domain filter matches: the source's domain and the URL's host, with and
     without its www. (the same rule as the database filter `on_domains`)."""
@@ -492,6 +501,35 @@ class SearchIndex:
         )
         ids = [int(key) & ID_MASK for key, _ in result.hits]
         return Page(ids=ids, scores=[None] * len(ids))
+
+    def key_at(
+        self,
+        searcher: tantivy.Searcher,
+        flt: ArticleFilter,
+        sort: str,
+        offset: int,
+        snapshot: int,
+    ) -> list[Any] | None:
+        """The cursor key after the first `offset` (>= 1) results in `sort` order (None when
+        there are fewer), so that any page is one seek: the NewsAPI `page` parameter."""
+        query = self.compile(flt, snapshot)
+        if sort == "relevance":
+            found = searcher.search(query, 1, count=False, offset=offset - 1)
+            return [None, None, offset] if found.hits else None
+        descending = sort == "-published_at"
+        order: DateOrder = "newest_first" if descending else "oldest_first"
+        found = searcher.search(
+            query,
+            1,
+            count=False,
+            order_by_field=order,
+            order=tantivy.Order.Desc if descending else tantivy.Order.Asc,
+            offset=offset - 1,
+        )
+        if not found.hits:
+            return None
+        published, article_id = date_of_order_key(int(found.hits[0][0]), descending)
+        return [published.isoformat() if published else None, article_id]
 
     def aggregate(
         self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]

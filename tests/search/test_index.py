@@ -30,6 +30,7 @@ from app.search.articles import ArticleFilter
 from app.search.index import (
     SCHEMA_VERSION,
     SearchIndex,
+    date_of_order_key,
     date_order_keys,
     search_index_for,
     sync_search_index,
@@ -163,6 +164,10 @@ def test_date_order_keys_sort_as_the_api_does(rows: list[tuple[datetime | None, 
     oldest = sorted(dated, key=lambda r: (r[0], r[1])) + sorted(undated, key=lambda r: r[1])
     assert sorted(rows, key=lambda r: date_order_keys(*r)[0], reverse=True) == newest
     assert sorted(rows, key=lambda r: date_order_keys(*r)[1]) == oldest
+    for published, article_id in rows:  # a key gives back what it was made from
+        newest_first, oldest_first = date_order_keys(published, article_id)
+        assert date_of_order_key(newest_first, descending=True) == (published, article_id)
+        assert date_of_order_key(oldest_first, descending=False) == (published, article_id)
 
 
 # -- keeping the index current -------------------------------------------------------------
