@@ -53,13 +53,27 @@ SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
 ]
 
 
+# The BBC files carry no dates: give the copies dates over four years, several articles to
+# a day and hour, and one in ten none, so date orders, ranges and timelines have work to do.
+SPREAD_DATES = """
+    UPDATE article SET published_at = CASE WHEN id % 10 = 0 THEN NULL ELSE strftime(
+        '%Y-%m-%d %H:%M:%S.000000', '2003-06-01',
+        '+' || ((id * 7919) % 1500) || ' days', '+' || ((id * 31) % 24) || ' hours') END
+"""
+
+
 @pytest.fixture
 def bbc_pair(sqlite_bbc_template: Path, tmp_path: Path) -> Iterator[dict[str, TestClient]]:
-    """Clients on copies of the BBC database: one searched by FTS5, one by the index."""
+    """Clients on dated copies of the BBC database: one searched by FTS5, one by the index."""
     clients, engines = {}, []
     for engine_name, backend in (("fts5", "sqlite"), ("tantivy", "tantivy")):
         url = copy_database(sqlite_bbc_template, tmp_path / f"{engine_name}.db", backend)  # type: ignore[arg-type]
         settings_ = settings_for(url)
+        writer = create_db_engine(settings_, writer=True)
+        with writer.begin() as connection:
+            connection.execute(text(SPREAD_DATES))
+        sync_search_index(settings_, writer)  # through the change log, as after any change
+        writer.dispose()
         engine = create_db_engine(settings_)
         engines.append(engine)
         clients[engine_name] = make_client(settings_, engine)
