@@ -14,31 +14,36 @@ NOISE = (
 )
 
 WHY = """\
-### Why FTS5 misses the latency targets on broad queries
+### Why the engine matters
 
-SQLite FTS5 answers a ranked query by visiting every matching row: `bm25()` is computed for
-each match and `ORDER BY score LIMIT 21` sorts all of them, and the exact `total` is a
-second full pass over the same matches (a `count(*)` over the same MATCH subquery). Both
-costs grow linearly with the number of hits, so a common word at a million articles costs
-tens to hundreds of milliseconds in SQL alone, whatever the HTTP layer does. Rare words,
-entity filters (an index range on `article_entity`) and keyset pages (an index range on
-`published_at, id`) could stay flat, but today they do not: see the cheap wins above (the
-first page sorts every row; the total is counted through a join). The statement-by-statement
-breakdown above shows where the SQL time of the slowest query goes.
+SQLite FTS5 answers a ranked query by visiting every match: `bm25()` for each one, a sort
+of all of them for the top 20, and a second pass for the exact total. Its cost grows with
+the number of hits, which is what the "API on FTS5 alone" column shows as the corpus grows.
+The tantivy index (`app/search/index.py`) takes the top 20 with block-max WAND over the
+posting lists and counts from them. It runs every filter (source, dates, entities, tags,
+language, domains, duplicates) as an indexed or fast field, and sorts by date through one
+fast-field key per order (the second of publication and the id in a single u64). A broad
+query so costs about what a narrow one does. Facets and the timeline are terms aggregations
+over fast fields; only the values shown are named from SQLite.
 
-### What would close the gap
+### What is left, and what would close it
 
-- A search engine with top-k retrieval (block-max WAND) and fast fields for filters and
-  sorting: tantivy as a derived index (the issue's design) answers top 20 without visiting
-  every match and counts from its posting lists (the issue reports two orders of magnitude
-  on a common word at a million articles; not measured here).
-- Cheaper totals: an estimated count above a threshold (exact only when small), or the
-  count computed once per cursor walk and carried in the cursor instead of on every page.
-- `INSERT INTO article_fts(article_fts) VALUES('optimize')` after a bulk load merges the
-  index into one b-tree (its measured effect is in the table above); it cannot change the
-  linear cost of a broad query.
-- Facets and timelines: precomputed counts per (source, month) and per entity, used when the
-  filter is only a date range or a source; with a text query they inherit the match cost.
+- **The API's own cost:** the profile above shows the time a request spends outside the
+  engines. It goes to per-request Python: the response's pydantic models, SQLAlchemy rows
+  for the page, FTS5 snippets for the page's ids, and the top entities. To close it:
+  - serialize straight to JSON (orjson) instead of validating the response model again;
+  - keep the title and text the snippets need in the index, so that one engine call
+    answers a page;
+  - store each article's top entities at ingest.
+- **Prefixes and phrases:** a prefix expands to every term that starts with it (an
+  automaton over the term dictionary), and a phrase reads positions. Both cost more than a
+  word, at any size.
+- **The bulk path:** Python work per record dominates: JSON parsing, resolving about 25
+  entities an article, and building the executemany rows. The index build is a separate,
+  smaller share (the loading table). To close it: parse in several processes, and insert
+  links through a native path.
+- **Memory:** each worker process holds its own Python heap (the imports are most of it).
+  The index is memory-mapped and shared between the workers through the page cache.
 """
 
 

@@ -27,8 +27,9 @@ def summarize(
 ) -> list[ArticleSummary]:
     """Search hits as API items: snippets and top entities loaded for the whole page at once."""
     ids = [hit.article.id for hit in hits if hit.article.id is not None]
+    texts = {i: (hit.article.title, hit.article.body) for hit, i in zip(hits, ids, strict=True)}
     passages = (
-        snippets(session, flt.query, flt.search_in, ids, snippet_tokens, marks)
+        snippets(session, flt.query, flt.search_in, texts, snippet_tokens, marks)
         if flt.query is not None
         else {}
     )

@@ -167,13 +167,16 @@ def search_articles(
     """One page of hits after `cursor`, and the snapshot (newest id) the walk is bound to.
 
     The search index answers when it is current; a relevance walk stays on the engine it
-    began on (the two engines' scores differ), date orders are the same on both.
+    began on (the two engines' scores differ), date orders are the same on both. Every
+    article by date is a walk of the database's (published_at, id) index, which reads one
+    page's rows where the engine would rank them all.
     """
     if sort == "relevance" and flt.query is None:
         raise InvalidCursor("sort=relevance needs a text query q")
     snapshot = cursor.snapshot if cursor else newest_id(session)
     key = cursor.key if cursor else None
-    searcher = _index_searcher(session, index, sort, key)
+    unfiltered_by_date = sort != "relevance" and flt == ArticleFilter()
+    searcher = None if unfiltered_by_date else _index_searcher(session, index, sort, key)
     if index is not None and searcher is not None:
         return _index_page(session, index, searcher, flt, sort, snapshot, key, limit), snapshot
     if sort == "relevance":

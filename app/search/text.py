@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -107,34 +107,54 @@ def snippets(
     session: Session,
     query: Query,
     search_in: SearchIn,
-    ids: Sequence[int],
+    texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
     highlight: Highlight | None,
 ) -> dict[int, str]:
-    """The best matching passage of each article in ids, escaped and highlighted."""
-    if not ids:
+    """The best matching passage of each article of a page (id → title, body), escaped and
+    highlighted."""
+    if not texts:
         return {}
     if session.get_bind().dialect.name == "sqlite":
-        rows = _fts5_snippets(session, query, search_in, ids, tokens)
+        rows = _fts5_snippets(session, query, search_in, texts, tokens)
     else:
-        rows = _pg_snippets(session, query, ids, tokens)
+        rows = _pg_snippets(session, query, list(texts), tokens)
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
 
 
+# A full-text table of the connection's own (SQLite's temp schema) that holds one page.
+_PAGE_FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5("
+    "title, body, tokenize='unicode61 remove_diacritics 2')"
+)
+
+
 def _fts5_snippets(
-    session: Session, query: Query, search_in: SearchIn, ids: Sequence[int], tokens: int
+    session: Session,
+    query: Query,
+    search_in: SearchIn,
+    texts: Mapping[int, tuple[str | None, str | None]],
+    tokens: int,
 ) -> Sequence[Row[Any]]:
-    """FTS5's snippet(): the best passage of whichever column matched."""
+    """FTS5's snippet(), the best passage of whichever column matched, over a temporary
+    table holding only the page's articles: the same passages as over the whole index,
+    without matching the query against the whole corpus (a prefix such as `elect*` expands
+    over every article there, for 20 snippets)."""
+    session.execute(text(_PAGE_FTS))
+    session.execute(text("DELETE FROM temp.page_fts"))
+    session.execute(
+        text("INSERT INTO temp.page_fts(rowid, title, body) VALUES (:id, :title, :body)"),
+        [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()],
+    )
     statement = text(
-        "SELECT rowid, snippet(article_fts, -1, :open, :close, '…', :tokens) "
-        "FROM article_fts WHERE article_fts MATCH :match AND rowid IN :ids"
-    ).bindparams(bindparam("ids", expanding=True))
+        "SELECT rowid, snippet(page_fts, -1, :open, :close, '…', :tokens) "
+        "FROM temp.page_fts WHERE page_fts MATCH :match"
+    )
     parameters = {
         "open": _OPEN,
         "close": _CLOSE,
         "tokens": tokens,
         "match": to_fts5(query, fts5_columns(search_in)),
-        "ids": list(ids),
     }
     return session.execute(statement, parameters).all()
 
