@@ -48,6 +48,7 @@ format: install
 
 # Benchmarks (not part of test): 10k articles by default, under 10 minutes.
 # 100k and 1M: make bench BENCH_SIZES="10000 100000 1000000" BENCH_SECONDS=5
+# PostgreSQL too: NEWSDESK_BENCH_POSTGRES=postgresql+psycopg://postgres@127.0.0.1/postgres make bench
 BENCH_SIZES ?= 10000
 BENCH_SECONDS ?= 3
 DATASETTE_VENV := benchmarks/.venv-datasette

@@ -20,7 +20,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-Statement = tuple[str, tuple[Any, ...]]
+Statement = tuple[str, Any, bool]  # SQL, parameters, and whether it ran as executemany
 # SearchIndex methods that ask the tantivy searcher (the query compiled, then run).
 ENGINE_CALLS = ("count", "relevance_page", "date_page", "aggregate")
 EngineCall = tuple[Any, tuple[Any, ...]]
@@ -55,9 +55,11 @@ class Capture:
         app.dependency_overrides[get_session] = session
         self.client = TestClient(app)
 
-    def _record(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+    def _record(
+        self, _conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, many: bool
+    ) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
-            self.statements.append((statement, tuple(params or ())))
+            self.statements.append((statement, list(params) if many else tuple(params or ()), many))
 
     def _record_engine_calls(self) -> None:
         from app.search.index import SearchIndex
@@ -86,8 +88,8 @@ def replay(
     """Run the statements and searcher calls one after another, repeatedly for `seconds`:
     latency percentiles, and the engine's share."""
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
-    for sql, params in statements:  # warm the page cache
-        connection.execute(sql, params).fetchall()
+    for statement in statements:  # warm the page cache
+        run(connection, statement)
     for call, _ in engine_calls:
         call()
     timings: list[float] = []
@@ -96,9 +98,9 @@ def replay(
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(timings) < 5:
         started = time.perf_counter()
-        for index, (sql, params) in enumerate(statements):
+        for index, statement in enumerate(statements):
             before = time.perf_counter()
-            connection.execute(sql, params).fetchall()
+            run(connection, statement)
             per_statement[index] += time.perf_counter() - before
         before = time.perf_counter()
         for call, _ in engine_calls:
@@ -114,9 +116,17 @@ def replay(
         "engine_ms": 1000 * in_engine / runs,
         "statements": [
             {"sql": " ".join(sql.split())[:300], "ms": 1000 * total / runs}
-            for (sql, _), total in zip(statements, per_statement, strict=True)
+            for (sql, _, _), total in zip(statements, per_statement, strict=True)
         ],
     }
+
+
+def run(connection: sqlite3.Connection, statement: Statement) -> None:
+    sql, params, many = statement
+    if many:
+        connection.executemany(sql, params)
+    else:
+        connection.execute(sql, params).fetchall()
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:

@@ -95,21 +95,23 @@ def load_table(results: list[dict[str, Any]]) -> list[str]:
 def query_table(result: dict[str, Any]) -> list[str]:
     datasette = result.get("datasette", {}).get("rows", {})
     fts5 = {row["name"]: row for row in result.get("api_fts5", {}).get("rows", [])}
+    postgres = result.get("postgresql", {}).get("rows", {})
     lines = [
         "| query | hits | floor p50 (engine + SQL, no HTTP) | of which tantivy "
         "| API p50 / p95 / p99 (c=1) | API cost over floor "
         "| API req/s (c=32) | API on FTS5 alone: p50 / p99, req/s "
+        "| API on PostgreSQL: p50 / p99, req/s "
         "| Datasette p50 / p95 / p99 | Datasette req/s | API ÷ Datasette "
         "throughput |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["api"]["rows"]:
         name = row["name"] + (f" ({row['note']})" if row.get("note") else "")
         if row.get("api") is None:
-            lines.append(f"| {name} | not in this API yet | | | | | | | | | |")
+            lines.append(f"| {name} | not in this API yet |" + " |" * 10)
             continue
         if "c1" not in row:
-            lines.append(f"| {name} | status {row.get('status')} | | | | | | | | | |")
+            lines.append(f"| {name} | status {row.get('status')} |" + " |" * 10)
             continue
         peer = datasette.get(row["name"], {})
         ratio = (
@@ -121,21 +123,24 @@ def query_table(result: dict[str, Any]) -> list[str]:
         overhead = row["c1"]["p50"] - row["floor"]["p50"]
         hits = "—" if row.get("hits") is None else f"{row['hits']:,}"
         engine_ms = row["floor"].get("engine_ms") if row["floor"].get("engine_calls") else None
-        alone = fts5.get(row["name"], {})
-        on_fts5 = (
-            f"{ms(alone['c1']['p50'])} / {ms(alone['c1']['p99'])}, "
-            f"{rate(alone.get('c32'), result['seconds_per_run'])}"
-            if alone.get("c1")
-            else "—"
-        )
+        on_fts5 = short(fts5.get(row["name"], {}), result["seconds_per_run"])
+        on_postgres = short(postgres.get(row["name"], {}), result["seconds_per_run"])
         lines.append(
             f"| {name} | {hits} | {ms(row['floor']['p50'])} | {ms(engine_ms)} "
             f"| {latency(row['c1'])} "
             f"| {ms(overhead)} | {rate(row['c32'], result['seconds_per_run'])} | {on_fts5} "
+            f"| {on_postgres} "
             f"| {latency(peer.get('c1'))} "
             f"| {peer_rps} | {ratio} |"
         )
     return lines
+
+
+def short(run: dict[str, Any], seconds: float) -> str:
+    """p50 / p99 at c=1 and req/s at c=32 of another engine's run of a query."""
+    if not run.get("c1"):
+        return "—"
+    return f"{ms(run['c1']['p50'])} / {ms(run['c1']['p99'])}, {rate(run.get('c32'), seconds)}"
 
 
 def plot(results: list[dict[str, Any]]) -> None:

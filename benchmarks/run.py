@@ -142,6 +142,58 @@ def measure_api(
     return result
 
 
+def measure_postgres(
+    admin_url: str, size: int, corpus: Path, mix: list[dict[str, Any]], seconds: float
+) -> dict[str, Any]:
+    """The same corpus bulk-loaded into a PostgreSQL database of its own, and the mix over
+    HTTP against our server on it (the floor is SQLite's; PostgreSQL's is not replayed)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    name = f"newsdesk_bench_{size}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    database = url.set(database=name).render_as_string(hide_password=False)
+    command = [str(VENV / "newsdesk"), "load-jsonl", str(corpus)]
+    started = time.perf_counter()
+    output = subprocess.run(
+        command, env={**os.environ, "DATABASE_URL": database}, capture_output=True, text=True
+    )
+    if output.returncode != 0:
+        return {"error": output.stderr[-1000:]}
+    result: dict[str, Any] = {"load_seconds": time.perf_counter() - started, "rows": {}}
+    print(f"  PostgreSQL load: {output.stdout.strip()}", flush=True)
+    server = http_load.start(
+        "newsdesk-postgresql",
+        [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "2"],
+        API_PORT,
+        "/healthz",
+        {"DATABASE_URL": database},
+    )
+    try:
+        for row in mix:
+            if not row.get("c1"):
+                continue
+            url_ = server.base + row["api"]
+            entry = {"c1": http_load.wrk(url_, 1, seconds)}
+            window = min(30.0, max(seconds, 0.04 * entry["c1"]["p50"]))
+            entry["c32"] = http_load.wrk(url_, 32, window) | {"window": window}
+            print(
+                f"  postgresql {row['name']}: p50 {entry['c1']['p50']:.1f} ms, "
+                f"{entry['c32']['rps']:.0f} req/s",
+                flush=True,
+            )
+            result["rows"][row["name"]] = entry
+        result["rss_mb"] = server.rss_mb()
+    finally:
+        server.stop()
+    return result
+
+
 def measure_row(
     server: http_load.Server, capture: floor.Capture, db: Path, query: queries.Query, seconds: float
 ) -> dict[str, Any]:
@@ -242,7 +294,12 @@ def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> d
 
 
 def run_size(
-    size: int, seed: int, seconds: float, datasette: bool, reuse: bool = False
+    size: int,
+    seed: int,
+    seconds: float,
+    datasette: bool,
+    reuse: bool = False,
+    postgres: str | None = None,
 ) -> Path | None:
     print(f"== {size:,} articles", flush=True)
     result: dict[str, Any] = {"size": size, "seed": seed, "seconds_per_run": seconds}
@@ -257,6 +314,11 @@ def run_size(
     )
     if datasette and DATASETTE.exists():
         result["datasette"] = measure_datasette(db, result["api"]["rows"], seconds)
+    if postgres:
+        corpus = generate.corpus_file(size, seed)
+        result["postgresql"] = measure_postgres(
+            postgres, size, corpus, result["api"]["rows"], seconds
+        )
     text_rows = [
         row
         for row in result["api"]["rows"]
@@ -280,13 +342,20 @@ def main() -> None:
         "--reuse", action="store_true", help="Measure a database loaded by an earlier run."
     )
     parser.add_argument("--load-only", action="store_true", help="Generate and load; no queries.")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("NEWSDESK_BENCH_POSTGRES"),
+        metavar="URL",
+        help="Also load each corpus into PostgreSQL (a database made on this server) and "
+        "measure the mix there (default: $NEWSDESK_BENCH_POSTGRES).",
+    )
     parser.add_argument("--ner-articles", type=int, default=200, help="0 skips the NER rate.")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the in-process app's access log (floor capture)
     started = time.perf_counter()
     for size in args.sizes:
         seconds = 0.0 if args.load_only else args.seconds
-        run_size(size, args.seed, seconds, not args.no_datasette, args.reuse)
+        run_size(size, args.seed, seconds, not args.no_datasette, args.reuse, args.postgres)
     if args.load_only:
         return
     if args.ner_articles:
