@@ -383,6 +383,15 @@ def _tsquery_operand(node: Query) -> str:
     return f"({to_tsquery(node)})" if compound else to_tsquery(node)
 
 
+def has_prefix(query: Query | Not) -> bool:
+    """Whether any word of the query (excluded ones too) is a prefix (`elect*`)."""
+    if isinstance(query, Term | Phrase):
+        return query.prefix
+    if isinstance(query, Not):
+        return has_prefix(query.item)
+    return any(has_prefix(item) for item in query.items)
+
+
 def query_terms(query: Query) -> list[str]:
     """The words and phrases a match contains (not the excluded ones), for highlighting."""
     if isinstance(query, Term):
