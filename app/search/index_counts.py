@@ -21,7 +21,7 @@ from app.models import Entity, Source
 from app.search.articles import ArticleFilter
 from app.search.facets import Facet, FacetValue
 from app.search.index import SearchIndex
-from app.search.periods import Interval, period_key, period_start
+from app.search.periods import Interval, period_start
 from app.search.timeline import EARLIEST, Series, SplitBy, Timeline, periods_between
 
 # Terms aggregations return this many buckets at most: more than any facet has values.
@@ -114,16 +114,31 @@ class IndexCounts:
 
     # -- timeline --------------------------------------------------------------------
 
-    def days(self, flt: ArticleFilter) -> dict[date, int]:
-        """Dated matches per UTC day."""
-        return {EPOCH + timedelta(days=int(day)): n for day, n in self.buckets(flt, "day").items()}
-
     def per_period(self, flt: ArticleFilter, interval: Interval) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for day, n in self.days(flt).items():
-            key = period_key(period_start(day, interval), interval)
-            totals[key] = totals.get(key, 0) + n
-        return totals
+        """Dated matches per period key: months from the month field, days and ISO weeks
+        (their Monday) from the day numbers."""
+        if interval == "month":
+            months = self.buckets(flt, "month")
+            return {f"{m // 12:04d}-{m % 12 + 1:02d}": n for m, n in months.items()}
+        totals: dict[int, int] = {}
+        for day, n in self.buckets(flt, "day").items():
+            start = day - (day + 3) % 7 if interval == "week" else day  # 1970-01-01: Thursday
+            totals[start] = totals.get(start, 0) + n
+        return {(EPOCH + timedelta(days=day)).isoformat(): n for day, n in totals.items()}
+
+    def date_range(self, flt: ArticleFilter) -> tuple[date | None, date | None, int]:
+        """The first and last matching day and the number of dated matches."""
+        spec = {
+            "first": {"min": {"field": "day"}},
+            "last": {"max": {"field": "day"}},
+            "dated": {"value_count": {"field": "day"}},
+        }
+        found = self.index.aggregate(self.searcher, flt, spec)
+        dated = int(found["dated"]["value"] or 0)
+        if not dated:
+            return None, None, 0
+        first, last = (EPOCH + timedelta(days=int(found[k]["value"])) for k in ("first", "last"))
+        return first, last, dated
 
     def timeline(
         self,
@@ -134,11 +149,11 @@ class IndexCounts:
         max_periods: int,
     ) -> Timeline:
         """The same Timeline build_timeline gives, from aggregations."""
-        days = self.days(flt)
-        undated = self.count(flt) - sum(days.values())
+        low, high, dated = self.date_range(flt)
+        undated = self.count(flt) - dated
         given_first, given_last = flt.published_from, flt.published_to
-        first = period_start(given_first, "day") if given_first else min(days, default=None)
-        last = period_start(given_last, "day") if given_last else max(days, default=None)
+        first = period_start(given_first, "day") if given_first else low
+        last = period_start(given_last, "day") if given_last else high
         first, last = first or last, last or first
         if first is None or last is None:
             return Timeline(interval, [], [], undated, [] if by else None, [] if by else None)
