@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import sqlite3
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,10 @@ def machine() -> str:
         platform.processor(),
     )
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024**2:.0f} GiB RAM, "
         f"Linux {platform.release()}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}; commit {commit} plus the working tree"
+        f"SQLite {sqlite3.sqlite_version}"
     )
 
 
@@ -193,6 +189,10 @@ def main() -> None:
         f"{', '.join(format(r['load']['articles'], ',') for r in results)})",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
+        "- Code measured: "
+        + ", ".join(
+            f"{r['load']['articles']:,}: commit {r.get('commit', 'not recorded')}" for r in results
+        ),
         f"- Each wrk run: {results[-1]['seconds_per_run']:.0f} s, loopback; c=1 is one "
         "connection (latency), c=32 is 32 connections on 2 threads (throughput; newer runs "
         "lengthen its window to 40× the c=1 p50, at most 30 s). Latencies in "

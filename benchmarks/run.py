@@ -36,6 +36,22 @@ VENV = ROOT / ".venv" / "bin"
 DATASETTE = ROOT / "benchmarks" / ".venv-datasette" / "bin" / "datasette"
 API_PORT, DATASETTE_PORT = 8765, 8766
 EXPERIMENTS_UP_TO = 100_000
+# Loading PostgreSQL row by row through its GIN index: past this size it takes hours.
+POSTGRES_UP_TO = 100_000
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    return commit + (" plus uncommitted changes" if dirty else "")
 
 
 def load(size: int, seed: int, reuse: bool = False) -> dict[str, Any]:
@@ -302,7 +318,12 @@ def run_size(
     postgres: str | None = None,
 ) -> Path | None:
     print(f"== {size:,} articles", flush=True)
-    result: dict[str, Any] = {"size": size, "seed": seed, "seconds_per_run": seconds}
+    result: dict[str, Any] = {
+        "size": size,
+        "seed": seed,
+        "seconds_per_run": seconds,
+        "commit": code_version(),
+    }
     result["load_average_before"] = os.getloadavg()
     result["load"] = load(size, seed, reuse)
     if seconds <= 0:
@@ -314,7 +335,7 @@ def run_size(
     )
     if datasette and DATASETTE.exists():
         result["datasette"] = measure_datasette(db, result["api"]["rows"], seconds)
-    if postgres:
+    if postgres and size <= POSTGRES_UP_TO:
         corpus = generate.corpus_file(size, seed)
         result["postgresql"] = measure_postgres(
             postgres, size, corpus, result["api"]["rows"], seconds
