@@ -155,7 +155,12 @@ def section(results: list[dict[str, Any]], results_dir: Path) -> list[str]:
         "```sh",
         "make bench                                   # 10,000 articles, under 10 minutes",
         'make bench BENCH_SIZES="10000 100000"        # about 20 minutes',
-        'make bench BENCH_SIZES="10000 100000 1000000" BENCH_SECONDS=5   # about an hour',
+        'make bench BENCH_SIZES="10000 100000 1000000" BENCH_SECONDS=5   # about two hours',
+        "# the 1M load once (most of an hour), then measure it as often as needed:",
+        ".venv/bin/python benchmarks/run.py 1000000 --load-only",
+        ".venv/bin/python benchmarks/run.py 10000 1000000 --reuse --seconds 5 && "
+        ".venv/bin/python benchmarks/report.py",
+        "# PostgreSQL as well (up to 100k): NEWSDESK_BENCH_POSTGRES=postgresql+psycopg://…",
         "```",
         "",
         "The corpus is generated from the BBC corpus (`NEWSDESK_BBC_CORPUS` or "

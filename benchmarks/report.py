@@ -179,6 +179,13 @@ def main() -> None:
         raise SystemExit("no results: run benchmarks/run.py first")
     plot(results)
     command = (RESULTS / "last_command.txt").read_text().strip()
+    if command.startswith("make bench"):  # written by an older harness: say what it ran
+        sizes = " ".join(str(r["size"]) for r in results)
+        seconds = results[-1]["seconds_per_run"]
+        reused = any(r.get("postgresql") for r in results)
+        command = f"benchmarks/run.py {sizes} --seconds {seconds:g} --reuse" + (
+            " --postgres $NEWSDESK_BENCH_POSTGRES" if reused else ""
+        )
     lines = [
         "# Benchmarks",
         "",

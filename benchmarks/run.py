@@ -391,7 +391,12 @@ def main() -> None:
             check=True,
         ).stdout
         (generate.RESULTS / "ner_overhead.txt").write_text(ner)
-    command = 'make bench BENCH_SIZES="' + " ".join(map(str, args.sizes)) + '"'
+    command = " ".join(
+        [f"{part}" for part in ["benchmarks/run.py", *map(str, args.sizes)]]
+        + [f"--seconds {args.seconds:g}"]
+        + (["--reuse"] if args.reuse else [])
+        + (["--postgres $NEWSDESK_BENCH_POSTGRES"] if args.postgres else [])
+    )
     (generate.RESULTS / "last_command.txt").write_text(command)
     print(f"harness done in {time.perf_counter() - started:.0f}s", flush=True)
 
