@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
-from app.search.index import sync_search_index
+from app.search.index_sync import sync_search_index
 
 app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
 db_app = typer.Typer(help="Create, upgrade or inspect the database schema.", no_args_is_help=True)
@@ -86,7 +86,8 @@ def reindex(
     database_url: DatabaseOption = None,
 ) -> None:
     """Rebuild the search index from the database (SQLite with NEWSDESK_SEARCH_ENGINE=tantivy)."""
-    from app.search.index import IndexBusy, search_index_for
+    from app.search.index import search_index_for
+    from app.search.index_sync import IndexBusy, sync_index
 
     settings = settings_for(database_url)
     index = search_index_for(settings)
@@ -96,7 +97,7 @@ def reindex(
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     try:
-        report = index.sync(engine, wait_seconds=60, rebuild=not incremental)
+        report = sync_index(index, engine, wait_seconds=60, rebuild=not incremental)
     except IndexBusy:
         console.print("[red]Another process is writing the search index; try again.[/red]")
         raise typer.Exit(1) from None

@@ -179,7 +179,7 @@ def seed_database(url: str) -> None:
 
 def build_search_index(database: Path) -> None:
     """The tantivy index beside a SQLite template (copied with it for [tantivy] tests)."""
-    from app.search.index import sync_search_index
+    from app.search.index_sync import sync_search_index
 
     url = sqlite_url(database)
     settings = settings_for(url, search_engine="tantivy")

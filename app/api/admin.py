@@ -22,7 +22,7 @@ from app.api.errors import ApiError
 from app.db import create_db_engine
 from app.models import Entity
 from app.schemas import ArticleIn, ArticleWritten, EntityMerged, EntityMergeIn, ErrorResponse
-from app.search.index import sync_search_index
+from app.search.index_sync import sync_search_index
 from app.security import ApiKeyDep
 
 if TYPE_CHECKING:

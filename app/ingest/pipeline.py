@@ -18,7 +18,7 @@ from app.db import is_retryable, run_retrying
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import discover, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
-from app.search.index import sync_search_index
+from app.search.index_sync import sync_search_index
 
 if TYPE_CHECKING:
     from app.ingest.entities import EntityRecognizer

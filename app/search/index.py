@@ -1,10 +1,8 @@
 """The tantivy search index: a derived copy of the articles that answers searches fast.
 
 The database stays the store of record; the index can be thrown away and rebuilt from it at
-any time (`newsdesk reindex`). Triggers (migration 0004) append the id of every article
-whose searchable data changes to `search_change`; `SearchIndex.sync` applies the changes
-after the index's watermark (the last change it holds), then moves the watermark. A crash
-between a database commit and an index commit is so repaired by the next sync.
+any time (`newsdesk reindex`). app/search/index_sync.py keeps it current from the change
+log; the index records the last change it holds (its watermark) beside its files.
 
 The API searches the index only while it is current: its watermark equals the database's
 newest change. Otherwise (no index yet, an ingest that crashed, another process's writes
@@ -20,22 +18,18 @@ import json
 import logging
 import os
 import shutil
-import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
 import tantivy
-from sqlalchemy import Connection, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.models import Article, Source
 from app.search.query import And, Not, Or, Query, Term
 from app.search.text import BODY_WEIGHT, TITLE_WEIGHT, SearchIn
 
@@ -52,10 +46,6 @@ WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
 # marks, lower-cased, accents removed.
 WORD_PATTERN = r"[\p{L}\p{N}\p{M}\p{Co}]+"
-READ_CHUNK = 2_000
-WRITER_HEAP_BYTES = 256_000_000
-# Changes to more than this share of the index are applied by rebuilding it.
-REBUILD_SHARE = 0.25
 # Date order keys: seconds since 1900 (33 bits, to the year 2172) above the id (31 bits).
 ID_BITS = 31
 ID_MASK = (1 << ID_BITS) - 1
@@ -116,20 +106,7 @@ def date_of_order_key(key: int, descending: bool) -> tuple[datetime | None, int]
     return datetime.fromtimestamp(seconds - SECONDS_1900, UTC), key & ID_MASK
 
 
-def hosts_of(url: str | None, source_domain: str | None) -> list[str]:
-    """What a domain filter matches: the source's domain and the URL's host, with and
-    without its www. (the same rule as the database filter `on_domains`)."""
-    hosts = [source_domain] if source_domain else []
-    if url:
-        parts = urlsplit(url.strip().lower())
-        if parts.scheme in ("http", "https") and parts.netloc:
-            hosts.append(parts.netloc)
-            if parts.netloc.startswith("www."):
-                hosts.append(parts.netloc[4:])
-    return list(dict.fromkeys(hosts))
-
-
-def _micros(moment: datetime) -> int:
+def micros(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp()) * 1_000_000 + moment.microsecond
@@ -139,22 +116,6 @@ def _micros(moment: datetime) -> int:
 class IndexState:
     watermark: int
     version: int = SCHEMA_VERSION
-
-
-@dataclass
-class SyncReport:
-    applied: int
-    rebuilt: bool
-    watermark: int
-    seconds: float
-
-    def summary(self) -> str:
-        how = "rebuilt" if self.rebuilt else "updated"
-        return f"search index {how}: {self.applied} articles in {self.seconds:.1f}s"
-
-
-class IndexBusy(RuntimeError):
-    """Another process holds the index writer."""
 
 
 @dataclass
@@ -189,12 +150,18 @@ class SearchIndex:
             return None
         return state if state.version == SCHEMA_VERSION else None
 
-    def _write_state(self, state: IndexState) -> None:
+    def write_state(self, state: IndexState) -> None:
         partial = self.state_path.with_suffix(".partial")
         partial.write_text(json.dumps({"watermark": state.watermark, "version": state.version}))
         os.replace(partial, self.state_path)
 
-    def _open(self, create: bool = False) -> tantivy.Index | None:
+    def reset(self) -> None:
+        """Delete the index folder (it is rebuilt from the database)."""
+        with self._lock:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self._index = None
+
+    def open(self, create: bool = False) -> tantivy.Index | None:
         with self._lock:
             if self._index is None:
                 if not create and not (self.directory / "meta.json").exists():
@@ -219,146 +186,11 @@ class SearchIndex:
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""
-        index = self._open() if self.read_state() is not None else None
+        index = self.open() if self.read_state() is not None else None
         if index is None:
             return None
         index.reload()
         return index.searcher()
-
-    # -- writing ---------------------------------------------------------------------
-
-    def sync(self, engine: Engine, wait_seconds: float = 10.0, rebuild: bool = False) -> SyncReport:
-        """Apply the database's changes after the watermark (or rebuild); IndexBusy when
-        another process kept the writer for `wait_seconds`."""
-        started = time.perf_counter()
-        state = self.read_state()
-        if state is not None and not rebuild:
-            with engine.connect() as connection:
-                head = database_head(connection)
-            if head == state.watermark:
-                return SyncReport(0, False, head, time.perf_counter() - started)
-        if state is None and self.directory.exists():
-            # Another schema version, or a folder that is not a finished index: start over.
-            shutil.rmtree(self.directory)
-            with self._lock:
-                self._index = None
-        index = self._open(create=True)
-        assert index is not None
-        writer = _acquire_writer(index, wait_seconds)
-        try:
-            with engine.connect() as connection:
-                head = database_head(connection)
-                changed: list[int] = []
-                if state is not None and not rebuild:
-                    changed = changed_articles(connection, state.watermark, head)
-                    rebuild = len(changed) > REBUILD_SHARE * max(_num_docs(index), 1_000)
-                if state is None or rebuild:
-                    writer.delete_all_documents()
-                    applied = self._add_all(writer, connection)
-                else:
-                    applied = self._apply(writer, connection, changed)
-            writer.commit()
-            writer.wait_merging_threads()
-        except BaseException:
-            writer.rollback()
-            raise
-        self._write_state(IndexState(watermark=head))
-        prune_changes(engine, head)
-        report = SyncReport(applied, state is None or rebuild, head, time.perf_counter() - started)
-        log.info("search_index_synced", extra={"applied": applied, "rebuilt": report.rebuilt})
-        return report
-
-    def _add_all(self, writer: tantivy.IndexWriter, connection: Connection) -> int:
-        count, after = 0, 0
-        while True:
-            ids = list(
-                connection.execute(
-                    select(Article.id)
-                    .where(Article.id > after)
-                    .order_by(Article.id)
-                    .limit(READ_CHUNK)
-                ).scalars()
-            )
-            if not ids:
-                return count
-            for document in self._documents(connection, ids):
-                writer.add_document(document)
-            count += len(ids)
-            after = ids[-1]
-
-    def _apply(self, writer: tantivy.IndexWriter, connection: Connection, ids: list[int]) -> int:
-        for start in range(0, len(ids), READ_CHUNK):
-            chunk = ids[start : start + READ_CHUNK]
-            writer.delete_documents_by_query(tantivy.Query.term_set_query(self.schema, "id", chunk))
-            for document in self._documents(connection, chunk):
-                writer.add_document(document)
-        return len(ids)
-
-    def _documents(self, connection: Connection, ids: Sequence[int]) -> Iterator[tantivy.Document]:
-        """The index documents of the articles in ids that exist."""
-        entities: dict[int, tuple[list[int], set[str]]] = {}
-        for article_id, entity_id, entity_type in connection.execute(
-            text(
-                "SELECT ae.article_id, ae.entity_id, e.type FROM article_entity ae "
-                "JOIN entity e ON e.id = ae.entity_id WHERE ae.article_id IN :ids"
-            ).bindparams(_expanding("ids")),
-            {"ids": list(ids)},
-        ):
-            linked = entities.setdefault(article_id, ([], set()))
-            linked[0].append(entity_id)
-            linked[1].add(entity_type)
-        tags: dict[int, list[str]] = {}
-        for article_id, tag in connection.execute(
-            text("SELECT article_id, tag FROM article_tag WHERE article_id IN :ids").bindparams(
-                _expanding("ids")
-            ),
-            {"ids": list(ids)},
-        ):
-            tags.setdefault(article_id, []).append(tag)
-        rows = connection.execute(
-            select(
-                Article.id,
-                Article.title,
-                Article.body,
-                Article.source_id,
-                Article.published_at,
-                Article.language,
-                Article.url,
-                Article.duplicate_of,
-                Source.domain,
-            )
-            .outerjoin(Source, Source.id == Article.source_id)
-            .where(Article.id.in_(list(ids)))
-        )
-        for row in rows:
-            linked_ids, types = entities.get(row.id, ([], set()))
-            yield self._document(row, linked_ids, sorted(types), tags.get(row.id, []))
-
-    def _document(
-        self, row: Any, entity_ids: list[int], entity_types: list[str], tags: list[str]
-    ) -> tantivy.Document:
-        newest_first, oldest_first = date_order_keys(row.published_at, row.id)
-        fields: dict[str, Any] = {
-            "id": row.id,
-            "title": unicodedata.normalize("NFC", row.title or ""),
-            "body": unicodedata.normalize("NFC", row.body or ""),
-            "newest_first": newest_first,
-            "oldest_first": oldest_first,
-            "entity": entity_ids,
-            "entity_type": entity_types,
-            "tag": tags,
-            "duplicate": row.duplicate_of is not None,
-            "host": hosts_of(row.url, row.domain),
-        }
-        if row.source_id is not None:
-            fields["source"] = row.source_id
-        if row.published_at is not None:
-            fields["published"] = _micros(row.published_at)
-            fields["day"] = fields["published"] // MICROS_PER_DAY
-            fields["month"] = row.published_at.year * 12 + row.published_at.month - 1
-        if row.language is not None:
-            fields["language"] = row.language
-        return tantivy.Document.from_dict(fields, self.schema)
 
     # -- searching -------------------------------------------------------------------
 
@@ -388,8 +220,8 @@ class SearchIndex:
         if flt.source_ids is not None:
             yield must, one_of("source", flt.source_ids)
         if flt.published_from is not None or flt.published_to is not None:
-            low = _micros(flt.published_from) if flt.published_from else None
-            high = _micros(flt.published_to) if flt.published_to else None
+            low = micros(flt.published_from) if flt.published_from else None
+            high = micros(flt.published_to) if flt.published_to else None
             yield must, self._range("published", tantivy.FieldType.Integer, low, high)
         for group in flt.entity_groups:
             yield must, one_of("entity", group)
@@ -541,59 +373,12 @@ class SearchIndex:
         return searcher.aggregate(self.compile(flt, None), spec)
 
 
-def _num_docs(index: tantivy.Index) -> int:
-    index.reload()
-    return int(index.searcher().num_docs)
-
-
-def _acquire_writer(index: tantivy.Index, wait_seconds: float) -> tantivy.IndexWriter:
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            return index.writer(WRITER_HEAP_BYTES, 1)
-        except ValueError as error:
-            if "LockBusy" not in str(error) or time.monotonic() >= deadline:
-                raise IndexBusy(str(error)) from error
-            time.sleep(0.2)
-
-
-def _expanding(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name, expanding=True)
-
-
 def database_head(connection: Connection) -> int:
     """The sequence number of the newest change the database logged (0: none yet)."""
     value = connection.execute(
         text("SELECT seq FROM sqlite_sequence WHERE name = 'search_change'")
     ).scalar()
     return int(value or 0)
-
-
-def changed_articles(connection: Connection, after: int, through: int) -> list[int]:
-    return list(
-        connection.execute(
-            text(
-                "SELECT DISTINCT article_id FROM search_change "
-                "WHERE seq > :after AND seq <= :through ORDER BY article_id"
-            ),
-            {"after": after, "through": through},
-        ).scalars()
-    )
-
-
-def prune_changes(engine: Engine, through: int) -> None:
-    """Forget the changes the index holds; a busy database just keeps them for the next time."""
-    from sqlalchemy.exc import OperationalError
-
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                text("DELETE FROM search_change WHERE seq <= :through"), {"through": through}
-            )
-    except OperationalError as error:
-        log.warning("search_change_not_pruned", extra={"error": str(error)})
 
 
 def index_directory(settings: Settings) -> Path | None:
@@ -621,18 +406,3 @@ def search_index_for(settings: Settings) -> SearchIndex | None:
         if directory not in _indexes:
             _indexes[directory] = SearchIndex(directory)
         return _indexes[directory]
-
-
-def sync_search_index(
-    settings: Settings, engine: Engine, wait_seconds: float = 10.0, rebuild: bool = False
-) -> SyncReport | None:
-    """Bring the settings' index up to date; None when there is none or it is busy
-    (searches then use the database until the next sync)."""
-    index = search_index_for(settings)
-    if index is None:
-        return None
-    try:
-        return index.sync(engine, wait_seconds=wait_seconds, rebuild=rebuild)
-    except IndexBusy as error:
-        log.warning("search_index_busy", extra={"error": str(error)})
-        return None

@@ -33,8 +33,8 @@ from app.search.index import (
     date_of_order_key,
     date_order_keys,
     search_index_for,
-    sync_search_index,
 )
+from app.search.index_sync import sync_index, sync_search_index
 from app.search.query import parse_query
 from tests.conftest import SEEDS_DIR, copy_database, ingest_paths, make_client, settings_for
 from tests.search_cases import SAME_MATCHES
@@ -355,7 +355,7 @@ def test_a_database_ingested_without_an_index_gets_one_at_the_first_sync(tmp_pat
     index = SearchIndex(tmp_path / "newsdesk.index")
     engine = create_db_engine(settings_for(url), writer=True)
     try:
-        report = index.sync(engine)
+        report = sync_index(index, engine)
     finally:
         engine.dispose()
     assert report.rebuilt and report.applied == 5
