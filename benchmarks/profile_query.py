@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
 BUCKETS = (
     (
+        "tantivy (search, count, aggregate)",
+        ("SearchIndex.aggregate", "SearchIndex.count", "_page (app/search/index.py", "key_at"),
+    ),
+    (
         "SQL (sqlite3 execute/fetch)",
         ("do_execute", "_fetchall_impl", "fetchall (sqlite3", "_fetchone_impl"),
     ),

@@ -173,7 +173,8 @@ def plot(results: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    files = sorted(RESULTS.glob("bench-*.json"), key=lambda p: json.loads(p.read_text())["size"])
+    runs = [p for p in RESULTS.glob("bench-*.json") if not p.name.endswith(".load.json")]
+    files = sorted(runs, key=lambda p: json.loads(p.read_text())["size"])
     results = [json.loads(path.read_text()) for path in files]
     if not results:
         raise SystemExit("no results: run benchmarks/run.py first")
