@@ -193,7 +193,8 @@ def main() -> None:
         "Written by `benchmarks/report.py` from the harness's results (`benchmarks/run.py`); "
         "do not edit by hand: rerun.",
         "",
-        f"- Produced by: `{command}` (each size's JSON is kept until rerun; sizes here: "
+        f"- Produced by: `{command}` for its sizes; a size measured by an earlier run keeps its "
+        "results until rerun (sizes here: "
         f"{', '.join(format(r['load']['articles'], ',') for r in results)})",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
@@ -201,7 +202,9 @@ def main() -> None:
         + ", ".join(
             f"{r['load']['articles']:,}: commit {r.get('commit', 'not recorded')}" for r in results
         ),
-        f"- Each wrk run: {results[-1]['seconds_per_run']:.0f} s, loopback; c=1 is one "
+        "- Each wrk run: "
+        + ", ".join(f"{r['load']['articles']:,}: {r['seconds_per_run']:g} s" for r in results)
+        + ", loopback; c=1 is one "
         "connection (latency), c=32 is 32 connections on 2 threads (throughput; newer runs "
         "lengthen its window to 40× the c=1 p50, at most 30 s). Latencies in "
         "ms. Our server: `newsdesk serve --workers 2` (uvicorn, no reload, no access log).",
