@@ -83,19 +83,30 @@ def hit_batches(
         cursor = Cursor(key=sort_key(sort, hits[-1]), snapshot=snapshot, query_hash="")
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_row(item: ArticleSummary) -> list[str | int]:
     return [
         item.id,
-        item.title or "",
-        item.url or "",
-        item.source.name if item.source else "",
-        item.author or "",
+        as_text(item.title),
+        as_text(item.url),
+        as_text(item.source.name if item.source else None),
+        as_text(item.author),
         item.published_at.isoformat() if item.published_at else "",
-        item.language or "",
-        ";".join(entity.name for entity in item.entities),
+        as_text(item.language),
+        as_text(";".join(entity.name for entity in item.entities)),
         # Plain text in a CSV cell: the API's snippet is HTML-escaped for web pages.
-        html.unescape(item.snippet) if item.snippet else "",
+        as_text(html.unescape(item.snippet) if item.snippet else None),
     ]
+
+
+def as_text(value: str | None) -> str:
+    """A text cell a spreadsheet shows as text: a leading quote defuses a formula."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def csv_chunks(batches: Iterable[list[ArticleSummary]]) -> Iterator[str]:

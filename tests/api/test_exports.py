@@ -89,6 +89,20 @@ def test_exports_apply_the_filters(client: TestClient, seed_ids: dict[str, int])
     assert "Medvedev" in highlighted and "<mark>" not in highlighted and "&amp;" not in highlighted
 
 
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    formula = '=HYPERLINK("http://evil.example","click")'
+    path = tmp_path / "formula.json"
+    article = {**TRICKY, "title": formula, "author": "@sum(A1)", "url": "http://x.example/f"}
+    path.write_text(json.dumps(article), encoding="utf-8")
+    assert ingest_paths(settings, path, nlp=False).failed == 0  # type: ignore[attr-defined]
+    row = csv_rows(export(client, "csv", [("source", "Test & Co")]).text)[0]
+    assert (row["title"], row["author"]) == ("'" + formula, "'@sum(A1)")
+    item = jsonl_items(export(client, "jsonl", [("source", "Test & Co")]).text)[0]
+    assert item["title"] == formula  # JSON lines keep the text as it is
+
+
 def test_an_export_without_matches_is_a_header_or_nothing(client: TestClient) -> None:
     params = [("q", "xylophonequartet")]
     assert csv_rows(export(client, "csv", params).text) == []
