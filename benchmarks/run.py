@@ -159,6 +159,14 @@ def measure_api(
     return result
 
 
+def latency_and_throughput(url: str, seconds: float) -> dict[str, Any]:
+    """wrk at one connection (latency), then at 32 (throughput) for long enough that each
+    connection finishes about one request (at most 30 s)."""
+    c1 = http_load.wrk(url, 1, seconds)
+    window = min(30.0, max(seconds, 0.04 * c1["p50"]))
+    return {"c1": c1, "c32": http_load.wrk(url, 32, window) | {"window": window}}
+
+
 def measure_postgres(
     admin_url: str, size: int, corpus: Path, mix: list[dict[str, Any]], seconds: float
 ) -> dict[str, Any]:
@@ -196,9 +204,7 @@ def measure_postgres(
             if not row.get("c1"):
                 continue
             url_ = server.base + row["api"]
-            entry = {"c1": http_load.wrk(url_, 1, seconds)}
-            window = min(30.0, max(seconds, 0.04 * entry["c1"]["p50"]))
-            entry["c32"] = http_load.wrk(url_, 32, window) | {"window": window}
+            entry = latency_and_throughput(url_, seconds)
             print(
                 f"  postgresql {row['name']}: p50 {entry['c1']['p50']:.1f} ms, "
                 f"{entry['c32']['rps']:.0f} req/s",
@@ -231,10 +237,7 @@ def measure_row(
         return row
     row["floor"] = floor.replay(db, statements, min(seconds, 2.0), engine_calls)
     url = server.base + query.api
-    row["c1"] = http_load.wrk(url, 1, seconds)
-    # Long enough for each of the 32 connections to finish about one request (at most 30 s).
-    window = min(30.0, max(seconds, 0.04 * row["c1"]["p50"]))
-    row["c32"] = http_load.wrk(url, 32, window) | {"window": window}
+    row |= latency_and_throughput(url, seconds)
     print(
         f"  {query.name}: hits {row['hits']}, floor {row['floor']['p50']:.1f} ms, "
         f"HTTP p50 {row['c1']['p50']:.1f} ms, {row['c32']['rps']:.0f} req/s",
@@ -295,9 +298,7 @@ def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> d
             hits = body.get("filtered_table_rows_count") if isinstance(body, dict) else None
             entry: dict[str, Any] = {"status": status, "hits": hits}
             if status == 200:
-                entry["c1"] = http_load.wrk(url, 1, seconds)
-                window = min(30.0, max(seconds, 0.04 * entry["c1"]["p50"]))
-                entry["c32"] = http_load.wrk(url, 32, window) | {"window": window}
+                entry |= latency_and_throughput(url, seconds)
                 print(
                     f"  datasette {row['name']}: hits {hits}, "
                     f"p50 {entry['c1']['p50']:.1f} ms, {entry['c32']['rps']:.0f} req/s",

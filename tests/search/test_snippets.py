@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
 from app.models import Article
@@ -15,10 +16,10 @@ from app.search.text import _fts5_snippets, _page_fts5_snippets
 @pytest.mark.parametrize("q", ["taliban", "shoig*", "talib* kabul", '"security coun"*', "rus*"])
 @pytest.mark.parametrize("search_in", ["all", "title", "body"])
 def test_a_page_table_gives_the_passages_of_the_whole_index(
-    engine: Engine, backend: str, q: str, search_in: str
+    sqlite_seeded_template: Path, q: str, search_in: str
 ) -> None:
-    if backend == "postgresql":
-        pytest.skip("FTS5 snippets are SQLite's")
+    """On the seeds in SQLite: FTS5 snippets are SQLite's, on either search engine."""
+    engine = create_engine(f"sqlite:///{sqlite_seeded_template}")
     query = parse_query(q)
     with Session(engine) as session:
         texts = {
@@ -27,6 +28,7 @@ def test_a_page_table_gives_the_passages_of_the_whole_index(
         }
         whole = dict(_fts5_snippets(session, query, search_in, list(texts), 24))  # type: ignore[arg-type]
         page = dict(_page_fts5_snippets(session, query, search_in, texts, 24))  # type: ignore[arg-type]
+    engine.dispose()
     assert page == whole
     if search_in == "all":  # every query here matches some article's text
         assert whole and all("\x02" in passage for passage in whole.values())
