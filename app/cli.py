@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
+from app.ingest.document import ReadFailure
 from app.search.index_sync import sync_search_index
 
 app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
@@ -47,6 +48,14 @@ def ingest(
         bool, typer.Option("--dry-run", help="Print what would be extracted; write nothing.")
     ] = False,
     database_url: DatabaseOption = None,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks",
+            help="Follow symlinked folders and links out of the given folders (default: "
+            "skip them and say so; only links to files inside a given folder are read).",
+        ),
+    ] = False,
 ) -> None:
     """Read articles, extract their metadata and entities, and store them (idempotent)."""
     settings = settings_for(database_url)
@@ -55,7 +64,7 @@ def ingest(
         console.print(f"[red]No such file or folder:[/red] {', '.join(map(str, missing))}")
         raise typer.Exit(2)
     if dry_run:
-        raise typer.Exit(print_dry_run(paths, settings))
+        raise typer.Exit(print_dry_run(paths, settings, follow_symlinks))
     from app.ingest.pipeline import Ingest, apply_alias_file
 
     upgrade_database(settings.database_url)
@@ -67,12 +76,15 @@ def ingest(
         from app.ingest.entities import EntityRecognizer
 
         recognizer = EntityRecognizer()
-    run = Ingest(engine, settings, recognizer)
+    run = Ingest(engine, settings, recognizer, follow_symlinks=follow_symlinks)
     with ingest_progress() as progress:
         task = progress.add_task("Ingesting", total=None)
         report = run.run(paths, on_file=lambda _path: progress.advance(task))
+    print_skipped(report.skipped)
     for failure in report.failures:
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
+    for note in report.notes:
+        console.print(f"[yellow]note[/yellow] {note}", highlight=False)
     print(report.summary())
     engine.dispose()
     raise typer.Exit(1 if report.failures else 0)
@@ -119,14 +131,23 @@ def ingest_progress() -> Progress:
     )
 
 
-def print_dry_run(paths: list[Path], settings: Settings) -> int:
+def print_skipped(skipped: list[ReadFailure]) -> None:
+    """Say which symlinks and folders ingest passed over, and why (stderr)."""
+    for skip in skipped:
+        console.print(f"[yellow]skipped[/yellow] {skip.origin}: {skip.reason}", highlight=False)
+
+
+def print_dry_run(paths: list[Path], settings: Settings, follow_symlinks: bool = False) -> int:
     """Show, per article, the fields ingest would store. Returns the exit code."""
-    from app.ingest.document import ReadFailure
-    from app.ingest.pipeline import read_all
+    from app.ingest.pipeline import find_all, read_found
+    from app.ingest.readers import ReadLimits
 
     out = Console()
     failed = 0
-    for item in read_all(paths, settings):
+    found = find_all(paths, follow_symlinks=follow_symlinks)
+    print_skipped([skip for _, discovery in found for skip in discovery.skipped])
+    limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
+    for item in read_found(found, limits):
         if isinstance(item, ReadFailure):
             failed += 1
             out.print(f"[red]failed[/red] {item.origin}: {item.reason}", highlight=False)
@@ -174,7 +195,14 @@ def load_jsonl(
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
-    report = BulkLoader(engine, batch_size, fts=fts).load(files)  # type: ignore[arg-type]
+    loader = BulkLoader(
+        engine,
+        batch_size,
+        fts=fts,  # type: ignore[arg-type]
+        max_line_bytes=settings.max_file_bytes,
+        max_file_bytes=settings.max_jsonl_bytes,
+    )
+    report = loader.load(files)
     indexed = sync_search_index(settings, engine, wait_seconds=60)
     engine.dispose()
     for failure in report.failures[:20]:
@@ -225,7 +253,13 @@ def up(
     settings = get_settings()
     if settings.articles_dir.is_dir():
         try:
-            ingest([settings.articles_dir], nlp=nlp, dry_run=False, database_url=None)
+            ingest(
+                [settings.articles_dir],
+                nlp=nlp,
+                dry_run=False,
+                database_url=None,
+                follow_symlinks=False,
+            )
         except typer.Exit as done:
             if done.exit_code:
                 console.print("[yellow]Some articles failed to load; serving the rest.[/yellow]")

@@ -102,6 +102,19 @@ class Settings(BaseSettings):
     timeline_max_periods: int = Field(
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )
+    max_jsonl_bytes: int = Field(
+        default=2_000_000_000,
+        ge=1,
+        description="JSONL files larger than this are rejected by ingest; each line is held "
+        "to max_file_bytes and read one at a time, so memory does not grow with the file.",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        le=1_000,
+        description="Deepest nesting of lists and objects accepted in a JSON article, JSONL "
+        "record or sidecar (deeper ones fail with the reason).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

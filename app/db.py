@@ -74,6 +74,16 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and sqlstate in RETRYABLE_SQLSTATES
 
 
+# SQLite's SQLITE_BUSY and SQLITE_LOCKED (primary result codes).
+_SQLITE_LOCK_CODES = frozenset({5, 6})
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """True when SQLite gave up waiting (the busy timeout) for a lock another process holds."""
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return isinstance(error, DBAPIError) and code is not None and code & 0xFF in _SQLITE_LOCK_CODES
+
+
 def run_retrying(transaction: Callable[[], T], attempts: int = 8) -> T:
     """Run transaction(), again after a short random pause when a concurrent one broke it."""
     for attempt in range(1, attempts + 1):

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models import MAX_ID
+from app.untrusted import public_origin, web_url
+
+# Served URLs are http(s) only: a stored javascript: or data: URL (from before ingest
+# refused them) is served as null, in JSON and in every feed and export built from it.
+WebUrl = Annotated[str | None, AfterValidator(web_url)]
+# Origins never show a server path, even ones stored before origins became relative.
+PublicOrigins = Annotated[
+    list[str], AfterValidator(lambda origins: [public_origin(o) for o in origins])
+]
 
 
 class SourceRef(BaseModel):
@@ -50,7 +59,7 @@ class ArticleSummary(BaseModel):
     title: str | None = Field(
         examples=["Russia Moves to Establish “Full-Fledged” Relations with Taliban"]
     )
-    url: str | None = Field(examples=["https://thekhorasandiary.com/en/2024/05/29/..."])
+    url: WebUrl = Field(examples=["https://thekhorasandiary.com/en/2024/05/29/..."])
     source: SourceRef | None
     author: str | None = Field(examples=["TKD Team"])
     published_at: datetime | None = Field(examples=["2024-05-29T00:00:00Z"])
@@ -120,7 +129,7 @@ class ArticleDetail(BaseModel):
     id: int
     title: str | None
     subtitle: str | None
-    url: str | None
+    url: WebUrl
     source: SourceRef | None
     author: str | None
     dateline: str | None
@@ -136,7 +145,10 @@ class ArticleDetail(BaseModel):
         description="Where each field came from: sidecar, html-meta, text:<rule>, url or none.",
         examples=[{"published_at": "text:published-line", "publisher": "sidecar"}],
     )
-    origins: list[str] = Field(description="The files this article was read from.")
+    origins: PublicOrigins = Field(
+        description="The files this article was read from, relative to the folder ingest "
+        "was given (its name first), or `api:` for articles added through the API."
+    )
     duplicate_of: int | None = Field(description="The earliest copy, if this is a near-duplicate.")
     extra: dict[str, Any] = Field(description="Fields of a JSON import that have no column.")
     ingested_at: datetime
@@ -224,7 +236,7 @@ class NewsApiArticle(BaseModel):
     author: str | None
     title: str | None
     description: str | None = Field(description="The subtitle, or the first paragraph.")
-    url: str | None
+    url: WebUrl
     urlToImage: str | None = Field(description="Always null: images are not stored.")
     publishedAt: str | None = Field(examples=["2024-05-29T00:00:00Z"])
     content: str | None
@@ -240,7 +252,7 @@ class NewsApiSource(BaseModel):
     id: str = Field(examples=["the-khorasan-diary"])
     name: str
     description: str | None
-    url: str | None
+    url: WebUrl
     category: str | None = Field(description="The most common tag of the source's articles.")
     language: str | None
     country: str | None
@@ -373,7 +385,7 @@ class SimilarArticle(BaseModel):
 
     id: int = Field(examples=[1])
     title: str | None = Field(examples=["Putin Expresses Hope For Expansion Of Russia's Relations"])
-    url: str | None = Field(examples=["https://afintl.com/en/202411281189"])
+    url: WebUrl = Field(examples=["https://afintl.com/en/202411281189"])
     source: SourceRef | None
     published_at: datetime | None = Field(examples=["2024-11-28T00:00:00Z"])
     score: float = Field(

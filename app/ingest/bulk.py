@@ -135,8 +135,16 @@ def _max_id(connection: Connection, table: Table) -> int:
 class BulkLoader:
     """Loads JSONL records into one database, `batch_size` articles per executemany."""
 
-    def __init__(self, engine: Engine, batch_size: int = 5_000, fts: FtsMode = "triggers") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        batch_size: int = 5_000,
+        fts: FtsMode = "triggers",
+        max_line_bytes: int = 5_000_000,
+        max_file_bytes: int = 2_000_000_000,
+    ) -> None:
         self.engine = engine
+        self.max_line_bytes, self.max_file_bytes = max_line_bytes, max_file_bytes
         self.batch_size = batch_size
         self.sqlite = engine.dialect.name == "sqlite"
         self.fts: FtsMode = fts if self.sqlite else "triggers"
@@ -144,7 +152,7 @@ class BulkLoader:
 
     def load(self, paths: Iterable[Path]) -> BulkReport:
         started = time.perf_counter()
-        records = read_records(paths)
+        records = read_records(paths, self.max_line_bytes, self.max_file_bytes)
         if self.fts == "deferred":
             with self.engine.begin() as connection, _set_aside(connection, _LINK_TRIGGERS):
                 self._load_deferred(connection, records)

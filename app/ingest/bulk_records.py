@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from app.ingest.document import ArticleDraft, ReadFailure
+from app.ingest.files import ArticleFileError, bounded_lines, open_regular, origin_of
 from app.ingest.metafields import (
     MetadataError,
     json_type_name,
@@ -24,6 +25,7 @@ from app.ingest.metafields import (
     optional_string_list,
 )
 from app.ingest.store import content_hash
+from app.untrusted import url_scheme, web_url
 
 ENTITY_TYPES = frozenset({"person", "organization", "location", "other"})
 BULK = "bulk"  # provenance of every field a bulk record gives
@@ -80,7 +82,8 @@ def parse_record(obj: Any, origin: str) -> BulkArticle:
     body = optional_string(obj, "body")
     if not body:
         raise MetadataError('field "body" must hold the article text')
-    title, url = optional_string(obj, "title"), optional_string(obj, "url")
+    title = optional_string(obj, "title")
+    url = web_url(raw_url := optional_string(obj, "url"))
     source = optional_string(obj, "source")
     values: dict[str, Any] = {
         "title": title,
@@ -95,6 +98,8 @@ def parse_record(obj: Any, origin: str) -> BulkArticle:
     }
     given = {**values, "publisher": source}
     values["provenance"] = {f: BULK if given[f] else "none" for f in _PROVENANCE_FIELDS}
+    if raw_url and url is None:  # not http(s): dropped, the article kept (as ingest does)
+        values["provenance"]["url"] = f"dropped:{url_scheme(raw_url) or 'not-a-url'}"
     return BulkArticle(
         origin=origin,
         values=values,
@@ -104,14 +109,32 @@ def parse_record(obj: Any, origin: str) -> BulkArticle:
     )
 
 
-def read_records(paths: Iterable[Path]) -> Iterator[BulkArticle | ReadFailure]:
-    """Every record of every JSONL file, or a failure naming its file and line."""
+def read_records(
+    paths: Iterable[Path],
+    max_line_bytes: int = 5_000_000,
+    max_file_bytes: int = 2_000_000_000,
+) -> Iterator[BulkArticle | ReadFailure]:
+    """Every record of every JSONL file, or a failure naming its file and line.
+
+    Read line by line: a line over `max_line_bytes` fails unread, a file over
+    `max_file_bytes` fails whole. Origins are the file's folder and name (`dumps/a.jsonl:7`).
+    """
     for path in paths:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
+        name = origin_of(path, path)
+        try:
+            stream = open_regular(path, max_file_bytes)
+        except ArticleFileError as error:
+            yield ReadFailure(name, str(error))
+            continue
+        with stream:
+            for number, line in enumerate(bounded_lines(stream, max_line_bytes), start=1):
+                origin = f"{name}:{number}"
+                if isinstance(line, int):
+                    too_long = f"{line:,} bytes, over the {max_line_bytes:,}-byte limit"
+                    yield ReadFailure(origin, f"line {number} is {too_long}")
+                    continue
                 if not line.strip():
                     continue
-                origin = f"{path}:{number}"
                 try:
                     yield parse_record(orjson.loads(line), origin)
                 except (ValueError, MetadataError) as error:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.untrusted import url_scheme, web_url
+
 # Where a metadata value came from, recorded per field so users can see why an
 # article has the date (or publisher, or title) it has.
 SIDECAR = "sidecar"
@@ -23,10 +25,12 @@ def from_text(rule: str) -> str:
 class ArticleDraft:
     """One article as extracted from a file, before it is stored.
 
-    `origin` is the file path, or `path:LINE` for one line of a JSONL file.
+    `origin` is the file's path relative to the ingest root, starting with the root's name
+    (`articles/sport/001.txt`), or `origin:LINE` for one line of a JSONL file.
     `published_at` is timezone-aware UTC (midnight when only a day is known).
     `provenance` maps a field name (title, subtitle, dateline, author, publisher,
-    published_at, language, url, cites) to SIDECAR, HTML_META, URL, NONE or from_text(rule).
+    published_at, language, url, cites) to SIDECAR, HTML_META, URL, NONE or from_text(rule);
+    a URL that is not http(s) is dropped and its provenance says `dropped:<scheme>`.
     """
 
     origin: str
@@ -44,6 +48,9 @@ class ArticleDraft:
     tags: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
+    # The origin as ingest wrote it before origins became relative (the path as found), so
+    # that a re-ingest moves an article stored under it to the relative origin.
+    former_origin: str | None = None
 
     @property
     def word_count(self) -> int:
@@ -56,3 +63,14 @@ class ReadFailure:
 
     origin: str
     reason: str
+
+
+def drop_unsafe_url(draft: ArticleDraft) -> None:
+    """Keep only an http(s) URL as the article's link; note a dropped one in its provenance.
+
+    The note names the scheme only (`dropped:javascript`), never the refused value.
+    """
+    if draft.url is None or web_url(draft.url) is not None:
+        return
+    draft.provenance["url"] = f"dropped:{url_scheme(draft.url) or 'not-a-url'}"
+    draft.url = None

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import is_retryable, run_retrying
+from app.db import is_lock_timeout, is_retryable, run_retrying
 from app.ingest.document import ArticleDraft, ReadFailure
-from app.ingest.readers import discover, read_path
+from app.ingest.readers import Discovery, ReadLimits, find_articles, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
 from app.search.index_sync import sync_search_index
 
@@ -38,6 +38,10 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[ReadFailure] = field(default_factory=list)
+    # Symlinks and folders passed over while finding files (out of the root, dangling, ...).
+    skipped: list[ReadFailure] = field(default_factory=list)
+    # Things the user should know that are not a file's failure (the index left for later).
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> None:
@@ -48,21 +52,44 @@ class IngestReport:
         return len(self.failures)
 
     def summary(self) -> str:
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.failed} failed ({self.files} files in {self.seconds:.1f}s)"
+            f"{self.failed} failed{skipped} ({self.files} files in {self.seconds:.1f}s)"
         )
 
 
-def read_all(
-    paths: Iterable[Path], settings: Settings, on_file: Callable[[Path], None] | None = None
+# Each root as given, with the article files found below it.
+Found = list[tuple[Path, Discovery]]
+
+
+def find_all(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Found:
+    """The article files below each root (and what was skipped there), each root once."""
+    return [(root, find_articles([root], follow_symlinks=follow_symlinks)) for root in paths]
+
+
+def read_found(
+    found: Found, limits: ReadLimits, on_file: Callable[[Path], None] | None = None
 ) -> Iterator[ArticleDraft | ReadFailure]:
-    """Every draft or failure from every article file below `paths`."""
-    for root in paths:
-        for path in discover([root]):
-            yield from read_path(path, max_bytes=settings.max_file_bytes, root=root)
+    """Every draft or failure from the files found, with origins relative to their root."""
+    for root, discovery in found:
+        for path in discovery.files:
+            yield from read_path(path, root=root, limits=limits)
             if on_file is not None:
                 on_file(path)
+
+
+def read_all(
+    paths: Iterable[Path],
+    settings: Settings,
+    on_file: Callable[[Path], None] | None = None,
+    *,
+    follow_symlinks: bool = False,
+) -> Iterator[ArticleDraft | ReadFailure]:
+    """Every draft or failure from every article file below `paths`."""
+    found = find_all(paths, follow_symlinks=follow_symlinks)
+    limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
+    yield from read_found(found, limits, on_file)
 
 
 def apply_alias_file(engine: Engine, path: Path) -> int:
@@ -86,39 +113,74 @@ class Ingest:
     """One ingest run against one database."""
 
     def __init__(
-        self, engine: Engine, settings: Settings, recognizer: EntityRecognizer | None
+        self,
+        engine: Engine,
+        settings: Settings,
+        recognizer: EntityRecognizer | None,
+        *,
+        follow_symlinks: bool = False,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.recognizer = recognizer
+        self.limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
         self.report = IngestReport()
+        # Set once SQLite's write lock stayed with another process past the busy timeout:
+        # why the rest of the run's articles are listed as failed instead of stored.
+        self.locked_out: str | None = None
 
     def run(
         self, paths: Iterable[Path], on_file: Callable[[Path], None] | None = None
     ) -> IngestReport:
         started = time.perf_counter()
-        paths = list(paths)
-        self.report.files = sum(1 for _ in discover(paths))
-        items = read_all(paths, self.settings, on_file)
+        found = find_all(paths, follow_symlinks=self.limits.follow_symlinks)
+        self.report.files = sum(len(discovery.files) for _, discovery in found)
+        self.report.skipped = [skip for _, discovery in found for skip in discovery.skipped]
+        items = read_found(found, self.limits, on_file)
         while batch := list(islice(items, self.settings.ingest_batch_size)):
             drafts = [item for item in batch if isinstance(item, ArticleDraft)]
             self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
             self._store_batch(drafts)
             # Searchable as soon as committed; another ingest holding the index catches up.
-            sync_search_index(self.settings, self.engine, wait_seconds=0)
-        wait_seconds = self.settings.search_index_wait_ms / 1000
-        sync_search_index(self.settings, self.engine, wait_seconds=wait_seconds)
+            self._sync_index(wait_seconds=0)
+        self._sync_index(wait_seconds=self.settings.search_index_wait_ms / 1000)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _sync_index(self, wait_seconds: float) -> None:
+        """Bring the search index up to date, unless the database is locked (left for later)."""
+        if self.locked_out is not None:
+            return
+        try:
+            sync_search_index(self.settings, self.engine, wait_seconds=wait_seconds)
+        except OperationalError as error:
+            if not is_lock_timeout(error):
+                raise
+            self.report.notes.append(
+                "search index not updated: the database is locked; the next ingest or "
+                "`newsdesk serve` brings it up to date"
+            )
 
     def _store_batch(self, drafts: list[ArticleDraft]) -> None:
         """Save a batch in one transaction, then recognise and link entities in a second.
 
         A crash between the two leaves articles without entity links; the next run
         finds them (unchanged, but unlinked) and links them. A transaction that a
-        concurrent ingest deadlocked (PostgreSQL) runs again from the start.
+        concurrent ingest deadlocked (PostgreSQL) runs again from the start. When another
+        process keeps SQLite's write lock past the busy timeout, this batch and every
+        later one are listed as failed with that reason (nothing waits a second time).
         """
-        results = run_retrying(lambda: self._save_all(drafts))
+        if self.locked_out is not None:
+            self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
+            return
+        try:
+            results = run_retrying(lambda: self._save_all(drafts))
+        except OperationalError as error:
+            if not is_lock_timeout(error):
+                raise
+            self.locked_out = self._lock_reason(error, "not stored")
+            self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
+            return
         pending: list[tuple[int, ArticleDraft]] = []
         for draft, saved in zip(drafts, results, strict=True):
             if isinstance(saved, ReadFailure):
@@ -133,7 +195,21 @@ class Ingest:
                 [(draft.title, draft.body) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
             )
-            run_retrying(lambda: self._link_all(pending, found))
+            try:
+                run_retrying(lambda: self._link_all(pending, found))
+            except OperationalError as error:
+                if not is_lock_timeout(error):
+                    raise
+                reason = self._lock_reason(error, "stored, but its entities are not linked")
+                self.report.failures += [ReadFailure(d.origin, reason) for _, d in pending]
+                self.locked_out = self._lock_reason(error, "not stored")
+
+    def _lock_reason(self, error: OperationalError, outcome: str) -> str:
+        waited = self.settings.sqlite_busy_timeout_ms
+        return (
+            f"{outcome}: {error.orig} (another process held the database's write lock "
+            f"for more than the {waited:,} ms busy timeout)"
+        )
 
     def _save_all(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
         """Save each draft in a savepoint of one transaction: what happened to each."""

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from app.config import Settings
 from app.ingest.dates import date_from_url
-from app.ingest.document import URL, ArticleDraft, ReadFailure
+from app.ingest.discovery import ARTICLE_SUFFIXES, Discovery, discover, find_articles
+from app.ingest.document import URL, ArticleDraft, ReadFailure, drop_unsafe_url
 from app.ingest.extract import extract_text_article
+from app.ingest.files import ArticleFileError, bounded_lines, open_regular, origin_of, os_reason
 from app.ingest.html import extract_html_article
 from app.ingest.jsonarticle import InvalidArticleJson, extract_json_article
 from app.ingest.sidecar import (
-    SIDECAR_OWNER_SUFFIXES,
     SidecarError,
     add_tags,
     apply_sidecar,
@@ -20,63 +24,57 @@ from app.ingest.sidecar import (
     sidecar_path,
 )
 from app.ingest.textclean import UndecodableText, decode_article_bytes
+from app.untrusted import too_deep
 
-ARTICLE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".json", ".jsonl"})
-# Notices that datasets ship beside their articles (BBC's README.TXT).
-_NOTICE_STEMS = ("readme", "license", "licence", "copying", "notice", "changelog", "authors")
 _NO_TEXT_LEFT = "no article text left after removing page furniture"
 
 Result = ArticleDraft | ReadFailure
+# Discovery lives in its own module; these names are what callers import from here.
+__all__ = ["ArticleFileError", "Discovery", "ReadLimits", "discover", "find_articles", "read_path"]
 
 
-class ArticleFileError(ValueError):
-    """A file that cannot be read as an article at all (missing, empty, too big, unreadable)."""
+@dataclass(frozen=True)
+class ReadLimits:
+    """What ingest will read: sizes, JSON nesting, and whether symlinks may leave a root."""
+
+    max_bytes: int = 5_000_000  # one file, or one line of a JSONL file
+    max_jsonl_bytes: int = 2_000_000_000  # one JSONL file (read line by line)
+    max_json_depth: int = 32
+    follow_symlinks: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, follow_symlinks: bool = False) -> ReadLimits:
+        return cls(
+            max_bytes=settings.max_file_bytes,
+            max_jsonl_bytes=settings.max_jsonl_bytes,
+            max_json_depth=settings.max_json_depth,
+            follow_symlinks=follow_symlinks,
+        )
 
 
-def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Article files named by `paths` or found below them, sorted, without sidecars or notices.
-
-    A file named directly is always yielded, so that read_path can say what is wrong with it.
-    """
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(_articles_below(path))
-        else:
-            found.add(path)
-    yield from sorted(found)
-
-
-def _articles_below(folder: Path) -> Iterator[Path]:
-    """Article files anywhere below a folder, skipping hidden ones, notices and sidecars."""
-    candidates = [
-        path
-        for path in folder.rglob("*")
-        if path.suffix.lower() in ARTICLE_SUFFIXES
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        and not path.stem.lower().startswith(_NOTICE_STEMS)
-        and path.is_file()
-    ]
-    owners = {
-        (path.parent, path.stem)
-        for path in candidates
-        if path.suffix.lower() in SIDECAR_OWNER_SUFFIXES
-    }
-    for path in candidates:
-        if path.suffix.lower() == ".json" and (path.parent, path.stem) in owners:
-            continue
-        yield path
+def _inside_root(path: Path, root: Path | None, limits: ReadLimits) -> bool:
+    """Whether reading `path` stays within `root` (always, when symlinks may be followed)."""
+    if root is None or limits.follow_symlinks:
+        return True
+    real_root = root.resolve()
+    return path.resolve() == real_root or path.resolve().is_relative_to(real_root)
 
 
 def read_path(
-    path: Path, *, max_bytes: int = 5_000_000, root: Path | None = None
+    path: Path,
+    *,
+    max_bytes: int = 5_000_000,
+    root: Path | None = None,
+    limits: ReadLimits | None = None,
 ) -> Iterator[Result]:
     """Read one file into drafts (one per JSONL line) or failures; never raises for bad input.
 
-    With `root`, a file in a subfolder of root is tagged with that first-level folder's name
-    (the BBC corpus keeps its category that way).
+    With `root`, the origin is relative to it (see origin_of), nothing outside it is read
+    unless the limits follow symlinks, and a file in a subfolder of root is tagged with that
+    first-level folder's name (the BBC corpus keeps its category that way).
     """
-    origin = str(path)
+    limits = limits or ReadLimits(max_bytes=max_bytes)
+    origin = origin_of(path, root)
     suffix = path.suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         expected = ", ".join(sorted(ARTICLE_SUFFIXES))
@@ -84,101 +82,99 @@ def read_path(
             origin, f"unsupported file type {suffix or '(none)'}: expected {expected}"
         )
         return
+    if not _inside_root(path, root, limits):
+        yield ReadFailure(origin, "symlink out of the ingest root: not read")
+        return
     folder_tag = _folder_tag(path, root)
     if suffix == ".jsonl":
-        for result in _read_jsonl(path, max_bytes):
-            yield _finish(result, folder_tag)
+        for result in _read_jsonl(path, origin, limits):
+            yield _finish(result, folder_tag, str(path))
         return
     try:
-        draft = _read_single(path, suffix, _read_bytes(path, max_bytes))
+        data = _read_bytes(path, limits.max_bytes)
+        draft = _read_single(path, suffix, data, origin, limits, root)
     except (ArticleFileError, UndecodableText, InvalidArticleJson, SidecarError) as exc:
         yield ReadFailure(origin, str(exc))
         return
     except Exception as exc:  # a library choking on strange input must not stop a batch
         yield ReadFailure(origin, f"could not extract an article: {type(exc).__name__}: {exc}")
         return
-    yield _finish(draft, folder_tag)
+    yield _finish(draft, folder_tag, str(path))
 
 
-def _read_single(path: Path, suffix: str, data: bytes) -> ArticleDraft:
+def _read_single(
+    path: Path, suffix: str, data: bytes, origin: str, limits: ReadLimits, root: Path | None
+) -> ArticleDraft:
     """One article from a .txt, .html or .json file, with its sidecar applied."""
     text = decode_article_bytes(data)
     if not text.strip():
         raise ArticleFileError("empty file (only whitespace)")
-    origin = str(path)
     if suffix == ".json":
-        try:
-            return extract_json_article(json.loads(text), origin)
-        except json.JSONDecodeError as exc:
-            raise InvalidArticleJson(f"not valid JSON: {exc}") from exc
+        return extract_json_article(_parse_json(text, limits.max_json_depth), origin)
     if suffix == ".txt":
         draft = extract_text_article(text, origin)
     else:
         draft = extract_html_article(text, origin)
     if (sidecar := sidecar_path(path)) is not None:
-        apply_sidecar(draft, load_sidecar(sidecar))
+        if not _inside_root(sidecar, root, limits):
+            raise SidecarError(f"sidecar {sidecar.name} is a symlink out of the ingest root")
+        apply_sidecar(draft, load_sidecar(sidecar, max_depth=limits.max_json_depth))
     return draft
 
 
-def _read_jsonl(path: Path, max_bytes: int) -> Iterator[Result]:
-    """One draft per non-blank line; a bad line fails with its number, the rest still load."""
+def _parse_json(text: str | bytes, max_depth: int) -> Any:
+    """A JSON value nested at most `max_depth` deep; InvalidArticleJson says what is wrong."""
     try:
-        _check_file(path, max_bytes=None)
-        lines = path.read_bytes().splitlines()
-    except (ArticleFileError, OSError) as exc:
-        yield ReadFailure(
-            str(path), str(exc) if isinstance(exc, ArticleFileError) else _os_reason(exc)
-        )
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArticleJson(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    except RecursionError:
+        raise InvalidArticleJson(f"JSON nested more than {max_depth} levels deep") from None
+    if (why := too_deep(value, max_depth)) is not None:
+        raise InvalidArticleJson(why)
+    return value
+
+
+def _read_jsonl(path: Path, origin: str, limits: ReadLimits) -> Iterator[Result]:
+    """One draft per non-blank line, read line by line; a bad line fails with its number.
+
+    Memory stays within one line (`max_bytes`) whatever the file's size; a file over
+    `max_jsonl_bytes` is refused before its first line.
+    """
+    try:
+        stream = open_regular(path, limits.max_jsonl_bytes)
+    except ArticleFileError as exc:
+        yield ReadFailure(origin, str(exc))
         return
-    for number, raw in enumerate(lines, start=1):
-        origin = f"{path}:{number}"
-        if not raw.strip():
-            continue
-        if len(raw) > max_bytes:
-            yield ReadFailure(
-                origin, f"line {number} is {len(raw):,} bytes, over the {max_bytes:,}-byte limit"
-            )
-            continue
-        try:
-            yield extract_json_article(json.loads(decode_article_bytes(raw)), origin)
-        except json.JSONDecodeError as exc:
-            yield ReadFailure(
-                origin, f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})"
-            )
-        except (InvalidArticleJson, UndecodableText) as exc:
-            yield ReadFailure(origin, f"line {number}: {exc}")
-        except Exception as exc:  # as in read_path: one bad line must not stop the file
-            yield ReadFailure(origin, f"line {number}: {type(exc).__name__}: {exc}")
+    with stream:
+        for number, raw in enumerate(bounded_lines(stream, limits.max_bytes), start=1):
+            line_origin = f"{origin}:{number}"
+            if isinstance(raw, int):
+                yield ReadFailure(
+                    line_origin,
+                    f"line {number} is {raw:,} bytes, over the {limits.max_bytes:,}-byte limit",
+                )
+                continue
+            if not raw.strip():
+                continue
+            try:
+                obj = _parse_json(decode_article_bytes(raw), limits.max_json_depth)
+                draft = extract_json_article(obj, line_origin)
+                draft.former_origin = f"{path}:{number}"
+                yield draft
+            except (InvalidArticleJson, UndecodableText) as exc:
+                yield ReadFailure(line_origin, f"line {number}: {exc}")
+            except Exception as exc:  # as in read_path: one bad line must not stop the file
+                yield ReadFailure(line_origin, f"line {number}: {type(exc).__name__}: {exc}")
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     """The file's bytes, once it is known to be a non-empty regular file within the limit."""
-    _check_file(path, max_bytes)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ArticleFileError(_os_reason(exc)) from exc
-
-
-def _check_file(path: Path, max_bytes: int | None) -> None:
-    """Raise ArticleFileError unless `path` is a readable, non-empty file within the size limit."""
-    try:
-        status = path.stat()
-    except OSError as exc:
-        raise ArticleFileError(_os_reason(exc)) from exc
-    if path.is_dir():
-        raise ArticleFileError("not a file: it is a directory")
-    if status.st_size == 0:
-        raise ArticleFileError("empty file (0 bytes)")
-    if max_bytes is not None and status.st_size > max_bytes:
-        raise ArticleFileError(
-            f"file is {status.st_size:,} bytes, over the {max_bytes:,}-byte limit"
-        )
-
-
-def _os_reason(exc: OSError) -> str:
-    """A short human reason for an operating-system error while reading a file."""
-    return f"cannot read file: {(exc.strerror or str(exc)).lower()}"
+    with open_regular(path, max_bytes) as stream:
+        try:
+            return stream.read(max_bytes + 1)
+        except OSError as exc:
+            raise ArticleFileError(os_reason(exc)) from exc
 
 
 def _folder_tag(path: Path, root: Path | None) -> str | None:
@@ -192,12 +188,15 @@ def _folder_tag(path: Path, root: Path | None) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _finish(result: Result, folder_tag: str | None) -> Result:
-    """Final touches shared by every kind: folder tag, a date from the address, the body check."""
+def _finish(result: Result, folder_tag: str | None, former_origin: str) -> Result:
+    """Final touches shared by every kind: folder tag, a web URL only, a date from the
+    address, the body check, and the origin as it was written before it became relative."""
     if isinstance(result, ReadFailure):
         return result
     if not result.body.strip():
         return ReadFailure(result.origin, _NO_TEXT_LEFT)
+    result.former_origin = result.former_origin or former_origin
+    drop_unsafe_url(result)
     if folder_tag is not None:
         result.tags = add_tags(result.tags, [folder_tag])
     if result.published_at is None and result.url and (day := date_from_url(result.url)):

@@ -22,6 +22,7 @@ from app.ingest.metafields import (
     optional_string,
     optional_string_list,
 )
+from app.untrusted import too_deep
 
 # Article kinds that can have a sidecar: a JSON article carries its own metadata.
 SIDECAR_OWNER_SUFFIXES = frozenset({".txt", ".html", ".htm"})
@@ -50,12 +51,14 @@ def sidecar_path(article: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def load_sidecar(path: Path) -> Sidecar:
+def load_sidecar(path: Path, max_depth: int = 32) -> Sidecar:
     """Read and check a sidecar; raise SidecarError naming the file and the faulty field."""
     try:
         obj = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SidecarError(f"sidecar {path.name} is not readable JSON: {exc}") from exc
+    if (why := too_deep(obj, max_depth)) is not None:
+        raise SidecarError(f"sidecar {path.name}: {why}")
     if not isinstance(obj, dict):
         raise SidecarError(f"sidecar {path.name} must be a JSON object, not {json_type_name(obj)}")
     try:

@@ -20,7 +20,7 @@ from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from app.ingest.document import ArticleDraft
+from app.ingest.document import ArticleDraft, drop_unsafe_url
 from app.ingest.duplicates import DuplicateIndex
 from app.ingest.linking import find_match
 from app.keys import name_key
@@ -203,6 +203,7 @@ class ArticleStore:
 
     def save(self, draft: ArticleDraft) -> tuple[int, Outcome, bool]:
         """Insert or update one article: its id, what happened, and whether it needs entities."""
+        drop_unsafe_url(draft)  # every way in (files, the API) stores only an http(s) URL
         digest = content_hash(draft)
         article = self._find(digest, draft)
         values = self._values(draft, digest)
@@ -212,6 +213,7 @@ class ArticleStore:
             self.session.flush()
             outcome = Outcome.ADDED
         else:
+            self._move_former_origin(article, draft)
             outcome = self._update(article, values, draft.origin)
         assert article.id is not None
         if outcome is not Outcome.UNCHANGED:
@@ -242,6 +244,8 @@ class ArticleStore:
         if by_hash is not None:
             return by_hash
         conditions = [Article.origin == draft.origin]
+        if draft.former_origin and draft.former_origin != draft.origin:
+            conditions.append(Article.origin == draft.former_origin)
         if draft.url:
             conditions.append(Article.url == draft.url)
         return self.session.exec(
@@ -254,6 +258,18 @@ class ArticleStore:
         values["word_count"] = draft.word_count
         values["content_hash"] = digest
         return values
+
+    def _move_former_origin(self, article: Article, draft: ArticleDraft) -> None:
+        """Rename the draft's file in the article's origins from the path ingest wrote before
+        origins became relative (an absolute path, say) to its relative origin."""
+        former = draft.former_origin
+        if not former or former == draft.origin or former not in article.origins:
+            return
+        renamed = [draft.origin if origin == former else origin for origin in article.origins]
+        article.origins = list(dict.fromkeys(renamed))
+        if article.origin == former:
+            article.origin = draft.origin
+        self.session.add(article)
 
     def _update(self, article: Article, values: dict[str, Any], origin: str) -> Outcome:
         if origin != article.origin and article.content_hash == values["content_hash"]:

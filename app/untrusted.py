@@ -1,0 +1,87 @@
+"""Checks on values that come from outside (files, request bodies) before they are stored or
+served: article URLs, JSON nesting depth, and the origin paths of ingested files.
+
+Shared by ingest (which stores) and the API (which serves), so it imports nothing from either.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+from urllib.parse import urlsplit
+
+WEB_SCHEMES = frozenset({"http", "https"})
+# Browsers strip leading C0 controls and spaces and drop tabs and newlines inside a URL, so
+# "java\tscript:" is javascript: to them; a URL holding any control character is refused.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def url_scheme(url: str) -> str:
+    """The scheme a browser would see in `url`, lower-case ("" when there is none)."""
+    head = url.split(":", 1)[0] if ":" in url else ""
+    return _CONTROL.sub("", head).strip().lower()
+
+
+def web_url(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) URL with a host and no control characters, else None.
+
+    Only such URLs may become an article's link: javascript:, data: and the like would run
+    or carry content in a reader's browser when a feed or page links to them.
+    """
+    if not url or _CONTROL.search(url) or url != url.strip():
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an invalid IPv6 host
+        return None
+    if parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
+        return None
+    return url
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """How deeply `value` nests lists and objects (a scalar is 0, `[]` and `{}` are 1).
+
+    Counting stops just past `limit`, so a pathological value costs no more than it must;
+    compare the result with `limit` to decide. Iterative: deep input cannot overflow the stack.
+    """
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        pending.extend((child, depth) for child in children)
+    return deepest
+
+
+def too_deep(value: Any, limit: int) -> str | None:
+    """Why `value` may not be stored (nested deeper than `limit`), or None when it may."""
+    if json_depth(value, limit) > limit:
+        return f"JSON nested more than {limit} levels deep"
+    return None
+
+
+def public_origin(origin: str) -> str:
+    """An origin as the API may show it: never an absolute server path.
+
+    Ingest stores origins relative to the folder it was given ("articles/x.txt");
+    databases from before that hold absolute paths, shown as their last two parts.
+    """
+    if origin.startswith("api:"):
+        return origin
+    for flavour in (PurePosixPath, PureWindowsPath):
+        path = flavour(origin)
+        if path.is_absolute() or path.anchor or ".." in path.parts:
+            return "/".join(part for part in path.parts[-2:] if part not in ("..", path.anchor))
+    return origin
