@@ -65,18 +65,18 @@ def ingest(
         raise typer.Exit(2)
     if dry_run:
         raise typer.Exit(print_dry_run(paths, settings, follow_symlinks))
-    from app.ingest.pipeline import Ingest, apply_alias_file
+    from app.ingest.pipeline import Ingest
 
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
-    if settings.aliases_file.exists():
-        apply_alias_file(engine, settings.aliases_file)
     recognizer = None
     if nlp:
         from app.ingest.entities import EntityRecognizer
 
         recognizer = EntityRecognizer()
     run = Ingest(engine, settings, recognizer, follow_symlinks=follow_symlinks)
+    if settings.aliases_file.exists():
+        run.apply_aliases(settings.aliases_file)
     with ingest_progress() as progress:
         task = progress.add_task("Ingesting", total=None)
         report = run.run(paths, on_file=lambda _path: progress.advance(task))

@@ -129,6 +129,15 @@ class Ingest:
         # why the rest of the run's articles are listed as failed instead of stored.
         self.locked_out: str | None = None
 
+    def apply_aliases(self, path: Path) -> None:
+        """Load the curated aliases first; locked out, the run's files are all listed as failed."""
+        try:
+            apply_alias_file(self.engine, path)
+        except OperationalError as error:
+            if not is_lock_timeout(error):
+                raise
+            self.locked_out = self._lock_reason(error, "not stored")
+
     def run(
         self, paths: Iterable[Path], on_file: Callable[[Path], None] | None = None
     ) -> IngestReport:
