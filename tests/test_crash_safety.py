@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.config import PROJECT_ROOT
+from app.ingest.files import origin_of
 from app.ingest.readers import discover
 
 
@@ -58,7 +59,7 @@ def test_kill_minus_9_mid_ingest_then_rerun_leaves_a_consistent_database(
     assert rerun.returncode == 0, err
     assert " 0 failed" in out
 
-    files = {str(path) for path in discover([bbc_corpus])}
+    files = {origin_of(path, bbc_corpus) for path in discover([bbc_corpus])}
     with sqlite3.connect(db_path) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # FTS5's own check that the index matches the article table it indexes.
