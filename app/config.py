@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )
 
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs pagination cursors (any long random string); unset, a "
+        "random key is made on the first migration and kept in the database, shared by every "
+        "server on it. Changing it invalidates the cursors clients hold (400 invalid_cursor).",
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:
