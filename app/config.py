@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         "record or sidecar (deeper ones fail with the reason).",
     )
 
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs pagination cursors (any long random string); unset, a "
+        "random key is made on the first migration and kept in the database, shared by every "
+        "server on it. Changing it invalidates the cursors clients hold (400 invalid_cursor).",
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:

@@ -111,3 +111,13 @@ class ArticleBand(SQLModel, table=True):
 
     band_key: int = Field(sa_type=BigInteger, primary_key=True)
     article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+
+
+class ServerSecret(SQLModel, table=True):
+    """A random key the server signs with (e.g. pagination cursors), shared by every server
+    on the database; made by the migration, or on first use when missing."""
+
+    __tablename__ = "server_secret"
+
+    name: str = Field(primary_key=True, max_length=50)
+    value: str = Field(max_length=200, description="Hex-encoded key.")

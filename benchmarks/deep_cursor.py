@@ -51,16 +51,20 @@ def built_cursor(db: Path, depth: int) -> str | None:
     try:
         from app.api.articles import cursor_scope
         from app.search.articles import ArticleFilter
-        from app.search.cursor import Cursor, encode_cursor
+        from app.search.cursor import CURSOR_SECRET_NAME, Cursor, CursorCodec
     except ImportError:
         return None
     last_id, published = row_at(db, depth - 1)
     when = datetime.fromisoformat(published).replace(tzinfo=UTC).isoformat()
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     snapshot = connection.execute("SELECT max(id) FROM article").fetchone()[0]
+    secret = connection.execute(
+        "SELECT value FROM server_secret WHERE name = ?", (CURSOR_SECRET_NAME,)
+    ).fetchone()[0]
     connection.close()
     scope = cursor_scope(ArticleFilter(), "-published_at")
-    return encode_cursor(Cursor(key=[when, last_id], snapshot=snapshot, query_hash=scope))
+    codec = CursorCodec(bytes.fromhex(secret))
+    return codec.encode(Cursor(key=[when, last_id], snapshot=snapshot, query_hash=scope))
 
 
 def walked_cursor(base: str, first: str, depth: int) -> str:

@@ -2,7 +2,9 @@
 
 Valid (positive) and invalid (negative) cases for each operation, write endpoints included
 (the server has an API key): no answer may be a 5xx, and every answer must match the
-response schema the document gives for its status code.
+response schema and content type the document gives for its status code. The stateful phase
+chains calls along the links schemathesis infers (POST /articles, then GET, DELETE and the
+entity routes on the ids it returned).
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from tests.server import Server, running_server
 
 API_KEY = "schemathesis-key-5c1e"
 EXAMPLES_PER_MODE = 40
 MINIMUM_CASES = 1_000
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+STATEFUL_SCENARIOS = 60
 
 
 @pytest.fixture
@@ -73,3 +79,34 @@ def test_generated_requests_get_no_server_error_and_match_the_schema(server: Ser
     assert cases >= MINIMUM_CASES
     assert '"level": "error"' not in server.log()
     print(f"\nschemathesis: {cases} generated requests over {len(operations)} operations")
+
+
+@pytest.mark.slow
+def test_stateful_sequences_get_no_server_error_and_match_the_schema(server: Server) -> None:
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    calls = 0
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Case) -> dict[str, object]:
+            return {"base_url": server.url, "headers": {"X-Api-Key": API_KEY}}
+
+        def after_call(self, response: object, case: Case) -> None:
+            nonlocal calls
+            calls += 1
+
+        def validate_response(self, response: object, case: Case, **kwargs: object) -> None:
+            case.validate_response(response, checks=CHECKS)  # type: ignore[arg-type]
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            stateful_step_count=10,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert calls >= STATEFUL_SCENARIOS
+    assert '"level": "error"' not in server.log()
+    print(f"\nschemathesis stateful: {calls} calls in {STATEFUL_SCENARIOS} scenarios")

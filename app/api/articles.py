@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.api.deps import ArticleId, SessionDep, SettingsDep
+from app.api.deps import ArticleId, CursorCodecDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
@@ -23,8 +23,15 @@ from app.schemas import (
     ErrorResponse,
     Facet,
 )
-from app.search.articles import ArticleFilter, Sort, count_articles, search_articles, sort_key
-from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
+from app.search.articles import (
+    ArticleFilter,
+    Sort,
+    count_articles,
+    search_articles,
+    sort_key,
+    sort_key_check,
+)
+from app.search.cursor import Cursor, CursorCodec, query_fingerprint
 from app.search.facets import FACET_NAMES, compute_facets
 from app.search.index import SearchIndex, search_index_for
 from app.search.index_counts import index_counts
@@ -75,6 +82,7 @@ FacetParam = Annotated[
 def search_or_export_articles(
     session: SessionDep,
     settings: SettingsDep,
+    codec: CursorCodecDep,
     flt: ArticleFilterDep,
     sort: Annotated[
         Sort | None,
@@ -113,6 +121,7 @@ def search_or_export_articles(
         return list_articles(
             session=session,
             settings=settings,
+            codec=codec,
             flt=flt,
             sort=sort,
             limit=limit,
@@ -144,6 +153,7 @@ def resolve_sort(flt: ArticleFilter, sort: Sort | None) -> Sort:
 def list_articles(
     session: Session,
     settings: Settings,
+    codec: CursorCodec,
     flt: ArticleFilter,
     sort: Sort | None = None,
     limit: int = 20,
@@ -157,13 +167,13 @@ def list_articles(
     """One page of matches (after `cursor`), the exact total, and the facets asked for."""
     order = resolve_sort(flt, sort)
     scope = cursor_scope(flt, order)
-    position = decode_cursor(cursor, scope) if cursor else None
+    position = codec.decode(cursor, scope, sort_key_check(order)) if cursor else None
     index = search_index_for(settings)
     hits, snapshot = search_articles(session, flt, order, limit + 1, position, index)
     more = len(hits) > limit
     hits = hits[:limit]
     next_cursor = (
-        encode_cursor(Cursor(key=sort_key(order, hits[-1]), snapshot=snapshot, query_hash=scope))
+        codec.encode(Cursor(key=sort_key(order, hits[-1]), snapshot=snapshot, query_hash=scope))
         if more
         else None
     )

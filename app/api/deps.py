@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
@@ -15,6 +16,7 @@ from app.api.errors import ApiError
 from app.config import Settings, get_settings
 from app.db import get_session
 from app.models import MAX_ID
+from app.search.cursor import CURSOR_SECRET_NAME, CursorCodec, stored_secret
 from app.search.limits import is_time_limit_error, query_time_limit
 
 logger = logging.getLogger("newsdesk.errors")
@@ -65,3 +67,21 @@ def is_unavailable(error: DBAPIError) -> bool:
 
 
 SessionDep = Annotated[Session, Depends(time_limited_session)]
+
+
+_stored_codecs: dict[str, CursorCodec] = {}
+
+
+def cursor_codec(session: SessionDep, settings: SettingsDep) -> CursorCodec:
+    """Signs and checks cursors: with settings.cursor_secret, else the database's own key."""
+    if settings.cursor_secret is not None:
+        return CursorCodec(settings.cursor_secret.get_secret_value().encode())
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    database = engine.url.render_as_string(hide_password=False)
+    if database not in _stored_codecs:
+        _stored_codecs[database] = CursorCodec(stored_secret(engine, CURSOR_SECRET_NAME))
+    return _stored_codecs[database]
+
+
+CursorCodecDep = Annotated[CursorCodec, Depends(cursor_codec)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.articles import ERRORS as ARTICLE_ERRORS
 from app.api.articles import list_articles
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import CursorCodecDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep, EntityType
 from app.models import MAX_ID, Entity
@@ -28,12 +28,13 @@ from app.search.catalog import (
     aliases_of,
     co_occurring,
     entity_activity,
+    entity_key_check,
     entity_listing,
     entity_page,
     entity_page_key,
     top_sources,
 )
-from app.search.cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
+from app.search.cursor import Cursor, query_fingerprint
 
 router = APIRouter(tags=["entities"])
 
@@ -48,6 +49,7 @@ EntityId = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id.", 
 )
 def list_entities(
     session: SessionDep,
+    codec: CursorCodecDep,
     q: Annotated[
         str | None,
         Query(
@@ -77,7 +79,7 @@ def list_entities(
     """
     name = q.strip() if q and q.strip() else None
     scope = query_fingerprint({"q": name, "type": entity_type, "min": min_articles, "sort": sort})
-    after = decode_cursor(cursor, scope).key if cursor else None
+    after = codec.decode(cursor, scope, entity_key_check(sort)).key if cursor else None
     statement = entity_listing(name, entity_type, min_articles)
     rows, total = entity_page(session, statement, sort, limit + 1, after)
     items = [
@@ -93,7 +95,7 @@ def list_entities(
     next_cursor = None
     if len(rows) > limit:
         key = entity_page_key(sort, rows[limit - 1])
-        next_cursor = encode_cursor(Cursor(key=key, snapshot=0, query_hash=scope))
+        next_cursor = codec.encode(Cursor(key=key, snapshot=0, query_hash=scope))
     return EntityPage(total=total, items=items, next_cursor=next_cursor)
 
 
@@ -151,6 +153,7 @@ def get_entity(
 )
 def list_entity_articles(
     session: SessionDep,
+    codec: CursorCodecDep,
     settings: SettingsDep,
     entity_id: EntityId,
     flt: ArticleFilterDep,
@@ -175,6 +178,7 @@ def list_entity_articles(
     return list_articles(
         session=session,
         settings=settings,
+        codec=codec,
         flt=narrowed,
         sort=sort,
         limit=limit,

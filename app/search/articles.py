@@ -12,7 +12,15 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
-from app.search.cursor import Cursor, InvalidCursor
+from app.search.cursor import (
+    Cursor,
+    InvalidCursor,
+    KeyCheck,
+    is_count,
+    is_id,
+    is_score,
+    is_timestamp,
+)
 from app.search.query import Query
 from app.search.text import SearchIn, matches
 
@@ -150,6 +158,22 @@ def sort_key(sort: Sort, hit: Hit) -> list[Any]:
         return [hit.score, hit.article.id] + ([hit.rank] if hit.rank is not None else [])
     published = hit.article.published_at
     return [published.isoformat() if published else None, hit.article.id]
+
+
+def sort_key_check(sort: Sort) -> KeyCheck:
+    """What sort_key writes for `sort`: [score, id] or [score, id, rank] for relevance (the
+    rank, a position among the snapshot's articles, at most the snapshot), [date|None, id]
+    for the date orders."""
+    if sort == "relevance":
+        return lambda key, snapshot: (
+            len(key) in (2, 3)
+            and is_score(key[0])
+            and is_id(key[1])
+            and (len(key) == 2 or (is_count(key[2]) and key[2] <= snapshot))
+        )
+    return lambda key, _snapshot: (
+        len(key) == 2 and (key[0] is None or is_timestamp(key[0])) and is_id(key[1])
+    )
 
 
 def newest_id(session: Session) -> int:

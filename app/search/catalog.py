@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.keys import name_key
 from app.models import Article, ArticleEntity, Entity, EntityAlias, Source
+from app.search.cursor import KeyCheck, is_count, is_id
 
 EntitySort = Literal["articles", "name"]
 # How well an entity matched q: an alias equal to it, a name or word starting with it, or a
@@ -139,6 +140,19 @@ def entity_page(
     rows = session.execute(statement.limit(limit)).all()
     page = [EntityRow(r[0], int(r[1]), int(r[2] or 0), int(r[3])) for r in rows]
     return page, int(total)
+
+
+def entity_key_check(sort: EntitySort) -> KeyCheck:
+    """What entity_page_key writes for `sort`: [rank, articles or lower-case name, id]."""
+
+    def second_part(value: Any) -> bool:
+        if sort == "articles":
+            return is_count(value)
+        return isinstance(value, str) and len(value) <= 1000
+
+    return lambda key, _snapshot: (
+        len(key) == 3 and is_count(key[0]) and second_part(key[1]) and is_id(key[2])
+    )
 
 
 def entity_page_key(sort: EntitySort, row: EntityRow) -> list[Any]:

@@ -303,6 +303,10 @@ class SearchIndex:
         limit: int,
     ) -> Page:
         """Best matches first, from position `rank` on (equal scores in the engine's order)."""
+        if rank >= searcher.num_docs:
+            # Past the last document: nothing to rank (and the engine would allocate a
+            # buffer of rank + limit entries before finding that out).
+            return Page(ids=[], scores=[])
         result = searcher.search(self.compile(flt, snapshot), limit, count=False, offset=rank)
         addresses = [address for _, address in result.hits]
         ids = searcher.fast_field_values("id", addresses) if addresses else []
