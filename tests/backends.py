@@ -143,6 +143,10 @@ def copy_rows(source_url: str, target_url: str) -> None:
     source, target = create_engine(source_url), create_engine(target_url)
     try:
         with source.connect() as reading, target.begin() as writing:
+            # A migrated database is not quite empty (its own server secrets): the copy
+            # takes the source's rows in their place.
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                writing.execute(table.delete())
             for table in SQLModel.metadata.sorted_tables:
                 rows = reading.execute(select(table).order_by(*table.primary_key.columns))
                 while chunk := [dict(row) for row in rows.mappings().fetchmany(COPY_CHUNK)]:
