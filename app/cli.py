@@ -297,6 +297,67 @@ def db_current(database_url: DatabaseOption = None) -> None:
     print(current_revision(engine) or "none")
 
 
+def postgres_backup_advice(settings: Settings, path: Path) -> None:
+    """PostgreSQL is backed up with its own tools: show the commands, exit 2."""
+    from app.backup import postgres_commands
+
+    dump, restore = postgres_commands(settings.database_url, path)
+    console.print(
+        "This database is PostgreSQL: back it up with pg_dump and restore it with pg_restore "
+        f"(add the password with PGPASSWORD or ~/.pgpass):\n  {dump}\n  {restore}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(2)
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="Where to write the backup (a SQLite file).")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Copy the database to PATH while the server and ingests keep running (consistent)."""
+    from app.backup import BackupError, backup_sqlite, sqlite_path
+
+    settings = settings_for(database_url)
+    if not settings.is_sqlite:
+        postgres_backup_advice(settings, path)
+    try:
+        report = backup_sqlite(sqlite_path(settings.database_url), path)
+    except BackupError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    print(f"Backed up {report.summary()}")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A backup made by `newsdesk db backup`.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Replace the database with the backup at PATH and rebuild the search index.
+
+    Stop the server first: a running server keeps reading the file it opened.
+    """
+    from app.backup import BackupError, restore_sqlite, sqlite_path
+
+    settings = settings_for(database_url)
+    if not settings.is_sqlite:
+        postgres_backup_advice(settings, path)
+    try:
+        report = restore_sqlite(path, sqlite_path(settings.database_url))
+    except BackupError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    upgrade_database(settings.database_url)  # a backup from an older version catches up
+    engine = create_db_engine(settings, writer=True)
+    try:
+        indexed = sync_search_index(settings, engine, wait_seconds=60, rebuild=True)
+    finally:
+        engine.dispose()
+    print(f"Restored {report.summary()}" + (f"; {indexed.summary()}" if indexed else ""))
+
+
 EntityTypeOption = Annotated[
     str | None,
     typer.Option("--type", help="person, organization, location or other."),

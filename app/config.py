@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         "threads (40), or requests wait on each other under load.",
     )
     export_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Articles read per batch by CSV/JSONL exports."
+        default=100, ge=1, le=10_000, description="Articles read per batch by CSV/JSONL exports."
     )
     search_engine: Literal["tantivy", "database"] = Field(
         default="tantivy",
@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     timeline_max_periods: int = Field(
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )
+    export_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="CSV/JSONL exports building a batch at the same time; the others wait "
+        "their turn (without holding a thread), so memory stays flat however many run.",
+    )
     max_jsonl_bytes: int = Field(
         default=2_000_000_000,
         ge=1,
@@ -115,7 +122,6 @@ class Settings(BaseSettings):
         description="Deepest nesting of lists and objects accepted in a JSON article, JSONL "
         "record or sidecar (deeper ones fail with the reason).",
     )
-
     cursor_secret: SecretStr | None = Field(
         default=None,
         description="Key that signs pagination cursors (any long random string); unset, a "

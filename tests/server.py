@@ -18,6 +18,7 @@ from tests.e2e.live import free_port, stop, wait_until_serving
 class Server:
     url: str
     log_path: Path
+    pid: int = 0
 
     def log(self) -> str:
         """Everything the server wrote to stdout and stderr so far."""
@@ -46,7 +47,7 @@ def running_server(
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
         )
-    server = Server(f"http://127.0.0.1:{port}", log_path)
+    server = Server(f"http://127.0.0.1:{port}", log_path, process.pid)
     try:
         wait_until_serving(server.url, lambda: process.poll() is None, 60, server.log)
         yield server

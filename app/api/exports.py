@@ -7,12 +7,17 @@ id when it starts, so articles ingested during an export neither appear nor shif
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import ctypes
+import ctypes.util
 import html
 import io
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -20,6 +25,8 @@ from fastapi import Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from app.api.errors import ApiError
 from app.api.summaries import summarize
@@ -68,16 +75,18 @@ def hit_batches(
 ) -> Iterator[list[Hit]]:
     """Every matching article once, in `sort` order, `batch_size` at a time.
 
-    Each batch's query gets its own time limit (the export as a whole has none).
+    Each batch's query gets its own time limit (the export as a whole has none). Once the
+    consumer is done with a batch the session is closed: its rows and its connection go
+    back, so a slow download holds neither (the walk's snapshot id keeps it consistent).
     """
     cursor: Cursor | None = None
     while True:
-        session.expunge_all()  # the previous batch's rows are written out: let them go
         with query_time_limit(session, timeout_ms):
             hits, snapshot = search_articles(session, flt, sort, batch_size, cursor, index)
         if not hits:
             return
         yield hits
+        session.close()
         if len(hits) < batch_size:
             return
         cursor = Cursor(key=sort_key(sort, hits[-1]), snapshot=snapshot, query_hash="")
@@ -130,22 +139,112 @@ def jsonl_chunks(batches: Iterable[list[ArticleSummary]]) -> Iterator[str]:
 
 
 def _summarized(
-    session: Session, first: list[Hit] | None, rest: Iterator[list[Hit]], summarize: Summarizer
+    session: Session, hits: Iterator[list[Hit]], summarize: Summarizer, timeout_ms: int
 ) -> Iterator[list[ArticleSummary]]:
-    """Batches of items; closes the export's session when done, failed or abandoned."""
+    """Batches of items; the first batch's time limit is a 503, a later one ends the export
+    early (its status line is sent already). Closes the session when done or abandoned."""
+    first = True
     try:
-        if first is None:
-            return
-        yield summarize(session, first)
-        for hits in rest:
-            yield summarize(session, hits)
+        for batch in hits:
+            yield summarize(session, batch)
+            first = False
     except DBAPIError as error:
-        # The status line is sent already; X-Total-Count lets a client see it is short.
         if not is_time_limit_error(error):
             raise
+        if first:
+            raise ApiError(
+                503,
+                "query_timeout",
+                f"the export's first batch took longer than the {timeout_ms} ms limit; "
+                "narrow the query or try again",
+            ) from None
+        # X-Total-Count lets a client see the export is short.
         logger.warning("export stopped: a batch exceeded the query time limit")
     finally:
         session.close()
+
+
+class ExportGate:
+    """Lets `size` exports of one event loop build a batch at a time; the others wait
+    without holding a thread. Peak memory is then `size` batches, whatever the number of
+    concurrent exports; when the last export ends, freed memory goes back to the system."""
+
+    def __init__(self, size: int) -> None:
+        self.turns = asyncio.Semaphore(size)
+        self.running = 0
+
+    async def next_chunk(self, chunks: Iterator[str]) -> str | None:
+        async with self.turns:
+            return await run_in_threadpool(next, chunks, None)
+
+    @asynccontextmanager
+    async def export(self) -> AsyncIterator[None]:
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                await run_in_threadpool(release_free_memory)
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ExportGate] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def export_gate(size: int) -> ExportGate:
+    """The gate of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = ExportGate(size)
+    return gate
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by finished exports back to the system (glibc keeps it otherwise:
+    batches built on many threads leave free holes in its heaps)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _glibc()
+
+
+class ExportResponse(StreamingResponse):
+    """CSV or JSON lines, one chunk per batch, each built when the gate allows.
+
+    The first chunk is built before the status line is sent, so a first query over the
+    time limit still gets a proper error response.
+    """
+
+    def __init__(
+        self, chunks: Iterator[str], gate_size: int, media_type: str, headers: dict[str, str]
+    ) -> None:
+        self.chunks, self.gate_size = chunks, gate_size
+        super().__init__(iter(()), media_type=media_type, headers=headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gate = export_gate(self.gate_size)
+        async with gate.export():
+            first = await gate.next_chunk(self.chunks)
+            self.body_iterator = self.rest(gate, first)
+            await super().__call__(scope, receive, send)
+
+    async def rest(self, gate: ExportGate, chunk: str | None) -> AsyncIterator[str]:
+        while chunk is not None:
+            yield chunk
+            chunk = await gate.next_chunk(self.chunks)
 
 
 def export_response(
@@ -155,41 +254,25 @@ def export_response(
     fmt: ExportFormat,
     total: int,
     summarize: Summarizer,
-    batch_size: int,
-    timeout_ms: int,
+    settings: Settings,
     index: SearchIndex | None = None,
 ) -> StreamingResponse:
     """Stream every matching article as CSV or JSON lines.
 
     The export reads with a session of its own on the request session's engine (the
-    request's session has a time limit for the whole request). The first batch is read
-    before the response starts, so a failing query still gets a proper error response.
+    request's session has a time limit for the whole request).
     """
     session = Session(engine_session.get_bind())
-    try:
-        batches = hit_batches(session, flt, sort, batch_size, timeout_ms, index)
-        first = next(batches, None)
-    except DBAPIError as error:
-        session.close()
-        if not is_time_limit_error(error):
-            raise
-        raise ApiError(
-            503,
-            "query_timeout",
-            f"the export's first batch took longer than the {timeout_ms} ms limit; "
-            "narrow the query or try again",
-        ) from None
-    except BaseException:
-        session.close()
-        raise
-    items = _summarized(session, first, batches, summarize)
+    timeout_ms = settings.query_timeout_ms
+    hits = hit_batches(session, flt, sort, settings.export_batch_size, timeout_ms, index)
+    items = _summarized(session, hits, summarize, timeout_ms)
     chunks = csv_chunks(items) if fmt == "csv" else jsonl_chunks(items)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {
         "Content-Disposition": f'attachment; filename="newsdesk-articles-{stamp}.{fmt}"',
         "X-Total-Count": str(total),
     }
-    return StreamingResponse(chunks, media_type=MEDIA_TYPES[fmt], headers=headers)
+    return ExportResponse(chunks, settings.export_concurrency, MEDIA_TYPES[fmt], headers)
 
 
 ExportParam = Annotated[
@@ -234,7 +317,6 @@ def export_articles(
         export,
         count_articles(session, flt, index),
         batch_items,
-        settings.export_batch_size,
-        settings.query_timeout_ms,
+        settings,
         index,
     )
