@@ -2,12 +2,16 @@
 NEWSDESK_SOAK_SECONDS (90 by default; 300 is the full length the issue asks for). Every request
 must succeed and the server's RSS may grow by less than 10% from the first to the last window
 (a minute, or a third of a shorter run).
+
+The ingest rewrites the same articles on every pass (a new last line each time), so it writes
+all along while the archive keeps its size: memory that grows is the server's, not the data's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,13 +26,14 @@ from app.config import PROJECT_ROOT
 from tests.api.test_export_memory import rss_mb
 from tests.clients import bbc_plain_db, bbc_plain_template
 from tests.server import Server, running_server
-from tests.test_load import CLIENTS, Tally, client_loop, marked_copy
+from tests.test_load import CLIENTS, Tally, client_loop
 
 __all__ = ["bbc_plain_db", "bbc_plain_template"]  # fixtures used below
 
 SECONDS = float(os.environ.get("NEWSDESK_SOAK_SECONDS", "90"))
 # Load before the first window: the pool fills and caches warm (that is not growth).
 WARM_UP_SECONDS = 20.0
+REWRITTEN_ARTICLES = 300
 
 
 async def soak(server: Server, seconds: float) -> Tally:
@@ -40,12 +45,28 @@ async def soak(server: Server, seconds: float) -> Tally:
     return tally
 
 
-def ingest_until(stop: threading.Event, corpus: Path, url: str, log: Path) -> list[int]:
-    """Run `newsdesk ingest` of the corpus again and again until stopped; exit codes."""
+def subset(corpus: Path, target: Path, count: int) -> Path:
+    """The first `count` articles of the corpus, copied into one folder."""
+    target.mkdir()
+    for number, path in enumerate(sorted(corpus.rglob("*.txt"))[:count]):
+        shutil.copy(path, target / f"{number:04d}.txt")
+    return target
+
+
+def rewrite(folder: Path, pass_number: int) -> None:
+    """Give every article a new last line, so the next ingest updates each one."""
+    for path in folder.glob("*.txt"):
+        text = path.read_text(encoding="utf-8").split("\nSoak pass ")[0]
+        path.write_text(f"{text}\nSoak pass {pass_number}.\n", encoding="utf-8")
+
+
+def ingest_until(stop: threading.Event, folder: Path, url: str, log: Path) -> list[int]:
+    """Rewrite the folder and run `newsdesk ingest` of it again and again until stopped."""
     codes: list[int] = []
-    command = [sys.executable, "-m", "app.cli", "ingest", "--no-nlp", str(corpus)]
+    command = [sys.executable, "-m", "app.cli", "ingest", "--no-nlp", str(folder)]
     with log.open("ab") as out:
         while not stop.is_set():
+            rewrite(folder, len(codes))
             run = subprocess.run(
                 [*command, "--database-url", url],
                 cwd=PROJECT_ROOT,
@@ -60,14 +81,13 @@ def ingest_until(stop: threading.Event, corpus: Path, url: str, log: Path) -> li
 @pytest.mark.slow
 @pytest.mark.corpus
 def test_soak_during_ingest(bbc_plain_db: str, bbc_corpus: Path, tmp_path: Path) -> None:
-    copy = marked_copy(bbc_corpus, tmp_path / "corpus")
+    folder = subset(bbc_corpus, tmp_path / "articles", REWRITTEN_ARTICLES)
     keep_alive = ("--timeout-keep-alive", "120")
     window = min(60.0, SECONDS / 3)
     samples: list[tuple[float, float]] = []
     stop = threading.Event()
     codes: list[int] = []
     with running_server(bbc_plain_db, tmp_path / "server.log", None, keep_alive) as server:
-        warm_up = asyncio.run(soak(server, WARM_UP_SECONDS))
 
         def sample() -> None:
             started = time.monotonic()
@@ -76,17 +96,20 @@ def test_soak_during_ingest(bbc_plain_db: str, bbc_corpus: Path, tmp_path: Path)
                 time.sleep(1)
 
         def ingest() -> None:
-            codes.extend(ingest_until(stop, copy, bbc_plain_db, tmp_path / "ingest.log"))
+            codes.extend(ingest_until(stop, folder, bbc_plain_db, tmp_path / "ingest.log"))
 
-        threads = [threading.Thread(target=sample), threading.Thread(target=ingest)]
-        for thread in threads:
-            thread.start()
+        ingesting = threading.Thread(target=ingest)
+        ingesting.start()
+        sampling = threading.Thread(target=sample)
         try:
+            warm_up = asyncio.run(soak(server, WARM_UP_SECONDS))
+            sampling.start()
             tally = asyncio.run(soak(server, SECONDS))
         finally:
             stop.set()
-            for thread in threads:
-                thread.join(timeout=900)
+            for thread in (ingesting, sampling):
+                if thread.is_alive():
+                    thread.join(timeout=900)
         server_log = server.log()
 
     first = statistics.fmean(rss for at, rss in samples if at <= window)
