@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -102,6 +103,32 @@ class Settings(BaseSettings):
     timeline_max_periods: int = Field(
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )
+    max_body_bytes: int = Field(
+        default=6_000_000,
+        ge=1_024,
+        description="Largest request body, in bytes, counted as it streams in; larger is "
+        "answered 413 before the rest is read.",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        le=200,
+        description="Deepest nesting of arrays and objects accepted in a JSON body (else 422).",
+    )
+    require_read_key: bool = Field(
+        default=False,
+        description="Every endpoint but /healthz and /readyz needs a key: a read key or the "
+        "API key (which also reads).",
+    )
+    read_api_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="SHA-256 (hex) of keys that may read but never write; comma-separated.",
+    )
+    read_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Read keys in plain text, comma-separated, hashed at start-up (prefer "
+        "read_api_key_hashes).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -114,6 +141,17 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
 
+    @field_validator("read_api_key_hashes", "read_api_keys", mode="before")
+    @classmethod
+    def split_keys(cls, value: object) -> object:
+        """Accept `a,b` as well as `["a", "b"]` from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [key.strip() for key in text.split(",") if key.strip()]
+        return value
+
     @model_validator(mode="after")
     def hash_plain_api_key(self) -> Settings:
         """Keep only the SHA-256 of a plain-text key, so the key itself is never held or logged."""
@@ -124,6 +162,27 @@ class Settings(BaseSettings):
             self.api_key_hash, self.api_key = digest, None
         if self.api_key_hash is not None:
             self.api_key_hash = self.api_key_hash.lower()
+        return self
+
+    @model_validator(mode="after")
+    def hash_read_keys(self) -> Settings:
+        """Read keys kept as SHA-256 only, each distinct from the write key."""
+        digests = [key.lower() for key in self.read_api_key_hashes]
+        digests += [
+            hashlib.sha256(key.get_secret_value().encode()).hexdigest()
+            for key in self.read_api_keys
+        ]
+        for digest in digests:
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError("NEWSDESK_READ_API_KEY_HASHES holds something not a SHA-256")
+            if digest == self.api_key_hash:
+                raise ValueError("a read key must differ from the API key (which writes)")
+        self.read_api_key_hashes, self.read_api_keys = list(dict.fromkeys(digests)), []
+        if self.require_read_key and not (digests or self.api_key_hash):
+            raise ValueError(
+                "NEWSDESK_REQUIRE_READ_KEY needs a key: set NEWSDESK_READ_API_KEYS (or _HASHES) "
+                "or NEWSDESK_API_KEY"
+            )
         return self
 
     @property
