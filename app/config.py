@@ -130,26 +130,15 @@ class Settings(BaseSettings):
         "read_api_key_hashes).",
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod
-    def split_origins(cls, value: object) -> object:
+    def split_list(cls, value: object) -> object:
         """Accept `a,b` as well as `["a", "b"]` from the environment."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
-        return value
-
-    @field_validator("read_api_key_hashes", "read_api_keys", mode="before")
-    @classmethod
-    def split_keys(cls, value: object) -> object:
-        """Accept `a,b` as well as `["a", "b"]` from the environment."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [key.strip() for key in text.split(",") if key.strip()]
         return value
 
     @model_validator(mode="after")
