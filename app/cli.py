@@ -221,6 +221,8 @@ def serve(
     """Serve the HTTP API (interactive docs at /docs)."""
     import uvicorn
 
+    from app.http_protocol import protocol_for_uvicorn
+
     settings = get_settings()
     if settings.is_sqlite:
         # Bring the search index up to date (built on the first start, or after an ingest
@@ -239,6 +241,7 @@ def serve(
         workers=workers,
         reload=reload,
         access_log=False,
+        http=protocol_for_uvicorn(),  # malformed requests get the JSON error too
     )
 
 

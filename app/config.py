@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -115,12 +116,18 @@ class Settings(BaseSettings):
         description="JSONL files larger than this are rejected by ingest; each line is held "
         "to max_file_bytes and read one at a time, so memory does not grow with the file.",
     )
+    max_body_bytes: int = Field(
+        default=6_000_000,
+        ge=1_024,
+        description="Largest request body, in bytes, counted as it streams in; larger is "
+        "answered 413 before the rest is read.",
+    )
     max_json_depth: int = Field(
         default=32,
         ge=2,
-        le=1_000,
-        description="Deepest nesting of lists and objects accepted in a JSON article, JSONL "
-        "record or sidecar (deeper ones fail with the reason).",
+        le=200,
+        description="Deepest nesting of lists and objects accepted in a JSON body, article, "
+        "JSONL record or sidecar (deeper ones are refused with the reason: 422 in the API).",
     )
     cursor_secret: SecretStr | None = Field(
         default=None,
@@ -128,10 +135,24 @@ class Settings(BaseSettings):
         "random key is made on the first migration and kept in the database, shared by every "
         "server on it. Changing it invalidates the cursors clients hold (400 invalid_cursor).",
     )
+    require_read_key: bool = Field(
+        default=False,
+        description="Every endpoint but /healthz and /readyz needs a key: a read key or the "
+        "API key (which also reads).",
+    )
+    read_api_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="SHA-256 (hex) of keys that may read but never write; comma-separated.",
+    )
+    read_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Read keys in plain text, comma-separated, hashed at start-up (prefer "
+        "read_api_key_hashes).",
+    )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod
-    def split_origins(cls, value: object) -> object:
+    def split_list(cls, value: object) -> object:
         """Accept `a,b` as well as `["a", "b"]` from the environment."""
         if isinstance(value, str):
             text = value.strip()
@@ -150,6 +171,27 @@ class Settings(BaseSettings):
             self.api_key_hash, self.api_key = digest, None
         if self.api_key_hash is not None:
             self.api_key_hash = self.api_key_hash.lower()
+        return self
+
+    @model_validator(mode="after")
+    def hash_read_keys(self) -> Settings:
+        """Read keys kept as SHA-256 only, each distinct from the write key."""
+        digests = [key.lower() for key in self.read_api_key_hashes]
+        digests += [
+            hashlib.sha256(key.get_secret_value().encode()).hexdigest()
+            for key in self.read_api_keys
+        ]
+        for digest in digests:
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError("NEWSDESK_READ_API_KEY_HASHES holds something not a SHA-256")
+            if digest == self.api_key_hash:
+                raise ValueError("a read key must differ from the API key (which writes)")
+        self.read_api_key_hashes, self.read_api_keys = list(dict.fromkeys(digests)), []
+        if self.require_read_key and not (digests or self.api_key_hash):
+            raise ValueError(
+                "NEWSDESK_REQUIRE_READ_KEY needs a key: set NEWSDESK_READ_API_KEYS (or _HASHES) "
+                "or NEWSDESK_API_KEY"
+            )
         return self
 
     @property

@@ -7,15 +7,18 @@ import hashlib
 import hmac
 import re
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import SettingsDep
 from app.api.errors import ApiError, error_response
 from app.config import Settings
+from app.limits_json import JsonTooDeep, check_json_depth
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _api_key_header = APIKeyHeader(
@@ -51,33 +54,190 @@ def require_api_key(
 ApiKeyDep = Depends(require_api_key)
 
 
+# Answered without a key even when reads need one: orchestrators probe these.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_KEY_HINT = "send `Authorization: Bearer KEY` or `X-Api-Key: KEY`"
+
+
+def presented_key(scope: Scope) -> str | None:
+    """The key a request carries: `Authorization: Bearer KEY`, else `X-Api-Key: KEY`."""
+    headers = {name: value for name, value in scope.get("headers", [])}
+    scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return headers.get(b"x-api-key", b"").decode("latin-1") or None
+
+
+def key_role(settings: Settings, key: str) -> str | None:
+    """ "write" for the API key, "read" for a read key, None for anything else."""
+    digest = key_digest(key)
+    # Every candidate is compared, in constant time, whichever matches.
+    write = settings.api_key_hash is not None and hmac.compare_digest(digest, settings.api_key_hash)
+    read = [hmac.compare_digest(digest, known) for known in settings.read_api_key_hashes]
+    return "write" if write else "read" if any(read) else None
+
+
+class AccessGuard:
+    """Keys and body limits, decided from the headers before any body is read.
+
+    A write (any method but GET, HEAD, OPTIONS) needs the API key when one is configured;
+    with `require_read_key` every request but /healthz and /readyz needs a read key or the
+    API key. A body longer than `max_body_bytes` (declared, or counted as it streams) is
+    answered 413; a write's JSON body nested deeper than `max_json_depth` 422. A write's body
+    is read here, up to the limit, and handed on to the route.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self.key_refusal(scope) or self.declared_size_refusal(scope)
+        if refusal is None and scope["method"] not in _SAFE_METHODS:
+            body, refusal = await self.read_body(scope, receive)
+            if refusal is None:
+                receive = replay(body, receive)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def key_refusal(self, scope: Scope) -> Response | None:
+        settings = self.settings
+        write = scope["method"] not in _SAFE_METHODS
+        needs_key = write and settings.api_key_hash is not None
+        if settings.require_read_key and scope["path"] not in OPEN_PATHS:
+            needs_key = True
+        if not needs_key:
+            return None
+        key = presented_key(scope)
+        if key is None:
+            what = "the API key" if write else "a key (a read key or the API key)"
+            return error_response(
+                401, "missing_api_key", f"this endpoint needs {what}: {_KEY_HINT}"
+            )
+        role = key_role(settings, key)
+        if role is None:
+            return error_response(403, "invalid_api_key", "the API key is not valid")
+        if write and role == "read" and settings.api_key_hash is not None:
+            return error_response(403, "read_only_key", "a read key can not write; use the API key")
+        return None
+
+    def declared_size_refusal(self, scope: Scope) -> Response | None:
+        for name, value in scope.get("headers", []):
+            if (
+                name == b"content-length"
+                and value.isdigit()
+                and int(value) > self.settings.max_body_bytes
+            ):
+                return self.too_large()
+        return None
+
+    async def read_body(self, scope: Scope, receive: Receive) -> tuple[bytes, Response | None]:
+        """The whole body (at most max_body_bytes), or the reason it is refused."""
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"", None  # the client went away; the route will see it too
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.settings.max_body_bytes:
+                return b"", self.too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if _is_json(scope):
+            try:
+                check_json_depth(body, self.settings.max_json_depth)
+            except JsonTooDeep as error:
+                return body, error_response(
+                    422,
+                    "json_too_deep",
+                    f"the body nests arrays and objects deeper than {error.limit} levels",
+                    {"max_depth": error.limit},
+                )
+        return body, None
+
+    def too_large(self) -> Response:
+        limit = self.settings.max_body_bytes
+        response = error_response(
+            413,
+            "payload_too_large",
+            f"the request body is over the {limit}-byte limit",
+            {"limit_bytes": limit},
+        )
+        # The rest of the body is never read: the connection can't carry another request.
+        response.headers["connection"] = "close"
+        return response
+
+
+def _is_json(scope: Scope) -> bool:
+    """A body the routes parse as JSON: declared so, or with no content type at all."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return True
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over the body already read, then listens to the client again."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return receive_again
+
+
 class RequestLineLimit:
-    """Answer 414 (JSON) when the path and query string are longer than the limit."""
+    """Answer 414 (JSON) when the path and query string are longer than the limit, and 422
+    when a query parameter's name or value holds a control character.
+
+    The query is decoded once, as the routes will decode it, and checked; nothing is stripped
+    (stripping `%00` from `%%0000` would leave a new `%00`)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            size = len(scope.get("raw_path") or scope["path"].encode()) + len(
-                scope.get("query_string", b"")
-            )
-            if size > self.max_bytes:
-                response = error_response(
-                    414,
-                    "uri_too_long",
-                    f"the path and query string are {size} bytes; the limit is "
-                    f"{self.max_bytes}. Send fewer or shorter parameters.",
-                )
-                await response(scope, receive, send)
+            refusal = self.refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
                 return
-            # A NUL character means nothing in a parameter, and PostgreSQL can't compare
-            # text holding one: drop it, the same on every database.
-            query = scope.get("query_string", b"")
-            if b"%00" in query.upper():
-                cleaned = query.replace(b"%00", b"")
-                scope = {**scope, "query_string": cleaned}
         await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope) -> Response | None:
+        query: bytes = scope.get("query_string", b"")
+        size = len(scope.get("raw_path") or scope["path"].encode()) + len(query)
+        if size > self.max_bytes:
+            return error_response(
+                414,
+                "uri_too_long",
+                f"the path and query string are {size} bytes; the limit is "
+                f"{self.max_bytes}. Send fewer or shorter parameters.",
+            )
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            found = _CONTROL.search(name) or _CONTROL.search(value)
+            if found:
+                shown = name.encode("unicode_escape").decode("ascii")
+                return error_response(
+                    422,
+                    "invalid_parameter",
+                    f"{shown}: control character U+{ord(found.group()):04X} is not allowed "
+                    "in a parameter",
+                    {"parameter": name},
+                )
+        return None
 
 
 # JSON responses never need to load anything; the docs pages load their own assets only.
@@ -87,6 +247,8 @@ _DOCS_POLICY = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+# C0 controls but tab, newline and carriage return (plain whitespace to every engine), DEL, C1.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 _COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -94,6 +256,8 @@ _COMMON_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# What every answer carries, the uvicorn protocol's own 400 included (app/http_protocol.py).
+SECURITY_HEADERS = [*_COMMON_HEADERS, (b"content-security-policy", _API_POLICY.encode())]
 
 
 def docs_policy(html: bytes) -> str:
@@ -153,8 +317,10 @@ def _with_policy(start: Message, policy: str) -> Message:
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    """CORS when origins are configured, the request-line limit, then security headers
-    (outermost, so the limit's 414 carries them too)."""
+    """From the inside out: keys and body limits, CORS when origins are configured (so even a
+    401 carries its headers), the request-line checks, then security headers (outermost, so
+    every refusal above carries them too)."""
+    app.add_middleware(AccessGuard, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

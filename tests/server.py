@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import PROJECT_ROOT
+from app.http_protocol import protocol_for_uvicorn
 from tests.e2e.live import free_port, stop, wait_until_serving
 
 
@@ -42,6 +43,8 @@ def running_server(
         **(env or {}),
     }
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    # The protocol `newsdesk serve` runs, so malformed requests get the JSON error here too.
+    command += ["--http", protocol_for_uvicorn()]
     command += ["--host", "127.0.0.1", "--port", str(port), *uvicorn_args]
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -93,7 +93,8 @@ def put_article(
     from app.ingest.store import ArticleStore, content_hash
 
     fields = payload.model_dump(exclude_none=True)
-    size = sum(len(value) for value in fields.values() if isinstance(value, str))
+    # The whole document counts, as a file's size does for ingest (not its strings alone).
+    size = len(payload.model_dump_json(exclude_none=True).encode())
     if size > settings.max_file_bytes:
         raise ApiError(
             422, "article_too_large", f"the article is over {settings.max_file_bytes} bytes"
@@ -102,6 +103,10 @@ def put_article(
         draft = extract_json_article(fields, origin="api")
     except InvalidArticleJson as error:
         raise ApiError(422, "invalid_article", str(error)) from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00: before year 1 once in UTC
+        raise ApiError(
+            422, "invalid_article", "a date in the article is outside years 1 to 9999 in UTC"
+        ) from None
     # The origin names the article for later updates: its URL, else its content.
     draft.origin = f"api:{draft.url}" if draft.url else f"api:{content_hash(draft)[:16]}"
     found, note = recognize(draft.title, draft.body)

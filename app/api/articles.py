@@ -15,6 +15,7 @@ from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import source_ref, summarize
 from app.config import Settings
+from app.limits_json import truncate_depth
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.schemas import (
     ArticleDetail,
@@ -231,6 +232,7 @@ def facet_counts(
 )
 def get_article(
     session: SessionDep,
+    settings: SettingsDep,
     article_id: ArticleId,
 ) -> ArticleDetail:
     """The whole article: body, all entities with mention counts, and each field's provenance."""
@@ -247,7 +249,7 @@ def get_article(
     tags = session.execute(
         select(ArticleTag.tag).where(ArticleTag.article_id == article.id).order_by(ArticleTag.tag)
     ).scalars()
-    return ArticleDetail(
+    detail = ArticleDetail(
         **article.model_dump(
             include={
                 "id",
@@ -277,3 +279,6 @@ def get_article(
             for e, m, forms in rows
         ],
     )
+    # Stored before writes were depth-limited, a deeper `extra` could never be serialized.
+    detail.extra = truncate_depth(detail.extra, settings.max_json_depth)
+    return detail

@@ -19,15 +19,27 @@ EntityType = Literal["person", "organization", "location", "other"]
 def start_of(value: date | datetime) -> datetime:
     """A date means from its first moment; naive date-times are UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return in_utc(value)
     return datetime.combine(value, time.min, tzinfo=UTC)
 
 
 def end_of(value: date | datetime) -> datetime:
     """A date means up to its last moment (inclusive ranges); naive date-times are UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return in_utc(value)
     return datetime.combine(value, time.max, tzinfo=UTC)
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The moment in UTC (naive is UTC); one beyond year 1 or 9999 in UTC
+    (`9999-12-31T23:59:59-14:00`) is held at the nearest representable moment."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if moment.year == datetime.max.year else datetime.min
+        return edge.replace(tzinfo=UTC)
 
 
 def article_filter(
