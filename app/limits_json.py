@@ -49,16 +49,29 @@ def check_json_depth(document: str | bytes, limit: int) -> None:
     raise JsonTooDeep(limit)
 
 
-def json_depth(value: Any) -> int:
-    """How deeply a parsed value nests lists and dicts (a scalar is 0, `[]` or `{}` is 1)."""
+def json_depth(value: Any, limit: int | None = None) -> int:
+    """How deeply a parsed value nests lists and dicts (a scalar is 0, `[]` or `{}` is 1).
+
+    With a `limit`, counting stops just past it, so a pathological value costs no more than
+    it must. Iterative: deep input cannot overflow the stack.
+    """
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
         if isinstance(item, dict | list | tuple):
             deepest = max(deepest, depth)
+            if limit is not None and deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def too_deep(value: Any, limit: int) -> str | None:
+    """Why a parsed `value` may not be stored (nested deeper than `limit`), or None."""
+    if json_depth(value, limit) > limit:
+        return f"JSON nested more than {limit} levels deep"
+    return None
 
 
 def truncate_depth(value: Any, limit: int) -> Any:

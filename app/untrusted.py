@@ -1,5 +1,5 @@
 """Checks on values that come from outside (files, request bodies) before they are stored or
-served: article URLs, JSON nesting depth, and the origin paths of ingested files.
+served: article URLs and the origin paths of ingested files (JSON depth: limits_json.py).
 
 Shared by ingest (which stores) and the API (which serves), so it imports nothing from either.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
 from urllib.parse import urlsplit
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -38,38 +37,6 @@ def web_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
         return None
     return url
-
-
-def json_depth(value: Any, limit: int) -> int:
-    """How deeply `value` nests lists and objects (a scalar is 0, `[]` and `{}` are 1).
-
-    Counting stops just past `limit`, so a pathological value costs no more than it must;
-    compare the result with `limit` to decide. Iterative: deep input cannot overflow the stack.
-    """
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        depth += 1
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                return deepest
-        pending.extend((child, depth) for child in children)
-    return deepest
-
-
-def too_deep(value: Any, limit: int) -> str | None:
-    """Why `value` may not be stored (nested deeper than `limit`), or None when it may."""
-    if json_depth(value, limit) > limit:
-        return f"JSON nested more than {limit} levels deep"
-    return None
 
 
 def public_origin(origin: str) -> str:

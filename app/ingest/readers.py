@@ -24,7 +24,7 @@ from app.ingest.sidecar import (
     sidecar_path,
 )
 from app.ingest.textclean import UndecodableText, decode_article_bytes
-from app.untrusted import too_deep
+from app.limits_json import too_deep
 
 _NO_TEXT_LEFT = "no article text left after removing page furniture"
 

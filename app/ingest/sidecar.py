@@ -22,7 +22,7 @@ from app.ingest.metafields import (
     optional_string,
     optional_string_list,
 )
-from app.untrusted import too_deep
+from app.limits_json import too_deep
 
 # Article kinds that can have a sidecar: a JSON article carries its own metadata.
 SIDECAR_OWNER_SUFFIXES = frozenset({".txt", ".html", ".htm"})

@@ -29,8 +29,9 @@ from app.db import create_db_engine, upgrade_database
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.pipeline import Ingest, IngestReport
 from app.ingest.readers import ReadLimits, read_path
+from app.limits_json import json_depth, too_deep
 from app.models import Article
-from app.untrusted import json_depth, public_origin, too_deep, web_url
+from app.untrusted import public_origin, web_url
 from tests.conftest import make_client, settings_for
 
 SECRET_WORD = "nologinzzsecret"
