@@ -66,7 +66,9 @@ def test_stored_text_is_escaped_and_only_matches_are_marked(hostile_db: str) -> 
     snippet = page["items"][0]["snippet"]
     assert "<mark>zebra</mark>" in snippet
     assert snippet.count("<mark>") == snippet.count("</mark>") == 1
-    assert "<script>" not in snippet and "&lt;script&gt;" in snippet
+    # Escaped; PostgreSQL's ts_headline drops what its parser takes for tags altogether.
+    assert "<script>" not in snippet and "</script>" not in snippet
+    assert "&lt;script&gt;" in snippet or "script" not in snippet
     assert "\x02" not in snippet and "\x03" not in snippet
     assert "trap" in snippet and "<mark>trap" not in snippet
 
