@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -211,6 +214,41 @@ def load_jsonl(
     raise typer.Exit(1 if report.failures else 0)
 
 
+def bounded_shutdown_server(config: Any) -> Any:
+    """A uvicorn server that, once asked to stop, exits within the grace period + 1 s.
+
+    uvicorn waits `timeout_graceful_shutdown` for running requests, then cancels them; but a
+    request running in a worker thread (a database call, a tantivy search) can not be
+    cancelled, and the process would wait for it at exit. So stopping starts a timer that
+    ends the process, after a log line, once the grace period and a second have passed.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            limit = (self.config.timeout_graceful_shutdown or 0) + EXIT_MARGIN_SECONDS
+            timer = threading.Timer(limit, _exit_now, args=(limit,))
+            timer.daemon = True
+            timer.start()
+            await super().shutdown(sockets)
+
+    return Server(config)
+
+
+# Beyond the grace period, the time the server gets to finish shutting down.
+EXIT_MARGIN_SECONDS = 1.0
+
+
+def _exit_now(limit: float) -> None:
+    """End the process now: requests were still running `limit` seconds after SIGTERM."""
+    logging.getLogger("newsdesk.server").error(
+        "requests still running %.0f s after shutdown began; exiting without them", limit
+    )
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(1)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -233,16 +271,32 @@ def serve(
         finally:
             engine.dispose()
 
-    uvicorn.run(
+    grace = settings.shutdown_grace_seconds
+    if workers > 1 or reload:
+        # Each worker process runs uvicorn's own server: the grace period holds for
+        # requests, not for a request stuck in a worker thread.
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            access_log=False,
+            http=protocol_for_uvicorn(),
+            timeout_graceful_shutdown=grace,
+        )
+        return
+    config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
-        reload=reload,
         access_log=False,
         http=protocol_for_uvicorn(),  # malformed requests get the JSON error too
+        timeout_graceful_shutdown=grace,
     )
+    bounded_shutdown_server(config).run()
 
 
 @app.command()

@@ -149,6 +149,29 @@ class Settings(BaseSettings):
         description="Read keys in plain text, comma-separated, hashed at start-up (prefer "
         "read_api_key_hashes).",
     )
+    max_query_words: int = Field(
+        default=32,
+        ge=1,
+        description="Most words one q may search for (phrase words count one each; else 400).",
+    )
+    max_query_prefixes: int = Field(
+        default=8,
+        ge=0,
+        description="Most prefix* terms in one q (each expands inside the engine; else 400).",
+    )
+    snippet_window_chars: int = Field(
+        default=1_500,
+        ge=200,
+        le=20_000,
+        description="Characters of an article's text, around its first match, that a snippet "
+        "is chosen from: bounds the highlighting work per article whatever its size.",
+    )
+    shutdown_grace_seconds: int = Field(
+        default=10,
+        ge=1,
+        description="On SIGTERM, how long `newsdesk serve` lets running requests finish "
+        "(new ones are refused), then exits within one more second.",
+    )
 
     @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.api import articles, entities, feeds, health, sources, timeline
+from app.api.disconnect import WatchDisconnect
 from app.api.error_docs import document_errors
 from app.api.errors import install_error_handlers
 from app.api.newsapi import router as newsapi_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(admin.router)
     document_errors(app)
     install_security(app, settings)
+    app.add_middleware(WatchDisconnect)
     app.state.metrics = Metrics()
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app

@@ -36,7 +36,7 @@ from app.search.cursor import Cursor, CursorCodec, query_fingerprint
 from app.search.facets import FACET_NAMES, compute_facets
 from app.search.index import SearchIndex, search_index_for
 from app.search.index_counts import index_counts
-from app.search.text import Highlight
+from app.search.text import Highlight, InvalidHighlight
 
 router = APIRouter(tags=["articles"])
 
@@ -100,7 +100,12 @@ def search_or_export_articles(
         bool, Query(description="Wrap matches in the snippet with highlight markers.")
     ] = True,
     highlight_open: Annotated[
-        str, Query(max_length=50, description="Marker before a match.")
+        str,
+        Query(
+            max_length=50,
+            description="Marker before a match: <mark>, <b>, <em> or <strong> (with the "
+            "matching closing tag), or plain text without < > & \" '.",
+        ),
     ] = "<mark>",
     highlight_close: Annotated[
         str, Query(max_length=50, description="Marker after a match.")
@@ -139,8 +144,18 @@ def search_or_export_articles(
             "invalid_parameter",
             f"format={export} streams the whole result set: drop cursor and facets",
         )
-    marks = Highlight(highlight_open, highlight_close) if highlight else None
+    marks = highlight_marks(highlight, highlight_open, highlight_close)
     return export_articles(session, settings, flt, resolve_sort(flt, sort), export, marks)
+
+
+def highlight_marks(highlight: bool, opening: str, closing: str) -> Highlight | None:
+    """The snippet markers asked for (None: plain text); unsafe markers answer 422."""
+    if not highlight:
+        return None
+    try:
+        return Highlight(opening, closing)
+    except InvalidHighlight as error:
+        raise ApiError(422, "invalid_parameter", str(error)) from None
 
 
 def resolve_sort(flt: ArticleFilter, sort: Sort | None) -> Sort:
@@ -166,6 +181,7 @@ def list_articles(
     facet_size: int = 10,
 ) -> ArticlePage:
     """One page of matches (after `cursor`), the exact total, and the facets asked for."""
+    marks = highlight_marks(highlight, highlight_open, highlight_close)
     order = resolve_sort(flt, sort)
     scope = cursor_scope(flt, order)
     position = codec.decode(cursor, scope, sort_key_check(order)) if cursor else None
@@ -178,11 +194,17 @@ def list_articles(
         if more
         else None
     )
-    marks = Highlight(highlight_open, highlight_close) if highlight else None
     total = count_articles(session, flt, index)
     return ArticlePage(
         total=total,
-        items=summarize(session, settings.snippet_tokens, flt, hits, marks),
+        items=summarize(
+            session,
+            settings.snippet_tokens,
+            flt,
+            hits,
+            marks,
+            window=settings.snippet_window_chars,
+        ),
         next_cursor=next_cursor,
         facets=(
             facet_counts(session, flt, facet_names, facet_size, total, index)

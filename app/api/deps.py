@@ -6,12 +6,13 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from app.api.disconnect import CLIENT_WATCH, ClientWatch
 from app.api.errors import ApiError
 from app.config import Settings, get_settings
 from app.db import get_session
@@ -26,14 +27,20 @@ PlainSessionDep = Annotated[Session, Depends(get_session)]
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])]
 
 
-def time_limited_session(session: PlainSessionDep, settings: SettingsDep) -> Iterator[Session]:
-    """The request's session, its database work capped at settings.query_timeout_ms.
+def time_limited_session(
+    request: Request, session: PlainSessionDep, settings: SettingsDep
+) -> Iterator[Session]:
+    """The request's session, its database work capped at settings.query_timeout_ms and
+    stopped when the client goes away (app/api/disconnect.py).
 
     Over the limit answers 503 query_timeout; a database that can't answer at all (missing
     file or table, server down) answers 503 database_unavailable; details go to the log only.
     """
     try:
-        with query_time_limit(session, settings.query_timeout_ms):
+        with query_time_limit(session, settings.query_timeout_ms) as interrupter:
+            watch = request.scope.get(CLIENT_WATCH)
+            if isinstance(watch, ClientWatch):
+                watch.on_gone(interrupter.stop)
             yield session
     except PoolTimeout:
         logger.exception("no database connection free")

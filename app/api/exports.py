@@ -308,6 +308,7 @@ def export_articles(
             hits,
             marks if export == "jsonl" else None,
             entities_per_article=sys.maxsize,
+            window=settings.snippet_window_chars,
         )
 
     return export_response(

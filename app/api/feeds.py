@@ -77,7 +77,9 @@ def articles_feed(
         session, flt, "-published_at", limit, None, search_index_for(settings)
     )
     marks = Highlight("<mark>", "</mark>")
-    items = summarize(session, settings.snippet_tokens, flt, hits, marks)
+    items = summarize(
+        session, settings.snippet_tokens, flt, hits, marks, window=settings.snippet_window_chars
+    )
     feed = FeedGenerator()
     feed.id(xml_safe(str(request.url)))
     query = request.query_params.get("q")

@@ -9,8 +9,10 @@ from fastapi import Depends, Query
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
+from app.config import Settings
 from app.search.articles import ArticleFilter
 from app.search.lookup import resolve_entity, resolve_source
+from app.search.query import Query as TextQuery
 from app.search.query import parse_query
 
 EntityType = Literal["person", "organization", "location", "other"]
@@ -127,7 +129,7 @@ def article_filter(
     if entity_any:
         groups.append(sorted({i for value in entity_any for i in resolve_entity(session, value)}))
     return ArticleFilter(
-        query=parse_query(q, max_length=settings.max_query_length) if q and q.strip() else None,
+        query=parse_query_within(q, settings) if q and q.strip() else None,
         search_in=search_in,
         source_ids=[resolve_source(session, value) for value in source] if source else None,
         published_from=published_from_at,
@@ -137,6 +139,16 @@ def article_filter(
         languages=[code.lower() for code in language or []],
         tags=list(tag or []),
         exclude_duplicates=duplicates == "exclude",
+    )
+
+
+def parse_query_within(text: str, settings: Settings) -> TextQuery:
+    """parse_query under the settings' limits on length, words and prefixes."""
+    return parse_query(
+        text,
+        max_length=settings.max_query_length,
+        max_words=settings.max_query_words,
+        max_prefixes=settings.max_query_prefixes,
     )
 
 

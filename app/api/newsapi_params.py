@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import Request
 from sqlmodel import Session
 
-from app.api.filters import end_of, start_of
+from app.api.filters import end_of, parse_query_within, start_of
 from app.config import Settings
 from app.search.articles import ArticleFilter, Sort
 from app.search.newsapi import resolve_source_refs
-from app.search.query import And, Query, parse_query
+from app.search.query import And, Query
 from app.search.text import SearchIn
 
 # NewsAPI's categories that name a tag differently in common corpora (the BBC's: sport, tech).
@@ -113,11 +113,10 @@ def text_query(
 ) -> tuple[Query | None, SearchIn]:
     """q and qInTitle as one query; qInTitle alone searches titles."""
     q, in_title = params.text("q"), params.text("qInTitle")
-    limit = settings.max_query_length
-    query = parse_query(q, max_length=limit) if q else None
+    query = parse_query_within(q, settings) if q else None
     if in_title is None:
         return query, where
-    title_query = parse_query(in_title, max_length=limit)
+    title_query = parse_query_within(in_title, settings)
     if query is None:
         return title_query, "title"
     if where != "title":

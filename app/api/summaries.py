@@ -24,12 +24,14 @@ def summarize(
     hits: list[Hit],
     marks: Highlight | None,
     entities_per_article: int = 5,
+    window: int = 1_500,
 ) -> list[ArticleSummary]:
-    """Search hits as API items: snippets and top entities loaded for the whole page at once."""
+    """Search hits as API items: snippets and top entities loaded for the whole page at once;
+    each snippet is chosen from `window` characters of its article."""
     ids = [hit.article.id for hit in hits if hit.article.id is not None]
     texts = {i: (hit.article.title, hit.article.body) for hit, i in zip(hits, ids, strict=True)}
     passages = (
-        snippets(session, flt.query, flt.search_in, texts, snippet_tokens, marks)
+        snippets(session, flt.query, flt.search_in, texts, snippet_tokens, marks, window)
         if flt.query is not None
         else {}
     )
@@ -44,7 +46,7 @@ def summarize(
             published_at=hit.article.published_at,
             language=hit.article.language,
             snippet=passages.get(article_id)
-            or lede_snippet(hit.article.lede or hit.article.body, snippet_tokens),
+            or lede_snippet(hit.article.lede or hit.article.body, snippet_tokens, window),
             score=hit.score,
             entities=[
                 EntityRef(id=e.id, name=e.name, type=e.type, mentions=m)

@@ -1,16 +1,26 @@
 """A time limit on the database work of one request, so a slow query can't hold a worker.
 
 SQLite: a progress handler on the request's connection aborts whatever statement is running
-once the deadline passes (sqlite3 raises OperationalError "interrupted"). PostgreSQL:
-`SET LOCAL statement_timeout` for the request's transaction (the server cancels a statement
-that runs longer; psycopg raises QueryCanceled, SQLSTATE 57014).
+once the deadline passes, and a watchdog timer calls sqlite3_interrupt() at the deadline for
+the work between two virtual-machine steps (sqlite3 raises OperationalError "interrupted").
+PostgreSQL: `SET LOCAL statement_timeout` for the request's transaction (the server cancels
+a statement that runs longer; psycopg raises QueryCanceled, SQLSTATE 57014).
+
+Work inside one step of SQLite's full-text engine (FTS5 expanding a prefix, scoring a
+snippet) and inside tantivy can not be interrupted: that work is bounded before it starts
+(words and prefixes per query, the text a snippet is chosen from).
+
+`stop()` on what query_time_limit yields ends the statement running now, from any thread:
+the request's client went away.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -21,26 +31,55 @@ _SQLITE_CHECK_EVERY = 1_000
 _POSTGRES_QUERY_CANCELED = "57014"
 
 
+class Interrupter:
+    """Stops the statement running on one connection, from any thread, while armed."""
+
+    def __init__(self, stop: Callable[[], None] | None) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stop is not None:
+                self._stop()
+
+    def disarm(self) -> None:
+        """From now on stop() does nothing: the connection goes back to the pool."""
+        with self._lock:
+            self._stop = None
+
+
 @contextmanager
-def query_time_limit(session: Session, milliseconds: int) -> Iterator[None]:
+def query_time_limit(session: Session, milliseconds: int) -> Iterator[Interrupter]:
     """Abort the session's statements once `milliseconds` have passed (0: no limit)."""
-    if milliseconds <= 0:
-        yield
-        return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
-        yield
-        return
     raw = connection.connection.driver_connection
-    if raw is None or not hasattr(raw, "set_progress_handler"):
-        yield
-        return
-    raw.set_progress_handler(_past(time.monotonic() + milliseconds / 1000), _SQLITE_CHECK_EVERY)
+    interrupter = Interrupter(_stopper(connection.dialect.name, raw))
+    timer: threading.Timer | None = None
     try:
-        yield
+        if milliseconds > 0 and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
+        elif milliseconds > 0 and hasattr(raw, "set_progress_handler"):
+            deadline = time.monotonic() + milliseconds / 1000
+            raw.set_progress_handler(_past(deadline), _SQLITE_CHECK_EVERY)
+            timer = threading.Timer(milliseconds / 1000, interrupter.stop)
+            timer.daemon = True
+            timer.start()
+        yield interrupter
     finally:
-        raw.set_progress_handler(None, _SQLITE_CHECK_EVERY)
+        interrupter.disarm()
+        if timer is not None:
+            timer.cancel()
+            raw.set_progress_handler(None, _SQLITE_CHECK_EVERY)
+
+
+def _stopper(dialect: str, raw: Any) -> Callable[[], None] | None:
+    """How to stop the statement running on a DB-API connection from another thread."""
+    if dialect == "sqlite" and hasattr(raw, "interrupt"):
+        return raw.interrupt
+    if dialect == "postgresql" and hasattr(raw, "cancel"):
+        return raw.cancel
+    return None
 
 
 def _past(deadline: float) -> Callable[[], int]:

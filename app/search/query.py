@@ -36,6 +36,9 @@ from dataclasses import dataclass
 
 QUOTES = '"“”„'  # straight and typographic quotes, as pasted from articles
 MAX_NESTING = 10  # deeper trees overflow the FTS5 expression parser (~30 levels of output)
+# Defaults of settings.max_query_words and settings.max_query_prefixes.
+MAX_WORDS = 32
+MAX_PREFIXES = 8
 _OPERATORS = ("AND", "OR", "NOT")
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LEXEME = re.compile(
@@ -169,15 +172,50 @@ def _words_node(text: str, prefix: bool) -> Term | Phrase | None:
     return Phrase(tuple(words), prefix)
 
 
-def parse_query(text: str, *, max_length: int = 1000) -> Query:
-    """Parse user search text into a Query tree, or raise QuerySyntaxError saying what to fix."""
+def parse_query(
+    text: str,
+    *,
+    max_length: int = 1000,
+    max_words: int = MAX_WORDS,
+    max_prefixes: int = MAX_PREFIXES,
+) -> Query:
+    """Parse user search text into a Query tree, or raise QuerySyntaxError saying what to fix.
+
+    The engines' work grows with the words and prefix* terms of a query (each prefix is
+    expanded to every indexed word it starts, inside the engine where no time limit reaches),
+    so both are bounded before any searching starts.
+    """
     if len(text) > max_length:
         raise QuerySyntaxError(
             f"the query is longer than {max_length} characters",
             max_length,
             f"shorten the query to {max_length} characters or fewer",
         )
-    return _Parser(list(_lex(text))).parse()
+    tokens = list(_lex(text))
+    _check_size(tokens, max_words, max_prefixes)
+    return _Parser(tokens).parse()
+
+
+def _check_size(tokens: Sequence[_Token], max_words: int, max_prefixes: int) -> None:
+    """Raise at the first word past `max_words` or prefix past `max_prefixes`."""
+    words = prefixes = 0
+    for token in tokens:
+        if token.node is None:
+            continue
+        words += 1 if isinstance(token.node, Term) else len(token.node.words)
+        prefixes += token.node.prefix
+        if words > max_words:
+            raise QuerySyntaxError(
+                f"the query has more than {max_words} words",
+                token.position,
+                f"search with at most {max_words} words (phrase words count one each)",
+            )
+        if prefixes > max_prefixes:
+            raise QuerySyntaxError(
+                f"the query has more than {max_prefixes} prefix* terms",
+                token.position,
+                f"use at most {max_prefixes} words ending in *, or write whole words",
+            )
 
 
 class _Parser:
@@ -249,7 +287,9 @@ class _Parser:
         for branch, position in branches:
             checked = _require_positive(branch, position, hint)
             items.extend(checked.items if isinstance(checked, Or) else [checked])
-        return Or(tuple(items))
+        # A repeated alternative or item matches nothing more, but FTS5 scores each copy.
+        unique = tuple(dict.fromkeys(items))
+        return unique[0] if len(unique) == 1 else Or(unique)
 
     def parse_and(self) -> Query | Not | None:
         """Items that must all match, joined by spaces or AND; groups are merged in."""
@@ -268,9 +308,10 @@ class _Parser:
                 items.extend(node.items)
             elif node is not None:
                 items.append(node)
-        if len(items) <= 1:
-            return items[0] if items else None
-        return And(tuple(items))
+        unique = tuple(dict.fromkeys(items))
+        if len(unique) <= 1:
+            return unique[0] if unique else None
+        return And(unique)
 
     def parse_unary(self) -> Query | Not | None:
         """A primary after any number of NOT or '-'; two negations cancel out."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Row,
+    Text,
     bindparam,
     column,
     func,
@@ -18,11 +20,13 @@ from sqlalchemy import (
     select,
     table,
     text,
+    values,
 )
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from app.search.query import Query, has_prefix, to_fts5, to_tsquery
+from app.search.passages import highlight_query, needles, opening, passage_window
+from app.search.query import Query, to_fts5, to_tsquery
 
 SearchIn = Literal["all", "title", "body"]
 
@@ -30,27 +34,61 @@ SearchIn = Literal["all", "title", "body"]
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 
-# Control characters cannot occur in stored text, so they mark matches safely until the
-# snippet is HTML-escaped and they are swapped for the caller's markers.
+# The engines wrap matches in these; passage_window turns any in stored text into spaces,
+# so they mark matches safely until the snippet is escaped and they become the caller's.
 _OPEN, _CLOSE = "\x02", "\x03"
 
 fts = table("article_fts", column("rowid", Integer))
 
 
+# Plain tags a highlight marker may be; anything else is text without HTML's specials.
+HIGHLIGHT_TAGS = ("mark", "b", "em", "strong")
+_HTML_SPECIALS = set("<>&\"'")
+
+
+class InvalidHighlight(ValueError):
+    """Highlight markers that are neither a plain tag pair nor plain text."""
+
+
 @dataclass(frozen=True)
 class Highlight:
-    """Markers put around each match in a snippet; None means plain text."""
+    """Markers put around each match in a snippet; None means plain text.
+
+    Snippets are HTML: escaped text with only these markers inserted, so a marker is either
+    one of the plain tags (<mark>…</mark>, <b>, <em>, <strong>) or text without < > & " '.
+    """
 
     open: str = "<mark>"
     close: str = "</mark>"
 
+    def __post_init__(self) -> None:
+        tags = {f"<{tag}>": f"</{tag}>" for tag in HIGHLIGHT_TAGS}
+        if self.open in tags or self.close in tags.values():
+            if tags.get(self.open) != self.close:
+                raise InvalidHighlight(
+                    "highlight_open and highlight_close must be a matching pair of "
+                    f"{', '.join(f'<{tag}>' for tag in HIGHLIGHT_TAGS)} tags "
+                    f"(got {self.open!r} and {self.close!r})"
+                )
+            return
+        for marker in (self.open, self.close):
+            if _HTML_SPECIALS.intersection(marker) or not marker.isprintable():
+                raise InvalidHighlight(
+                    f"highlight marker {marker!r}: use one of "
+                    f"{', '.join(f'<{tag}>' for tag in HIGHLIGHT_TAGS)} with its closing tag, "
+                    "or plain text without < > & \" ' or control characters"
+                )
+
 
 def render_snippet(raw: str, highlight: Highlight | None) -> str:
-    """HTML-escape a snippet whose matches are wrapped in the internal markers."""
-    escaped = html.escape(" ".join(raw.split()), quote=False)
-    if highlight is None:
-        return escaped.replace(_OPEN, "").replace(_CLOSE, "")
-    return escaped.replace(_OPEN, highlight.open).replace(_CLOSE, highlight.close)
+    """HTML-escape a snippet whose matches are wrapped in the internal markers, then put the
+    caller's markers in their place (the text itself never holds the internal markers)."""
+    opened, closed = (highlight.open, highlight.close) if highlight else ("", "")
+    pieces = re.split(f"([{_OPEN}{_CLOSE}])", " ".join(raw.split()))
+    return "".join(
+        opened if piece == _OPEN else closed if piece == _CLOSE else html.escape(piece, quote=False)
+        for piece in pieces
+    )
 
 
 def fts5_columns(search_in: SearchIn) -> list[str] | None:
@@ -110,17 +148,22 @@ def snippets(
     texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
     highlight: Highlight | None,
+    window: int,
 ) -> dict[int, str]:
     """The best matching passage of each article of a page (id → title, body), escaped and
-    highlighted."""
+    highlighted; chosen from a window of `window` characters around the first match."""
     if not texts:
         return {}
-    if session.get_bind().dialect.name == "sqlite" and has_prefix(query):
-        rows = _page_fts5_snippets(session, query, search_in, texts, tokens)
-    elif session.get_bind().dialect.name == "sqlite":
-        rows = _fts5_snippets(session, query, search_in, list(texts), tokens)
+    query = highlight_query(query)
+    found = needles(query)
+    windows = {
+        i: (passage_window(title, found, window), passage_window(body, found, window))
+        for i, (title, body) in texts.items()
+    }
+    if session.get_bind().dialect.name == "sqlite":
+        rows = _page_fts5_snippets(session, query, search_in, windows, tokens)
     else:
-        rows = _pg_snippets(session, query, list(texts), tokens)
+        rows = _pg_snippets(session, query, windows, tokens)
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
 
 
@@ -131,24 +174,6 @@ _PAGE_FTS = (
 )
 
 
-def _fts5_snippets(
-    session: Session, query: Query, search_in: SearchIn, ids: Sequence[int], tokens: int
-) -> Sequence[Row[Any]]:
-    """FTS5's snippet(): the best passage of whichever column matched."""
-    statement = text(
-        "SELECT rowid, snippet(article_fts, -1, :open, :close, '…', :tokens) "
-        "FROM article_fts WHERE article_fts MATCH :match AND rowid IN :ids"
-    ).bindparams(bindparam("ids", expanding=True))
-    parameters = {
-        "open": _OPEN,
-        "close": _CLOSE,
-        "tokens": tokens,
-        "match": to_fts5(query, fts5_columns(search_in)),
-        "ids": list(ids),
-    }
-    return session.execute(statement, parameters).all()
-
-
 def _page_fts5_snippets(
     session: Session,
     query: Query,
@@ -156,10 +181,9 @@ def _page_fts5_snippets(
     texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
 ) -> Sequence[Row[Any]]:
-    """The same snippet() over a temporary table holding only the page's articles, for a
-    query with a prefix: over the whole index, FTS5 first expands a prefix such as `elect*`
-    across every article (most of half a second at a million articles, for 20 snippets),
-    while copying one page costs a few milliseconds whatever the query."""
+    """FTS5's snippet() (the best passage of whichever column matched) over a temporary
+    table holding only the page's passage windows: over the whole index, FTS5 would first
+    expand a prefix such as `elect*` across every article and score whole bodies."""
     session.execute(text(_PAGE_FTS))
     session.execute(text("DELETE FROM temp.page_fts"))
     session.execute(
@@ -180,28 +204,34 @@ def _page_fts5_snippets(
 
 
 def _pg_snippets(
-    session: Session, query: Query, ids: Sequence[int], tokens: int
+    session: Session,
+    query: Query,
+    texts: Mapping[int, tuple[str | None, str | None]],
+    tokens: int,
 ) -> Sequence[Row[Any]]:
-    """ts_headline() over the body: its passage, and so the snippet text, differ from FTS5's.
+    """ts_headline() over the body's window: its passage, and so the snippet text, differ
+    from FTS5's.
 
     ts_headline parses the raw body, where "U.S." is one token, so a match the index found
-    through punctuation may go unmarked; the passage then is the body's opening words.
+    through punctuation may go unmarked; the passage then is the window's opening words.
     """
     options = (
         f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={tokens}, MinWords={tokens // 2}, "
         "MaxFragments=1, FragmentDelimiter=…"
     )
-    headline = func.ts_headline(
-        literal_column("'newsdesk'::regconfig"), article.c.body, _pg_tsquery(query), options
+    page = values(column("id", Integer), column("body", Text), name="page").data(
+        [(i, body or "") for i, (_title, body) in texts.items()]
     )
-    statement = select(article.c.id, headline).where(article.c.id.in_(list(ids)))
-    return session.execute(statement).all()
+    headline = func.ts_headline(
+        literal_column("'newsdesk'::regconfig"), page.c.body, _pg_tsquery(query), options
+    )
+    return session.execute(select(page.c.id, headline)).all()
 
 
-def lede_snippet(text_: str | None, tokens: int) -> str | None:
+def lede_snippet(text_: str | None, tokens: int, window: int = 2_000) -> str | None:
     """The opening words of an article, for results without a text query."""
     if not text_:
         return None
-    words = text_.split()
+    words = opening(text_, window).split()
     shortened = " ".join(words[:tokens]) + (" …" if len(words) > tokens else "")
     return html.escape(shortened, quote=False)

@@ -1,0 +1,134 @@
+"""The bounded piece of an article's text a snippet is chosen from.
+
+FTS5's snippet() scores every window around every match, so its cost grows with the square
+of the matches in a text (a body of one word repeated 40,000 times took 15 s), and it runs
+inside one SQLite step, where no time limit reaches; ts_headline parses the whole text it is
+given. So the engines only ever see a window of `window` characters: around the first match
+found in the text's first `window * SCAN_WINDOWS` characters, else the text's opening. The
+work per article is then bounded whatever its size, and a page of 100 stays well inside
+the request's time limit.
+
+The window is also where stored text is made safe for highlighting: control characters
+(among them the \\x02 and \\x03 the engines put around matches) become spaces, so the only
+markers in a snippet are the engine's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.search.query import And, Not, Or, Phrase, Query, Term
+
+# How far into a text the first match is looked for, in windows: a match later than that
+# (in a text of more than ~30,000 characters at the default window) leaves the snippet to
+# the text's opening words.
+SCAN_WINDOWS = 20
+_WORD = re.compile(r"[^\W_]+")
+_CONTROLS = {code: " " for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"}
+
+
+# Most distinct terms a snippet highlights: FTS5's snippet() works per term and per match.
+MAX_HIGHLIGHTED_TERMS = 16
+
+
+def highlight_query(query: Query) -> Query:
+    """What a snippet highlights: any of the query's distinct positive words and phrases
+    (the first MAX_HIGHLIGHTED_TERMS), so a window holding some of them gets a passage."""
+    leaves: list[Term | Phrase] = []
+
+    def visit(node: Query | Not) -> None:
+        if isinstance(node, Not):
+            return
+        if isinstance(node, And | Or):
+            for item in node.items:
+                visit(item)
+        elif node not in leaves:
+            leaves.append(node)
+
+    visit(query)
+    kept = leaves[:MAX_HIGHLIGHTED_TERMS]
+    return kept[0] if len(kept) == 1 else Or(tuple(kept))
+
+
+@dataclass(frozen=True)
+class Needle:
+    """The folded words of a highlighted term; with prefix, the last one is a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+    def ends(self, recent: Sequence[str]) -> bool:
+        """Whether the words just read (newest last) end with this term."""
+        if len(recent) < len(self.words):
+            return False
+        tail = recent[len(recent) - len(self.words) :]
+        *whole, last = self.words
+        if list(tail[:-1]) != whole:
+            return False
+        return tail[-1].startswith(last) if self.prefix else tail[-1] == last
+
+
+def needles(query: Query) -> list[Needle]:
+    """The terms `query` (a highlight_query) looks for, folded as the engines compare."""
+    leaves = query.items if isinstance(query, Or) else (query,)
+    found: list[Needle] = []
+    for leaf in leaves:
+        assert isinstance(leaf, Term | Phrase)
+        words = (leaf.text,) if isinstance(leaf, Term) else leaf.words
+        found.append(Needle(tuple(fold(word) for word in words), leaf.prefix))
+    return found
+
+
+def fold(word: str) -> str:
+    """Lower case without diacritics, as the engines compare words."""
+    lowered = word.lower()
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFD", lowered)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def first_match(text: str, found: Sequence[Needle]) -> int | None:
+    """The character offset where the first match of one of the needles in `text` starts."""
+    longest = max((len(needle.words) for needle in found), default=0)
+    recent: deque[tuple[str, int]] = deque(maxlen=longest)
+    for match in _WORD.finditer(text):
+        recent.append((fold(match.group()), match.start()))
+        words = [word for word, _ in recent]
+        for needle in found:
+            if needle.ends(words):
+                return recent[len(recent) - len(needle.words)][1]
+    return None
+
+
+def passage_window(text: str | None, found: Sequence[Needle], window: int) -> str | None:
+    """At most `window` characters of `text` around its first match, controls as spaces."""
+    if text is None:
+        return None
+    if len(text) > window:
+        offset = first_match(text[: window * SCAN_WINDOWS], found)
+        start = 0 if offset is None else max(0, offset - window // 3)
+        end = min(len(text), start + window)
+        text = _whole_words(text, start, end)
+    return text.translate(_CONTROLS)
+
+
+def _whole_words(text: str, start: int, end: int) -> str:
+    """text[start:end] without a word cut in two at either end."""
+    piece = text[start:end]
+    if start > 0 and not text[start - 1].isspace():
+        cut = re.search(r"\s", piece)
+        piece = piece[cut.end() :] if cut else piece
+    if end < len(text) and not text[end].isspace():
+        cut = re.search(r"\s\S*\Z", piece)
+        piece = piece[: cut.start()] if cut else piece
+    return piece
+
+
+def opening(text: str, window: int) -> str:
+    """The first `window` characters of a text (for the lede), controls as spaces."""
+    return _whole_words(text, 0, min(len(text), window)).translate(_CONTROLS)
