@@ -45,21 +45,7 @@ def backup_sqlite(database: Path, target: Path) -> BackupReport:
         raise BackupError("the backup must not overwrite the database itself")
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.partial")
-    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=60)
-    try:
-        copy = sqlite3.connect(temporary)
-        try:
-            source.backup(copy)  # pages=-1: every page in one step, one snapshot
-            _check(copy, temporary)
-            articles = copy.execute("SELECT count(*) FROM article").fetchone()[0]
-            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-        finally:
-            copy.close()
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    finally:
-        source.close()
+    articles = _copy(database, temporary)
     temporary.replace(target)
     return BackupReport(target, int(articles), target.stat().st_size)
 
@@ -68,30 +54,37 @@ def restore_sqlite(backup: Path, database: Path) -> BackupReport:
     """Put `backup` in place of `database` (whose -wal and -shm files are dropped)."""
     if not backup.is_file():
         raise BackupError(f"no backup at {backup}")
-    checked = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-    try:
-        _check(checked, backup)
-        articles = checked.execute("SELECT count(*) FROM article").fetchone()[0]
-    finally:
-        checked.close()
     database.parent.mkdir(parents=True, exist_ok=True)
     temporary = database.with_name(f".{database.name}.restoring")
-    source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    articles = _copy(backup, temporary)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    temporary.replace(database)
+    return BackupReport(database, int(articles), database.stat().st_size)
+
+
+def _copy(source_path: Path, temporary: Path) -> int:
+    """Every page of `source_path` into `temporary` in one step (one snapshot), checked, as
+    a self-contained file; the article count. A failed copy leaves no temporary behind."""
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=60)
     try:
         copy = sqlite3.connect(temporary)
         try:
-            source.backup(copy)
+            source.backup(copy)  # pages=-1: every page in one step, one snapshot
+            _check(copy, source_path)
+            articles = copy.execute("SELECT count(*) FROM article").fetchone()[0]
+            copy.execute("PRAGMA journal_mode = DELETE")
         finally:
             copy.close()
+    except sqlite3.DatabaseError as error:
+        temporary.unlink(missing_ok=True)
+        raise BackupError(f"{source_path} is not a usable SQLite database: {error}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     finally:
         source.close()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    temporary.replace(database)
-    return BackupReport(database, int(articles), database.stat().st_size)
+    return int(articles)
 
 
 def _check(connection: sqlite3.Connection, path: Path) -> None:

@@ -9,11 +9,9 @@ deadline holds, not how fast the machine is.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,11 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from tests.clients import client_for
 from tests.conftest import ingest_paths, settings_for
-from tests.e2e.live import free_port, stop, wait_until_serving
 from tests.server import running_server
 
 LIMIT_MS = 1_000
@@ -212,30 +208,19 @@ def test_sigterm_during_a_slow_request_exits_within_the_grace_period(
     slow_db: str, tmp_path: Path
 ) -> None:
     grace = 2
-    port = free_port()
-    environment = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")},
-        "DATABASE_URL": slow_db,
-        "NEWSDESK_DATABASE_URL": slow_db,
+    env = {
         "NEWSDESK_QUERY_TIMEOUT_MS": "0",  # nothing but the shutdown stops the request
         "NEWSDESK_SEARCH_ENGINE": "database",
         "NEWSDESK_SHUTDOWN_GRACE_SECONDS": str(grace),
-        "PYTHONPATH": str(PROJECT_ROOT),
     }
-    log_path = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, lambda: process.poll() is None, 60, log_path.read_text)
+    with running_server(slow_db, tmp_path / "serve.log", env, cli=True) as server:
         answers: list[object] = []
 
         def slow_request() -> None:
             try:
-                answers.append(httpx.get(f"{url}/articles", params={"q": SLOW_QUERY}, timeout=60))
+                answers.append(
+                    httpx.get(f"{server.url}/articles", params={"q": SLOW_QUERY}, timeout=60)
+                )
             except httpx.HTTPError as error:
                 answers.append(error)
 
@@ -244,12 +229,10 @@ def test_sigterm_during_a_slow_request_exits_within_the_grace_period(
         time.sleep(1.5)
         assert not answers, "the slow request answered before SIGTERM"
         sent = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        server.process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=grace + 1 + 5)
+            server.process.wait(timeout=grace + 1 + 5)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"still running {grace + 6} s after SIGTERM:\n{log_path.read_text()}")
+            pytest.fail(f"still running {grace + 6} s after SIGTERM:\n{server.log()}")
         took = time.monotonic() - sent
-    finally:
-        stop(process)
-    assert took < grace + 1 + 1.5, log_path.read_text()
+    assert took < grace + 1 + 1.5, server.log()

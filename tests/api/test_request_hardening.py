@@ -284,37 +284,14 @@ def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real server (`newsdesk serve`) with the API key and a 100 KB body limit."""
-    import os
-    import subprocess
-    import sys
-
-    from app.config import PROJECT_ROOT
     from app.db import upgrade_database
-    from tests.e2e.live import free_port, stop, wait_until_serving
 
     folder = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{folder / 'newsdesk.db'}"
     upgrade_database(url)
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
-    env |= {
-        "DATABASE_URL": url,
-        "NEWSDESK_API_KEY": KEY,
-        "NEWSDESK_MAX_BODY_BYTES": "100000",
-        "PYTHONPATH": str(PROJECT_ROOT),
-    }
-    log_path = folder / "server.log"
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    server = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(server, lambda: process.poll() is None, 60, log_path.read_text)
-        yield server
-    finally:
-        stop(process)
+    env = {"NEWSDESK_API_KEY": KEY, "NEWSDESK_MAX_BODY_BYTES": "100000"}
+    with running_server(url, folder / "server.log", env, cli=True) as server:
+        yield server.url
 
 
 def test_a_200_mb_post_without_a_key_is_refused_before_its_body(live: str) -> None:
