@@ -32,7 +32,7 @@ __all__ = ["bbc_plain_db", "bbc_plain_template"]  # fixtures used below
 
 SECONDS = float(os.environ.get("NEWSDESK_SOAK_SECONDS", "90"))
 # Load before the first window: the pool fills and caches warm (that is not growth).
-WARM_UP_SECONDS = 20.0
+WARM_UP_SECONDS = 45.0
 REWRITTEN_ARTICLES = 300
 
 

@@ -87,7 +87,7 @@ def cursor_codec(session: SessionDep, settings: SettingsDep) -> CursorCodec:
     engine = bind.engine if isinstance(bind, Connection) else bind
     database = engine.url.render_as_string(hide_password=False)
     if database not in _stored_codecs:
-        _stored_codecs[database] = CursorCodec(stored_secret(engine, CURSOR_SECRET_NAME))
+        _stored_codecs[database] = CursorCodec(stored_secret(session, CURSOR_SECRET_NAME))
     return _stored_codecs[database]
 
 

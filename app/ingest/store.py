@@ -205,16 +205,19 @@ class ArticleStore:
         """Insert or update one article: its id, what happened, and whether it needs entities."""
         drop_unsafe_url(draft)  # every way in (files, the API) stores only an http(s) URL
         digest = content_hash(draft)
-        article = self._find(digest, draft)
+        # The file's full path identifies it (two folders may share a name); what the API
+        # shows is the origin relative to the ingest root, kept in `origins`.
+        identity = draft.former_origin or draft.origin
+        article = self._find(digest, draft, identity)
         values = self._values(draft, digest)
         if article is None:
-            article = Article(**values, origin=draft.origin, origins=[draft.origin])
+            article = Article(**values, origin=identity, origins=[draft.origin])
             self.session.add(article)
             self.session.flush()
             outcome = Outcome.ADDED
         else:
             self._move_former_origin(article, draft)
-            outcome = self._update(article, values, draft.origin)
+            outcome = self._update(article, values, identity, draft.origin)
         assert article.id is not None
         if outcome is not Outcome.UNCHANGED:
             self._replace_tags(article.id, draft.tags)
@@ -237,15 +240,13 @@ class ArticleStore:
             link["forms"] = sorted({*link["forms"], *entity.forms})
         insert_ignoring_conflicts(self.session, ArticleEntity, list(links.values()))
 
-    def _find(self, digest: str, draft: ArticleDraft) -> Article | None:
+    def _find(self, digest: str, draft: ArticleDraft, identity: str) -> Article | None:
         by_hash = self.session.exec(
             select(Article).where(Article.content_hash == digest)
         ).scalar_one_or_none()
         if by_hash is not None:
             return by_hash
-        conditions = [Article.origin == draft.origin]
-        if draft.former_origin and draft.former_origin != draft.origin:
-            conditions.append(Article.origin == draft.former_origin)
+        conditions = [Article.origin == identity]
         if draft.url:
             conditions.append(Article.url == draft.url)
         return self.session.exec(
@@ -260,19 +261,19 @@ class ArticleStore:
         return values
 
     def _move_former_origin(self, article: Article, draft: ArticleDraft) -> None:
-        """Rename the draft's file in the article's origins from the path ingest wrote before
-        origins became relative (an absolute path, say) to its relative origin."""
+        """Rename the draft's file in the article's shown origins from the full path ingest
+        showed before origins became relative to the ingest root."""
         former = draft.former_origin
         if not former or former == draft.origin or former not in article.origins:
             return
         renamed = [draft.origin if origin == former else origin for origin in article.origins]
         article.origins = list(dict.fromkeys(renamed))
-        if article.origin == former:
-            article.origin = draft.origin
         self.session.add(article)
 
-    def _update(self, article: Article, values: dict[str, Any], origin: str) -> Outcome:
-        if origin != article.origin and article.content_hash == values["content_hash"]:
+    def _update(
+        self, article: Article, values: dict[str, Any], identity: str, origin: str
+    ) -> Outcome:
+        if identity != article.origin and article.content_hash == values["content_hash"]:
             # The same text under another name: recorded as a second origin, and never
             # allowed to overwrite what the first origin stored (two copies that differ
             # only in whitespace would otherwise flip the article back and forth).

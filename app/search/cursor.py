@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -135,18 +135,22 @@ def is_timestamp(value: Any) -> bool:
         return False
 
 
-def stored_secret(engine: Engine, name: str) -> bytes:
+def stored_secret(session: Session, name: str) -> bytes:
     """The named secret kept in the database, created (random, 32 bytes) when missing.
 
+    Read in the caller's own transaction (a second one could wait on the first's lock).
     Every server on one database reads the same secret, so a cursor from one is valid on all.
     """
-    with Session(engine) as session:
-        row = session.execute(select(ServerSecret.value).where(ServerSecret.name == name)).first()
+    row = session.execute(select(ServerSecret.value).where(ServerSecret.name == name)).first()
     if row is not None:
         return bytes.fromhex(row[0])
+    # Only when the row was removed by hand: the migration makes it.
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
     try:
-        with Session(engine) as session, session.begin():
-            session.add(ServerSecret(name=name, value=secrets.token_hex(32)))
+        with Session(engine) as writer, writer.begin():
+            writer.add(ServerSecret(name=name, value=secrets.token_hex(32)))
     except IntegrityError:
         pass  # another process created it first: read theirs
-    return stored_secret(engine, name)
+    session.rollback()  # see the new row
+    return stored_secret(session, name)

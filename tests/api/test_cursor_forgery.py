@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.config import Settings
 from app.search.articles import Sort, sort_key_check
@@ -50,9 +51,15 @@ def unsigned(token: str, payload: Payload) -> str:
 
 def signed(engine: Engine, payload: Payload) -> str:
     """A cursor holding `payload`, signed with the database's own cursor key."""
-    codec = CursorCodec(stored_secret(engine, CURSOR_SECRET_NAME))
+    codec = codec_of(engine)
     key, snapshot, query_hash = payload
     return codec.encode(Cursor(key=key, snapshot=snapshot, query_hash=query_hash))
+
+
+def codec_of(engine: Engine) -> CursorCodec:
+    """The codec the server signs with: the database's own cursor key."""
+    with Session(engine) as session:
+        return CursorCodec(stored_secret(session, CURSOR_SECRET_NAME))
 
 
 def next_cursor(client: TestClient, path: str, params: dict[str, Any]) -> str:
@@ -268,7 +275,7 @@ WELL_FORMED = st.one_of(
 def test_well_formed_forged_keys_get_a_page_or_400_on_every_engine(
     client: TestClient, engine: Engine
 ) -> None:
-    codec = CursorCodec(stored_secret(engine, CURSOR_SECRET_NAME))
+    codec = codec_of(engine)
     hashes = {
         sort: payload_of(next_cursor(client, "/articles", {"q": "the", "sort": sort}))[2]
         for sort in ("relevance", "-published_at", "published_at")

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.models import Source
 from app.search.newsapi import slugify
+from tests.api.test_query_robustness import CONTROL
 
 ARTICLE_KEYS = {
     "source",
@@ -299,7 +300,9 @@ def test_any_parameters_get_results_or_a_newsapi_error(
 ) -> None:
     response = client.get(path, params=params)
     body = response.json()
-    if response.status_code == 200:
+    if any(CONTROL.search(name + value) for name, value in params.items()):
+        assert (response.status_code, body["code"]) == (422, "invalid_parameter"), body
+    elif response.status_code == 200:
         assert body["status"] == "ok"
     else:
         assert response.status_code == 400, body

@@ -220,7 +220,8 @@ def test_a_sidecar_linked_from_outside_the_root_is_not_read(tmp_path: Path) -> N
 def test_a_reingest_moves_an_article_from_its_old_absolute_origin(
     empty_db: str, tmp_path: Path
 ) -> None:
-    """Databases from before hold the path as given; a changed file still updates them."""
+    """Databases from before show the path as given; a changed file still updates them, and
+    what is shown becomes relative (the full path stays the file's identity, never shown)."""
     root = tmp_path / "articles"
     root.mkdir()
     story = root / "story.txt"
@@ -236,8 +237,28 @@ def test_a_reingest_moves_an_article_from_its_old_absolute_origin(
     assert (report.added, report.updated) == (0, 1)
     with Session(engine) as session:
         [article] = session.exec(select(Article)).all()
-        assert (article.origin, article.origins) == ("articles/story.txt", ["articles/story.txt"])
+        assert (article.origin, article.origins) == (str(story), ["articles/story.txt"])
     engine.dispose()
+
+
+def test_two_folders_of_the_same_name_keep_their_own_articles(
+    empty_db: str, tmp_path: Path
+) -> None:
+    """Origins shown are relative to the root, but a file is known by its whole path: the
+    second folder's `articles/story.txt` must not overwrite the first's."""
+    roots = [tmp_path / outlet / "articles" for outlet in ("first", "second")]
+    for number, root in enumerate(roots):
+        root.mkdir(parents=True)
+        (root / "story.txt").write_text(article_text(f"Story {number}", f"word{number}"))
+    settings = settings_for(empty_db)
+    assert run_ingest(settings, roots[0]).added == 1
+    assert run_ingest(settings, roots[1]).added == 1
+    engine = create_db_engine(settings)
+    with Session(engine) as session:
+        articles = session.exec(select(Article).order_by(Article.id)).all()
+    engine.dispose()
+    assert [article.title for article in articles] == ["Story 0", "Story 1"]
+    assert [article.origins for article in articles] == [["articles/story.txt"]] * 2
 
 
 def test_the_cli_prints_every_skip_and_exits_cleanly(pathological: Path, tmp_path: Path) -> None:
