@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.api import articles, entities, feeds, health, sources, timeline
@@ -10,6 +10,7 @@ from app.api.disconnect import WatchDisconnect
 from app.api.error_docs import document_errors
 from app.api.errors import install_error_handlers
 from app.api.newsapi import router as newsapi_router
+from app.api.parameters import reject_unknown_parameters
 from app.api.similar import router as similar_router
 from app.config import Settings, get_settings
 from app.observability import Metrics, RequestObserver, configure_logging
@@ -59,16 +60,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[*TAGS, ADMIN_TAG] if settings.api_key_hash else TAGS,
     )
     install_error_handlers(app)
-    for module in (articles, entities, sources, health):
-        app.include_router(module.router)
-    app.include_router(newsapi_router)
-    app.include_router(timeline.router)
-    app.include_router(feeds.router)
-    app.include_router(similar_router)
+    routers = [articles.router, entities.router, sources.router, health.router]
+    routers += [timeline.router, feeds.router, similar_router]
     if settings.api_key_hash:
         from app.api import admin
 
-        app.include_router(admin.router)
+        routers.append(admin.router)
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(reject_unknown_parameters)])
+    # NewsAPI clients send parameters Newsdesk doesn't implement: those routes accept them.
+    app.include_router(newsapi_router)
     document_errors(app)
     install_security(app, settings)
     app.add_middleware(WatchDisconnect)

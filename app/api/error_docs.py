@@ -16,7 +16,9 @@ from app.schemas import ErrorResponse
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 COMMON_ERRORS = {
     "414": "The path and query string are longer than the server accepts.",
-    "422": "A parameter or the request body has the wrong form or is out of range.",
+    "422": "A parameter or the request body has the wrong form or is out of range, or the "
+    "query string names a parameter the endpoint doesn't have (code `unknown_parameter`, "
+    "with the closest known name).",
     "503": "The query took longer than the time limit, or the database is unavailable.",
 }
 # NewsAPI-compatible routes answer every error in NewsAPI's own shape (never 422).
