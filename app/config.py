@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite connection waits for a lock."
     )
-    default_page_size: int = Field(default=20, ge=1, le=100)
-    max_page_size: int = Field(default=100, ge=1, le=1000)
+    default_page_size: int = Field(
+        default=20, ge=1, le=1000, description="Results per page when a request gives no limit."
+    )
+    max_page_size: int = Field(
+        default=100, ge=1, le=1000, description="The largest limit (and NewsAPI pageSize) accepted."
+    )
     max_query_length: int = Field(
         default=1_000, ge=10, description="Longest accepted q, in characters."
     )
@@ -183,6 +187,15 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def default_page_fits(self) -> Settings:
+        if self.default_page_size > self.max_page_size:
+            raise ValueError(
+                f"NEWSDESK_DEFAULT_PAGE_SIZE ({self.default_page_size}) is over "
+                f"NEWSDESK_MAX_PAGE_SIZE ({self.max_page_size})"
+            )
+        return self
 
     @model_validator(mode="after")
     def hash_plain_api_key(self) -> Settings:

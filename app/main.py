@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, dependencies=[Depends(reject_unknown_parameters)])
     # NewsAPI clients send parameters Newsdesk doesn't implement: those routes accept them.
     app.include_router(newsapi_router)
-    document_errors(app)
+    document_errors(app, settings)
     install_security(app, settings)
     app.add_middleware(WatchDisconnect)
     app.state.metrics = Metrics()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.api.deps import ArticleId, CursorCodecDep, SessionDep, SettingsDep
+from app.api.deps import ArticleId, CursorCodecDep, PageSizeDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
@@ -82,6 +82,7 @@ FacetParam = Annotated[
 )
 def search_or_export_articles(
     session: SessionDep,
+    limit: PageSizeDep,
     settings: SettingsDep,
     codec: CursorCodecDep,
     flt: ArticleFilterDep,
@@ -92,7 +93,6 @@ def search_or_export_articles(
             "-published_at (newest first, default without q). Ties break by id."
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 20,
     cursor: Annotated[
         str | None, Query(description="next_cursor from the previous page.", max_length=2000)
     ] = None,

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -92,3 +93,31 @@ def cursor_codec(session: SessionDep, settings: SettingsDep) -> CursorCodec:
 
 
 CursorCodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
+
+
+PAGE_SIZE_DESCRIPTION = "Results per page."
+
+
+def page_size(
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_DESCRIPTION)] = None,
+) -> int:
+    """The page size asked for: NEWSDESK_DEFAULT_PAGE_SIZE when absent, at most
+    NEWSDESK_MAX_PAGE_SIZE (the OpenAPI document shows this server's values)."""
+    if limit is None:
+        return settings.default_page_size
+    if limit > settings.max_page_size:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ("query", "limit"),
+                    "msg": f"Input should be less than or equal to {settings.max_page_size}",
+                    "input": limit,
+                }
+            ]
+        )
+    return limit
+
+
+PageSizeDep = Annotated[int, Depends(page_size)]

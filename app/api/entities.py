@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.articles import ERRORS as ARTICLE_ERRORS
 from app.api.articles import list_articles
-from app.api.deps import CursorCodecDep, SessionDep, SettingsDep
+from app.api.deps import CursorCodecDep, PageSizeDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep, EntityType
 from app.models import MAX_ID, Entity
@@ -49,6 +49,7 @@ EntityId = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id.", 
 )
 def list_entities(
     session: SessionDep,
+    limit: PageSizeDep,
     codec: CursorCodecDep,
     q: Annotated[
         str | None,
@@ -68,7 +69,6 @@ def list_entities(
     sort: Annotated[
         EntitySort, Query(description="articles (most first) or name (A–Z).")
     ] = "articles",
-    limit: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=2000, description="From the previous page.")
     ] = None,
@@ -153,6 +153,7 @@ def get_entity(
 )
 def list_entity_articles(
     session: SessionDep,
+    limit: PageSizeDep,
     codec: CursorCodecDep,
     settings: SettingsDep,
     entity_id: EntityId,
@@ -161,7 +162,6 @@ def list_entity_articles(
         Sort | None,
         Query(description="As for /articles: relevance, published_at or -published_at."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 20,
     cursor: Annotated[
         str | None, Query(description="next_cursor from the previous page.", max_length=2000)
     ] = None,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from feedgen.feed import FeedGenerator
 
 from app.api.articles import ERRORS as FILTER_ERRORS
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import PageSizeDep, SessionDep, SettingsDep
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import summarize
 from app.schemas import ArticleSummary
@@ -65,9 +64,9 @@ def add_entry(feed: FeedGenerator, request: Request, hit: Hit, item: ArticleSumm
 def articles_feed(
     request: Request,
     session: SessionDep,
+    limit: PageSizeDep,
     settings: SettingsDep,
     flt: ArticleFilterDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Entries in the feed.")] = 20,
 ) -> Response:
     """The newest articles matching every /articles filter (undated ones last), as Atom 1.0.
 
