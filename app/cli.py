@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from sqlmodel import Session
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
+from app.ingest.discovery import unsupported_note
 from app.ingest.document import ReadFailure
 from app.search.index_sync import sync_search_index
 
@@ -67,7 +69,7 @@ def ingest(
         console.print(f"[red]No such file or folder:[/red] {', '.join(map(str, missing))}")
         raise typer.Exit(2)
     if dry_run:
-        raise typer.Exit(print_dry_run(paths, settings, follow_symlinks))
+        raise typer.Exit(print_dry_run(paths, settings, follow_symlinks, nlp=nlp))
     from app.ingest.pipeline import Ingest
 
     upgrade_database(settings.database_url)
@@ -83,7 +85,7 @@ def ingest(
     with ingest_progress() as progress:
         task = progress.add_task("Ingesting", total=None)
         report = run.run(paths, on_file=lambda _path: progress.advance(task))
-    print_skipped(report.skipped)
+    print_skipped(report.skipped, report.unsupported)
     for failure in report.failures:
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
     for note in report.notes:
@@ -134,21 +136,36 @@ def ingest_progress() -> Progress:
     )
 
 
-def print_skipped(skipped: list[ReadFailure]) -> None:
-    """Say which symlinks and folders ingest passed over, and why (stderr)."""
+def print_skipped(skipped: list[ReadFailure], unsupported: Counter[str]) -> None:
+    """Say which symlinks and folders ingest passed over and why, and how many files of
+    types it doesn't read (stderr)."""
     for skip in skipped:
         console.print(f"[yellow]skipped[/yellow] {skip.origin}: {skip.reason}", highlight=False)
+    note = unsupported_note(unsupported)
+    if note:
+        console.print(f"[yellow]skipped[/yellow] {note}", highlight=False)
 
 
-def print_dry_run(paths: list[Path], settings: Settings, follow_symlinks: bool = False) -> int:
-    """Show, per article, the fields ingest would store. Returns the exit code."""
+def print_dry_run(
+    paths: list[Path], settings: Settings, follow_symlinks: bool = False, *, nlp: bool = True
+) -> int:
+    """Show, per article, the fields ingest would store, and with `nlp` the entities it
+    would recognise (before linking to those already stored). Returns the exit code."""
     from app.ingest.pipeline import find_all, read_found
     from app.ingest.readers import ReadLimits
 
+    recognizer = None
+    if nlp:
+        from app.ingest.entities import EntityRecognizer
+
+        recognizer = EntityRecognizer()
     out = Console()
     failed = 0
     found = find_all(paths, follow_symlinks=follow_symlinks)
-    print_skipped([skip for _, discovery in found for skip in discovery.skipped])
+    unsupported: Counter[str] = Counter()
+    for _, discovery in found:
+        unsupported.update(discovery.unsupported)
+    print_skipped([skip for _, discovery in found for skip in discovery.skipped], unsupported)
     limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
     for item in read_found(found, limits):
         if isinstance(item, ReadFailure):
@@ -168,6 +185,11 @@ def print_dry_run(paths: list[Path], settings: Settings, follow_symlinks: bool =
         table.add_row("tags", ", ".join(item.tags), "")
         table.add_row("words", str(item.word_count), "")
         table.add_row("lede", (item.lede or "")[:300], "")
+        if recognizer is not None:
+            entities = recognizer.recognize([(item.title, item.body)], batch_size=1)[0]
+            entities.sort(key=lambda entity: (-entity.mentions, entity.name))
+            names = ", ".join(f"{e.name} ({e.type}, {e.mentions})" for e in entities)
+            table.add_row("entities", names, "ner")
         out.print(table)
     return 1 if failed else 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -116,3 +117,83 @@ def test_migrations_go_down_and_up_again_on_a_populated_database(tmp_path: Path)
     assert count(db_path, "article") == 0
     result = run_newsdesk("db", "current", database_url=url)
     assert result.stdout.strip() == head_revision()
+
+
+def test_files_of_unsupported_types_are_counted_as_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    (folder / "world").mkdir(parents=True)
+    for seed in SEEDS_DIR.glob("000_*"):
+        shutil.copy(seed, folder / "world" / seed.name)
+    (folder / "world" / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "world" / "photo.png").write_bytes(b"\x89PNG")
+    (folder / "notes.md").write_text("# not an article\n")
+    (folder / "Makefile").write_text("all:\n")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = run_newsdesk("ingest", "--no-nlp", str(folder), database_url=url)
+    assert result.returncode == 0, result.stderr
+    assert "1 added, 0 updated, 0 unchanged, 0 failed, 4 skipped (1 files" in result.stdout
+    stderr = " ".join(result.stderr.split())  # rich wraps long lines
+    assert "4 files of types ingest does not read" in stderr
+    for kind in ("1 .pdf", "1 .png", "1 .md", "1 (no extension)"):
+        assert kind in stderr, kind
+    assert count(tmp_path / "db.sqlite", "article") == 1
+
+
+def test_dry_run_shows_the_entities_ingest_would_recognise(tmp_path: Path) -> None:
+    seed = next(SEEDS_DIR.glob("000_*.txt"))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "2000"}  # one table row per line
+    dry = subprocess.run(
+        [*NEWSDESK, "ingest", "--dry-run", str(seed)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert dry.returncode == 0, dry.stderr
+    row = next(line for line in dry.stdout.splitlines() if "│ entities" in line)
+    assert not (tmp_path / "db.sqlite").exists() or count(tmp_path / "db.sqlite", "article") == 0
+
+    stored = run_newsdesk("ingest", str(seed), database_url=url)
+    assert stored.returncode == 0, stored.stderr
+    with sqlite3.connect(tmp_path / "db.sqlite") as connection:
+        people = [
+            name
+            for (name,) in connection.execute(
+                "SELECT DISTINCT e.name FROM entity e JOIN article_entity ae "
+                "ON ae.entity_id = e.id WHERE e.type = 'person'"
+            )
+        ]
+    assert people, "the seed names people"
+    for name in people:
+        assert f"{name} (person, " in row, name
+
+    plain = subprocess.run(
+        [*NEWSDESK, "ingest", "--dry-run", "--no-nlp", str(seed)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "│ entities" not in plain.stdout
+    assert "│ title" in plain.stdout
+
+
+def test_a_file_named_directly_takes_its_sidecar(tmp_path: Path) -> None:
+    """The sidecar beside a file named on the command line is inside what the user gave
+    (it was refused as 'a symlink out of the ingest root')."""
+    seed = next(SEEDS_DIR.glob("000_*.txt"))
+    sidecar = json.loads(seed.with_suffix(".json").read_text())
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = run_newsdesk("ingest", "--no-nlp", str(seed), database_url=url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 added, 0 updated, 0 unchanged, 0 failed" in result.stdout
+    with sqlite3.connect(tmp_path / "db.sqlite") as connection:
+        url_stored, publisher = connection.execute(
+            "SELECT a.url, s.name FROM article a JOIN source s ON s.id = a.source_id"
+        ).fetchone()
+    assert url_stored == sidecar["url"]
+    assert publisher == sidecar["publisher"]

@@ -9,6 +9,7 @@ link is followed, and each real folder is entered once, so a loop of links ends.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,26 @@ _NOT_AN_ARTICLE = "not an article file"  # a link ingest would pass over anyway:
 
 @dataclass
 class Discovery:
-    """The article files below the roots, and every symlink or folder passed over, with why."""
+    """The article files below the roots, every symlink or folder passed over with why, and
+    how many files of each type ingest doesn't read (counted, not listed: a saved page's
+    folder can hold hundreds of images and scripts)."""
 
     files: list[Path] = field(default_factory=list)
     skipped: list[ReadFailure] = field(default_factory=list)
+    unsupported: Counter[str] = field(default_factory=Counter)
+
+    def unsupported_note(self) -> str | None:
+        """One line naming the unsupported files by type, or None when there were none."""
+        return unsupported_note(self.unsupported)
+
+
+def unsupported_note(counts: Counter[str]) -> str | None:
+    if not counts:
+        return None
+    kinds = ", ".join(f"{count} {suffix}" for suffix, count in counts.most_common())
+    readable = ", ".join(sorted(ARTICLE_SUFFIXES))
+    total = sum(counts.values())
+    return f"{total} files of types ingest does not read ({kinds}); it reads {readable}"
 
 
 def discover(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Iterator[Path]:
@@ -48,15 +65,17 @@ def find_articles(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Di
     discovery = Discovery()
     for path in paths:
         if path.is_dir():
-            found.update(_articles_below(path, follow_symlinks, discovery.skipped))
+            found.update(_articles_below(path, follow_symlinks, discovery))
         else:
             found.add(path)
     discovery.files = sorted(found)
     return discovery
 
 
-def _articles_below(folder: Path, follow: bool, skipped: list[ReadFailure]) -> list[Path]:
-    """Article files anywhere below a folder, skipping hidden ones, notices and sidecars."""
+def _articles_below(folder: Path, follow: bool, discovery: Discovery) -> list[Path]:
+    """Article files anywhere below a folder, skipping hidden ones, notices and sidecars;
+    other files are counted by type in `discovery.unsupported`."""
+    skipped = discovery.skipped
     real_root = folder.resolve()
     entered = {_folder_key(folder)}
     pending, candidates = [folder], []
@@ -89,6 +108,8 @@ def _articles_below(folder: Path, follow: bool, skipped: list[ReadFailure]) -> l
                 pending.append(path)
             elif _is_article_name(path) and entry.is_file():
                 candidates.append(path)
+            elif entry.is_file() and path.suffix.lower() not in ARTICLE_SUFFIXES:
+                discovery.unsupported[path.suffix.lower() or "(no extension)"] += 1
     owners = {
         (path.parent, path.stem)
         for path in candidates

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -40,6 +41,8 @@ class IngestReport:
     failures: list[ReadFailure] = field(default_factory=list)
     # Symlinks and folders passed over while finding files (out of the root, dangling, ...).
     skipped: list[ReadFailure] = field(default_factory=list)
+    # Files below the folders given whose type ingest doesn't read, by suffix.
+    unsupported: Counter[str] = field(default_factory=Counter)
     # Things the user should know that are not a file's failure (the index left for later).
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -52,7 +55,8 @@ class IngestReport:
         return len(self.failures)
 
     def summary(self) -> str:
-        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        passed_over = len(self.skipped) + sum(self.unsupported.values())
+        skipped = f", {passed_over} skipped" if passed_over else ""
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.failed} failed{skipped} ({self.files} files in {self.seconds:.1f}s)"
@@ -145,6 +149,8 @@ class Ingest:
         found = find_all(paths, follow_symlinks=self.limits.follow_symlinks)
         self.report.files = sum(len(discovery.files) for _, discovery in found)
         self.report.skipped = [skip for _, discovery in found for skip in discovery.skipped]
+        for _, discovery in found:
+            self.report.unsupported.update(discovery.unsupported)
         items = read_found(found, self.limits, on_file)
         while batch := list(islice(items, self.settings.ingest_batch_size)):
             drafts = [item for item in batch if isinstance(item, ArticleDraft)]

@@ -53,11 +53,15 @@ class ReadLimits:
 
 
 def _inside_root(path: Path, root: Path | None, limits: ReadLimits) -> bool:
-    """Whether reading `path` stays within `root` (always, when symlinks may be followed)."""
-    if root is None or limits.follow_symlinks:
+    """Whether reading `path` stays within `root` (always, when symlinks may be followed).
+
+    A file named directly is read wherever it leads; what is read beside it (its sidecar)
+    must stay in its folder.
+    """
+    if root is None or limits.follow_symlinks or path == root:
         return True
-    real_root = root.resolve()
-    return path.resolve() == real_root or path.resolve().is_relative_to(real_root)
+    real_root = (root if root.is_dir() else root.parent).resolve()
+    return path.resolve().is_relative_to(real_root)
 
 
 def read_path(
