@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long `newsdesk serve` lets running requests finish "
         "(new ones are refused), then exits within one more second.",
     )
+    fault_kill_at: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]+(:[1-9][0-9]*)?$",
+        description="For crash tests only: `<point>[:<n>]` makes the process SIGKILL itself "
+        "the n-th time it reaches that point (app/faults.py lists them). Unset: never.",
+    )
 
     @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod
@@ -186,6 +192,17 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("fault_kill_at")
+    @classmethod
+    def known_kill_point(cls, value: str | None) -> str | None:
+        """A misspelt point would never be reached: the crash test would wait for nothing."""
+        from app.faults import KILL_POINTS  # app.faults reads these settings
+
+        point = (value or "").partition(":")[0]
+        if value is not None and point not in KILL_POINTS:
+            raise ValueError(f"no kill point {point!r} (known: {', '.join(KILL_POINTS)})")
         return value
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import is_lock_timeout, is_retryable, run_retrying
+from app.faults import kill_point
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import Discovery, ReadLimits, find_articles, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
@@ -179,11 +180,12 @@ class Ingest:
     def _store_batch(self, drafts: list[ArticleDraft]) -> None:
         """Save a batch in one transaction, then recognise and link entities in a second.
 
-        A crash between the two leaves articles without entity links; the next run
-        finds them (unchanged, but unlinked) and links them. A transaction that a
-        concurrent ingest deadlocked (PostgreSQL) runs again from the start. When another
-        process keeps SQLite's write lock past the busy timeout, this batch and every
-        later one are listed as failed with that reason (nothing waits a second time).
+        A crash between the two leaves articles without entity links (an edited article's
+        old links go with its old text, in the first); the next run finds them (unchanged,
+        but unlinked) and links them. A transaction that a concurrent ingest deadlocked
+        (PostgreSQL) runs again from the start. When another process keeps SQLite's write
+        lock past the busy timeout, this batch and every later one are listed as failed
+        with that reason (nothing waits a second time).
         """
         if self.locked_out is not None:
             self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
@@ -196,6 +198,7 @@ class Ingest:
             self.locked_out = self._lock_reason(error, "not stored")
             self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
             return
+        kill_point("articles_committed")
         pending: list[tuple[int, ArticleDraft]] = []
         for draft, saved in zip(drafts, results, strict=True):
             if isinstance(saved, ReadFailure):

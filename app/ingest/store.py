@@ -210,6 +210,7 @@ class ArticleStore:
         identity = draft.former_origin or draft.origin
         article = self._find(digest, draft, identity)
         values = self._values(draft, digest)
+        text_changed = False
         if article is None:
             article = Article(**values, origin=identity, origins=[draft.origin])
             self.session.add(article)
@@ -217,8 +218,15 @@ class ArticleStore:
             outcome = Outcome.ADDED
         else:
             self._move_former_origin(article, draft)
+            former_hash = article.content_hash
             outcome = self._update(article, values, identity, draft.origin)
+            text_changed = article.content_hash != former_hash
         assert article.id is not None
+        if text_changed:
+            # Links found in the old text are wrong for the new one. Dropped in the text's
+            # own commit, a crash before relinking leaves the article unlinked, which the
+            # next run relinks, instead of stale links that it would keep.
+            self._unlink(article.id)
         if outcome is not Outcome.UNCHANGED:
             self._replace_tags(article.id, draft.tags)
         if outcome is not Outcome.UNCHANGED or article.fingerprint is None:
@@ -228,7 +236,7 @@ class ArticleStore:
 
     def link_entities(self, article_id: int, found: list[FoundEntity]) -> None:
         """Replace the article's entity links with what recognition found."""
-        self.session.execute(delete(ArticleEntity).where(ArticleEntity.article_id == article_id))
+        self._unlink(article_id)
         links: dict[int, dict[str, Any]] = {}
         for entity in found:
             entity_id = self.entities.resolve(entity)
@@ -290,6 +298,9 @@ class ArticleStore:
         self.session.add(article)
         self.session.flush()
         return Outcome.UPDATED
+
+    def _unlink(self, article_id: int) -> None:
+        self.session.execute(delete(ArticleEntity).where(ArticleEntity.article_id == article_id))
 
     def _has_links(self, article_id: int) -> bool:
         return (

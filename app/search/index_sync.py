@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from app.faults import kill_point
 from app.models import Article, Source
 from app.search.index import (
     MICROS_PER_DAY,
@@ -90,11 +91,13 @@ def sync_index(
                 applied = _add_all(index, writer, connection)
             else:
                 applied = _apply(index, writer, connection, changed)
+        kill_point("index_written")
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:
         writer.rollback()
         raise
+    kill_point("index_committed")
     index.write_state(IndexState(watermark=head))
     prune_changes(engine, head)
     report = SyncReport(applied, state is None or rebuild, head, time.perf_counter() - started)
