@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings, get_settings
-from app.db import get_session, upgrade_database
+from app.db import create_db_engine, get_session, upgrade_database
 from tests.conftest import ingest_paths, settings_for
 
 
@@ -30,6 +31,18 @@ def client_for(settings: Settings, engine: Engine) -> TestClient:
     app.dependency_overrides[get_settings] = lambda: settings
     app.dependency_overrides[get_session] = session_override
     return TestClient(app, raise_server_exceptions=False)
+
+
+@contextmanager
+def client_with(database_url: str, **overrides: object) -> Iterator[TestClient]:
+    """A client on `database_url` whose app is built with these setting overrides."""
+    settings = settings_for(database_url, **overrides)
+    engine = create_db_engine(settings)
+    try:
+        with client_for(settings, engine) as client:
+            yield client
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
 NEWSDESK = [sys.executable, "-m", "app.cli"]
 
 
-def run_newsdesk(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
+def run_newsdesk(*args: str, database_url: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, **environ}
     return subprocess.run(
         [*NEWSDESK, *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300
     )
@@ -142,15 +142,8 @@ def test_files_of_unsupported_types_are_counted_as_skipped(tmp_path: Path) -> No
 def test_dry_run_shows_the_entities_ingest_would_recognise(tmp_path: Path) -> None:
     seed = next(SEEDS_DIR.glob("000_*.txt"))
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "2000"}  # one table row per line
-    dry = subprocess.run(
-        [*NEWSDESK, "ingest", "--dry-run", str(seed)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
+    wide = {"COLUMNS": "2000"}  # one table row per line
+    dry = run_newsdesk("ingest", "--dry-run", str(seed), database_url=url, **wide)
     assert dry.returncode == 0, dry.stderr
     row = next(line for line in dry.stdout.splitlines() if "│ entities" in line)
     assert not (tmp_path / "db.sqlite").exists() or count(tmp_path / "db.sqlite", "article") == 0
@@ -169,14 +162,7 @@ def test_dry_run_shows_the_entities_ingest_would_recognise(tmp_path: Path) -> No
     for name in people:
         assert f"{name} (person, " in row, name
 
-    plain = subprocess.run(
-        [*NEWSDESK, "ingest", "--dry-run", "--no-nlp", str(seed)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
+    plain = run_newsdesk("ingest", "--dry-run", "--no-nlp", str(seed), database_url=url, **wide)
     assert plain.returncode == 0, plain.stderr
     assert "│ entities" not in plain.stdout
     assert "│ title" in plain.stdout

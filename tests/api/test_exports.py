@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,8 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.models import Article
 from app.schemas import ArticleSummary, EntityRef, SourceRef
-from tests.conftest import ingest_paths, make_client, settings_for
+from tests.clients import client_with
+from tests.conftest import ingest_paths, settings_for
 
 TRICKY = {
     "title": 'AT&T <b>bold</b> "quoted", with a comma',
@@ -178,18 +177,6 @@ def all_ids(database_url: str) -> list[int]:
         engine.dispose()
 
 
-@contextmanager
-def client_with_batches(database_url: str, batch_size: int) -> Iterator[TestClient]:
-    """A client whose exports read `batch_size` articles per query (many batches)."""
-    settings = settings_for(database_url, export_batch_size=batch_size)
-    engine = create_db_engine(settings)
-    try:
-        with make_client(settings, engine) as small_batches:
-            yield small_batches
-    finally:
-        engine.dispose()
-
-
 def walk_pages(client: TestClient, params: list[tuple[str, str]]) -> tuple[list[int], int]:
     """Every id /articles lists for params, page by page, and the total it reports."""
     walked: list[int] = []
@@ -205,7 +192,7 @@ def walk_pages(client: TestClient, params: list[tuple[str, str]]) -> tuple[list[
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_an_export_in_many_batches_lists_each_seed_once(seeded_db: str, fmt: str) -> None:
-    with client_with_batches(seeded_db, 2) as small_batches:
+    with client_with(seeded_db, export_batch_size=2) as small_batches:
         text = export(small_batches, fmt, []).text
         walked, _ = walk_pages(small_batches, [])
     ids = (
@@ -222,7 +209,7 @@ def test_bbc_export_has_every_article_exactly_once(bbc_db: str, fmt: str) -> Non
     stored = all_ids(bbc_db)
     # 2,225 files; files with identical text are stored as one article with several origins.
     assert len(stored) > 2000
-    with client_with_batches(bbc_db, 300) as bbc_client:
+    with client_with(bbc_db, export_batch_size=300) as bbc_client:
         response = export(bbc_client, fmt, [])
     assert response.headers["x-total-count"] == str(len(stored))
     if fmt == "csv":
@@ -236,7 +223,7 @@ def test_bbc_export_has_every_article_exactly_once(bbc_db: str, fmt: str) -> Non
 @pytest.mark.corpus
 def test_bbc_export_of_a_search_matches_walking_the_pages(bbc_db: str) -> None:
     params = [("q", "market OR shares"), ("tag", "business")]
-    with client_with_batches(bbc_db, 50) as bbc_client:
+    with client_with(bbc_db, export_batch_size=50) as bbc_client:
         rows = csv_rows(export(bbc_client, "csv", [*params, ("sort", "relevance")]).text)
         walked, total = walk_pages(bbc_client, params)
     assert len(rows) == total > 100  # several export batches

@@ -10,9 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.db import create_db_engine
-from tests.clients import client_for
-from tests.conftest import settings_for
+from tests.clients import client_with
 
 DEFAULT, MAXIMUM = 2, 3
 # Every paged listing, with an entity every seed mentions for the entity's own listing.
@@ -21,13 +19,8 @@ PAGED = ["/articles", "/entities", "/entities/{putin}/articles", "/articles.atom
 
 @pytest.fixture
 def small_pages(seeded_db: str) -> Iterator[TestClient]:
-    settings = settings_for(seeded_db, default_page_size=DEFAULT, max_page_size=MAXIMUM)
-    engine = create_db_engine(settings)
-    try:
-        with client_for(settings, engine) as client:
-            yield client
-    finally:
-        engine.dispose()
+    with client_with(seeded_db, default_page_size=DEFAULT, max_page_size=MAXIMUM) as client:
+        yield client
 
 
 def listing(client: TestClient, path: str) -> str:
