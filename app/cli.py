@@ -223,7 +223,7 @@ def load_jsonl(
     loader = BulkLoader(
         engine,
         batch_size,
-        fts=fts,  # type: ignore[arg-type]
+        fts=fts,  # type: ignore[arg-type]  # a str checked against both choices above
         max_line_bytes=settings.max_file_bytes,
         max_file_bytes=settings.max_jsonl_bytes,
     )

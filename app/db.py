@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
@@ -100,6 +100,12 @@ def run_retrying(transaction: Callable[[], T], attempts: int = 8) -> T:
 def get_engine() -> Engine:
     """The process-wide engine for the current settings."""
     return create_db_engine(get_settings())
+
+
+def session_engine(session: Session) -> Engine:
+    """The engine behind a session, also when the session is bound to one of its connections."""
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
 
 
 def get_session() -> Iterator[Session]:

@@ -131,7 +131,8 @@ def route_template(scope: Scope) -> str:
 
 def incoming_request_id(scope: Scope) -> str:
     """The client's X-Request-ID when it is a plausible id, else a new one."""
-    for name, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):

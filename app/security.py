@@ -62,7 +62,7 @@ _KEY_HINT = "send `Authorization: Bearer KEY` or `X-Api-Key: KEY`"
 
 def presented_key(scope: Scope) -> str | None:
     """The key a request carries: `Authorization: Bearer KEY`, else `X-Api-Key: KEY`."""
-    headers = {name: value for name, value in scope.get("headers", [])}
+    headers: dict[bytes, bytes] = {name: value for name, value in scope.get("headers", [])}
     scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.api.deps import ArticleId, CursorCodecDep, PageSizeDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
@@ -263,13 +263,15 @@ def get_article(
         raise ApiError(404, "not_found", f"no article with id {article_id}")
     source = session.get(Source, article.source_id) if article.source_id else None
     rows = session.execute(
-        select(Entity, ArticleEntity.mentions, ArticleEntity.forms)
-        .join(ArticleEntity, ArticleEntity.entity_id == Entity.id)
-        .where(ArticleEntity.article_id == article.id)
-        .order_by(ArticleEntity.mentions.desc(), Entity.name)
+        select(Entity, col(ArticleEntity.mentions), col(ArticleEntity.forms))
+        .join(ArticleEntity, col(ArticleEntity.entity_id) == col(Entity.id))
+        .where(col(ArticleEntity.article_id) == article.id)
+        .order_by(col(ArticleEntity.mentions).desc(), col(Entity.name))
     ).all()
     tags = session.execute(
-        select(ArticleTag.tag).where(ArticleTag.article_id == article.id).order_by(ArticleTag.tag)
+        select(col(ArticleTag.tag))
+        .where(col(ArticleTag.article_id) == article.id)
+        .order_by(col(ArticleTag.tag))
     ).scalars()
     detail = ArticleDetail(
         **article.model_dump(

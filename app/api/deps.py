@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
@@ -16,7 +15,7 @@ from sqlmodel import Session
 from app.api.disconnect import CLIENT_WATCH, ClientWatch
 from app.api.errors import ApiError
 from app.config import Settings, get_settings
-from app.db import get_session
+from app.db import get_session, session_engine
 from app.models import MAX_ID
 from app.search.cursor import CURSOR_SECRET_NAME, CursorCodec, stored_secret
 from app.search.limits import is_time_limit_error, query_time_limit
@@ -84,9 +83,7 @@ def cursor_codec(session: SessionDep, settings: SettingsDep) -> CursorCodec:
     """Signs and checks cursors: with settings.cursor_secret, else the database's own key."""
     if settings.cursor_secret is not None:
         return CursorCodec(settings.cursor_secret.get_secret_value().encode())
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    database = engine.url.render_as_string(hide_password=False)
+    database = session_engine(session).url.render_as_string(hide_password=False)
     if database not in _stored_codecs:
         _stored_codecs[database] = CursorCodec(stored_secret(session, CURSOR_SECRET_NAME))
     return _stored_codecs[database]

@@ -91,6 +91,7 @@ def list_entities(
             mention_count=row.mentions,
         )
         for row in rows[:limit]
+        if row.entity.id is not None  # always, once stored: narrows the model's int | None
     ]
     next_cursor = None
     if len(rows) > limit:

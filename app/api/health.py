@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.api.deps import PlainSessionDep, SessionDep, SettingsDep
 from app.config import Settings
-from app.db import current_revision, head_revision
+from app.db import current_revision, head_revision, session_engine
 from app.observability import Metrics
 from app.schemas import Health, Readiness
 from app.search.index import database_head, search_index_for
@@ -54,7 +54,7 @@ def readyz(session: PlainSessionDep, settings: SettingsDep) -> Readiness | JSONR
     (run `newsdesk db upgrade`)."""
     expected = expected_revision()
     try:
-        revision = current_revision(session.get_bind())
+        revision = current_revision(session_engine(session))
     except SQLAlchemyError:
         body = Readiness(
             status="not_ready",

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import ArticleId, SessionDep
 from app.api.errors import ApiError
+from app.api.summaries import source_ref
 from app.models import Article
-from app.schemas import ErrorResponse, SimilarArticle, SimilarList, SourceRef
+from app.schemas import ErrorResponse, SimilarArticle, SimilarList
 from app.search.similar import similar_articles
 
 router = APIRouter(tags=["articles"])
@@ -48,7 +49,7 @@ def list_similar(
                 id=hit.article.id,
                 title=hit.article.title,
                 url=hit.article.url,
-                source=SourceRef(id=hit.source.id, name=hit.source.name) if hit.source else None,
+                source=source_ref(hit.source),
                 published_at=hit.article.published_at,
                 score=hit.score,
                 shared_entities=hit.shared_entities,
@@ -56,5 +57,6 @@ def list_similar(
                 duplicate_of=hit.article.duplicate_of,
             )
             for hit in hits
+            if hit.article.id is not None  # always, once stored: narrows the model's int | None
         ],
     )

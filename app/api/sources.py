@@ -18,5 +18,6 @@ def list_sources(session: SessionDep) -> SourceList:
         items=[
             SourceOut(id=source.id, name=source.name, domain=source.domain, article_count=count)
             for source, count in sources_with_counts(session)
+            if source.id is not None  # always, once stored: narrows the model's int | None
         ]
     )

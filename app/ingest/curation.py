@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.ingest.store import insert_ignoring_conflicts
 from app.keys import name_key
@@ -52,7 +52,9 @@ def set_curated_alias(session: Session, form: str, entity_type: str, entity_id: 
     if not key:
         return
     session.execute(
-        delete(EntityAlias).where(EntityAlias.key == key, EntityAlias.entity_type == entity_type)
+        delete(EntityAlias).where(
+            col(EntityAlias.key) == key, col(EntityAlias.entity_type) == entity_type
+        )
     )
     row = {
         "alias": form,
@@ -90,16 +92,18 @@ def merge_entities(session: Session, keep: Entity, drop: Entity) -> CurationResu
     """
     if keep.id is None or drop.id is None or keep.id == drop.id:
         raise CurationError("merge needs two different entities")
-    links = list(session.scalars(select(ArticleEntity).where(ArticleEntity.entity_id == drop.id)))
+    links = list(
+        session.scalars(select(ArticleEntity).where(col(ArticleEntity.entity_id) == drop.id))
+    )
     for link in links:
         _move_link(session, link, keep.id, link.forms)
         session.delete(link)
     session.flush()
-    aliases = session.scalars(select(EntityAlias).where(EntityAlias.entity_id == drop.id))
+    aliases = session.scalars(select(EntityAlias).where(col(EntityAlias.entity_id) == drop.id))
     for alias in list(aliases):
         taken = session.scalars(
-            select(EntityAlias.id).where(
-                EntityAlias.key == alias.key, EntityAlias.entity_type == keep.type
+            select(col(EntityAlias.id)).where(
+                col(EntityAlias.key) == alias.key, col(EntityAlias.entity_type) == keep.type
             )
         ).first()
         if taken is None or taken == alias.id:
@@ -135,12 +139,14 @@ def split_alias(
     links = [
         link
         for link in session.scalars(
-            select(ArticleEntity).where(ArticleEntity.entity_id == source.id)
+            select(ArticleEntity).where(col(ArticleEntity.entity_id) == source.id)
         )
         if any(name_key(form) == key for form in link.forms)
     ]
     known = session.scalars(
-        select(EntityAlias.id).where(EntityAlias.entity_id == source.id, EntityAlias.key == key)
+        select(col(EntityAlias.id)).where(
+            col(EntityAlias.entity_id) == source.id, col(EntityAlias.key) == key
+        )
     ).first()
     if known is None and not links:
         raise CurationError(
@@ -153,7 +159,7 @@ def split_alias(
     moved = _split_links(session, links, source, target.id, key)
     session.execute(
         update(EntityAlias)
-        .where(EntityAlias.entity_id == source.id, EntityAlias.key == key)
+        .where(col(EntityAlias.entity_id) == source.id, col(EntityAlias.key) == key)
         .values(entity_id=target.id, entity_type=target.type, curated=True)
     )
     for form, form_type in ((alias, source.type), (alias, target.type), (target.name, target.type)):
@@ -167,7 +173,7 @@ def _entity_named(session: Session, name: str, entity_type: str) -> Entity:
     """The entity (name, type), created when there is none."""
     insert_ignoring_conflicts(session, Entity, [{"name": name, "type": entity_type}])
     return session.scalars(
-        select(Entity).where(Entity.name == name, Entity.type == entity_type)
+        select(Entity).where(col(Entity.name) == name, col(Entity.type) == entity_type)
     ).one()
 
 

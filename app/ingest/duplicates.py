@@ -30,7 +30,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import Article, ArticleBand
 
@@ -123,7 +123,7 @@ class DuplicateIndex:
         assert article.id is not None
         words = shingle_words(article.body)
         article.fingerprint = fingerprint(words)
-        self.session.execute(delete(ArticleBand).where(ArticleBand.article_id == article.id))
+        self.session.execute(delete(ArticleBand).where(col(ArticleBand.article_id) == article.id))
         this = Copy(article.id, article.published_at, article.duplicate_of)
         if len(words) < MIN_WORDS:
             self._link([this])
@@ -142,13 +142,16 @@ class DuplicateIndex:
         self._link([this, *matches, *self._copies(roots - {copy.id for copy in matches})])
 
     def _candidates(self, article_id: int, keys: list[int]) -> list[tuple[Copy, str]]:
-        ids = select(ArticleBand.article_id).where(
-            ArticleBand.band_key.in_(keys), ArticleBand.article_id != article_id
+        ids = select(col(ArticleBand.article_id)).where(
+            col(ArticleBand.band_key).in_(keys), col(ArticleBand.article_id) != article_id
         )
         rows = self.session.execute(
-            select(Article.id, Article.published_at, Article.duplicate_of, Article.body).where(
-                Article.id.in_(ids)
-            )
+            select(
+                col(Article.id),
+                col(Article.published_at),
+                col(Article.duplicate_of),
+                col(Article.body),
+            ).where(col(Article.id).in_(ids))
         ).all()
         return [(Copy(row[0], row[1], row[2]), row[3]) for row in rows]
 
@@ -156,8 +159,8 @@ class DuplicateIndex:
         if not ids:
             return []
         rows = self.session.execute(
-            select(Article.id, Article.published_at, Article.duplicate_of).where(
-                Article.id.in_(ids)
+            select(col(Article.id), col(Article.published_at), col(Article.duplicate_of)).where(
+                col(Article.id).in_(ids)
             )
         ).all()
         return [Copy(row[0], row[1], row[2]) for row in rows]
@@ -174,13 +177,13 @@ class DuplicateIndex:
         if others:
             self.session.execute(
                 update(Article)
-                .where(Article.id.in_(others))
+                .where(col(Article.id).in_(others))
                 .values(duplicate_of=root.id)
                 .execution_options(synchronize_session="fetch")
             )
         self.session.execute(
             update(Article)
-            .where(Article.id == root.id)
+            .where(col(Article.id) == root.id)
             .values(duplicate_of=None)
             .execution_options(synchronize_session="fetch")
         )
@@ -188,8 +191,8 @@ class DuplicateIndex:
     def _followers(self, ids: set[int]) -> list[Copy]:
         """Articles linked to any of `ids` that are not among them."""
         rows = self.session.execute(
-            select(Article.id, Article.published_at, Article.duplicate_of).where(
-                Article.duplicate_of.in_(ids), Article.id.not_in(ids)
+            select(col(Article.id), col(Article.published_at), col(Article.duplicate_of)).where(
+                col(Article.duplicate_of).in_(ids), col(Article.id).not_in(ids)
             )
         ).all()
         return [Copy(row[0], row[1], row[2]) for row in rows]

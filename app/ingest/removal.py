@@ -30,5 +30,5 @@ def delete_article(session: Session, article_id: int) -> bool:
             update(Article).where(col(Article.duplicate_of) == article_id).values(duplicate_of=root)
         )
         session.execute(update(Article).where(col(Article.id) == root).values(duplicate_of=None))
-    result = session.execute(delete(Article).where(col(Article.id) == article_id))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    result = session.exec(delete(Article).where(col(Article.id) == article_id))
+    return bool(result.rowcount)

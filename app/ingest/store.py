@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, delete, func, or_, select
+from sqlalchemy import Table, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.ingest.document import ArticleDraft, drop_unsafe_url
 from app.ingest.duplicates import DuplicateIndex
@@ -103,38 +103,44 @@ class EntityResolver:
 
     def _by_alias(self, key: str, entity_type: str) -> int | None:
         return self.session.exec(
-            select(EntityAlias.entity_id).where(
-                EntityAlias.key == key, EntityAlias.entity_type == entity_type
+            select(col(EntityAlias.entity_id)).where(
+                col(EntityAlias.key) == key, col(EntityAlias.entity_type) == entity_type
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
 
     def _by_curated_alias(self, keys: set[str], entity_type: str, name: str) -> int | None:
         """A form a person has tied to an entity (aliases.csv, merge, split) decides the
         entity; when forms are tied to different entities, the one for the name wins."""
         return self.session.exec(
-            select(EntityAlias.entity_id)
+            select(col(EntityAlias.entity_id))
             .where(
-                EntityAlias.key.in_(keys),
-                EntityAlias.entity_type == entity_type,
-                EntityAlias.curated.is_(True),
+                col(EntityAlias.key).in_(keys),
+                col(EntityAlias.entity_type) == entity_type,
+                col(EntityAlias.curated).is_(True),
             )
-            .order_by((EntityAlias.key == name).desc(), EntityAlias.key)
+            .order_by((col(EntityAlias.key) == name).desc(), col(EntityAlias.key))
             .limit(1)
-        ).scalar_one_or_none()
+        ).one_or_none()
 
     def _entities_of(self, entity_type: str) -> list[tuple[int, str, str]]:
         if entity_type not in self._candidates:
             rows = self.session.exec(
-                select(Entity.id, Entity.name, Entity.type).where(Entity.type == entity_type)
+                select(col(Entity.id), col(Entity.name), col(Entity.type)).where(
+                    col(Entity.type) == entity_type
+                )
             ).all()
-            self._candidates[entity_type] = [(row[0], row[1], row[2]) for row in rows]
+            # Every stored entity has an id; the test only narrows the model's `int | None`.
+            self._candidates[entity_type] = [
+                (entity_id, name, kind) for entity_id, name, kind in rows if entity_id is not None
+            ]
         return self._candidates[entity_type]
 
     def _create(self, name: str, entity_type: str) -> int:
         insert_ignoring_conflicts(self.session, Entity, [{"name": name, "type": entity_type}])
-        entity_id: int = self.session.exec(
-            select(Entity.id).where(Entity.name == name, Entity.type == entity_type)
-        ).scalar_one()
+        entity_id = self.session.exec(
+            select(col(Entity.id)).where(col(Entity.name) == name, col(Entity.type) == entity_type)
+        ).one()
+        assert entity_id is not None  # a stored row's primary key
         self._entities_of(entity_type).append((entity_id, name, entity_type))
         return entity_id
 
@@ -154,26 +160,29 @@ def add_curated_alias(session: Session, alias: str, canonical: str, entity_type:
     A canonical name merged into another entity (`newsdesk entities merge`) is a curated
     alias of that entity, so the alias follows it there instead of re-creating it.
     """
-    entity_id: int | None = session.exec(
-        select(EntityAlias.entity_id).where(
-            EntityAlias.key == name_key(canonical),
-            EntityAlias.entity_type == entity_type,
-            EntityAlias.curated.is_(True),
+    entity_id = session.exec(
+        select(col(EntityAlias.entity_id)).where(
+            col(EntityAlias.key) == name_key(canonical),
+            col(EntityAlias.entity_type) == entity_type,
+            col(EntityAlias.curated).is_(True),
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
     if entity_id is not None:
-        canonical = session.exec(select(Entity.name).where(Entity.id == entity_id)).scalar_one()
+        canonical = session.exec(select(col(Entity.name)).where(col(Entity.id) == entity_id)).one()
     else:
         insert_ignoring_conflicts(session, Entity, [{"name": canonical, "type": entity_type}])
         entity_id = session.exec(
-            select(Entity.id).where(Entity.name == canonical, Entity.type == entity_type)
-        ).scalar_one()
+            select(col(Entity.id)).where(
+                col(Entity.name) == canonical, col(Entity.type) == entity_type
+            )
+        ).one()
+        assert entity_id is not None  # a stored row's primary key
     for form in {alias, canonical}:
         key = name_key(form)
         session.execute(
             delete(EntityAlias).where(
-                EntityAlias.key == key,
-                EntityAlias.entity_type == entity_type,
+                col(EntityAlias.key) == key,
+                col(EntityAlias.entity_type) == entity_type,
             )
         )
         insert_ignoring_conflicts(
@@ -250,16 +259,16 @@ class ArticleStore:
 
     def _find(self, digest: str, draft: ArticleDraft, identity: str) -> Article | None:
         by_hash = self.session.exec(
-            select(Article).where(Article.content_hash == digest)
-        ).scalar_one_or_none()
+            select(Article).where(col(Article.content_hash) == digest)
+        ).one_or_none()
         if by_hash is not None:
             return by_hash
-        conditions = [Article.origin == identity]
+        conditions = [col(Article.origin) == identity]
         if draft.url:
-            conditions.append(Article.url == draft.url)
+            conditions.append(col(Article.url) == draft.url)
         return self.session.exec(
-            select(Article).where(or_(*conditions)).order_by(Article.id).limit(1)
-        ).scalar_one_or_none()
+            select(Article).where(or_(*conditions)).order_by(col(Article.id)).limit(1)
+        ).one_or_none()
 
     def _values(self, draft: ArticleDraft, digest: str) -> dict[str, Any]:
         values = {name: without_nul(getattr(draft, name)) for name in ARTICLE_FIELDS}
@@ -300,15 +309,17 @@ class ArticleStore:
         return Outcome.UPDATED
 
     def _unlink(self, article_id: int) -> None:
-        self.session.execute(delete(ArticleEntity).where(ArticleEntity.article_id == article_id))
+        self.session.execute(
+            delete(ArticleEntity).where(col(ArticleEntity.article_id) == article_id)
+        )
 
     def _has_links(self, article_id: int) -> bool:
         return (
             self.session.exec(
                 select(func.count())
                 .select_from(ArticleEntity)
-                .where(ArticleEntity.article_id == article_id)
-            ).scalar_one()
+                .where(col(ArticleEntity.article_id) == article_id)
+            ).one()
             > 0
         )
 
@@ -319,13 +330,15 @@ class ArticleStore:
             insert_ignoring_conflicts(
                 self.session, Source, [{"name": publisher, "domain": domain_of(url)}]
             )
-            self._sources[publisher] = self.session.exec(
-                select(Source.id).where(Source.name == publisher)
-            ).scalar_one()
+            source_id = self.session.exec(
+                select(col(Source.id)).where(col(Source.name) == publisher)
+            ).one()
+            assert source_id is not None  # a stored row's primary key
+            self._sources[publisher] = source_id
         return self._sources[publisher]
 
     def _replace_tags(self, article_id: int, tags: Iterable[str]) -> None:
-        self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+        self.session.execute(delete(ArticleTag).where(col(ArticleTag.article_id) == article_id))
         rows = [
             {"article_id": article_id, "tag": without_nul(tag)}
             for tag in dict.fromkeys(tags)

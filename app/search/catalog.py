@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement, Select
-from sqlmodel import Session
+from sqlalchemy.sql import ColumnElement, Select, SQLColumnExpression
+from sqlmodel import Session, col
 
 from app.keys import name_key
 from app.models import Article, ArticleEntity, Entity, EntityAlias, Source
@@ -44,77 +44,87 @@ class EntityActivity:
 def sources_with_counts(session: Session) -> list[tuple[Source, int]]:
     """Every source and how many articles it has, most articles first."""
     counts = (
-        select(Article.source_id, func.count().label("n")).group_by(Article.source_id).subquery()
+        select(col(Article.source_id), func.count().label("n"))
+        .group_by(col(Article.source_id))
+        .subquery()
     )
     rows = session.execute(
         select(Source, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.source_id == Source.id)
-        .order_by(func.coalesce(counts.c.n, 0).desc(), Source.name)
+        .outerjoin(counts, counts.c.source_id == col(Source.id))
+        .order_by(func.coalesce(counts.c.n, 0).desc(), col(Source.name))
     ).all()
     return [(row[0], int(row[1])) for row in rows]
 
 
-def entity_stats() -> Select[Any]:
+def entity_stats() -> Select[int, int, int]:
     """SELECT entity_id, article count, mention count over all article links."""
     return select(
-        ArticleEntity.entity_id,
+        col(ArticleEntity.entity_id),
         func.count().label("articles"),
-        func.sum(ArticleEntity.mentions).label("mentions"),
-    ).group_by(ArticleEntity.entity_id)
+        func.sum(col(ArticleEntity.mentions)).label("mentions"),
+    ).group_by(col(ArticleEntity.entity_id))
 
 
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def name_matches(name: str) -> Select[Any]:
+def name_matches(name: str) -> Select[int, int]:
     """SELECT entity_id, rank for entities with an alias containing `name` (folded)."""
     key = _like_escaped(name_key(name))
     rank = case(
-        (EntityAlias.key == name_key(name), EXACT),
+        (col(EntityAlias.key) == name_key(name), EXACT),
         (
             or_(
-                EntityAlias.key.like(key + "%", escape="\\"),
-                EntityAlias.key.like("% " + key + "%", escape="\\"),
+                col(EntityAlias.key).like(key + "%", escape="\\"),
+                col(EntityAlias.key).like("% " + key + "%", escape="\\"),
             ),
             PREFIX,
         ),
         else_=SUBSTRING,
     )
     return (
-        select(EntityAlias.entity_id, func.min(rank).label("rank"))
-        .where(EntityAlias.key.like("%" + key + "%", escape="\\"))
-        .group_by(EntityAlias.entity_id)
+        select(col(EntityAlias.entity_id), func.min(rank).label("rank"))
+        .where(col(EntityAlias.key).like("%" + key + "%", escape="\\"))
+        .group_by(col(EntityAlias.entity_id))
     )
 
 
-def entity_listing(name: str | None, entity_type: str | None, min_articles: int) -> Select[Any]:
+def entity_listing(
+    name: str | None, entity_type: str | None, min_articles: int
+) -> Select[Entity, int, int, int]:
     """SELECT Entity, articles, mentions, rank: filtered by a name/alias part, type and count."""
     stats = entity_stats().subquery()
-    rank: Any = literal(EXACT)
+    rank: ColumnElement[int] = literal(EXACT)
     statement = select(Entity, stats.c.articles, stats.c.mentions)
     if name:
         matched = name_matches(name).subquery()
         rank = matched.c.rank
-        statement = statement.join(matched, matched.c.entity_id == Entity.id)
+        statement = statement.join(matched, matched.c.entity_id == col(Entity.id))
     statement = (
         statement.add_columns(rank.label("rank"))
-        .join(stats, stats.c.entity_id == Entity.id)
+        .join(stats, stats.c.entity_id == col(Entity.id))
         .where(stats.c.articles >= min_articles)
     )
     if entity_type:
-        statement = statement.where(Entity.type == entity_type)
+        statement = statement.where(col(Entity.type) == entity_type)
     return statement
 
 
-def _sort_columns(statement: Select[Any], sort: EntitySort) -> list[tuple[Any, bool]]:
+def _sort_columns(
+    statement: Select[Entity, int, int, int], sort: EntitySort
+) -> list[tuple[SQLColumnExpression[Any], bool]]:
     """(column, descending) pairs of the order: match rank, then the sort, then id."""
     columns = statement.selected_columns
-    second = (columns.articles, True) if sort == "articles" else (func.lower(Entity.name), False)
-    return [(columns.rank, False), second, (Entity.id, False)]
+    second = (
+        (columns.articles, True) if sort == "articles" else (func.lower(col(Entity.name)), False)
+    )
+    return [(columns.rank, False), second, (col(Entity.id), False)]
 
 
-def _after(order: list[tuple[Any, bool]], key: list[Any]) -> ColumnElement[bool]:
+def _after(
+    order: list[tuple[SQLColumnExpression[Any], bool]], key: list[int | str]
+) -> ColumnElement[bool]:
     """Rows strictly after `key` in the order (a lexicographic keyset condition)."""
     column, descending = order[0]
     beyond = column < key[0] if descending else column > key[0]
@@ -125,10 +135,10 @@ def _after(order: list[tuple[Any, bool]], key: list[Any]) -> ColumnElement[bool]
 
 def entity_page(
     session: Session,
-    statement: Select[Any],
+    statement: Select[Entity, int, int, int],
     sort: EntitySort,
     limit: int,
-    after: list[Any] | None,
+    after: list[int | str] | None,
 ) -> tuple[list[EntityRow], int]:
     """One page of an entity listing after the key of the previous page's last row, and the
     total number of rows the listing has."""
@@ -166,13 +176,13 @@ def entity_activity(session: Session, entity_id: int) -> EntityActivity:
     row = session.execute(
         select(
             func.count(),
-            func.sum(ArticleEntity.mentions),
-            func.min(Article.published_at),
-            func.max(Article.published_at),
+            func.sum(col(ArticleEntity.mentions)),
+            func.min(col(Article.published_at)),
+            func.max(col(Article.published_at)),
         )
         .select_from(ArticleEntity)
-        .join(Article, Article.id == ArticleEntity.article_id)
-        .where(ArticleEntity.entity_id == entity_id)
+        .join(Article, col(Article.id) == col(ArticleEntity.article_id))
+        .where(col(ArticleEntity.entity_id) == entity_id)
     ).one()
     return EntityActivity(int(row[0]), int(row[1] or 0), row[2], row[3])
 
@@ -184,11 +194,11 @@ def co_occurring(session: Session, entity_id: int, limit: int) -> list[tuple[Ent
     rows = session.execute(
         select(Entity, shared)
         .select_from(ArticleEntity)
-        .join(other, other.article_id == ArticleEntity.article_id)
-        .join(Entity, Entity.id == other.entity_id)
-        .where(ArticleEntity.entity_id == entity_id, other.entity_id != entity_id)
-        .group_by(Entity.id)
-        .order_by(shared.desc(), Entity.name, Entity.id)
+        .join(other, col(other.article_id) == col(ArticleEntity.article_id))
+        .join(Entity, col(Entity.id) == col(other.entity_id))
+        .where(col(ArticleEntity.entity_id) == entity_id, col(other.entity_id) != entity_id)
+        .group_by(col(Entity.id))
+        .order_by(shared.desc(), col(Entity.name), col(Entity.id))
         .limit(limit)
     ).all()
     return [(row[0], int(row[1])) for row in rows]
@@ -200,11 +210,11 @@ def top_sources(session: Session, entity_id: int, limit: int) -> list[tuple[Sour
     rows = session.execute(
         select(Source, articles)
         .select_from(ArticleEntity)
-        .join(Article, Article.id == ArticleEntity.article_id)
-        .join(Source, Source.id == Article.source_id)
-        .where(ArticleEntity.entity_id == entity_id)
-        .group_by(Source.id)
-        .order_by(articles.desc(), Source.name)
+        .join(Article, col(Article.id) == col(ArticleEntity.article_id))
+        .join(Source, col(Source.id) == col(Article.source_id))
+        .where(col(ArticleEntity.entity_id) == entity_id)
+        .group_by(col(Source.id))
+        .order_by(articles.desc(), col(Source.name))
         .limit(limit)
     ).all()
     return [(row[0], int(row[1])) for row in rows]
@@ -214,8 +224,8 @@ def aliases_of(session: Session, entity_id: int) -> list[str]:
     """Every form stored as naming the entity, A–Z."""
     return list(
         session.execute(
-            select(EntityAlias.alias)
-            .where(EntityAlias.entity_id == entity_id)
-            .order_by(EntityAlias.alias)
+            select(col(EntityAlias.alias))
+            .where(col(EntityAlias.entity_id) == entity_id)
+            .order_by(col(EntityAlias.alias))
         ).scalars()
     )

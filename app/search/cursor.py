@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from app.db import session_engine
 from app.models import MAX_ID, ServerSecret
 
 CURSOR_SECRET_NAME = "cursor"
@@ -141,14 +141,14 @@ def stored_secret(session: Session, name: str) -> bytes:
     Read in the caller's own transaction (a second one could wait on the first's lock).
     Every server on one database reads the same secret, so a cursor from one is valid on all.
     """
-    row = session.execute(select(ServerSecret.value).where(ServerSecret.name == name)).first()
+    row = session.execute(
+        select(col(ServerSecret.value)).where(col(ServerSecret.name) == name)
+    ).first()
     if row is not None:
         return bytes.fromhex(row[0])
     # Only when the row was removed by hand: the migration makes it.
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
     try:
-        with Session(engine) as writer, writer.begin():
+        with Session(session_engine(session)) as writer, writer.begin():
             writer.add(ServerSecret(name=name, value=secrets.token_hex(32)))
     except IntegrityError:
         pass  # another process created it first: read theirs

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Integer, String, cast, func, null, select
-from sqlalchemy.sql import Select, Subquery
-from sqlmodel import Session
+from sqlalchemy import Integer, Row, String, cast, func, null, select
+from sqlalchemy.sql import Select, SQLColumnExpression, Subquery
+from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity, Entity, Source
 from app.search.articles import ArticleFilter, filter_conditions, matching_ids
@@ -20,6 +20,9 @@ from app.search.periods import period_key_sql
 
 FacetName = Literal["source", "entity", "entity_type", "language", "month"]
 FACET_NAMES: tuple[str, ...] = get_args(FacetName)
+# A facet value as _ranked reads it: id, value, type, count (n), and the facet's number of
+# distinct values and of article-value pairs.
+RankedValue = Row[int | None, str, str | None, int, int, int]
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Facet:
     missing: int
 
 
-def _filtered(session: Session, flt: ArticleFilter, key: Any) -> Subquery:
+def _filtered(session: Session, flt: ArticleFilter, key: SQLColumnExpression[Any]) -> Subquery:
     """The filtered ids with one more column `key` (an Article column or expression)."""
     return matching_ids(session, flt).add_columns(key.label("key")).subquery()
 
@@ -62,13 +65,13 @@ def _article_counts(ids: Subquery) -> Subquery:
 
 
 def _source_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[Any, ...]]:
-    counts = _article_counts(_filtered(session, flt, Article.source_id))
+    counts = _article_counts(_filtered(session, flt, col(Article.source_id)))
     return select(
         counts.c.key.label("id"),
-        Source.name.label("value"),
+        col(Source.name).label("value"),
         cast(null(), String).label("type"),
         counts.c.n,
-    ).join(Source, Source.id == counts.c.key)
+    ).join(Source, col(Source.id) == counts.c.key)
 
 
 def _plain_counts(ids: Subquery) -> Select[*tuple[Any, ...]]:
@@ -88,20 +91,23 @@ def _mentions(session: Session, flt: ArticleFilter) -> Select[Any]:
         # Every article matches: joining the id set would only cost a lookup per mention.
         return statement
     ids = matching_ids(session, flt).subquery()
-    return statement.join(ids, ids.c.id == ArticleEntity.article_id)
+    return statement.join(ids, ids.c.id == col(ArticleEntity.article_id))
 
 
 def _entity_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[Any, ...]]:
     counts = (
         _mentions(session, flt)
-        .add_columns(ArticleEntity.entity_id.label("key"), func.count().label("n"))
-        .group_by(ArticleEntity.entity_id)
+        .add_columns(col(ArticleEntity.entity_id).label("key"), func.count().label("n"))
+        .group_by(col(ArticleEntity.entity_id))
         .subquery()
     )
     # Names are joined to the grouped rows (one per entity), not to every mention.
     return select(
-        counts.c.key.label("id"), Entity.name.label("value"), Entity.type.label("type"), counts.c.n
-    ).join(Entity, Entity.id == counts.c.key)
+        counts.c.key.label("id"),
+        col(Entity.name).label("value"),
+        col(Entity.type).label("type"),
+        counts.c.n,
+    ).join(Entity, col(Entity.id) == counts.c.key)
 
 
 def _entity_type_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[Any, ...]]:
@@ -109,12 +115,12 @@ def _entity_type_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[A
         _mentions(session, flt)
         .add_columns(
             cast(null(), Integer).label("id"),
-            Entity.type.label("value"),
+            col(Entity.type).label("value"),
             cast(null(), String).label("type"),
-            func.count(ArticleEntity.article_id.distinct()).label("n"),
+            func.count(col(ArticleEntity.article_id).distinct()).label("n"),
         )
-        .join(Entity, Entity.id == ArticleEntity.entity_id)
-        .group_by(Entity.type)
+        .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
+        .group_by(col(Entity.type))
     )
 
 
@@ -127,21 +133,23 @@ def value_counts(session: Session, flt: ArticleFilter, name: str) -> Select[*tup
     if name == "entity_type":
         return _entity_type_counts(session, flt)
     if name == "language":
-        return _plain_counts(_filtered(session, flt, Article.language))
+        return _plain_counts(_filtered(session, flt, col(Article.language)))
     if name == "month":
         dialect = session.get_bind().dialect.name
-        month = period_key_sql(dialect, "month", Article.published_at)
+        month = period_key_sql(dialect, "month", col(Article.published_at))
         return _plain_counts(_filtered(session, flt, month))
     raise ValueError(f"unknown facet {name!r}")
 
 
 def articles_with_entities(session: Session, flt: ArticleFilter) -> int:
     """How many matching articles mention at least one entity."""
-    statement = _mentions(session, flt).add_columns(func.count(ArticleEntity.article_id.distinct()))
+    statement = _mentions(session, flt).add_columns(
+        func.count(col(ArticleEntity.article_id).distinct())
+    )
     return int(session.execute(statement).scalar_one())
 
 
-def _ranked(session: Session, flt: ArticleFilter, name: str, size: int) -> list[Any]:
+def _ranked(session: Session, flt: ArticleFilter, name: str, size: int) -> list[RankedValue]:
     """The `size` most frequent values (ties by value), each row with the facet's totals."""
     rows = value_counts(session, flt, name).subquery()
     statement = (
@@ -164,7 +172,7 @@ def top_values(session: Session, flt: ArticleFilter, name: str, size: int) -> li
     return _as_values(_ranked(session, flt, name, size))
 
 
-def _as_values(rows: list[Any]) -> list[FacetValue]:
+def _as_values(rows: list[RankedValue]) -> list[FacetValue]:
     return [FacetValue(value=str(r.value), count=int(r.n), id=r.id, type=r.type) for r in rows]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import tantivy
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import Row, Select, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from app.models import Entity, Source
 from app.search.articles import ArticleFilter
@@ -35,6 +36,9 @@ FACET_FIELDS = {
     "language": "language",
     "month": "month",
 }
+
+# The third column _named reads: a source's id again, or an entity's type.
+_Third = TypeVar("_Third")
 
 
 class IndexCounts:
@@ -61,7 +65,8 @@ class IndexCounts:
                 (tantivy.Occur.Must, tantivy.Query.exists_query("entity")),
             ]
         )
-        return int(self.searcher.search(query, 1, count=True).count)
+        result = self.searcher.search(query, 1, count=True)
+        return int(result.count)  # type: ignore[attr-defined]  # tantivy's stub omits count
 
     # -- facets ----------------------------------------------------------------------
 
@@ -92,11 +97,15 @@ class IndexCounts:
 
     def _values(self, name: str, keys: Sequence[Any], counts: dict[Any, int]) -> list[FacetValue]:
         if name == "source":
-            rows = self._named(select(Source.id, Source.name, Source.id), Source.id, keys)
+            rows = self._named(
+                select(col(Source.id), col(Source.name), col(Source.id)), col(Source.id), keys
+            )
             return [FacetValue(value=n, count=counts[i], id=i) for i, n, _ in rows]
         if name == "entity":
-            rows = self._named(select(Entity.id, Entity.name, Entity.type), Entity.id, keys)
-            return [FacetValue(value=n, count=counts[i], id=i, type=t) for i, n, t in rows]
+            entities = self._named(
+                select(col(Entity.id), col(Entity.name), col(Entity.type)), col(Entity.id), keys
+            )
+            return [FacetValue(value=n, count=counts[i], id=i, type=t) for i, n, t in entities]
         if name == "month":
             return [
                 FacetValue(value=f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}", count=counts[k])
@@ -104,8 +113,13 @@ class IndexCounts:
             ]
         return [FacetValue(value=str(key), count=counts[key]) for key in keys]
 
-    def _named(self, statement: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
-        rows: list[Any] = []
+    def _named(
+        self,
+        statement: Select[int | None, str, _Third],
+        column: Mapped[int | None],
+        keys: Sequence[Any],
+    ) -> list[Row[int | None, str, _Third]]:
+        rows: list[Row[int | None, str, _Third]] = []
         ids = [int(key) for key in keys]
         for start in range(0, len(ids), 10_000):
             chunk = ids[start : start + 10_000]

@@ -53,7 +53,8 @@ class Interrupter:
 def query_time_limit(session: Session, milliseconds: int) -> Iterator[Interrupter]:
     """Abort the session's statements once `milliseconds` have passed (0: no limit)."""
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    # The driver's own connection (sqlite3 or psycopg): probed for what it can do below.
+    raw: Any = connection.connection.driver_connection
     interrupter = Interrupter(_stopper(connection.dialect.name, raw))
     timer: threading.Timer | None = None
     try:
@@ -75,11 +76,12 @@ def query_time_limit(session: Session, milliseconds: int) -> Iterator[Interrupte
 
 def _stopper(dialect: str, raw: Any) -> Callable[[], None] | None:
     """How to stop the statement running on a DB-API connection from another thread."""
+    stop: Callable[[], None] | None = None
     if dialect == "sqlite" and hasattr(raw, "interrupt"):
-        return raw.interrupt
-    if dialect == "postgresql" and hasattr(raw, "cancel"):
-        return raw.cancel
-    return None
+        stop = raw.interrupt
+    elif dialect == "postgresql" and hasattr(raw, "cancel"):
+        stop = raw.cancel
+    return stop
 
 
 def _past(deadline: float) -> Callable[[], int]:

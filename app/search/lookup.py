@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.keys import name_key
 from app.models import Entity, EntityAlias, Source
@@ -49,10 +49,10 @@ def resolve_source(session: Session, value: str) -> int:
         if found is not None and found.id is not None:
             return found.id
     source_id = session.execute(
-        select(Source.id).where(func.lower(Source.name) == value.strip().lower())
+        select(col(Source.id)).where(func.lower(col(Source.name)) == value.strip().lower())
     ).scalar_one_or_none()
     if source_id is None:
-        names = list(session.execute(select(Source.name)).scalars())
+        names = list(session.execute(select(col(Source.name))).scalars())
         raise NotFound("source", value, _suggest(value, names))
     return int(source_id)
 
@@ -70,9 +70,11 @@ def resolve_entity(session: Session, value: str) -> list[int]:
             return [entity.id]
     key = name_key(value)
     ids = set(
-        session.execute(select(EntityAlias.entity_id).where(EntityAlias.key == key)).scalars()
+        session.execute(
+            select(col(EntityAlias.entity_id)).where(col(EntityAlias.key) == key)
+        ).scalars()
     )
     if not ids:
-        names = list(session.execute(select(Entity.name)).scalars())
+        names = list(session.execute(select(col(Entity.name))).scalars())
         raise NotFound("entity", value, _suggest(value, names))
     return sorted(ids)

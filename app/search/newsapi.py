@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import Row, func, select
+from sqlmodel import Session, col
 
 from app.models import Article, ArticleTag, Source
 from app.search.articles import ArticleFilter, Sort, matching_ids, newest_id, sort_order
@@ -33,7 +34,9 @@ def source_slugs(session: Session) -> dict[int, str]:
     gets its id appended ('bbc-news-7')."""
     slugs: dict[int, str] = {}
     taken: set[str] = set()
-    for source_id, name in session.execute(select(Source.id, Source.name).order_by(Source.id)):
+    for source_id, name in session.execute(
+        select(col(Source.id), col(Source.name)).order_by(col(Source.id))
+    ):
         slug = slugify(name) or f"source-{source_id}"
         if slug in taken:
             slug = f"{slug}-{source_id}"
@@ -46,7 +49,7 @@ def resolve_source_refs(session: Session, values: list[str]) -> list[int]:
     """Source ids for slugs, names (any case) or numeric ids; NotFound names the first unknown."""
     slugs = source_slugs(session)
     by_ref: dict[str, int] = {slug: source_id for source_id, slug in slugs.items()}
-    for source_id, name in session.execute(select(Source.id, Source.name)):
+    for source_id, name in session.execute(select(col(Source.id), col(Source.name))):
         by_ref.setdefault(name.casefold(), source_id)
         by_ref.setdefault(str(source_id), source_id)
     ids: list[int] = []
@@ -79,17 +82,17 @@ def source_profiles(session: Session) -> list[SourceProfile]:
     slugs = source_slugs(session)
     tags = _most_common(
         session.execute(
-            select(Article.source_id, ArticleTag.tag, func.count())
-            .join(ArticleTag, ArticleTag.article_id == Article.id)
-            .where(Article.source_id.is_not(None))
-            .group_by(Article.source_id, ArticleTag.tag)
+            select(col(Article.source_id), col(ArticleTag.tag), func.count())
+            .join(ArticleTag, col(ArticleTag.article_id) == col(Article.id))
+            .where(col(Article.source_id).is_not(None))
+            .group_by(col(Article.source_id), col(ArticleTag.tag))
         ).all()
     )
     languages = _most_common(
         session.execute(
-            select(Article.source_id, Article.language, func.count())
-            .where(Article.source_id.is_not(None), Article.language.is_not(None))
-            .group_by(Article.source_id, Article.language)
+            select(col(Article.source_id), col(Article.language), func.count())
+            .where(col(Article.source_id).is_not(None), col(Article.language).is_not(None))
+            .group_by(col(Article.source_id), col(Article.language))
         ).all()
     )
     return [
@@ -107,7 +110,7 @@ def source_profiles(session: Session) -> list[SourceProfile]:
     ]
 
 
-def _most_common(rows: list[tuple[int, str, int]]) -> dict[int, str]:
+def _most_common(rows: Sequence[Row[int, str, int]]) -> dict[int, str]:
     """The most frequent value per source from (source id, value, count) rows; ties by value."""
     counters: dict[int, Counter[str]] = {}
     for source_id, value, count in rows:
@@ -126,11 +129,11 @@ def page_cursor(session: Session, flt: ArticleFilter, sort: Sort, offset: int) -
     page costs one scan of the matching ids before it, not of the articles.
     """
     snapshot = newest_id(session)
-    ids = matching_ids(session, flt).where(Article.id <= snapshot).subquery()
+    ids = matching_ids(session, flt).where(col(Article.id) <= snapshot).subquery()
     order = sort_order(sort, ids.c.score)
     row = session.execute(
-        select(Article.published_at, Article.id, ids.c.score)
-        .join(ids, ids.c.id == Article.id)
+        select(col(Article.published_at), col(Article.id), ids.c.score)
+        .join(ids, ids.c.id == col(Article.id))
         .order_by(*order)
         .offset(offset - 1)
         .limit(1)

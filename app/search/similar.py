@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, case, desc, func, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity, Entity, Source
 from app.search.query import Or, Term
@@ -89,20 +89,22 @@ def article_count(session: Session) -> int:
 def entity_weights(session: Session, article_id: int, total: int) -> list[Weighted]:
     """The article's entities, heaviest (rarest, most mentioned) first; weightless ones left out."""
     df = (
-        select(ArticleEntity.entity_id, func.count().label("df"))
+        select(col(ArticleEntity.entity_id), func.count().label("df"))
         .where(
-            ArticleEntity.entity_id.in_(
-                select(ArticleEntity.entity_id).where(ArticleEntity.article_id == article_id)
+            col(ArticleEntity.entity_id).in_(
+                select(col(ArticleEntity.entity_id)).where(
+                    col(ArticleEntity.article_id) == article_id
+                )
             )
         )
-        .group_by(ArticleEntity.entity_id)
+        .group_by(col(ArticleEntity.entity_id))
         .subquery()
     )
     rows = session.execute(
-        select(Entity.id, Entity.name, ArticleEntity.mentions, df.c.df)
-        .join(ArticleEntity, ArticleEntity.entity_id == Entity.id)
-        .join(df, df.c.entity_id == Entity.id)
-        .where(ArticleEntity.article_id == article_id)
+        select(col(Entity.id), col(Entity.name), col(ArticleEntity.mentions), df.c.df)
+        .join(ArticleEntity, col(ArticleEntity.entity_id) == col(Entity.id))
+        .join(df, df.c.entity_id == col(Entity.id))
+        .where(col(ArticleEntity.article_id) == article_id)
     ).all()
     weights = [
         Weighted(entity_id, name, idf(total, count) * (1 + math.log(max(mentions, 1))))
@@ -154,15 +156,15 @@ def entity_candidates(session: Session, article_id: int, entities: list[Weighted
     rarest = entities[:MAX_ENTITIES]
     if not rarest:
         return []
-    weight = case({w.key: w.weight for w in rarest}, value=ArticleEntity.entity_id, else_=0.0)
+    weight = case({w.key: w.weight for w in rarest}, value=col(ArticleEntity.entity_id), else_=0.0)
     rows = session.execute(
-        select(ArticleEntity.article_id)
+        select(col(ArticleEntity.article_id))
         .where(
-            ArticleEntity.entity_id.in_([w.key for w in rarest]),
-            ArticleEntity.article_id != article_id,
+            col(ArticleEntity.entity_id).in_([w.key for w in rarest]),
+            col(ArticleEntity.article_id) != article_id,
         )
-        .group_by(ArticleEntity.article_id)
-        .order_by(desc(func.sum(weight)), ArticleEntity.article_id)
+        .group_by(col(ArticleEntity.article_id))
+        .order_by(desc(func.sum(weight)), col(ArticleEntity.article_id))
         .limit(CANDIDATES)
     ).scalars()
     return list(rows)
@@ -188,9 +190,9 @@ def shared_entity_ids(
 ) -> dict[int, set[int]]:
     """Which of the article's entities each candidate mentions."""
     rows = session.execute(
-        select(ArticleEntity.article_id, ArticleEntity.entity_id).where(
-            ArticleEntity.article_id.in_(list(ids)),
-            ArticleEntity.entity_id.in_([w.key for w in entities]),
+        select(col(ArticleEntity.article_id), col(ArticleEntity.entity_id)).where(
+            col(ArticleEntity.article_id).in_(list(ids)),
+            col(ArticleEntity.entity_id).in_([w.key for w in entities]),
         )
     ).all()
     shared: dict[int, set[int]] = {}
@@ -236,7 +238,9 @@ def similar_articles(
     if exclude_duplicates and ids:
         ids = set(
             session.execute(
-                select(Article.id).where(Article.id.in_(ids), Article.duplicate_of.is_(None))
+                select(col(Article.id)).where(
+                    col(Article.id).in_(ids), col(Article.duplicate_of).is_(None)
+                )
             ).scalars()
         )
     if not ids:
@@ -255,8 +259,8 @@ def similar_articles(
     best = scored[:limit]
     rows = session.execute(
         select(Article, Source)
-        .outerjoin(Source, Source.id == Article.source_id)
-        .where(Article.id.in_([item[1] for item in best]))
+        .outerjoin(Source, col(Source.id) == col(Article.source_id))
+        .where(col(Article.id).in_([item[1] for item in best]))
     ).all()
     loaded = {candidate.id: (candidate, source) for candidate, source in rows}
     return [

@@ -180,7 +180,7 @@ def _page_fts5_snippets(
     search_in: SearchIn,
     texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[int, str | None]]:
     """FTS5's snippet() (the best passage of whichever column matched) over a temporary
     table holding only the page's passage windows: over the whole index, FTS5 would first
     expand a prefix such as `elect*` across every article and score whole bodies."""
@@ -208,7 +208,7 @@ def _pg_snippets(
     query: Query,
     texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[int, str | None]]:
     """ts_headline() over the body's window: its passage, and so the snippet text, differ
     from FTS5's.
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity
 from app.search.articles import ArticleFilter, matching_ids
@@ -59,7 +59,9 @@ def _date_bounds(session: Session, flt: ArticleFilter) -> tuple[datetime | None,
     """The filter's from/to, each falling back to the first/last matching date."""
     first, last = flt.published_from, flt.published_to
     if first is None or last is None:
-        ids = matching_ids(session, flt).add_columns(Article.published_at.label("at")).subquery()
+        ids = (
+            matching_ids(session, flt).add_columns(col(Article.published_at).label("at")).subquery()
+        )
         low, high = session.execute(select(func.min(ids.c.at), func.max(ids.c.at))).one()
         first, last = first or low or last, last or high or first
     return first, last
@@ -73,13 +75,13 @@ def _counts(
     where: ColumnElement[bool] | None = None,
 ) -> dict[tuple[str, int | None], int]:
     """Dated matches per (period, source or entity id); the id is None without `by`."""
-    period = period_key_sql(session.get_bind().dialect.name, interval, Article.published_at)
+    period = period_key_sql(session.get_bind().dialect.name, interval, col(Article.published_at))
     statement = matching_ids(session, flt).add_columns(period.label("period"))
     if by == "source":
-        statement = statement.add_columns(Article.source_id.label("split"))
+        statement = statement.add_columns(col(Article.source_id).label("split"))
     elif by == "entity":
-        statement = statement.add_columns(ArticleEntity.entity_id.label("split")).join(
-            ArticleEntity, ArticleEntity.article_id == Article.id
+        statement = statement.add_columns(col(ArticleEntity.entity_id).label("split")).join(
+            ArticleEntity, col(ArticleEntity.article_id) == col(Article.id)
         )
     if where is not None:
         statement = statement.where(where)
@@ -92,7 +94,7 @@ def _counts(
 
 
 def count_undated(session: Session, flt: ArticleFilter) -> int:
-    ids = matching_ids(session, flt).where(Article.published_at.is_(None)).subquery()
+    ids = matching_ids(session, flt).where(col(Article.published_at).is_(None)).subquery()
     return int(session.execute(select(func.count()).select_from(ids)).scalar_one())
 
 
@@ -150,17 +152,17 @@ def _split(
     dated = replace(flt, published_from=flt.published_from or EARLIEST)
     top = top_values(session, dated, by, size)
     ids = [value.id for value in top]
-    column = Article.source_id if by == "source" else ArticleEntity.entity_id
+    column = col(Article.source_id) if by == "source" else col(ArticleEntity.entity_id)
     by_value = _counts(session, flt, interval, by, column.in_(ids))
     series = [
         Series(v.value, v.id, v.count, [by_value.get((p, v.id), 0) for p in timeline.periods])
         for v in top
     ]
     covered: ColumnElement[bool] = (
-        Article.source_id.in_(ids)
+        col(Article.source_id).in_(ids)
         if by == "source"
-        else Article.id.in_(
-            select(ArticleEntity.article_id).where(ArticleEntity.entity_id.in_(ids))
+        else col(Article.id).in_(
+            select(col(ArticleEntity.article_id)).where(col(ArticleEntity.entity_id).in_(ids))
         )
     )
     in_series = _counts(session, flt, interval, where=covered)
