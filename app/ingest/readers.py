@@ -115,14 +115,19 @@ def _read_single(
         raise ArticleFileError("empty file (only whitespace)")
     if suffix == ".json":
         return extract_json_article(_parse_json(text, limits.max_json_depth), origin)
+    sidecar = None
+    if (sidecar_file := sidecar_path(path)) is not None:
+        if not _inside_root(sidecar_file, root, limits):
+            raise SidecarError(f"sidecar {sidecar_file.name} is a symlink out of the ingest root")
+        sidecar = load_sidecar(sidecar_file, max_depth=limits.max_json_depth)
     if suffix == ".txt":
         draft = extract_text_article(text, origin)
     else:
-        draft = extract_html_article(text, origin)
-    if (sidecar := sidecar_path(path)) is not None:
-        if not _inside_root(sidecar, root, limits):
-            raise SidecarError(f"sidecar {sidecar.name} is a symlink out of the ingest root")
-        apply_sidecar(draft, load_sidecar(sidecar, max_depth=limits.max_json_depth))
+        # The address helps the page's reading (dates in it, the site it names).
+        url = sidecar.values.get("url") if sidecar is not None else None
+        draft = extract_html_article(text, origin, url=url)
+    if sidecar is not None:
+        apply_sidecar(draft, sidecar)
     return draft
 
 
