@@ -17,6 +17,8 @@ _STANDFIRST_MAX_WORDS = 40
 # On a web page the standfirst is in the page's description; a short line heading the
 # extracted text is a label ("Highlights", "Business · Updated"), a longer one is the story.
 _PAGE_LABEL_MAX_WORDS = 3
+_CAPITALS_MIN_WORDS = 3
+_TITLE_CASE_SHARE = 0.75
 _PAGE_LABEL_MAX_CHARS = 20  # scripts without spaces: a Japanese sentence is one "word"
 _META_LINE_MAX_WORDS = 12
 _AUTHOR_MAX_WORDS = 6
@@ -64,6 +66,9 @@ def dateline_place(paragraph: str) -> str | None:
     """The place a paragraph opens with as a dateline ("MOSCOW — ..." gives "MOSCOW"), if any."""
     match = DATELINE_OPENING.match(paragraph)
     if match is None or match["place"] in _NOT_PLACES or len(match["place"]) < 3:
+        return None
+    if _is_upper_case(paragraph[match.end() :]):
+        # "SOCCER - JAPAN GET LUCKY WIN ." is a section label over a capitals headline.
         return None
     return match["place"]
 
@@ -149,14 +154,31 @@ def _parse_line_date(text: str, findings: Findings) -> datetime | None:
 
 
 def _looks_like_headline(line: str) -> bool:
-    """A headline is short, has letters, and neither ends a sentence nor opens with a dateline."""
+    """A headline is short, has letters, and neither ends a sentence nor opens with a dateline.
+
+    A full stop ends some headlines too ("CHINA IN SURPRISE DEFEAT .", "Ex-Minister Jailed."):
+    one in capitals or in Title Case is still a headline, a sentence is not.
+    """
     return (
         word_count(line) <= _HEADLINE_MAX_WORDS
         and any(char.isalpha() for char in line)
-        and not ends_with_full_stop(line)
+        and (not ends_with_full_stop(line) or _is_upper_case(line) or _is_title_case(line))
         and not line.endswith(":")
         and dateline_place(line) is None
     )
+
+
+def _is_upper_case(text: str) -> bool:
+    """Written in capitals: a few words, every letter upper case."""
+    letters = [char for char in text if char.isalpha()]
+    return len(text.split()) >= _CAPITALS_MIN_WORDS and all(char.isupper() for char in letters)
+
+
+def _is_title_case(line: str) -> bool:
+    """Most words capitalised, as headlines are written and sentences are not."""
+    words = [word for word in line.split() if word[0].isalpha()]
+    capitalised = sum(1 for word in words if word[0].isupper())
+    return len(words) >= _CAPITALS_MIN_WORDS and capitalised >= _TITLE_CASE_SHARE * len(words)
 
 
 def _is_label(line: str) -> bool:

@@ -213,3 +213,52 @@ def test_page_text_and_job_titles_after_a_name_are_cut() -> None:
 def test_meta_author_in_a_value_attribute_is_read() -> None:
     draft = extract(page(*STORY, head='<meta name="author" value="Lisa de Moraes">'))
     assert draft.author == "Lisa de Moraes"
+
+
+# text files: headlines ending in a full stop, section labels
+
+
+WIRE = (
+    "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .\n\n"
+    "Japan began the defence of their Asian Cup title with a lucky 2-1 win against Syria in"
+    " a Group C championship match on Friday .\n\n"
+    "But China saw their luck desert them in the second match of the group .\n"
+)
+
+
+def test_section_label_over_a_capitals_headline_is_not_a_dateline() -> None:
+    draft = extract_text_article(WIRE, "wire.txt")
+    assert draft.title == "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT ."
+    assert draft.dateline is None
+    assert draft.body.startswith("Japan began the defence")
+
+
+def test_title_case_headline_ending_in_a_full_stop_is_a_headline() -> None:
+    lede = "The council approved the new budget on Monday after a long debate among its members."
+    draft = extract_text_article(f"Ex-Minister Jailed For Fraud.\n\n{lede}\n", "a.txt")
+    assert draft.title == "Ex-Minister Jailed For Fraud."
+    assert draft.body == lede
+    sentence = extract_text_article(f"The council met on Monday to vote.\n\n{lede}\n", "b.txt")
+    assert sentence.title is None
+
+
+# .json files holding an array of articles
+
+
+def test_json_file_holding_an_array_is_read_as_many_articles(tmp_path: Path) -> None:
+    items = [
+        {"title": "Council passes budget", "body": STORY[0], "published": "2023-01-10"},
+        {"title": "Library opens", "body": STORY[1]},
+        ["not an article"],
+    ]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(items), encoding="utf-8")
+    results = list(read_path(export, root=tmp_path))
+    drafts = [result for result in results if isinstance(result, ArticleDraft)]
+    assert [draft.title for draft in drafts] == ["Council passes budget", "Library opens"]
+    assert [result.origin for result in results] == [
+        f"{tmp_path.name}/export.json:{number}" for number in (1, 2, 3)
+    ]
+    assert drafts[0].published_at == datetime(2023, 1, 10, tzinfo=UTC)
+    [failure] = [result for result in results if not isinstance(result, ArticleDraft)]
+    assert "item 3" in failure.reason
