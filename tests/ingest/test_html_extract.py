@@ -91,6 +91,19 @@ def test_page_whose_precise_reading_is_empty_is_read_with_defaults() -> None:
     assert "codepen" in draft.body
 
 
+@pytest.mark.skipif(not HTML_CORPUS.is_dir(), reason=f"real saved pages not found at {HTML_CORPUS}")
+def test_opening_paragraph_dropped_inside_the_article_is_given_back() -> None:
+    # Precision drops the first paragraph between the headline and the second paragraph;
+    # the default reading has it there. A standfirst above the article's own container (the
+    # second page) stays out, as precision meant.
+    [news] = list(read_path(HTML_CORPUS / "postlight/www.phoronix.com.html"))
+    assert isinstance(news, ArticleDraft)
+    assert news.body.startswith("With the start of a new month, Valve has published")
+    [feature] = list(read_path(HTML_CORPUS / "scrapinghub/042bb7b5fedab6ea.html"))
+    assert isinstance(feature, ArticleDraft)
+    assert feature.body.startswith("Gaming used to be so simple.")
+
+
 # dates
 
 
