@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from app.db import create_db_engine, current_revision, downgrade_database, upgra
 from app.ingest.discovery import unsupported_note
 from app.ingest.document import ReadFailure
 from app.search.index_sync import sync_search_index
+
+if TYPE_CHECKING:  # imported where used: `serve` should not load the ingest libraries
+    from app.ingest.defaults import IngestDefaults
 
 app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
 db_app = typer.Typer(help="Create, upgrade or inspect the database schema.", no_args_is_help=True)
@@ -61,15 +64,33 @@ def ingest(
             "skip them and say so; only links to files inside a given folder are read).",
         ),
     ] = False,
+    publisher: Annotated[
+        str | None,
+        typer.Option(help="Publisher for articles whose files don't name one (provenance cli)."),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Two-letter language for articles whose files don't state one."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Tag added to every article read (repeatable).")
+    ] = None,
 ) -> None:
-    """Read articles, extract their metadata and entities, and store them (idempotent)."""
+    """Read articles, extract their metadata and entities, and store them (idempotent).
+
+    --publisher and --language fill in what a file doesn't state (a sidecar, a page's tags
+    or a JSON field win; a guess from the text loses), and each --tag is added to every article.
+    """
     settings = settings_for(database_url)
     missing = [path for path in paths if not path.exists()]
     if missing:
         console.print(f"[red]No such file or folder:[/red] {', '.join(map(str, missing))}")
         raise typer.Exit(2)
+    defaults = ingest_defaults(publisher, language, tag or [])
     if dry_run:
-        raise typer.Exit(print_dry_run(paths, settings, follow_symlinks, nlp=nlp))
+        raise typer.Exit(
+            print_dry_run(paths, settings, follow_symlinks, nlp=nlp, defaults=defaults)
+        )
     from app.ingest.pipeline import Ingest
 
     upgrade_database(settings.database_url)
@@ -79,7 +100,7 @@ def ingest(
         from app.ingest.entities import EntityRecognizer
 
         recognizer = EntityRecognizer()
-    run = Ingest(engine, settings, recognizer, follow_symlinks=follow_symlinks)
+    run = Ingest(engine, settings, recognizer, follow_symlinks=follow_symlinks, defaults=defaults)
     if settings.aliases_file.exists():
         run.apply_aliases(settings.aliases_file)
     with ingest_progress() as progress:
@@ -146,8 +167,29 @@ def print_skipped(skipped: list[ReadFailure], unsupported: Counter[str]) -> None
         console.print(f"[yellow]skipped[/yellow] {note}", highlight=False)
 
 
+def ingest_defaults(publisher: str | None, language: str | None, tags: list[str]) -> IngestDefaults:
+    """The command line's defaults, checked; a language that is not a two-letter code exits 2."""
+    from app.ingest.defaults import IngestDefaults
+    from app.ingest.metafields import MetadataError, optional_language
+
+    code = None
+    if language is not None:
+        try:
+            code = optional_language({"language": language}, "language")
+        except MetadataError as exc:
+            console.print(f"[red]--language:[/red] {exc}")
+            raise typer.Exit(2) from None
+    tags = [stripped for tag in tags if (stripped := tag.strip())]
+    return IngestDefaults((publisher or "").strip() or None, code, tags)
+
+
 def print_dry_run(
-    paths: list[Path], settings: Settings, follow_symlinks: bool = False, *, nlp: bool = True
+    paths: list[Path],
+    settings: Settings,
+    follow_symlinks: bool = False,
+    *,
+    nlp: bool = True,
+    defaults: IngestDefaults | None = None,
 ) -> int:
     """Show, per article, the fields ingest would store, and with `nlp` the entities it
     would recognise (before linking to those already stored). Returns the exit code."""
@@ -167,7 +209,7 @@ def print_dry_run(
         unsupported.update(discovery.unsupported)
     print_skipped([skip for _, discovery in found for skip in discovery.skipped], unsupported)
     limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
-    for item in read_found(found, limits):
+    for item in read_found(found, limits, defaults=defaults):
         if isinstance(item, ReadFailure):
             failed += 1
             out.print(f"[red]failed[/red] {item.origin}: {item.reason}", highlight=False)

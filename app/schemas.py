@@ -142,7 +142,10 @@ class ArticleDetail(BaseModel):
     tags: list[str]
     entities: list[ArticleEntityOut]
     provenance: dict[str, str] = Field(
-        description="Where each field came from: sidecar, html-meta, text:<rule>, url or none.",
+        description=(
+            "Where each field came from: sidecar, cli, html-meta[:<sources>], text:<rule>, "
+            "url or none."
+        ),
         examples=[{"published_at": "text:published-line", "publisher": "sidecar"}],
     )
     origins: PublicOrigins = Field(

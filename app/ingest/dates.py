@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import dateparser
 import dateparser.data
+from dateparser.languages.loader import default_loader
 
 # Past dates only, absolute forms only: a weekday name ("said on Thursday") or
 # "yesterday" must never become a publication date, and a date without a year
@@ -52,12 +54,27 @@ def parse_date(
         return None
     if date_formats is None and not _YEAR.search(candidate):
         return None
+    settings = _SETTINGS
+    if languages and (order := _date_order(languages[0])):
+        # "06.05.2018" on a German page is 6 May: numbers follow the article's language, not
+        # the order of the first language dateparser happens to try (English, month first).
+        settings = {**_SETTINGS, "DATE_ORDER": order}
     parsed = dateparser.parse(
-        candidate, languages=languages, date_formats=date_formats, settings=_SETTINGS
+        candidate, languages=languages, date_formats=date_formats, settings=settings
     )
     if parsed is None:
         return None
     return to_utc(parsed)
+
+
+@cache
+def _date_order(language: str) -> str | None:
+    """The order a language writes numeric dates in ("DMY" for German), as dateparser knows it."""
+    try:
+        order = default_loader.get_locale(language).info.get("date_order")
+    except (KeyError, ValueError):
+        return None
+    return order if isinstance(order, str) else None
 
 
 def parse_iso_date(text: str) -> datetime | None:

@@ -31,11 +31,16 @@ def extract_text_article(text: str, origin: str) -> ArticleDraft:
     return extract_from_lines(text_lines(text), origin, Findings())
 
 
-def extract_from_lines(lines: list[str], origin: str, findings: Findings) -> ArticleDraft:
-    """Apply the text rules to an article's lines, on top of what `findings` already holds."""
+def extract_from_lines(
+    lines: list[str], origin: str, findings: Findings, *, page: bool = False
+) -> ArticleDraft:
+    """Apply the text rules to an article's lines, on top of what `findings` already holds.
+
+    `page` marks text extracted from a web page (see `scan_header`).
+    """
     # Known early so that dates in the text are read in the article's language.
     findings.offer("language", detect_language("\n".join(lines)), from_text("langid"))
-    header = scan_header(lines, findings)
+    header = scan_header(lines, findings, page=page)
     paragraphs = clean_body(lines[header.body_start :], findings, header.dateline_line)
     return build_draft(origin, paragraphs, findings)
 

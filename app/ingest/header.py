@@ -10,10 +10,16 @@ from app.ingest.dates import date_languages, parse_date
 from app.ingest.document import from_text
 from app.ingest.findings import RANK_TEXT_WEAKEST, Findings
 from app.ingest.furniture import copyright_owner, is_caption_of, is_furniture, is_ticker, word_count
-from app.ingest.textclean import ends_with_full_stop
+from app.ingest.textclean import ends_sentence, ends_with_full_stop
 
 _HEADLINE_MAX_WORDS = 25
 _STANDFIRST_MAX_WORDS = 40
+# On a web page the standfirst is in the page's description; a short line heading the
+# extracted text is a label ("Highlights", "Business · Updated"), a longer one is the story.
+_PAGE_LABEL_MAX_WORDS = 3
+_CAPITALS_MIN_WORDS = 3
+_TITLE_CASE_SHARE = 0.75
+_PAGE_LABEL_MAX_CHARS = 20  # scripts without spaces: a Japanese sentence is one "word"
 _META_LINE_MAX_WORDS = 12
 _AUTHOR_MAX_WORDS = 6
 _SEPARATOR = r"\s*[|:\-–—]\s*|\s+"
@@ -61,23 +67,32 @@ def dateline_place(paragraph: str) -> str | None:
     match = DATELINE_OPENING.match(paragraph)
     if match is None or match["place"] in _NOT_PLACES or len(match["place"]) < 3:
         return None
+    if _is_upper_case(paragraph[match.end() :]):
+        # "SOCCER - JAPAN GET LUCKY WIN ." is a section label over a capitals headline.
+        return None
     return match["place"]
 
 
-def scan_header(lines: list[str], findings: Findings) -> Header:
-    """Walk the top lines, offering what they state to `findings`, until the body begins."""
+def scan_header(lines: list[str], findings: Findings, *, page: bool = False) -> Header:
+    """Walk the top lines, offering what they state to `findings`, until the body begins.
+
+    `page` is True for text a library extracted from a web page: its first lines are the
+    article's, so only a short label above them is taken out as a standfirst.
+    """
     header = Header()
     index = 0
     while index < len(lines):
         line, more_follow = lines[index], index + 1 < len(lines)
-        if not _take_line(line, more_follow, findings, header):
+        if not _take_line(line, more_follow, findings, header, page):
             break
         index += 1
     header.body_start = index
     return header
 
 
-def _take_line(line: str, more_follow: bool, findings: Findings, header: Header) -> bool:
+def _take_line(
+    line: str, more_follow: bool, findings: Findings, header: Header, page: bool
+) -> bool:
     """Consume one header line (offering what it says); False when the line is body text."""
     title = findings.get("title")
     if take_metadata_line(line, findings) or is_furniture(line) or is_caption_of(line, title):
@@ -98,6 +113,10 @@ def _take_line(line: str, more_follow: bool, findings: Findings, header: Header)
         findings.offer("dateline", place, from_text("dateline-line"))
         header.dateline_line = line
         return True
+    if page:
+        # A label is dropped whether or not the page's description gave a standfirst.
+        short = word_count(line) <= _PAGE_LABEL_MAX_WORDS and len(line) <= _PAGE_LABEL_MAX_CHARS
+        return more_follow and short and _is_label(line)
     no_standfirst_yet = findings.get("subtitle") is None and header.dateline_line is None
     if no_standfirst_yet and more_follow and _looks_like_standfirst(line):
         findings.offer("subtitle", line, from_text("standfirst"))
@@ -135,12 +154,38 @@ def _parse_line_date(text: str, findings: Findings) -> datetime | None:
 
 
 def _looks_like_headline(line: str) -> bool:
-    """A headline is short, has letters, and neither ends a sentence nor opens with a dateline."""
+    """A headline is short, has letters, and neither ends a sentence nor opens with a dateline.
+
+    A full stop ends some headlines too ("CHINA IN SURPRISE DEFEAT .", "Ex-Minister Jailed."):
+    one in capitals or in Title Case is still a headline, a sentence is not.
+    """
     return (
         word_count(line) <= _HEADLINE_MAX_WORDS
         and any(char.isalpha() for char in line)
-        and not ends_with_full_stop(line)
+        and (not ends_with_full_stop(line) or _is_upper_case(line) or _is_title_case(line))
         and not line.endswith(":")
+        and dateline_place(line) is None
+    )
+
+
+def _is_upper_case(text: str) -> bool:
+    """Written in capitals: a few words, every letter upper case."""
+    letters = [char for char in text if char.isalpha()]
+    return len(text.split()) >= _CAPITALS_MIN_WORDS and all(char.isupper() for char in letters)
+
+
+def _is_title_case(line: str) -> bool:
+    """Most words capitalised, as headlines are written and sentences are not."""
+    words = [word for word in line.split() if word[0].isalpha()]
+    capitalised = sum(1 for word in words if word[0].isupper())
+    return len(words) >= _CAPITALS_MIN_WORDS and capitalised >= _TITLE_CASE_SHARE * len(words)
+
+
+def _is_label(line: str) -> bool:
+    """A section label or kicker: no sentence end, no clause punctuation, no dateline."""
+    return (
+        not ends_sentence(line)
+        and not line.endswith((":", ",", ";"))
         and dateline_place(line) is None
     )
 
@@ -149,7 +194,7 @@ def _looks_like_standfirst(line: str) -> bool:
     """A standfirst is a headline-like summary line, a little longer, under the headline."""
     return (
         word_count(line) <= _STANDFIRST_MAX_WORDS
-        and not ends_with_full_stop(line)
+        and not ends_sentence(line)
         and dateline_place(line) is None
         and not line.endswith(":")
     )

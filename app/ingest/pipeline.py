@@ -17,6 +17,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import is_lock_timeout, is_retryable, run_retrying
 from app.faults import kill_point
+from app.ingest.defaults import IngestDefaults
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import Discovery, ReadLimits, find_articles, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
@@ -74,12 +75,18 @@ def find_all(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Found:
 
 
 def read_found(
-    found: Found, limits: ReadLimits, on_file: Callable[[Path], None] | None = None
+    found: Found,
+    limits: ReadLimits,
+    on_file: Callable[[Path], None] | None = None,
+    defaults: IngestDefaults | None = None,
 ) -> Iterator[ArticleDraft | ReadFailure]:
     """Every draft or failure from the files found, with origins relative to their root."""
     for root, discovery in found:
         for path in discovery.files:
-            yield from read_path(path, root=root, limits=limits)
+            for item in read_path(path, root=root, limits=limits):
+                if defaults is not None and isinstance(item, ArticleDraft):
+                    defaults.apply(item)
+                yield item
             if on_file is not None:
                 on_file(path)
 
@@ -124,11 +131,13 @@ class Ingest:
         recognizer: EntityRecognizer | None,
         *,
         follow_symlinks: bool = False,
+        defaults: IngestDefaults | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.recognizer = recognizer
         self.limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
+        self.defaults = defaults
         self.report = IngestReport()
         # Set once SQLite's write lock stayed with another process past the busy timeout:
         # why the rest of the run's articles are listed as failed instead of stored.
@@ -152,7 +161,7 @@ class Ingest:
         self.report.skipped = [skip for _, discovery in found for skip in discovery.skipped]
         for _, discovery in found:
             self.report.unsupported.update(discovery.unsupported)
-        items = read_found(found, self.limits, on_file)
+        items = read_found(found, self.limits, on_file, self.defaults)
         while batch := list(islice(items, self.settings.ingest_batch_size)):
             drafts = [item for item in batch if isinstance(item, ArticleDraft)]
             self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]

@@ -96,34 +96,58 @@ def read_path(
         return
     try:
         data = _read_bytes(path, limits.max_bytes)
-        draft = _read_single(path, suffix, data, origin, limits, root)
+        results = _read_single(path, suffix, data, origin, limits, root)
     except (ArticleFileError, UndecodableText, InvalidArticleJson, SidecarError) as exc:
         yield ReadFailure(origin, str(exc))
         return
     except Exception as exc:  # a library choking on strange input must not stop a batch
         yield ReadFailure(origin, f"could not extract an article: {type(exc).__name__}: {exc}")
         return
-    yield _finish(draft, folder_tag, str(path))
+    for result in results:
+        yield _finish(result, folder_tag, str(path))
 
 
 def _read_single(
     path: Path, suffix: str, data: bytes, origin: str, limits: ReadLimits, root: Path | None
-) -> ArticleDraft:
-    """One article from a .txt, .html or .json file, with its sidecar applied."""
+) -> list[Result]:
+    """The article of a .txt or .html file (its sidecar applied), or a .json file's articles."""
     text = decode_article_bytes(data)
     if not text.strip():
         raise ArticleFileError("empty file (only whitespace)")
     if suffix == ".json":
-        return extract_json_article(_parse_json(text, limits.max_json_depth), origin)
+        return _json_articles(_parse_json(text, limits.max_json_depth), path, origin)
+    sidecar = None
+    if (sidecar_file := sidecar_path(path)) is not None:
+        if not _inside_root(sidecar_file, root, limits):
+            raise SidecarError(f"sidecar {sidecar_file.name} is a symlink out of the ingest root")
+        sidecar = load_sidecar(sidecar_file, max_depth=limits.max_json_depth)
     if suffix == ".txt":
         draft = extract_text_article(text, origin)
     else:
-        draft = extract_html_article(text, origin)
-    if (sidecar := sidecar_path(path)) is not None:
-        if not _inside_root(sidecar, root, limits):
-            raise SidecarError(f"sidecar {sidecar.name} is a symlink out of the ingest root")
-        apply_sidecar(draft, load_sidecar(sidecar, max_depth=limits.max_json_depth))
-    return draft
+        # The address helps the page's reading (dates in it, the site it names).
+        url = sidecar.values.get("url") if sidecar is not None else None
+        draft = extract_html_article(text, origin, url=url)
+    if sidecar is not None:
+        apply_sidecar(draft, sidecar)
+    return [draft]
+
+
+def _json_articles(obj: Any, path: Path, origin: str) -> list[Result]:
+    """One article object, or an array of them (an export): `origin:N` for the Nth, as in
+    JSONL, and a bad item fails alone with its number."""
+    if not isinstance(obj, list):
+        return [extract_json_article(obj, origin)]
+    results: list[Result] = []
+    for number, item in enumerate(obj, start=1):
+        item_origin = f"{origin}:{number}"
+        try:
+            draft = extract_json_article(item, item_origin)
+        except InvalidArticleJson as exc:
+            results.append(ReadFailure(item_origin, f"item {number}: {exc}"))
+            continue
+        draft.former_origin = f"{path}:{number}"
+        results.append(draft)
+    return results
 
 
 def _parse_json(text: str | bytes, max_depth: int) -> Any:

@@ -228,8 +228,13 @@ class ArticleStore:
         else:
             self._move_former_origin(article, draft)
             former_hash = article.content_hash
+            copy = identity != article.origin and former_hash == digest
             outcome = self._update(article, values, identity, draft.origin)
             text_changed = article.content_hash != former_hash
+            if copy:
+                # The same text filed elsewhere keeps that file's tags too (its category).
+                assert article.id is not None
+                self._add_tags(article.id, draft.tags)
         assert article.id is not None
         if text_changed:
             # Links found in the old text are wrong for the new one. Dropped in the text's
@@ -339,6 +344,9 @@ class ArticleStore:
 
     def _replace_tags(self, article_id: int, tags: Iterable[str]) -> None:
         self.session.execute(delete(ArticleTag).where(col(ArticleTag.article_id) == article_id))
+        self._add_tags(article_id, tags)
+
+    def _add_tags(self, article_id: int, tags: Iterable[str]) -> None:
         rows = [
             {"article_id": article_id, "tag": without_nul(tag)}
             for tag in dict.fromkeys(tags)

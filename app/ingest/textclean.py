@@ -111,6 +111,15 @@ def _continues(previous: str, line: str) -> bool:
     return line[0].islower() and not _ENDS_CLAUSE.search(previous)
 
 
+# Sentence ends in any script: a Japanese or Chinese paragraph ends with 。！？, not ".".
+_SENTENCE_END = re.compile(r"""[!?…。！？]["'”’」』)\]]*$""")
+
+
+def ends_sentence(line: str) -> bool:
+    """True when a line ends a sentence: a full stop (see below), or ! ? … 。！？ in any script."""
+    return ends_with_full_stop(line) or bool(_SENTENCE_END.search(line.rstrip()))
+
+
 def ends_with_full_stop(line: str) -> bool:
     """True when a line ends a sentence with a full stop (not an abbreviation such as `U.S.`)."""
     stripped = line.rstrip("\"'”’)] ")
