@@ -1,8 +1,9 @@
 """The tantivy search index: it agrees with FTS5, follows every change, and is never used stale.
 
 The [tantivy] half of the API suite runs every /articles test on the index; these tests
-check the index itself: the date order keys, engine agreement on the BBC corpus, the
-change log (ingest, direct SQL, deletes, curation), crash repair, and a busy writer.
+check the index itself: engine agreement on the BBC corpus, the change log (ingest,
+direct SQL, deletes, curation), crash repair, and a busy writer. The date orders of every
+engine are compared in test_date_order.py.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tantivy
 from fastapi.testclient import TestClient
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -30,8 +28,6 @@ from app.search.articles import ArticleFilter
 from app.search.index import (
     SCHEMA_VERSION,
     SearchIndex,
-    date_of_order_key,
-    date_order_keys,
     search_index_for,
 )
 from app.search.index_sync import sync_index, sync_search_index
@@ -151,37 +147,6 @@ def test_a_relevance_walk_on_the_index_visits_each_match_once_best_first(
     assert len(seen) == len(set(seen)) == page["total"] > 300
     assert scores == sorted(scores, reverse=True)
     assert sorted(seen) == sorted(all_ids(bbc_pair["fts5"], {"q": "economy OR market"}))
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.one_of(
-                st.none(),
-                st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(2150, 1, 1)).map(
-                    lambda moment: moment.replace(microsecond=0, tzinfo=UTC)
-                ),
-            ),
-            st.integers(min_value=1, max_value=2**31 - 1),
-        ),
-        unique_by=lambda pair: pair[1],
-        max_size=30,
-    )
-)
-@settings(max_examples=300, deadline=None)
-def test_date_order_keys_sort_as_the_api_does(rows: list[tuple[datetime | None, int]]) -> None:
-    dated = [row for row in rows if row[0] is not None]
-    undated = [row for row in rows if row[0] is None]
-    newest = sorted(dated, key=lambda r: (r[0], r[1]), reverse=True) + sorted(
-        undated, key=lambda r: r[1], reverse=True
-    )
-    oldest = sorted(dated, key=lambda r: (r[0], r[1])) + sorted(undated, key=lambda r: r[1])
-    assert sorted(rows, key=lambda r: date_order_keys(*r)[0], reverse=True) == newest
-    assert sorted(rows, key=lambda r: date_order_keys(*r)[1]) == oldest
-    for published, article_id in rows:  # a key gives back what it was made from
-        newest_first, oldest_first = date_order_keys(published, article_id)
-        assert date_of_order_key(newest_first, descending=True) == (published, article_id)
-        assert date_of_order_key(oldest_first, descending=False) == (published, article_id)
 
 
 # -- keeping the index current -------------------------------------------------------------
