@@ -1,9 +1,9 @@
 """The tantivy search index: it agrees with FTS5, follows every change, and is never used stale.
 
 The [tantivy] half of the API suite runs every /articles test on the index; these tests
-check the index itself: engine agreement on the BBC corpus, the change log (ingest,
-direct SQL, deletes, curation), crash repair, and a busy writer. The date orders of every
-engine are compared in test_date_order.py.
+check the index itself: engine agreement on the BBC corpus (given dates and sources), the
+change log (ingest, direct SQL, deletes, curation), crash repair, and a busy writer. The
+date orders of every engine are compared in test_date_order.py.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from app.search.index import (
 from app.search.index_sync import sync_index, sync_search_index
 from app.search.query import parse_query
 from tests.conftest import SEEDS_DIR, copy_database, ingest_paths, make_client, settings_for
+from tests.corpus_variety import SOURCES, spread_dates_and_sources
 from tests.search_cases import SAME_MATCHES
 
 # Queries and filters both engines must answer with exactly the same articles.
@@ -45,29 +46,21 @@ SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
     {"entity": "Tony Blair"},
     {"entity": "Tony Blair", "q": "election"},
     {"entity_type": "location", "q": "oil"},
-    {"q": "england", "exclude_duplicates": "true"},
+    {"q": "economy", "source": "Reuters"},
+    {"source": "The Guardian", "from": "2005-01-01", "to": "2005-06-30"},
 ]
-
-
-# The BBC files carry no dates: give the copies dates over four years, several articles to
-# a day and hour, and one in ten none, so date orders, ranges and timelines have work to do.
-SPREAD_DATES = """
-    UPDATE article SET published_at = CASE WHEN id % 10 = 0 THEN NULL ELSE strftime(
-        '%Y-%m-%d %H:%M:%S.000000', '2003-06-01',
-        '+' || ((id * 7919) % 1500) || ' days', '+' || ((id * 31) % 24) || ' hours') END
-"""
 
 
 @pytest.fixture
 def bbc_pair(sqlite_bbc_template: Path, tmp_path: Path) -> Iterator[dict[str, TestClient]]:
-    """Clients on dated copies of the BBC database: one searched by FTS5, one by the index."""
+    """Clients on copies of the BBC database with dates and sources: one searched by FTS5,
+    one by the index."""
     clients, engines = {}, []
     for engine_name, backend in (("fts5", "sqlite"), ("tantivy", "tantivy")):
         url = copy_database(sqlite_bbc_template, tmp_path / f"{engine_name}.db", backend)  # type: ignore[arg-type]
         settings_ = settings_for(url)
         writer = create_db_engine(settings_, writer=True)
-        with writer.begin() as connection:
-            connection.execute(text(SPREAD_DATES))
+        spread_dates_and_sources(writer)
         sync_search_index(settings_, writer)  # through the change log, as after any change
         writer.dispose()
         engine = create_db_engine(settings_)
@@ -101,6 +94,24 @@ def test_both_engines_find_the_same_bbc_articles(bbc_pair: dict[str, TestClient]
 
 
 @pytest.mark.corpus
+@pytest.mark.parametrize("params", [{"q": "england"}, {"tag": "sport"}, {}])
+def test_both_engines_leave_out_the_same_near_duplicates(
+    bbc_pair: dict[str, TestClient], params: dict[str, str]
+) -> None:
+    """The corpus has near-duplicates among these matches, so the filter must remove some:
+    an engine (or an API parameter) that ignored it would keep them."""
+    everything = sorted(all_ids(bbc_pair["fts5"], params))
+    without = {"duplicates": "exclude", **params}
+    kept = {name: sorted(all_ids(client, without)) for name, client in bbc_pair.items()}
+    assert kept["fts5"] == kept["tantivy"]
+    assert set(kept["fts5"]) < set(everything)
+    totals = {
+        name: c.get("/articles", params=without).json()["total"] for name, c in bbc_pair.items()
+    }
+    assert totals["fts5"] == totals["tantivy"] == len(kept["fts5"])
+
+
+@pytest.mark.corpus
 @pytest.mark.parametrize(
     "params", [{}, {"q": "blair"}, {"q": '"world cup"'}, {"q": "economy", "tag": "business"}]
 )
@@ -118,7 +129,13 @@ def test_both_engines_count_the_same_facets_and_timeline(
         for name, client in bbc_pair.items()
     }
     assert answers["fts5"] == answers["tantivy"]
-    assert answers["fts5"][0]["entity"]["values"] and answers["fts5"][3]["series"]
+    # Every part compared holds real values, so a difference in any of them could show.
+    facets_found, months, weeks_by_source, days_by_entity = answers["fts5"]
+    for name in ("source", "entity", "entity_type", "language", "month"):
+        assert facets_found[name]["values"], name
+    assert len({value["value"] for value in facets_found["source"]["values"]} & set(SOURCES)) > 1
+    assert sum(months["counts"]) > 0 and months["undated"] > 0
+    assert len(weeks_by_source["series"]) > 1 and days_by_entity["series"]
 
 
 @pytest.mark.corpus
