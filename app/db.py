@@ -25,8 +25,15 @@ def create_db_engine(settings: Settings, *, writer: bool = False) -> Engine:
     """
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
+        # Sessions in UTC: PostgreSQL hands timestamps over in the session's time zone, where
+        # a date of year 1 can fall in year 0 (west of UTC) and one of 9999 in year 10000
+        # (east of it), which no Python datetime holds.
         return create_engine(
-            url, pool_pre_ping=True, pool_size=settings.database_pool_size, max_overflow=10
+            url,
+            pool_pre_ping=True,
+            pool_size=settings.database_pool_size,
+            max_overflow=10,
+            connect_args={"options": "-c timezone=UTC"},
         )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

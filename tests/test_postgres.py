@@ -28,6 +28,7 @@ from app.ingest.pipeline import read_all
 from app.ingest.store import content_hash
 from tests.backends import PostgresServer
 from tests.conftest import SEEDS_DIR, ingest_paths, seed_database, settings_for, sqlite_url
+from tests.corpus_variety import SOURCES, spread_dates_and_sources
 from tests.search_cases import SAME_MATCHES
 
 pytestmark = pytest.mark.postgres
@@ -216,24 +217,33 @@ def as_text(value: Any) -> str:
 
 @pytest.fixture(scope="module")
 def both_bbc_clients(
-    postgres_server: PostgresServer, sqlite_bbc_template: Path
+    postgres_server: PostgresServer,
+    sqlite_bbc_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
-    """Clients on the same BBC rows in SQLite (the ingested file) and PostgreSQL (a copy)."""
+    """Clients on the same BBC rows in SQLite (searched by FTS5) and PostgreSQL: copies of
+    the ingested file and of its PostgreSQL copy, given the same dates and sources."""
     from app.db import create_db_engine
-    from tests.conftest import copy_of_sqlite, make_client
+    from tests.conftest import copy_database, copy_of_sqlite, make_client
 
     template = postgres_server.template("bbc", copy_of_sqlite(sqlite_bbc_template))
+    copy = tmp_path_factory.mktemp("bbc") / "bbc.db"
     urls = {
-        "sqlite": sqlite_url(sqlite_bbc_template),
-        "postgresql": postgres_server.url_of(template),
+        "sqlite": copy_database(sqlite_bbc_template, copy, "sqlite"),
+        "postgresql": postgres_server.clone(template),
     }
-    engines = {name: create_db_engine(settings_for(url)) for name, url in urls.items()}
-    clients = {
-        name: make_client(settings_for(urls[name]), engine) for name, engine in engines.items()
-    }
+    clients, engines = {}, []
+    for name, url in urls.items():
+        writer = create_db_engine(settings_for(url), writer=True)
+        spread_dates_and_sources(writer)
+        writer.dispose()
+        engine = create_db_engine(settings_for(url))
+        engines.append(engine)
+        clients[name] = make_client(settings_for(url), engine)
     yield clients
-    for engine in engines.values():
+    for engine in engines:
         engine.dispose()
+    postgres_server.release(urls["postgresql"])
 
 
 def all_ids(client: Any, params: dict[str, str]) -> list[int]:
@@ -279,3 +289,10 @@ def test_both_databases_count_the_same_facets_and_timeline(
         for name, client in both_bbc_clients.items()
     }
     assert answers["sqlite"] == answers["postgresql"]
+    # Every part compared holds real values, so a difference in any of them could show.
+    facets_found, months, weeks_by_source = answers["sqlite"]
+    for name in ("source", "entity", "entity_type", "language", "month"):
+        assert facets_found[name]["values"], name
+    assert len({value["value"] for value in facets_found["source"]["values"]} & set(SOURCES)) > 1
+    assert sum(months["counts"]) > 0 and months["undated"] > 0
+    assert len(weeks_by_source["series"]) > 1

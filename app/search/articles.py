@@ -145,7 +145,12 @@ def count_articles(session: Session, flt: ArticleFilter, index: SearchIndex | No
 
 
 def sort_order(sort: Sort, score: Any) -> list[Any]:
-    """ORDER BY terms giving the same order as search_articles' pages (undated last)."""
+    """ORDER BY terms giving the same order as search_articles' pages (undated last).
+
+    The date orders are the one order of every engine: published_at to the microsecond,
+    then id, then the undated by id; exactly the (published_at, id) index the database
+    walks, so a page needs no sort (the index engine's side is in app/search/index.py).
+    """
     if sort == "relevance":
         return [score.desc(), Article.id.asc()]
     if sort == "-published_at":

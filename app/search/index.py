@@ -10,6 +10,16 @@ not yet applied) it answers from FTS5, slower but never stale.
 
 Everything a filter needs is an indexed field, and the date orders are fast fields, so the
 engine returns the page's ids and scores; the database then reads just those rows.
+
+The date orders are one order on every engine (the databases' in search/articles.py):
+dated articles by published_at to the microsecond, equal dates by id, then the undated ones
+by id; newest first all descending, oldest first all ascending. The microsecond because it
+is what every engine stores (SQLite's timestamps with six fraction digits, PostgreSQL's
+timestamptz, here an i64), so the databases' ORDER BY published_at, id walks their
+(published_at, id) index with no sort; whole seconds would need an expression index on
+both databases for every page. No 64-bit key holds a date of years 1-9999 to the
+microsecond (58 bits) beside an id (31 bits), so the index orders by its `published` field
+and settles equal dates with its `id` field (see date_page).
 """
 
 from __future__ import annotations
@@ -20,10 +30,10 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Lock
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import tantivy
 from sqlalchemy import Connection, text
@@ -40,20 +50,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsdesk.search")
 
 # Bump when the fields or the analyzer change: an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+# 3: the date orders read `published` and `id` (no more second-precision order keys).
+SCHEMA_VERSION = 3
 STATE_FILE = "newsdesk-index.json"
 WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
 # marks, lower-cased, accents removed.
 WORD_PATTERN = r"[\p{L}\p{N}\p{M}\p{Co}]+"
-# Date order keys: seconds since 1900 (33 bits, to the year 2172) above the id (31 bits).
-ID_BITS = 31
-ID_MASK = (1 << ID_BITS) - 1
-SECONDS_1900 = 2_208_988_800
-MAX_SECONDS = (1 << 33) - 2
+# Dates in the index: microseconds since 1970-01-01 UTC, exact (an i64 holds years 1-9999).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 MICROS_PER_DAY = 86_400_000_000
-
-DateOrder = Literal["newest_first", "oldest_first"]
 
 
 def words_analyzer() -> tantivy.TextAnalyzer:
@@ -72,8 +79,6 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("body", tokenizer_name=WORDS)
     builder.add_unsigned_field("source", indexed=True, fast=True)
     builder.add_integer_field("published", indexed=True, fast=True)  # microseconds, UTC
-    builder.add_unsigned_field("newest_first", fast=True)
-    builder.add_unsigned_field("oldest_first", fast=True)
     builder.add_unsigned_field("month", fast=True)  # year * 12 + month - 1
     builder.add_integer_field("day", fast=True)  # days since 1970-01-01, UTC
     builder.add_text_field("language", tokenizer_name="raw", index_option="basic", fast=True)
@@ -85,31 +90,17 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def date_order_keys(published: datetime | None, article_id: int) -> tuple[int, int]:
-    """(newest_first, oldest_first): sort keys giving the date orders of the API.
-
-    Dated articles come first in both orders, by date then id; undated ones follow by id
-    (descending, resp. ascending). Dates are compared to the second.
-    """
-    if published is None:
-        return article_id, ((MAX_SECONDS + 1) << ID_BITS) | article_id
-    seconds = min(max(int(published.timestamp()) + SECONDS_1900, 0), MAX_SECONDS)
-    return ((seconds + 1) << ID_BITS) | article_id, (seconds << ID_BITS) | article_id
-
-
-def date_of_order_key(key: int, descending: bool) -> tuple[datetime | None, int]:
-    """The (published_at to the second, id) a date order key was made from."""
-    seconds = (key >> ID_BITS) - (1 if descending else 0)
-    undated = seconds < 0 if descending else seconds > MAX_SECONDS
-    if undated:
-        return None, key & ID_MASK
-    return datetime.fromtimestamp(seconds - SECONDS_1900, UTC), key & ID_MASK
-
-
 def micros(moment: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC (a naive moment is UTC), computed without floats:
+    a float timestamp loses microseconds far from 1970 and rounds toward zero before it."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    return (moment - EPOCH) // MICROSECOND
+
+
+def moment_of(value: int) -> datetime:
+    """The UTC moment of a `published` value (micros' inverse)."""
+    return EPOCH + value * MICROSECOND
 
 
 @dataclass
@@ -322,25 +313,82 @@ class SearchIndex:
         after: tuple[datetime | None, int] | None,
         limit: int,
     ) -> Page:
-        """Newest (or oldest) first, after the (published_at, id) of the last row read."""
-        order: DateOrder = "newest_first" if descending else "oldest_first"
+        """Newest (or oldest) first, after the (published_at, id) of the last row read.
+
+        Dated matches come first, then undated ones by id: two segments, as in the
+        database (articles._date_page).
+        """
         query = self.compile(flt, snapshot)
-        if after is not None:
-            bound = date_order_keys(*after)[0 if descending else 1]
-            low, high = (None, bound - 1) if descending else (bound + 1, None)
-            key_range = self._range(order, tantivy.FieldType.Unsigned, low, high)
-            query = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, query), (tantivy.Occur.Must, key_range)]
-            )
-        result = searcher.search(
-            query,
-            limit,
-            count=False,
-            order_by_field=order,
-            order=tantivy.Order.Desc if descending else tantivy.Order.Asc,
-        )
-        ids = [int(key) & ID_MASK for key, _ in result.hits]
+        last_date, last_id = after if after is not None else (None, 0)
+        ids: list[int] = []
+        if after is None or last_date is not None:
+            bound = (micros(last_date), last_id) if last_date is not None else None
+            ids = self._dated_ids(searcher, query, descending, bound, limit)
+        if len(ids) < limit:
+            undated = self._both(query, self._undated())
+            if after is not None and last_date is None:  # the walk is in this segment
+                undated = self._both(undated, self._id_beyond(last_id, descending))
+            ids += self._ids_by_id(searcher, undated, descending, limit - len(ids))
         return Page(ids=ids, scores=[None] * len(ids))
+
+    def _dated_ids(
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        descending: bool,
+        after: tuple[int, int] | None,
+        limit: int,
+    ) -> list[int]:
+        """Up to `limit` dated matches in date order after `after` (a `published` value and
+        an id), equal dates by id.
+
+        One search ordered by `published` fetches a row beyond the page; only when that row
+        has the date of the page's last one does the page end inside a group of equal dates,
+        and then one more search, ordered by `id` within that date, finishes the page.
+        """
+        if limit <= 0:
+            return []
+        if after is None:
+            rest = self._both(query, tantivy.Query.exists_query("published"))
+        else:
+            at, last_id = after
+            beyond = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Should, self._published_beyond(at, descending)),
+                    (
+                        tantivy.Occur.Should,
+                        self._both(self._published_at(at), self._id_beyond(last_id, descending)),
+                    ),
+                ]
+            )
+            rest = self._both(query, beyond)
+        found = searcher.search(
+            rest, limit + 1, count=False, order_by_field="published", order=_order(descending)
+        )
+        dates = [int(value) for value, _ in found.hits]
+        ids = searcher.fast_field_values("id", [address for _, address in found.hits])
+        rows = sorted(zip(dates, map(int, ids), strict=True), reverse=descending)
+        if len(rows) <= limit or dates[limit] != dates[limit - 1]:
+            return [article_id for _, article_id in rows[:limit]]
+        cut = dates[limit]  # the page ends inside this date's group
+        before = [article_id for date, article_id in rows if date != cut]
+        group = self._both(rest, self._published_at(cut))
+        return before + self._ids_by_id(searcher, group, descending, limit - len(before))
+
+    def _ids_by_id(
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        descending: bool,
+        limit: int,
+        offset: int = 0,
+    ) -> list[int]:
+        if limit <= 0:
+            return []
+        found = searcher.search(
+            query, limit, count=False, order_by_field="id", order=_order(descending), offset=offset
+        )
+        return [int(article_id) for article_id, _ in found.hits]
 
     def key_at(
         self,
@@ -356,25 +404,76 @@ class SearchIndex:
         if sort == "relevance":
             found = searcher.search(query, 1, count=False, offset=offset - 1)
             return [None, None, offset] if found.hits else None
-        descending = sort == "-published_at"
-        order: DateOrder = "newest_first" if descending else "oldest_first"
+        descending, position = sort == "-published_at", offset - 1
+        dated = self._both(query, tantivy.Query.exists_query("published"))
         found = searcher.search(
-            query,
+            dated,
             1,
             count=False,
-            order_by_field=order,
-            order=tantivy.Order.Desc if descending else tantivy.Order.Asc,
-            offset=offset - 1,
+            order_by_field="published",
+            order=_order(descending),
+            offset=position,
         )
-        if not found.hits:
-            return None
-        published, article_id = date_of_order_key(int(found.hits[0][0]), descending)
-        return [published.isoformat() if published else None, article_id]
+        if not found.hits:  # past the dated matches: the undated ones follow, by id
+            skip = position - int(searcher.search(dated, 1, count=True).count)
+            undated = self._both(query, self._undated())
+            ids = self._ids_by_id(searcher, undated, descending, 1, offset=skip)
+            return [None, ids[0]] if ids else None
+        # The row at `position` has this date; its place among that date's group, by id, is
+        # the position less the matches of dates before it.
+        date = int(found.hits[0][0])
+        earlier = self._both(query, self._published_beyond(date, not descending))
+        skip = position - int(searcher.search(earlier, 1, count=True).count)
+        ids = self._ids_by_id(
+            searcher, self._both(query, self._published_at(date)), descending, 1, skip
+        )
+        return [moment_of(date).isoformat(), ids[0]] if ids else None
+
+    # -- the pieces of the date orders -------------------------------------------------
+
+    @staticmethod
+    def _both(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, first), (tantivy.Occur.Must, second)]
+        )
+
+    @staticmethod
+    def _undated() -> tantivy.Query:
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, tantivy.Query.all_query()),
+                (tantivy.Occur.MustNot, tantivy.Query.exists_query("published")),
+            ]
+        )
+
+    def _published_at(self, value: int) -> tantivy.Query:
+        return tantivy.Query.term_query(self.schema, "published", value)
+
+    def _published_beyond(self, value: int, descending: bool) -> tantivy.Query:
+        """Dates after `value` in the order: earlier ones newest first, later ones oldest first."""
+        kind = tantivy.FieldType.Integer
+        if descending:
+            return tantivy.Query.range_query(
+                self.schema, "published", kind, None, value, include_upper=False
+            )
+        return tantivy.Query.range_query(
+            self.schema, "published", kind, value, None, include_lower=False
+        )
+
+    def _id_beyond(self, article_id: int, descending: bool) -> tantivy.Query:
+        """Ids after `article_id` in the order (the id of a cursor is at least 1)."""
+        if descending:
+            return self._range("id", tantivy.FieldType.Unsigned, None, article_id - 1)
+        return self._range("id", tantivy.FieldType.Unsigned, article_id + 1, None)
 
     def aggregate(
         self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]
     ) -> Any:
         return searcher.aggregate(self.compile(flt, None), spec)
+
+
+def _order(descending: bool) -> tantivy.Order:
+    return tantivy.Order.Desc if descending else tantivy.Order.Asc
 
 
 def database_head(connection: Connection) -> int:

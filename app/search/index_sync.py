@@ -30,7 +30,6 @@ from app.search.index import (
     IndexState,
     SearchIndex,
     database_head,
-    date_order_keys,
     micros,
     search_index_for,
 )
@@ -193,13 +192,10 @@ def document(
     index: SearchIndex, row: Any, entity_ids: list[int], entity_types: list[str], tags: list[str]
 ) -> tantivy.Document:
     """One article's index document: its text, and every field a filter or an order reads."""
-    newest_first, oldest_first = date_order_keys(row.published_at, row.id)
     fields: dict[str, Any] = {
         "id": row.id,
         "title": unicodedata.normalize("NFC", row.title or ""),
         "body": unicodedata.normalize("NFC", row.body or ""),
-        "newest_first": newest_first,
-        "oldest_first": oldest_first,
         "entity": entity_ids,
         "entity_type": entity_types,
         "tag": tags,

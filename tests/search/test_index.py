@@ -1,8 +1,9 @@
 """The tantivy search index: it agrees with FTS5, follows every change, and is never used stale.
 
 The [tantivy] half of the API suite runs every /articles test on the index; these tests
-check the index itself: the date order keys, engine agreement on the BBC corpus, the
-change log (ingest, direct SQL, deletes, curation), crash repair, and a busy writer.
+check the index itself: engine agreement on the BBC corpus (given dates and sources), the
+change log (ingest, direct SQL, deletes, curation), crash repair, and a busy writer. The
+date orders of every engine are compared in test_date_order.py.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tantivy
 from fastapi.testclient import TestClient
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -30,13 +28,12 @@ from app.search.articles import ArticleFilter
 from app.search.index import (
     SCHEMA_VERSION,
     SearchIndex,
-    date_of_order_key,
-    date_order_keys,
     search_index_for,
 )
 from app.search.index_sync import sync_index, sync_search_index
 from app.search.query import parse_query
 from tests.conftest import SEEDS_DIR, copy_database, ingest_paths, make_client, settings_for
+from tests.corpus_variety import SOURCES, spread_dates_and_sources
 from tests.search_cases import SAME_MATCHES
 
 # Queries and filters both engines must answer with exactly the same articles.
@@ -49,29 +46,21 @@ SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
     {"entity": "Tony Blair"},
     {"entity": "Tony Blair", "q": "election"},
     {"entity_type": "location", "q": "oil"},
-    {"q": "england", "exclude_duplicates": "true"},
+    {"q": "economy", "source": "Reuters"},
+    {"source": "The Guardian", "from": "2005-01-01", "to": "2005-06-30"},
 ]
-
-
-# The BBC files carry no dates: give the copies dates over four years, several articles to
-# a day and hour, and one in ten none, so date orders, ranges and timelines have work to do.
-SPREAD_DATES = """
-    UPDATE article SET published_at = CASE WHEN id % 10 = 0 THEN NULL ELSE strftime(
-        '%Y-%m-%d %H:%M:%S.000000', '2003-06-01',
-        '+' || ((id * 7919) % 1500) || ' days', '+' || ((id * 31) % 24) || ' hours') END
-"""
 
 
 @pytest.fixture
 def bbc_pair(sqlite_bbc_template: Path, tmp_path: Path) -> Iterator[dict[str, TestClient]]:
-    """Clients on dated copies of the BBC database: one searched by FTS5, one by the index."""
+    """Clients on copies of the BBC database with dates and sources: one searched by FTS5,
+    one by the index."""
     clients, engines = {}, []
     for engine_name, backend in (("fts5", "sqlite"), ("tantivy", "tantivy")):
         url = copy_database(sqlite_bbc_template, tmp_path / f"{engine_name}.db", backend)  # type: ignore[arg-type]
         settings_ = settings_for(url)
         writer = create_db_engine(settings_, writer=True)
-        with writer.begin() as connection:
-            connection.execute(text(SPREAD_DATES))
+        spread_dates_and_sources(writer)
         sync_search_index(settings_, writer)  # through the change log, as after any change
         writer.dispose()
         engine = create_db_engine(settings_)
@@ -105,6 +94,24 @@ def test_both_engines_find_the_same_bbc_articles(bbc_pair: dict[str, TestClient]
 
 
 @pytest.mark.corpus
+@pytest.mark.parametrize("params", [{"q": "england"}, {"tag": "sport"}, {}])
+def test_both_engines_leave_out_the_same_near_duplicates(
+    bbc_pair: dict[str, TestClient], params: dict[str, str]
+) -> None:
+    """The corpus has near-duplicates among these matches, so the filter must remove some:
+    an engine (or an API parameter) that ignored it would keep them."""
+    everything = sorted(all_ids(bbc_pair["fts5"], params))
+    without = {"duplicates": "exclude", **params}
+    kept = {name: sorted(all_ids(client, without)) for name, client in bbc_pair.items()}
+    assert kept["fts5"] == kept["tantivy"]
+    assert set(kept["fts5"]) < set(everything)
+    totals = {
+        name: c.get("/articles", params=without).json()["total"] for name, c in bbc_pair.items()
+    }
+    assert totals["fts5"] == totals["tantivy"] == len(kept["fts5"])
+
+
+@pytest.mark.corpus
 @pytest.mark.parametrize(
     "params", [{}, {"q": "blair"}, {"q": '"world cup"'}, {"q": "economy", "tag": "business"}]
 )
@@ -122,7 +129,13 @@ def test_both_engines_count_the_same_facets_and_timeline(
         for name, client in bbc_pair.items()
     }
     assert answers["fts5"] == answers["tantivy"]
-    assert answers["fts5"][0]["entity"]["values"] and answers["fts5"][3]["series"]
+    # Every part compared holds real values, so a difference in any of them could show.
+    facets_found, months, weeks_by_source, days_by_entity = answers["fts5"]
+    for name in ("source", "entity", "entity_type", "language", "month"):
+        assert facets_found[name]["values"], name
+    assert len({value["value"] for value in facets_found["source"]["values"]} & set(SOURCES)) > 1
+    assert sum(months["counts"]) > 0 and months["undated"] > 0
+    assert len(weeks_by_source["series"]) > 1 and days_by_entity["series"]
 
 
 @pytest.mark.corpus
@@ -151,37 +164,6 @@ def test_a_relevance_walk_on_the_index_visits_each_match_once_best_first(
     assert len(seen) == len(set(seen)) == page["total"] > 300
     assert scores == sorted(scores, reverse=True)
     assert sorted(seen) == sorted(all_ids(bbc_pair["fts5"], {"q": "economy OR market"}))
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.one_of(
-                st.none(),
-                st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(2150, 1, 1)).map(
-                    lambda moment: moment.replace(microsecond=0, tzinfo=UTC)
-                ),
-            ),
-            st.integers(min_value=1, max_value=2**31 - 1),
-        ),
-        unique_by=lambda pair: pair[1],
-        max_size=30,
-    )
-)
-@settings(max_examples=300, deadline=None)
-def test_date_order_keys_sort_as_the_api_does(rows: list[tuple[datetime | None, int]]) -> None:
-    dated = [row for row in rows if row[0] is not None]
-    undated = [row for row in rows if row[0] is None]
-    newest = sorted(dated, key=lambda r: (r[0], r[1]), reverse=True) + sorted(
-        undated, key=lambda r: r[1], reverse=True
-    )
-    oldest = sorted(dated, key=lambda r: (r[0], r[1])) + sorted(undated, key=lambda r: r[1])
-    assert sorted(rows, key=lambda r: date_order_keys(*r)[0], reverse=True) == newest
-    assert sorted(rows, key=lambda r: date_order_keys(*r)[1]) == oldest
-    for published, article_id in rows:  # a key gives back what it was made from
-        newest_first, oldest_first = date_order_keys(published, article_id)
-        assert date_of_order_key(newest_first, descending=True) == (published, article_id)
-        assert date_of_order_key(oldest_first, descending=False) == (published, article_id)
 
 
 # -- keeping the index current -------------------------------------------------------------
