@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -194,7 +194,9 @@ def list_articles(
         if more
         else None
     )
-    total = count_articles(session, flt, index)
+    # Later pages count what the walk lists: the articles of its first page's moment.
+    counted = replace(flt, up_to_id=position.snapshot) if position else flt
+    total = count_articles(session, counted, index)
     return ArticlePage(
         total=total,
         items=summarize(
@@ -207,7 +209,7 @@ def list_articles(
         ),
         next_cursor=next_cursor,
         facets=(
-            facet_counts(session, flt, facet_names, facet_size, total, index)
+            facet_counts(session, counted, facet_names, facet_size, total, index)
             if facet_names
             else None
         ),

@@ -49,6 +49,9 @@ class ArticleFilter:
     # Bare lower-case hosts ("bbc.co.uk"): the source's domain or the article URL's host.
     domains: list[str] = field(default_factory=list)
     exclude_domains: list[str] = field(default_factory=list)
+    # Only articles with an id up to this: a walk's snapshot, so that the total and facets of
+    # its later pages count the articles its pages list, not ones ingested since.
+    up_to_id: int | None = None
 
 
 @dataclass
@@ -95,6 +98,8 @@ def filter_conditions(flt: ArticleFilter) -> list[ColumnElement[bool]]:
         conditions.append(on_domains(flt.domains))
     if flt.exclude_domains:
         conditions.append(~on_domains(flt.exclude_domains))
+    if flt.up_to_id is not None:
+        conditions.append(Article.id <= flt.up_to_id)
     return conditions
 
 
@@ -290,11 +295,25 @@ def _relevance_page(
 ) -> list[Hit]:
     statement, score = _hits_statement(session, flt, snapshot)
     if key is not None:
-        last_score, last_id = float(key[0]), int(key[1])
+        last_id = int(key[1])
+        last_score = _score_now(session, flt, last_id, default=float(key[0]))
         statement = statement.where(
             or_(score < last_score, and_(score == last_score, Article.id > last_id))
         )
     return _run(session, statement.order_by(score.desc(), Article.id.asc()).limit(limit))
+
+
+def _score_now(session: Session, flt: ArticleFilter, article_id: int, default: float) -> float:
+    """The score the previous page's last article has now (`default`, the cursor's, when it
+    no longer matches).
+
+    BM25 weighs words by the whole table: an article ingested since the cursor was made
+    moves every score, so the cursor's own score no longer says where the walk stopped.
+    """
+    assert flt.query is not None
+    matched = matches(session.get_bind().dialect.name, flt.query, flt.search_in).subquery()
+    now = session.execute(select(matched.c.score).where(matched.c.id == article_id)).scalar()
+    return default if now is None else float(now)
 
 
 def _date_page(

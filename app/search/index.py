@@ -208,6 +208,8 @@ class SearchIndex:
 
         if snapshot is not None:
             yield must, self._range("id", tantivy.FieldType.Unsigned, None, snapshot)
+        if flt.up_to_id is not None:
+            yield must, self._range("id", tantivy.FieldType.Unsigned, None, flt.up_to_id)
         if flt.source_ids is not None:
             yield must, one_of("source", flt.source_ids)
         if flt.published_from is not None or flt.published_to is not None:

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.db import create_db_engine
-from app.models import Article, ArticleTag
+from app.models import Article, ArticleEntity, ArticleTag, Entity
 from tests.conftest import settings_for
+from tests.gold import seeds_naming
 
 Params = list[tuple[str, str]]
 
@@ -53,7 +55,9 @@ def assert_counts_match_independent_queries(
 def assert_single_valued_facet_adds_up(facet: dict[str, Any], page_total: int) -> None:
     listed = sum(value["count"] for value in facet["values"])
     assert listed + facet["other_count"] + facet["missing"] == page_total
-    assert facet["distinct"] >= len(facet["values"])
+    # Values left out are counted in other_count (each at least once) and in distinct.
+    shown, rest = len(facet["values"]), facet["other_count"]
+    assert facet["distinct"] == shown if rest == 0 else shown < facet["distinct"] <= shown + rest
 
 
 def test_facets_on_the_seeds_count_every_value(client: TestClient) -> None:
@@ -87,20 +91,72 @@ def test_facet_size_lists_the_top_values_and_sums_the_rest(client: TestClient) -
     assert (facet["other_count"], facet["distinct"], facet["missing"]) == (3, 5, 0)
 
 
+def entity_counts(engine: Engine, article_ids: set[int]) -> dict[int, int]:
+    """Articles per entity among `article_ids`, counted straight from the tables."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(ArticleEntity.entity_id, func.count(ArticleEntity.article_id.distinct()))
+            .where(ArticleEntity.article_id.in_(article_ids))
+            .group_by(ArticleEntity.entity_id)
+        ).all()
+    return {entity_id: count for entity_id, count in rows}
+
+
+def type_counts(engine: Engine, article_ids: set[int]) -> dict[str, int]:
+    """Articles per entity type among `article_ids`, counted straight from the tables."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Entity.type, func.count(ArticleEntity.article_id.distinct()))
+            .join(Entity, Entity.id == ArticleEntity.entity_id)
+            .where(ArticleEntity.article_id.in_(article_ids))
+            .group_by(Entity.type)
+        ).all()
+    return {entity_type: count for entity_type, count in rows}
+
+
+def assert_entity_facet_is_exact(facet: dict[str, Any], expected: dict[int, int]) -> None:
+    """Each listed entity has its count, the listed are the biggest, and the rest adds up."""
+    size = len(facet["values"])
+    assert {v["id"]: v["count"] for v in facet["values"]}.items() <= expected.items()
+    assert [v["count"] for v in facet["values"]] == sorted(expected.values(), reverse=True)[:size]
+    assert facet["other_count"] == sum(expected.values()) - sum(v["count"] for v in facet["values"])
+    assert facet["distinct"] == len(expected)
+
+
 def test_entity_facets_are_most_mentioned_first_and_match_entity_filters(
-    client: TestClient,
+    client: TestClient, engine: Engine, seed_ids: dict[str, int]
 ) -> None:
     filters: Params = [("q", "Taliban")]
     body = get_facets(client, [*filters, ("facets", "entity"), ("facets", "entity_type")])
     entities = body["facets"]["entity"]
-    counts = [v["count"] for v in entities["values"]]
-    assert counts == sorted(counts, reverse=True)
     # Every seed mentions Putin, Russia and the Taliban: ties at the top, ordered by name.
     tied = [(v["value"], v["type"]) for v in entities["values"] if v["count"] == 5]
     assert ("Vladimir Putin", "person") in tied
     assert [name for name, _ in tied] == sorted(name for name, _ in tied)
-    assert entities["distinct"] > len(entities["values"])
-    assert entities["other_count"] > 0
+    assert_entity_facet_is_exact(entities, entity_counts(engine, set(seed_ids.values())))
+    assert_counts_match_independent_queries(client, filters, body["facets"])
+
+
+@pytest.mark.parametrize("size", [1, 3, 10, 100])
+def test_entity_facet_of_some_seeds_counts_exactly_what_they_name(
+    client: TestClient, engine: Engine, seed_ids: dict[str, int], size: int
+) -> None:
+    """Under a filter that admits two seeds (the gold says which), counts, other_count and
+    distinct are those of the two seeds' entities, counted from the tables."""
+    admitted = seeds_naming("Donald Trump") | seeds_naming("Dmitry Medvedev")
+    assert 0 < len(admitted) < len(seed_ids)
+    filters: Params = [("entity_any", "Donald Trump"), ("entity_any", "Dmitry Medvedev")]
+    asked = [*filters, ("facets", "entity,entity_type"), ("facet_size", str(size))]
+    body = get_facets(client, asked)
+    assert body["total"] == len(admitted)
+    ids = {seed_ids[number] for number in admitted}
+    assert_entity_facet_is_exact(body["facets"]["entity"], entity_counts(engine, ids))
+    types = type_counts(engine, ids)
+    by_type = body["facets"]["entity_type"]
+    assert {v["value"]: v["count"] for v in by_type["values"]}.items() <= types.items()
+    unlisted = sum(types.values()) - sum(v["count"] for v in by_type["values"])
+    assert (by_type["other_count"], by_type["distinct"]) == (unlisted, len(types))
+    # Every listed value's count is also the total of /articles filtered on it.
     assert_counts_match_independent_queries(client, filters, body["facets"])
 
 
@@ -196,10 +252,32 @@ def test_bbc_categories_and_whole_corpus_facets(bbc_client: TestClient, bbc_db: 
 
 
 @pytest.mark.corpus
-def test_bbc_facets_under_a_text_query_and_small_facet_size(bbc_client: TestClient) -> None:
+def test_bbc_facets_under_a_text_query_and_small_facet_size(
+    bbc_client: TestClient, bbc_db: str
+) -> None:
     filters: Params = [("q", "election"), ("tag", "politics")]
     body = get_facets(bbc_client, [*filters, ("facets", "entity"), ("facet_size", "5")])
     entity = body["facets"]["entity"]
     assert len(entity["values"]) == 5
-    assert entity["distinct"] > 5 and entity["other_count"] > 0
+    matched = {item["id"] for item in walk(bbc_client, filters)}
+    assert len(matched) == body["total"] > 50
+    engine = create_db_engine(settings_for(bbc_db))
+    try:
+        expected = entity_counts(engine, matched)
+    finally:
+        engine.dispose()
+    assert len(expected) > 5
+    assert_entity_facet_is_exact(entity, expected)
     assert_counts_match_independent_queries(bbc_client, filters, body["facets"])
+
+
+def walk(client: TestClient, params: Params) -> list[dict[str, Any]]:
+    """Every /articles item for params, page by page."""
+    items: list[dict[str, Any]] = []
+    cursor: list[tuple[str, str]] = []
+    while True:
+        body = get_facets(client, [*params, ("limit", "100"), *cursor])
+        items += body["items"]
+        if body["next_cursor"] is None:
+            return items
+        cursor = [("cursor", body["next_cursor"])]

@@ -108,14 +108,33 @@ def test_feed_escapes_markup_and_drops_characters_xml_cannot_hold(
 
 
 @pytest.mark.parametrize(
-    "params", [[("limit", "0")], [("limit", "101")], [("q", "(")], [("source", "Nowhere")]]
+    ("params", "status", "code", "detail"),
+    [
+        ([("limit", "0")], 422, "invalid_parameter", "limit: Input should be greater than"),
+        ([("limit", "101")], 422, "invalid_parameter", "limit: Input should be less than"),
+        ([("q", "(")], 400, "invalid_query", "q: unclosed parenthesis (at character 0)"),
+        ([("source", "Nowhere")], 404, "unknown_source", "unknown source 'Nowhere'"),
+    ],
+    ids=["limit-0", "limit-101", "unclosed-parenthesis", "unknown-source"],
 )
-def test_bad_feed_requests_are_json_errors(
-    client: TestClient, params: list[tuple[str, str]]
+def test_bad_feed_requests_are_the_json_errors_of_articles(
+    client: TestClient, params: list[tuple[str, str]], status: int, code: str, detail: str
 ) -> None:
+    """A feed reader gets no feed but the error /articles gives for the same parameters: a
+    form error is a 422, a query the parser refuses a 400 with where and why, a source
+    nobody knows a 404 (the feed of a typo would otherwise look empty forever)."""
     response = client.get("/articles.atom", params=params)
-    assert response.status_code in (400, 404, 422)
-    assert "code" in response.json()
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert (response.status_code, body["code"]) == (status, code)
+    assert body["detail"].startswith(detail)
+    assert response.json() == client.get("/articles", params=params).json()
+
+
+def test_a_feed_of_a_misspelt_source_is_a_404_that_suggests_the_name(client: TestClient) -> None:
+    response = client.get("/articles.atom", params={"source": "Amu TB"})
+    assert (response.status_code, response.json()["code"]) == (404, "unknown_source")
+    assert "Amu TV" in response.json()["extra"]["suggestions"]
 
 
 @pytest.mark.corpus

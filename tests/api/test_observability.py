@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
@@ -68,6 +71,10 @@ def test_every_log_line_is_json_and_each_request_logs_one(
         assert sum(entry.get("request_id") == request_id for entry in entries) == 1
 
 
+# The access log writes durations in milliseconds to two places: off by 5 µs at most.
+LOGGED_ROUNDING = 0.005 / 1000
+
+
 def scrape(client: TestClient) -> dict[str, list]:
     response = client.get("/metrics")
     assert response.status_code == 200
@@ -76,8 +83,9 @@ def scrape(client: TestClient) -> dict[str, list]:
 
 
 def test_metrics_count_and_time_requests_per_route_template(
-    client: TestClient, engine: Engine, seed_ids: dict[str, int]
+    client: TestClient, engine: Engine, seed_ids: dict[str, int], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="newsdesk.access")
     for number in ("000", "001", "002"):
         assert client.get(f"/articles/{seed_ids[number]}").status_code == 200
     assert client.get("/articles/999999").status_code == 404
@@ -94,13 +102,27 @@ def test_metrics_count_and_time_requests_per_route_template(
     assert counts[("GET", "unmatched", "404")] == 1
     assert not any(re.search(r"/articles/\d", route) for _, route, _ in counts)  # templates only
 
-    latency = {
-        (s.labels["route"], s.labels.get("le")): s.value
+    # The histogram holds each of the four requests once, in seconds: the very durations the
+    # access log wrote (in milliseconds, to 0.01), bucket by bucket and in its sum.
+    logged = [
+        vars(record)["duration_ms"] / 1000
+        for record in caplog.records
+        if vars(record).get("route") == "/articles/{article_id}"
+    ]
+    assert len(logged) == 4
+    timed = [
+        s
         for s in families["newsdesk_http_request_duration_seconds"]
-        if s.labels["method"] == "GET"
-    }
-    assert latency[("/articles/{article_id}", "+Inf")] == 4
-    assert latency[("/articles/{article_id}", "0.005")] <= 4
+        if (s.labels["method"], s.labels["route"]) == ("GET", "/articles/{article_id}")
+    ]
+    buckets = {float(s.labels["le"]): s.value for s in timed if s.name.endswith("_bucket")}
+    assert buckets[math.inf] == 4
+    for bound, count in buckets.items():
+        if all(abs(seconds - bound) > LOGGED_ROUNDING for seconds in logged):
+            assert count == sum(seconds <= bound for seconds in logged), bound
+    summed = {s.name.rsplit("_", 1)[1]: s.value for s in timed if "le" not in s.labels}
+    assert summed["count"] == 4
+    assert abs(summed["sum"] - sum(logged)) <= 4 * LOGGED_ROUNDING
 
     with Session(engine) as session:
         entities = session.execute(select(func.count()).select_from(Entity)).scalar_one()

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.config import Settings
+from app.models import Article, ArticleEntity
+from tests.conftest import TEST_DATA, ingest_paths
 
 Params = list[tuple[str, str]]
 
@@ -103,8 +113,33 @@ def test_split_by_entity_matches_a_timeline_filtered_on_each_entity(client: Test
             ],
         )
         assert series["counts"] == alone["counts"], series["value"]
-    # Articles in no listed series: never negative, never more than the period's count.
-    assert all(0 <= o <= c for o, c in zip(body["other"], body["counts"], strict=True))
+    # Every dated seed names the three biggest entities: no article is left for `other`.
+    assert body["other"] == [0] * len(body["periods"])
+
+
+def test_other_counts_the_articles_in_no_listed_entity_series(
+    client: TestClient, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """`other` per period is the number of dated articles naming none of the listed entities,
+    counted here from the tables. The floods report (April, Amu TV) names none of the
+    entities every seed names, so April's `other` is not 0."""
+    for name in ("en_amu_floods.txt", "en_amu_floods.json"):  # the report and its sidecar
+        shutil.copyfile(TEST_DATA / "languages" / name, tmp_path / name)
+    assert ingest_paths(settings, tmp_path).added == 1  # type: ignore[attr-defined]
+    body = timeline(client, [("interval", "month"), ("by", "entity"), ("series_size", "3")])
+    listed = {series["id"] for series in body["series"]}
+    with Session(engine) as session:
+        dated = session.execute(
+            select(Article.id, Article.published_at).where(Article.published_at.is_not(None))
+        ).all()
+        naming = set(
+            session.execute(
+                select(ArticleEntity.article_id).where(ArticleEntity.entity_id.in_(listed))
+            ).scalars()
+        )
+    other = Counter(f"{at:%Y-%m}" for article_id, at in dated if article_id not in naming)
+    assert body["other"] == [other[period] for period in body["periods"]]
+    assert other["2024-04"] == 1 and sum(body["other"]) == 1
 
 
 def test_a_range_with_too_many_periods_is_refused(client: TestClient) -> None:
@@ -121,18 +156,29 @@ def test_a_range_with_too_many_periods_is_refused(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "params",
+    ("params", "status", "code", "detail"),
     [
-        [("interval", "year")],
-        [("by", "author")],
-        [("series_size", "0")],
-        [("from", "0001-01-01"), ("to", "9999-12-30"), ("interval", "week")],
+        ([("interval", "year")], 422, "invalid_parameter", "interval: Input should be 'day'"),
+        ([("by", "author")], 422, "invalid_parameter", "by: Input should be 'source'"),
+        ([("series_size", "0")], 422, "invalid_parameter", "series_size: Input should be"),
+        (
+            [("from", "0001-01-01"), ("to", "9999-12-30"), ("interval", "week")],
+            400,
+            "range_too_large",
+            "0001-01-01 to 9999-12-30 is 521,723 weeks",
+        ),
     ],
+    ids=["interval", "by", "series_size", "range"],
 )
-def test_bad_parameters_are_clear_errors(client: TestClient, params: Params) -> None:
+def test_bad_parameters_are_clear_errors(
+    client: TestClient, params: Params, status: int, code: str, detail: str
+) -> None:
+    """A parameter of the wrong form is a 422 naming it; a well-formed range of too many
+    periods is a 400 that says how many and how to ask instead."""
     response = client.get("/timeline", params=params)
-    assert response.status_code in (400, 422)
-    assert response.json()["code"] in ("invalid_parameter", "range_too_large")
+    body = response.json()
+    assert (response.status_code, body["code"]) == (status, code)
+    assert body["detail"].startswith(detail)
 
 
 @pytest.mark.parametrize(
