@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Longest a request may spend in the database (0 = no limit); answered 503.",
     )
+    fault_expired_query_deadline: bool = Field(
+        default=False,
+        description="Fault injection for tests, never for production: on SQLite every "
+        "request's time limit has already run out when its work starts, so a statement "
+        "longer than a few hundred steps is stopped as a slow one would be, whatever the "
+        "machine's speed. No effect on PostgreSQL or with query_timeout_ms=0.",
+    )
     max_url_length: int = Field(
         default=8_192, ge=256, description="Longest accepted path and query string, in bytes."
     )

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, get_session, upgrade_database
-from tests.conftest import ingest_paths, settings_for
+from tests.conftest import copy_database, ingest_paths, settings_for
 
 
 def client_for(settings: Settings, engine: Engine) -> TestClient:
@@ -47,14 +47,24 @@ def client_with(database_url: str, **overrides: object) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def bbc_plain_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
-    """The BBC corpus ingested without entity recognition (a minute, not ten): for tests
-    that need volume, not entities. Import this fixture into the test module to use it."""
+    """The BBC corpus ingested without entity recognition (a minute, not ten), with the
+    tantivy index the ingest keeps beside it: for tests that need volume, not entities.
+    Import this fixture into the test module to use it."""
     path = tmp_path_factory.mktemp("templates") / "bbc-plain.db"
     url = f"sqlite:///{path}"
     upgrade_database(url)
     report = ingest_paths(settings_for(url), bbc_corpus, nlp=False)
     assert report.failed == 0, report.failures  # type: ignore[attr-defined]
     return path
+
+
+@pytest.fixture(params=["sqlite", "tantivy"])
+def bbc_plain_each_engine(
+    request: pytest.FixtureRequest, bbc_plain_template: Path, tmp_path: Path
+) -> str:
+    """URL of this test's own copy of the BBC corpus database (no entities), searched by FTS5
+    ([sqlite]) or by the tantivy index copied with it ([tantivy])."""
+    return copy_database(bbc_plain_template, tmp_path / "bbc-plain.db", request.param)
 
 
 @pytest.fixture

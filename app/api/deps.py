@@ -37,7 +37,9 @@ def time_limited_session(
     file or table, server down) answers 503 database_unavailable; details go to the log only.
     """
     try:
-        with query_time_limit(session, settings.query_timeout_ms) as interrupter:
+        with query_time_limit(
+            session, settings.query_timeout_ms, expired=settings.fault_expired_query_deadline
+        ) as interrupter:
             watch = request.scope.get(CLIENT_WATCH)
             if isinstance(watch, ClientWatch):
                 watch.on_gone(interrupter.stop)

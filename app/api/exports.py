@@ -72,16 +72,19 @@ def hit_batches(
     batch_size: int,
     timeout_ms: int,
     index: SearchIndex | None = None,
+    *,
+    expired: bool = False,
 ) -> Iterator[list[Hit]]:
     """Every matching article once, in `sort` order, `batch_size` at a time.
 
     Each batch's query gets its own time limit (the export as a whole has none). Once the
     consumer is done with a batch the session is closed: its rows and its connection go
     back, so a slow download holds neither (the walk's snapshot id keeps it consistent).
+    `expired`: see settings.fault_expired_query_deadline.
     """
     cursor: Cursor | None = None
     while True:
-        with query_time_limit(session, timeout_ms):
+        with query_time_limit(session, timeout_ms, expired=expired):
             hits, snapshot = search_articles(session, flt, sort, batch_size, cursor, index)
         if not hits:
             return
@@ -264,7 +267,10 @@ def export_response(
     """
     session = Session(engine_session.get_bind())
     timeout_ms = settings.query_timeout_ms
-    hits = hit_batches(session, flt, sort, settings.export_batch_size, timeout_ms, index)
+    expired = settings.fault_expired_query_deadline
+    hits = hit_batches(
+        session, flt, sort, settings.export_batch_size, timeout_ms, index, expired=expired
+    )
     items = _summarized(session, hits, summarize, timeout_ms)
     chunks = csv_chunks(items) if fmt == "csv" else jsonl_chunks(items)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

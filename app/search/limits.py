@@ -12,10 +12,16 @@ snippet) and inside tantivy can not be interrupted: that work is bounded before 
 
 `stop()` on what query_time_limit yields ends the statement running now, from any thread:
 the request's client went away.
+
+Tests make the limit's effect deterministic with `expired` (settings.fault_expired_query_deadline):
+on SQLite the deadline has passed before the first statement, so the progress handler stops
+the first statement that runs past one check; a test no longer relies on a query taking
+longer than a millisecond. PostgreSQL's statement_timeout can not start out expired.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,27 +56,38 @@ class Interrupter:
 
 
 @contextmanager
-def query_time_limit(session: Session, milliseconds: int) -> Iterator[Interrupter]:
-    """Abort the session's statements once `milliseconds` have passed (0: no limit)."""
+def query_time_limit(
+    session: Session, milliseconds: int, *, expired: bool = False
+) -> Iterator[Interrupter]:
+    """Abort the session's statements once `milliseconds` have passed (0: no limit).
+
+    `expired` (SQLite, tests only) starts with the deadline passed: see the module docstring.
+    """
     connection = session.connection()
     # The driver's own connection (sqlite3 or psycopg): probed for what it can do below.
     raw: Any = connection.connection.driver_connection
     interrupter = Interrupter(_stopper(connection.dialect.name, raw))
     timer: threading.Timer | None = None
+    handler_set = False
     try:
         if milliseconds > 0 and connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
         elif milliseconds > 0 and hasattr(raw, "set_progress_handler"):
-            deadline = time.monotonic() + milliseconds / 1000
+            deadline = -math.inf if expired else time.monotonic() + milliseconds / 1000
             raw.set_progress_handler(_past(deadline), _SQLITE_CHECK_EVERY)
-            timer = threading.Timer(milliseconds / 1000, interrupter.stop)
-            timer.daemon = True
-            timer.start()
+            handler_set = True
+            # Expired, the handler alone decides which statement stops: an interrupt now
+            # would stop whichever statement happens to be running.
+            if not expired:
+                timer = threading.Timer(milliseconds / 1000, interrupter.stop)
+                timer.daemon = True
+                timer.start()
         yield interrupter
     finally:
         interrupter.disarm()
         if timer is not None:
             timer.cancel()
+        if handler_set:
             raw.set_progress_handler(None, _SQLITE_CHECK_EVERY)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,11 +167,48 @@ def test_missing_and_unsupported_files_fail(tmp_path: Path) -> None:
     assert "unsupported file type .md" in read_failure(write(tmp_path / "n.md", "x")).reason
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without read permission")
+READ_ONE_FILE = """
+import json, sys
+from pathlib import Path
+from app.ingest.readers import read_path
+[result] = read_path(Path(sys.argv[1]))
+print(json.dumps({"kind": type(result).__name__, "reason": getattr(result, "reason", None)}))
+"""
+
+
+def read_without_privileges(path: Path) -> tuple[str, str | None]:
+    """Read a file as a process that file permissions apply to: (result kind, reason).
+
+    Root reads any file (CAP_DAC_OVERRIDE), and CI runs as root while the container runs as
+    uid 10001; so as root the read runs in a subprocess whose bounding set lacks the two
+    capabilities that bypass file permissions (setpriv, util-linux). It stays uid 0, so the
+    interpreter and the code stay reachable wherever they are installed.
+    """
+    if os.geteuid() != 0:
+        result = read_one(path)
+        return type(result).__name__, getattr(result, "reason", None)
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "root needs setpriv (util-linux) to read without its file privileges"
+    unprivileged = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+    done = subprocess.run(
+        [*unprivileged, sys.executable, "-c", READ_ONE_FILE, str(path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(done.stdout)
+    return answer["kind"], answer["reason"]
+
+
 def test_unreadable_file_fails(tmp_path: Path) -> None:
     article = write(tmp_path / "locked.txt", ARTICLE)
+    assert read_without_privileges(article) == ("ArticleDraft", None)  # readable: read
     article.chmod(0)
-    assert "permission denied" in read_failure(article).reason
+    assert read_without_privileges(article) == (
+        "ReadFailure",
+        "cannot read file: permission denied",
+    )
 
 
 def test_file_of_only_furniture_fails(tmp_path: Path) -> None:

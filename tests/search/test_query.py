@@ -1,16 +1,28 @@
-"""The query language: parsing, errors, FTS5 and tsquery output, checked on a real FTS5 table."""
+"""The query language: parsing, errors, FTS5 and tsquery output.
+
+What a compiled query finds is checked on a real FTS5 table and, on PostgreSQL, in a migrated
+database with the production `newsdesk` text-search configuration, both against what the
+parsed tree means (evaluated here in plain Python over the same rows).
+"""
 
 from __future__ import annotations
 
-import os
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
 
+from app.db import upgrade_database
+from app.models import Article
 from app.search.query import (
     And,
     Not,
@@ -25,6 +37,9 @@ from app.search.query import (
     to_fts5,
     to_tsquery,
 )
+from app.search.text import SearchIn, fts5_columns
+from app.search.text import matches as text_matches
+from tests.backends import PostgresServer
 
 ROWS = [
     (1, "Medvedev meets Biden", "The U.S. president met Dmitry Medvedev; they told us little."),
@@ -52,6 +67,53 @@ def matches(fts: sqlite3.Connection, text: str, columns: list[str] | None = None
     """Row ids the query finds in the test table."""
     expression = to_fts5(parse_query(text), columns)
     return {row[0] for row in fts.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,))}
+
+
+# What a query means, worked out in plain Python (no engine, no compiler): the reference
+# both engines' answers are checked against.
+
+
+def folded(text: str) -> str:
+    """Lower case without accents: how both engines compare words."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def words_in(text: str) -> list[str]:
+    """The folded words of a row's column: runs of letters and digits."""
+    return re.findall(r"[^\W_]+", folded(text))
+
+
+def has_run(words: list[str], wanted: list[str], prefix: bool) -> bool:
+    """Whether `wanted` appears in `words` consecutively (the last one as a prefix)."""
+    size = len(wanted)
+    for start in range(len(words) - size + 1):
+        found = words[start : start + size]
+        if found[:-1] == wanted[:-1] and (
+            found[-1].startswith(wanted[-1]) if prefix else found[-1] == wanted[-1]
+        ):
+            return True
+    return False
+
+
+def means(node: Query | Not, columns: list[list[str]]) -> bool:
+    """Whether a row whose searched columns hold these words satisfies the tree."""
+    if isinstance(node, Term | Phrase):
+        wanted = [folded(node.text)] if isinstance(node, Term) else list(map(folded, node.words))
+        # A phrase never spans two columns.
+        return any(has_run(words, wanted, node.prefix) for words in columns)
+    if isinstance(node, Not):
+        return not means(node.item, columns)
+    if isinstance(node, And):
+        return all(means(item, columns) for item in node.items)
+    return any(means(item, columns) for item in node.items)
+
+
+def expected_rows(text: str, search_in: SearchIn = "all") -> set[int]:
+    """The ids of ROWS the query means to find, searching the title, the body or both."""
+    searched = {"all": (1, 2), "title": (1,), "body": (2,)}[search_in]
+    query = parse_query(text)
+    return {row[0] for row in ROWS if means(query, [words_in(row[column]) for column in searched])}
 
 
 FTS5_CASES = [
@@ -103,10 +165,14 @@ def test_to_fts5_quotes_every_word(text: str, expected: str) -> None:
     assert to_fts5(parse_query(text)) == expected
 
 
+SEARCHED: list[SearchIn] = ["all", "title", "body"]
+
+
 @pytest.mark.parametrize("text", [text for text, _ in FTS5_CASES])
-def test_every_table_case_runs_in_fts5(fts: sqlite3.Connection, text: str) -> None:
-    for columns in (None, ["title"], ["title", "body"]):
-        matches(fts, text, columns)
+def test_every_table_case_finds_in_fts5_what_it_means(fts: sqlite3.Connection, text: str) -> None:
+    for search_in in SEARCHED:
+        assert matches(fts, text, fts5_columns(search_in)) == expected_rows(text, search_in)
+    assert matches(fts, text, ["title", "body"]) == expected_rows(text)
 
 
 def test_columns_wrap_the_whole_expression() -> None:
@@ -232,35 +298,75 @@ def test_length_limit_applies_to_2000_characters() -> None:
     assert query == And((Term("brexit"), Term("vote", prefix=True)))
 
 
-def test_deepest_allowed_nesting_runs_in_fts5(fts: sqlite3.Connection) -> None:
-    # Each level nests an OR, an AND and a NOT: two levels of FTS5 parentheses per level.
-    text = "y z"
+def deepest_nesting() -> str:
+    """A query nested as deep as allowed, whose answer depends on every level.
+
+    Each level nests an OR, an AND and a NOT: two levels of FTS5 parentheses per level. On
+    the rows holding "minister" and "prime" (3 and 4) each level negates the one inside it,
+    so the word that admits a row decides by its depth: "resigned" (row 3) at the centre
+    survives ten negations, "numbers" (row 4) at level 4 does not; "oil" at the outermost
+    level admits row 5 alone.
+    """
+    text = "resigned"
     for level in range(10):
-        text = f"a{level} OR b{level} -({text}) c"
-    query = parse_query(text)
-    for columns in (None, ["title"]):
-        fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts5(query, columns),))
+        first = {4: "numbers", 9: "oil"}.get(level, f"a{level}")
+        text = f"{first} OR minister -({text}) prime"
+    return text
 
 
-def test_semantics_on_a_real_fts5_table(fts: sqlite3.Connection) -> None:
-    assert matches(fts, '"prime minister"') == {3}
-    assert matches(fts, "prime minister") == {3, 4}
-    assert matches(fts, "elect*") == {3, 4}
-    assert matches(fts, "elect") == set()
-    assert matches(fts, "oil gas") == {5}
-    assert matches(fts, "oil OR gas") == {5, 6}
-    assert matches(fts, "gas -oil") == {6}
-    assert matches(fts, "minister -election -resigns") == {4}
-    assert matches(fts, "minister NOT (election* OR numbers)") == set()
-    assert matches(fts, "Medvédev") == {1, 6}
-    assert matches(fts, "MEDVEDEV") == {1, 6}
-    assert matches(fts, "U.S.") == {1}
-    assert matches(fts, "us") == {1, 5}
-    assert matches(fts, "Taliban's IS-K e-mail") == {2}
-    assert matches(fts, "and or") == set()  # plain words, not operators
-    assert matches(fts, "minister", ["title"]) == {3, 4}
-    assert matches(fts, "election*", ["title"]) == set()
-    assert matches(fts, "election* OR putin", ["title"]) == {2}
+def test_deepest_allowed_nesting_finds_in_fts5_what_it_means(fts: sqlite3.Connection) -> None:
+    text = deepest_nesting()
+    assert expected_rows(text) == {3, 5}
+    assert expected_rows(text, "title") == {5}  # "resigned" is in row 3's body only
+    for search_in in SEARCHED:
+        assert matches(fts, text, fts5_columns(search_in)) == expected_rows(text, search_in)
+
+
+# What queries find in ROWS, worked out by hand: (query, where it searches, row ids).
+SEMANTICS: list[tuple[str, SearchIn, set[int]]] = [
+    ('"prime minister"', "all", {3}),
+    ('"minister prime"', "all", set()),
+    ("prime minister", "all", {3, 4}),
+    ('"prime minister" resign*', "all", {3}),
+    ("elect*", "all", {3, 4}),
+    ("elect", "all", set()),
+    ("oil gas", "all", {5}),
+    ("oil OR gas", "all", {5, 6}),
+    ("budget OR PRIME", "all", {3, 4}),
+    ("gas -oil", "all", {6}),
+    ("prime -numbers", "all", {3}),
+    ("prime -(numbers elections)", "all", {3}),  # only row 4 has both
+    ("prime -(numbers resigned)", "all", {3, 4}),  # no row has both
+    ("minister -election -resigns", "all", {4}),
+    ("minister NOT (election* OR numbers)", "all", set()),
+    ("Medvédev", "all", {1, 6}),  # accents are ignored on both sides
+    ("MEDVEDEV", "all", {1, 6}),
+    ("medv*", "all", {1, 6}),
+    ("U.S.", "all", {1}),
+    ("us", "all", {1, 5}),
+    ("Taliban's IS-K e-mail", "all", {2}),
+    ("and or", "all", set()),  # plain words, not operators
+    ("minister", "title", {3, 4}),
+    ("election*", "title", set()),
+    ("election* OR putin", "title", {2}),
+    ("putin", "body", set()),
+    ("gas short*", "body", {6}),  # row 6's body says "short", row 5's body no such word
+]
+
+
+@pytest.mark.parametrize(("text", "search_in", "expected"), SEMANTICS)
+def test_semantics_on_a_real_fts5_table(
+    fts: sqlite3.Connection, text: str, search_in: SearchIn, expected: set[int]
+) -> None:
+    assert matches(fts, text, fts5_columns(search_in)) == expected
+
+
+@pytest.mark.parametrize(("text", "search_in", "expected"), SEMANTICS)
+def test_the_reference_reads_the_semantics_table_alike(
+    text: str, search_in: SearchIn, expected: set[int]
+) -> None:
+    """The plain-Python meaning the engines are compared with agrees with the hand table."""
+    assert expected_rows(text, search_in) == expected
 
 
 VOCABULARY = [
@@ -314,49 +420,144 @@ def test_any_text_parses_or_raises_and_fts5_accepts_it(fts: sqlite3.Connection, 
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[Any]:
-    """A connection to the local PostgreSQL test server, or a skip saying why there is none."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-    dsn = os.environ.get(
-        "NEWSDESK_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=test"
-    )
+def postgres(postgres_server: PostgresServer) -> Iterator[Engine]:
+    """A migrated PostgreSQL database holding ROWS as articles: the production search column
+    and its `newsdesk` text-search configuration (from TEST_DATABASE_URL, as every PostgreSQL
+    test: NEWSDESK_REQUIRE_POSTGRES=1 makes a missing server an error, not a skip)."""
+    url = postgres_server.clone(postgres_server.template("empty", upgrade_database))
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        connection = psycopg.connect(dsn, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {dsn!r}: {error}")
-    yield connection
-    connection.close()
+        with Session(engine) as session:
+            for row_id, title, body in ROWS:
+                origin = f"rows/{row_id}.txt"
+                session.add(
+                    Article(id=row_id, title=title, body=body, content_hash=origin, origin=origin)
+                )
+            session.commit()
+        yield engine
+    finally:
+        engine.dispose()
+        postgres_server.release(url)
 
 
-def tsquery_matches(postgres: Any, document: str, text: str) -> bool:
-    """Whether PostgreSQL finds the document with the compiled query."""
-    sql = "SELECT to_tsvector('simple', %s) @@ to_tsquery('simple', %s)"
-    return bool(postgres.execute(sql, (document, to_tsquery(parse_query(text)))).fetchone()[0])
+def postgres_matches(postgres: Engine, text: str, search_in: SearchIn = "all") -> set[int]:
+    """Article ids the app's own PostgreSQL match (tsquery against search_vector) finds."""
+    with postgres.connect() as connection:
+        found = connection.execute(text_matches("postgresql", parse_query(text), search_in))
+        return {row.id for row in found}
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("text", [text for text, _ in FTS5_CASES + TSQUERY_CASES])
-def test_every_table_case_is_a_valid_tsquery(postgres: Any, text: str) -> None:
-    postgres.execute("SELECT to_tsquery('simple', %s)", (to_tsquery(parse_query(text)),))
+def test_every_table_case_finds_on_postgresql_what_it_means(postgres: Engine, text: str) -> None:
+    for search_in in SEARCHED:
+        assert postgres_matches(postgres, text, search_in) == expected_rows(text, search_in)
 
 
 @pytest.mark.postgres
-def test_tsquery_semantics(postgres: Any) -> None:
-    document = "The prime minister resigned; the Taliban's e-mail about IS-K leaked."
-    assert tsquery_matches(postgres, document, '"prime minister" resign*')
-    assert not tsquery_matches(postgres, document, '"minister prime"')
-    assert tsquery_matches(postgres, document, "Taliban's e-mail IS-K")
-    assert tsquery_matches(postgres, document, "budget OR PRIME")
-    assert not tsquery_matches(postgres, document, "prime -leaked")
-    assert tsquery_matches(postgres, document, "prime -(leaked budget)")
+@pytest.mark.parametrize(("text", "search_in", "expected"), SEMANTICS)
+def test_semantics_on_postgresql(
+    postgres: Engine, text: str, search_in: SearchIn, expected: set[int]
+) -> None:
+    assert postgres_matches(postgres, text, search_in) == expected
+
+
+@pytest.mark.postgres
+def test_deepest_allowed_nesting_finds_on_postgresql_what_it_means(postgres: Engine) -> None:
+    text = deepest_nesting()
+    for search_in in SEARCHED:
+        assert postgres_matches(postgres, text, search_in) == expected_rows(text, search_in)
+
+
+def tsquery_size(node: Query | Not) -> int:
+    """How many operands and operators the tree's tsquery has (PostgreSQL's numnode)."""
+    if isinstance(node, Term):
+        return 1
+    if isinstance(node, Phrase):
+        return 2 * len(node.words) - 1
+    if isinstance(node, Not):
+        return 1 + tsquery_size(node.item)
+    return sum(map(tsquery_size, node.items)) + len(node.items) - 1
+
+
+def has_phrase(node: Query | Not) -> bool:
+    if isinstance(node, Phrase):
+        return True
+    if isinstance(node, Not):
+        return has_phrase(node.item)
+    return isinstance(node, And | Or) and any(map(has_phrase, node.items))
+
+
+# Characters PostgreSQL's word parser ends a word at, where FTS5's unicode61 keeps them in
+# the word: other numbers (CO₂, ½), private-use characters and spacing marks. A known
+# difference (see the xfail below); the property covers the rest of Unicode.
+POSTGRES_SPLITS = {"No", "Co", "Mc"}
 
 
 @pytest.mark.postgres
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=QUERY_TEXT)
-def test_any_parsed_text_is_a_valid_tsquery(postgres: Any, text: str) -> None:
+def test_every_word_of_any_parsed_text_reaches_postgresql_as_one_lexeme(
+    postgres: Engine, text: str
+) -> None:
+    text = "".join(" " if unicodedata.category(c) in POSTGRES_SPLITS else c for c in text)
     try:
         query = parse_query(text)
     except QuerySyntaxError:
         return
-    postgres.execute("SELECT to_tsquery('simple', %s)", (to_tsquery(query),))
+    with postgres.connect() as connection:
+        size = connection.execute(
+            sql_text("SELECT numnode(to_tsquery('newsdesk', :tsquery))"),
+            {"tsquery": to_tsquery(query)},
+        ).scalar_one()
+    # No word dropped, split or merged, no operator lost on the way into PostgreSQL.
+    assert size == tsquery_size(query)
+
+
+ROW_WORDS = sorted({word for row in ROWS for column in row[1:] for word in words_in(column)})
+# Queries made of the rows' own words, so that most of them find something.
+ROW_QUERY = st.lists(
+    st.sampled_from(ROW_WORDS)
+    | st.sampled_from(ROW_WORDS).map(lambda word: word[:2] + "*")
+    | st.sampled_from(["Medvédev", "MEDVEDEV", "U.S.", "e-mail", "IS-K", "Taliban's", "brexit"])
+    | st.sampled_from(["OR", "AND", "NOT", "-", "(", ")", '"', "-(", '-"']),
+    min_size=1,
+    max_size=12,
+).map(" ".join)
+
+
+@pytest.mark.postgres
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=ROW_QUERY)
+def test_queries_of_the_rows_words_find_what_they_mean_on_both_databases(
+    postgres: Engine, fts: sqlite3.Connection, text: str
+) -> None:
+    try:
+        query = parse_query(text)
+    except QuerySyntaxError:
+        return
+    for search_in in SEARCHED:
+        expected = expected_rows(text, search_in)
+        assert matches(fts, text, fts5_columns(search_in)) == expected
+        if search_in != "all" or not has_phrase(query):  # see the xfail below
+            assert postgres_matches(postgres, text, search_in) == expected
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(strict=True, reason="known differences between the databases' matching")
+@pytest.mark.parametrize(
+    "text",
+    [
+        # PostgreSQL searches 'oil' (its parser ends the word at ₂); FTS5 the whole word.
+        "oil₂",
+        # PostgreSQL's search_vector is the title's lexemes followed by the body's, so a
+        # phrase spanning the end of a title and the start of its body is found there.
+        '"prices oil"',
+        # unaccent folds Ⱥ to a; FTS5's unicode61 keeps it.
+        "Ⱥ",
+    ],
+)
+def test_known_differences_between_postgresql_and_fts5(
+    postgres: Engine, fts: sqlite3.Connection, text: str
+) -> None:
+    assert postgres_matches(postgres, text) == matches(fts, text)
