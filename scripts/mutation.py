@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tomllib
@@ -32,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "mutation.md"
 EXPLANATIONS = ROOT / "docs" / "mutation-equivalent.toml"
 KILLED_BY = ROOT / "mutants" / "killed-by"
+# Every mutant seen surviving (or without a test), so the report can name the test that
+# kills it now. Kept beside mutmut's results.
+SURVIVORS_SEEN = ROOT / "mutants" / "survivors-seen.json"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
 # The modules that decide answers, and the functions of each in scope (None: all of them).
@@ -131,6 +133,16 @@ def mutants_of(module: str) -> list[Mutant] | None:
     )
 
 
+def seen_survivors() -> set[str]:
+    return set(json.loads(SURVIVORS_SEEN.read_text())) if SURVIVORS_SEEN.exists() else set()
+
+
+def remember_survivors(mutants: list[Mutant]) -> None:
+    seen = seen_survivors() | {m.name for m in mutants if m.status in UNCAUGHT}
+    SURVIVORS_SEEN.parent.mkdir(exist_ok=True)
+    SURVIVORS_SEEN.write_text(json.dumps(sorted(seen), indent=0))
+
+
 # ---------------------------------------------------------------------------------------- run
 
 
@@ -154,6 +166,7 @@ def run(modules: list[str], everything: bool, jobs: int) -> int:
 def run_module(module: str, everything: bool, jobs: int) -> int:
     for attempt in range(3):
         mutants = mutants_of(module)
+        remember_survivors(mutants or [])
         if mutants is None or everything:
             names = [pattern_of(module, f) for f in SCOPE[module] or [None]]
         else:
@@ -168,6 +181,7 @@ def run_module(module: str, everything: bool, jobs: int) -> int:
             cwd=ROOT,
             env=mutmut_env(),
         )
+        remember_survivors(mutants_of(module) or [])
         if code != 0:
             return code
         everything = False
@@ -230,11 +244,6 @@ def killer_of(mutant: Mutant) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-def is_mutation_test(nodeid: str) -> bool:
-    """Tests written to kill survivors live in tests/**/test_*_mutants.py."""
-    return bool(re.search(r"/test_\w+_mutants\.py::", nodeid))
-
-
 def fenced(original: str, mutant: str) -> list[str]:
     lines = ["```diff"]
     lines += [f"- {line}" for line in original.splitlines()]
@@ -268,6 +277,9 @@ def report(check: bool) -> int:
     killed_by_new: list[str] = []
     missing: list[str] = []
     for module in SCOPE:
+        remember_survivors(mutants_of(module) or [])
+    seen = seen_survivors()
+    for module in SCOPE:
         mutants = mutants_of(module)
         if mutants is None:
             missing.append(module)
@@ -299,9 +311,9 @@ def report(check: bool) -> int:
                         *toml_stub(mutant, original, changed),
                         "",
                     ]
-            elif mutant.status in (KILLED, TIMEOUT):
+            elif mutant.status in (KILLED, TIMEOUT) and mutant.name in seen:
                 killer = killer_of(mutant)
-                if killer and is_mutation_test(killer):
+                if killer:
                     original, changed = changed_lines(mutant)
                     killed_by_new += [
                         f"- `{module}` `{mutant.function}`: killed by `{killer}`",
@@ -334,10 +346,10 @@ def report(check: bool) -> int:
         "",
         *(unexplained or ["None."]),
         "",
-        "## Killed by the mutation tests",
+        "## Survivors killed by a new test",
         "",
-        "Mutants that survived the suite until a test was written for them "
-        "(tests/**/test_*_mutants.py); the test named is the first that fails on the mutant.",
+        "Mutants that survived the suite until a test was written for them (in "
+        "tests/**/test_*_mutants.py); the test named is the first that fails on the mutant.",
         "",
         *(killed_by_new or ["None yet."]),
         "",
