@@ -168,7 +168,9 @@ def run_module(module: str, everything: bool, jobs: int) -> int:
         mutants = mutants_of(module)
         remember_survivors(mutants or [])
         if mutants is None or everything:
-            names = [pattern_of(module, f) for f in SCOPE[module] or [None]]
+            scoped = SCOPE[module]
+            functions: list[str | None] = [None] if scoped is None else list(scoped)
+            names = [pattern_of(module, function) for function in functions]
         else:
             pending = {NOT_RUN, OTHER} | UNCAUGHT
             names = [m.name for m in mutants if m.status in pending]

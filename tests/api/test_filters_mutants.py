@@ -7,11 +7,13 @@ mentions Putin."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.filters import in_utc
 from app.config import Settings
 from tests.conftest import make_client, settings_for
 from tests.filter_world import ROWS, World, build_world, expected
@@ -163,3 +165,28 @@ def test_query_word_and_prefix_limits_come_from_the_settings(
     assert error(client, q=too_many_words)[:2] == (400, "invalid_query")
     too_many_prefixes = " ".join(f"p{i}*" for i in range(settings.max_query_prefixes + 1))
     assert error(client, q=too_many_prefixes)[:2] == (400, "invalid_query")
+
+
+def test_iso_basic_format_date_times_are_moments_too(client: TestClient, world: World) -> None:
+    assert names(client, world, to="20240501T00") == ["a1", "a5"]
+
+
+@pytest.mark.usefixtures("far_east_local_zone")
+def test_moments_are_converted_to_utc_not_to_the_servers_zone() -> None:
+    moment = in_utc(datetime(2024, 5, 1, 2, tzinfo=timezone(timedelta(hours=2))))
+    assert moment == datetime(2024, 5, 1, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(0)
+    assert in_utc(datetime(2024, 5, 1)) == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def test_query_limits_other_than_the_defaults_are_the_ones_applied(world: World) -> None:
+    settings = settings_for(
+        str(world.engine.url), max_query_length=2_000, max_query_words=3, max_query_prefixes=1
+    )
+    with make_client(settings, world.engine) as client:
+        long_but_allowed = "markets " + "x" * 1_500
+        assert client.get("/articles", params={"q": long_but_allowed}).status_code == 200
+        assert names(client, world, q="report markets article") == ["a1"]
+        assert error(client, q="report markets article region")[:2] == (400, "invalid_query")
+        assert names(client, world, q="mark*") == ["a1"]
+        assert error(client, q="mark* repo*")[:2] == (400, "invalid_query")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -147,22 +145,6 @@ def test_a_timestamp_of_up_to_40_characters_is_a_key() -> None:
     assert len(forty_one) == 41 and datetime.fromisoformat(forty_one).tzinfo is not None
     assert is_timestamp(forty)
     assert not is_timestamp(forty_one)
-
-
-@pytest.fixture
-def far_east_local_zone() -> Iterator[None]:
-    """The process's local zone 14 hours ahead of UTC, as on a server in Kiribati."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Pacific/Kiritimati"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
 
 
 @pytest.mark.usefixtures("far_east_local_zone")
