@@ -1,4 +1,4 @@
-"""Seven articles that differ in every filter, for tests that compare a filter's answer with
+"""Nine articles that differ in every filter, for tests that compare a filter's answer with
 its meaning: source, date (to the microsecond at the edges of a day), language, tags, entity
 types, duplicates and hosts. Built with the real tables (and the tantivy index beside the
 database for the [tantivy] backend)."""
@@ -78,6 +78,10 @@ ROWS = [
     ),
     Row("a6", "blog", datetime(2024, 5, 2, tzinfo=UTC), "en", "https://newsxexample.org/a6"),
     Row("a7", "wire", datetime(2024, 5, 3, tzinfo=UTC), "en", "HTTP://WWW.Khorasan.example/a7"),
+    # A URL without a path: the host is all there is to match.
+    Row("a8", None, None, "en", "https://bare.example"),
+    # LIKE's wildcards and escape character in a host: they must match only themselves.
+    Row("a9", None, None, "en", "https://a_b%c\\d.example/a9"),
 ]
 
 

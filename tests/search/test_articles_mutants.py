@@ -2,7 +2,7 @@
 
 The mutation check (docs/mutation.md) found filter clauses whose removal or inversion no
 test noticed: the seed articles are all English, untagged, undated alike and mostly from
-one source, so a filter that admits everything passes. Here seven articles differ in
+one source, so a filter that admits everything passes. Here nine articles differ in
 source, date (to the microsecond at the edges of a day), language, tags, entity types,
 duplicates and hosts, and each filter's answer is compared with the set its documented
 meaning picks out, on SQLite FTS5 ([sqlite]) and on the tantivy index ([tantivy]).
@@ -92,6 +92,9 @@ def test_excluding_duplicates(world: World) -> None:
         ["news_example.org"],  # _ is a LIKE wildcard: it must not match the x above
         ["news%"],
         ["other.example", "khorasan.example"],
+        ["bare.example"],
+        ["a_b%c\\d.example"],
+        ["axb%c\\d.example", "a_bxc\\d.example", "a_b%cd.example"],
     ],
 )
 def test_domains_and_their_exclusion(world: World, domains: list[str]) -> None:
