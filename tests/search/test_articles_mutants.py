@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlmodel import Session
 
-from app.search.articles import ArticleFilter
+from app.search.articles import ArticleFilter, sort_key_check
+from app.search.newsapi import page_cursor
 from app.search.query import parse_query
 from tests.filter_world import MAY_1, World, build_world, expected, on_domain
 
@@ -114,3 +116,27 @@ def test_a_text_query_with_and_without_filters(world: World) -> None:
         "a4",
     ]
     assert world.names(ArticleFilter(query=report, search_in="title")) == []
+
+
+def test_a_deep_newsapi_page_starts_after_the_right_article(world: World) -> None:
+    # page_cursor reads the score column matching_ids selects (NULL without q) by name.
+    khorasan = ArticleFilter(domains=["khorasan.example"])
+    newest_first = ["a4", "a7", "a1"]
+    with Session(world.engine) as session:
+        for offset, name in enumerate(newest_first, start=1):
+            cursor = page_cursor(session, khorasan, "-published_at", offset)
+            assert cursor is not None
+            assert cursor.key[1] == world.ids[name]
+        assert page_cursor(session, khorasan, "-published_at", 4) is None
+        ranked = page_cursor(session, ArticleFilter(query=parse_query("markets")), "relevance", 1)
+        assert ranked is not None and ranked.key[1] == world.ids["a1"]
+
+
+def test_a_relevance_cursor_may_rank_every_article_of_its_snapshot() -> None:
+    # The rank is the position after a hit among the snapshot's articles: at most the
+    # snapshot, and equal to it when every article up to it came before.
+    check = sort_key_check("relevance")
+    assert check([1.5, 5, 5], 5)
+    assert not check([1.5, 5, 6], 5)
+    assert check([1.5, 5], 5)
+    assert not check([1.5, 5, 1, 1], 5)
