@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -321,3 +322,19 @@ def seed_ids(engine: Engine) -> dict[str, int]:
     with Session(engine) as session:
         rows = session.execute(select(Article.id, Article.origin)).all()
     return {Path(origin).name[:3]: article_id for article_id, origin in rows}
+
+
+@pytest.fixture
+def far_east_local_zone() -> Iterator[None]:
+    """The process's local zone 14 hours ahead of UTC, as on a server in Kiribati."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Pacific/Kiritimati"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()

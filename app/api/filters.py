@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
+from pydantic import BeforeValidator
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
@@ -44,6 +45,18 @@ def in_utc(moment: datetime) -> datetime:
         return edge.replace(tzinfo=UTC)
 
 
+def read_moment(value: Any) -> Any:
+    """A date-time stays a moment even at midnight. Left to the `date | datetime` union,
+    pydantic reads "2024-05-01T00:00:00+02:00" as the day 2024-05-01 (a date accepts a
+    date-time at midnight), dropping its time and zone; NewsAPI's from/to read it as here."""
+    if isinstance(value, str) and len(value) > 10:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value  # refused by the union with the usual 422
+    return value
+
+
 def article_filter(
     session: SessionDep,
     settings: SettingsDep,
@@ -69,6 +82,7 @@ def article_filter(
     ] = None,
     published_from: Annotated[
         date | datetime | None,
+        BeforeValidator(read_moment),
         Query(
             alias="from",
             description="Published on or after this ISO 8601 date or date-time (UTC if no zone).",
@@ -77,6 +91,7 @@ def article_filter(
     ] = None,
     published_to: Annotated[
         date | datetime | None,
+        BeforeValidator(read_moment),
         Query(
             alias="to",
             description="Published on or before this date (the whole day) or date-time.",

@@ -1,0 +1,1 @@
+"""Tests for mutants of duplicates that the rest of the suite let through (docs/mutation.md)."""
