@@ -11,8 +11,9 @@ names, which shift whenever a function gains or loses a mutation point.
     python scripts/mutation.py report [--check]
 
 `run` is incremental: it passes mutmut only the mutants in scope that have no result yet,
-survived, or had no test, so an interrupted run goes on where it stopped and a rerun after
-new tests checks just the survivors. `--all` checks every mutant in scope again.
+or survived (or had no test) without an explanation, so an interrupted run goes on where it
+stopped and a rerun after new tests checks just those survivors. `--all` checks every
+mutant in scope again.
 """
 
 from __future__ import annotations
@@ -172,8 +173,14 @@ def run_module(module: str, everything: bool, jobs: int) -> int:
             functions: list[str | None] = [None] if scoped is None else list(scoped)
             names = [pattern_of(module, function) for function in functions]
         else:
-            pending = {NOT_RUN, OTHER} | UNCAUGHT
-            names = [m.name for m in mutants if m.status in pending]
+            # Survivors explained as equivalent are not run again: no test can kill them.
+            explained = {e.key for e in load_explanations()}
+            names = [
+                m.name
+                for m in mutants
+                if m.status in (NOT_RUN, OTHER)
+                or (m.status in UNCAUGHT and explanation_key(m) not in explained)
+            ]
         if not names:
             print(f"mutation: {module}: every mutant in scope has a result")
             return 0
@@ -241,6 +248,12 @@ def changed_lines(mutant: Mutant) -> tuple[str, str]:
     return normalise("\n".join(removed)), normalise("\n".join(added))
 
 
+def explanation_key(mutant: Mutant) -> tuple[str, str, str, str]:
+    """What an explanation of `mutant` in docs/mutation-equivalent.toml must match."""
+    original, changed = changed_lines(mutant)
+    return (mutant.module, mutant.function, original, changed)
+
+
 def killer_of(mutant: Mutant) -> str | None:
     path = KILLED_BY / mutant.name
     return path.read_text().strip() if path.exists() else None
@@ -291,8 +304,8 @@ def report(check: bool) -> int:
         explained = 0
         for mutant in mutants:
             if mutant.status in UNCAUGHT:
-                original, changed = changed_lines(mutant)
-                key = (module, mutant.function, original, changed)
+                key = explanation_key(mutant)
+                original, changed = key[2], key[3]
                 explanation = by_key.get(key)
                 if explanation is not None:
                     used.add(key)

@@ -1,1 +1,4 @@
-"""Tests for mutants of index_sync that the rest of the suite let through (docs/mutation.md)."""
+"""Tests for mutants of app/search/index_sync.py that the rest of the suite let through
+(docs/mutation.md). Empty until the module's survivors are worked through; listed in
+[tool.mutmut] already, so that adding a test here does not change mutmut's test selection
+(which would make it check every mutant again)."""
