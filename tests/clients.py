@@ -3,7 +3,10 @@ corpus database without entities for tests that need volume."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.config import Settings, get_settings
+from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, get_session, upgrade_database
 from tests.conftest import copy_database, ingest_paths, settings_for
 
@@ -73,3 +76,17 @@ def bbc_plain_db(bbc_plain_template: Path, tmp_path: Path) -> str:
     target = tmp_path / "bbc-plain.db"
     shutil.copyfile(bbc_plain_template, target)
     return f"sqlite:///{target}"
+
+
+def run_newsdesk(*args: str, database_url: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """The `newsdesk` command as a user runs it (a subprocess of this checkout's code), on
+    `database_url`, with extra environment variables."""
+    env = {**os.environ, "DATABASE_URL": database_url, **environ}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
-from app.config import PROJECT_ROOT
 from app.db import downgrade_database, head_revision, upgrade_database
+from tests.clients import run_newsdesk
 from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
 
 NEWSDESK = [sys.executable, "-m", "app.cli"]
-
-
-def run_newsdesk(*args: str, database_url: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, **environ}
-    return subprocess.run(
-        [*NEWSDESK, *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300
-    )
 
 
 def count(db_path: Path, table: str) -> int:

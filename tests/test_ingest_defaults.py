@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-from app.config import PROJECT_ROOT
 from app.db import upgrade_database
+from tests.clients import run_newsdesk
 from tests.conftest import ingest_paths, settings_for
 
 STORY = (
@@ -19,18 +16,6 @@ STORY = (
     "members, who met for six hours in the old hall by the river.\n\n"
     "Residents will see lower fees from April, the mayor said at a meeting in the hall.\n"
 )
-
-
-def newsdesk(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
 
 
 def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -45,7 +30,7 @@ def test_cli_defaults_fill_what_files_do_not_say_and_sidecars_win(tmp_path: Path
     (folder / "named.txt").write_text(STORY.replace("Monday", "Tuesday"), encoding="utf-8")
     (folder / "named.json").write_text(json.dumps({"publisher": "Valley Gazette"}))
     db = tmp_path / "db.sqlite"
-    result = newsdesk(
+    result = run_newsdesk(
         "ingest", "--no-nlp", "--publisher", "BBC News", "--language", "en-GB",
         "--tag", "bbc", "--tag", "archive", str(folder), database_url=f"sqlite:///{db}",
     )  # fmt: skip
@@ -70,7 +55,7 @@ def test_cli_defaults_fill_what_files_do_not_say_and_sidecars_win(tmp_path: Path
 
 def test_a_language_that_is_not_a_code_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(STORY, encoding="utf-8")
-    result = newsdesk(
+    result = run_newsdesk(
         "ingest", "--no-nlp", "--language", "English", str(tmp_path / "a.txt"),
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
     )  # fmt: skip

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from app.keys import name_key
 from app.models import ArticleEntity, Entity, EntityAlias
+from tests.clients import run_newsdesk
 from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
 
 Links = dict[int, tuple[int, list[str]]]  # article id -> (mentions, forms)
-
-
-def newsdesk(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
 
 
 @pytest.fixture
@@ -98,7 +83,7 @@ def test_merge_moves_links_and_sums_mentions_in_shared_articles(url: str) -> Non
     before_russia, before_kremlin = links_of(url, russia), links_of(url, kremlin)
     assert before_kremlin and set(before_kremlin) <= set(before_russia)
 
-    done = newsdesk("entities", "merge", "Russia", "Kremlin", database_url=url)
+    done = run_newsdesk("entities", "merge", "Russia", "Kremlin", database_url=url)
 
     assert done.returncode == 0, done.stderr
     assert "Merged 'Kremlin' into 'Russia'" in done.stdout
@@ -114,7 +99,7 @@ def test_merge_survives_reingest_of_a_changed_article(url: str, seeds: Path) -> 
     [kept] = entity_ids(url, "Russian Security Council")
     [dropped] = entity_ids(url, "Russian National Security Council")
     articles = set(links_of(url, kept)) | set(links_of(url, dropped))
-    done = newsdesk("entities", "merge", str(kept), str(dropped), database_url=url)
+    done = run_newsdesk("entities", "merge", str(kept), str(dropped), database_url=url)
     assert done.returncode == 0, done.stderr
     change_text(seed_file(seeds, "000"))  # the article that names both
 
@@ -131,7 +116,7 @@ def test_split_moves_the_articles_that_wrote_the_alias(url: str) -> None:
     spelled = {a for a, (_, forms) in before.items() if "Sergey Shoigu" in forms}
     assert spelled and spelled != set(before)
 
-    done = newsdesk("entities", "split", "Sergei Shoigu", "Sergey Shoigu", database_url=url)
+    done = run_newsdesk("entities", "split", "Sergei Shoigu", "Sergey Shoigu", database_url=url)
 
     assert done.returncode == 0, done.stderr
     new = entity_named(url, "Sergey Shoigu")
@@ -142,9 +127,9 @@ def test_split_moves_the_articles_that_wrote_the_alias(url: str) -> None:
 
 
 def test_split_survives_reingest_and_new_articles(url: str, seeds: Path) -> None:
-    done = newsdesk("entities", "split", "Shoigu", "Sergey Shoigu", database_url=url)
+    done = run_newsdesk("entities", "split", "Shoigu", "Sergey Shoigu", database_url=url)
     assert "unknown entity 'Shoigu'; did you mean 'Sergei Shoigu'" in done.stderr
-    done = newsdesk("entities", "split", "Sergei Shoigu", "Sergey Shoigu", database_url=url)
+    done = run_newsdesk("entities", "split", "Sergei Shoigu", "Sergey Shoigu", database_url=url)
     assert done.returncode == 0, done.stderr
     [old], [new] = entity_ids(url, "Sergei Shoigu"), entity_ids(url, "Sergey Shoigu")
     old_articles, new_articles = set(links_of(url, old)), set(links_of(url, new))
@@ -161,20 +146,22 @@ def test_split_survives_reingest_and_new_articles(url: str, seeds: Path) -> None
 
 
 def test_curation_errors_say_what_is_wrong(url: str) -> None:
-    unknown = newsdesk("entities", "merge", "Russia", "Atlantis", database_url=url)
+    unknown = run_newsdesk("entities", "merge", "Russia", "Atlantis", database_url=url)
     assert unknown.returncode == 1
     assert "unknown entity 'Atlantis'" in unknown.stderr
-    itself = newsdesk("entities", "merge", "Russia", "Russia", database_url=url)
+    itself = run_newsdesk("entities", "merge", "Russia", "Russia", database_url=url)
     assert itself.returncode == 1 and "two different entities" in itself.stderr
-    foreign = newsdesk("entities", "split", "Vladimir Putin", "Taliban", database_url=url)
+    foreign = run_newsdesk("entities", "split", "Vladimir Putin", "Taliban", database_url=url)
     assert foreign.returncode == 1
     assert "neither an alias of 'Vladimir Putin'" in foreign.stderr
-    bad_type = newsdesk("entities", "split", "Russia", "Kremlin", "--type", "x", database_url=url)
+    bad_type = run_newsdesk(
+        "entities", "split", "Russia", "Kremlin", "--type", "x", database_url=url
+    )
     assert bad_type.returncode == 2
 
 
 def test_entities_list_shows_ids_for_curation(url: str) -> None:
     [putin] = entity_ids(url, "Putin")
-    shown = newsdesk("entities", "list", "putin", database_url=url)
+    shown = run_newsdesk("entities", "list", "putin", database_url=url)
     assert shown.returncode == 0, shown.stderr
     assert f"{putin} " in shown.stdout and "Vladimir Putin" in shown.stdout

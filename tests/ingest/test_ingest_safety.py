@@ -9,10 +9,8 @@ pipeline or the real CLI, then read back through the API on every engine.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.pipeline import Ingest, IngestReport
@@ -32,6 +30,7 @@ from app.ingest.readers import ReadLimits, read_path
 from app.limits_json import json_depth, too_deep
 from app.models import Article
 from app.untrusted import public_origin, web_url
+from tests.clients import run_newsdesk
 from tests.conftest import make_client, settings_for
 
 SECRET_WORD = "nologinzzsecret"
@@ -464,20 +463,11 @@ def test_public_origin_never_shows_a_server_path(stored: str, shown: str) -> Non
 
 
 def run_cli(*args: str, database: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "NEWSDESK_MAX_FILE_BYTES": str(LINE_LIMIT),
+    return run_newsdesk(
+        *args,
+        database_url=f"sqlite:///{database}",
+        NEWSDESK_MAX_FILE_BYTES=str(LINE_LIMIT),
         **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=PROJECT_ROOT,
-        timeout=120,
     )
 
 
