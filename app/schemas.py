@@ -8,15 +8,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models import MAX_ID
-from app.untrusted import public_origin, web_url
+from app.untrusted import web_url
 
 # Served URLs are http(s) only: a stored javascript: or data: URL (from before ingest
 # refused them) is served as null, in JSON and in every feed and export built from it.
 WebUrl = Annotated[str | None, AfterValidator(web_url)]
-# Origins never show a server path, even ones stored before origins became relative.
-PublicOrigins = Annotated[
-    list[str], AfterValidator(lambda origins: [public_origin(o) for o in origins])
-]
 
 
 class SourceRef(BaseModel):
@@ -148,9 +144,10 @@ class ArticleDetail(BaseModel):
         ),
         examples=[{"published_at": "text:published-line", "publisher": "sidecar"}],
     )
-    origins: PublicOrigins = Field(
-        description="The files this article was read from, relative to the folder ingest "
-        "was given (its name first), or `api:` for articles added through the API."
+    origins: list[str] = Field(
+        description="The files this article was read from, each as the ingest command named "
+        "it (the folder as given, then the path below it), or `api:` for articles added "
+        "through the API."
     )
     duplicate_of: int | None = Field(description="The earliest copy, if this is a near-duplicate.")
     extra: dict[str, Any] = Field(description="Fields of a JSON import that have no column.")

@@ -1,5 +1,5 @@
 """Checks on values that come from outside (files, request bodies) before they are stored or
-served: article URLs and the origin paths of ingested files (JSON depth: limits_json.py).
+served: article URLs (JSON depth: limits_json.py).
 
 Shared by ingest (which stores) and the API (which serves), so it imports nothing from either.
 """
@@ -7,7 +7,6 @@ Shared by ingest (which stores) and the API (which serves), so it imports nothin
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -37,18 +36,3 @@ def web_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
         return None
     return url
-
-
-def public_origin(origin: str) -> str:
-    """An origin as the API may show it: never an absolute server path.
-
-    Ingest stores origins relative to the folder it was given ("articles/x.txt");
-    databases from before that hold absolute paths, shown as their last two parts.
-    """
-    if origin.startswith("api:"):
-        return origin
-    for flavour in (PurePosixPath, PureWindowsPath):
-        path = flavour(origin)
-        if path.is_absolute() or path.anchor or ".." in path.parts:
-            return "/".join(part for part in path.parts[-2:] if part not in ("..", path.anchor))
-    return origin

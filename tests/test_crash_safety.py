@@ -164,7 +164,7 @@ def corpus(bbc_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Corpus
     reference = copy_database(base, folder / "reference.db")
     assert_clean_run(run_ingest(root, reference))
 
-    origins = [origin_of(path, root) for path in files]
+    origins = [origin_of(path) for path in files]
     edited = origins[EDITED[1]]
     # The edit changes what the killed batch's edited article links: stale links would show.
     assert entity_links(base)[edited] != entity_links(reference)[edited]

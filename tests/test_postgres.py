@@ -111,7 +111,7 @@ def test_two_ingest_processes_over_overlapping_files_store_each_article_once(
     # Every seed got its entities, and no entity or alias exists twice.
     unlinked = scalar(
         new_database,
-        "SELECT count(*) FROM article a WHERE a.origin LIKE 'articles/%' "
+        f"SELECT count(*) FROM article a WHERE a.origin LIKE '{SEEDS_DIR.as_posix()}/%' "
         "AND NOT EXISTS (SELECT 1 FROM article_entity l WHERE l.article_id = a.id)",
     )
     assert unlinked == 0

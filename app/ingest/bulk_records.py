@@ -117,10 +117,10 @@ def read_records(
     """Every record of every JSONL file, or a failure naming its file and line.
 
     Read line by line: a line over `max_line_bytes` fails unread, a file over
-    `max_file_bytes` fails whole. Origins are the file's folder and name (`dumps/a.jsonl:7`).
+    `max_file_bytes` fails whole. Origins are the path as given and the line (`dumps/a.jsonl:7`).
     """
     for path in paths:
-        name = origin_of(path, path)
+        name = origin_of(path)
         try:
             stream = open_regular(path, max_file_bytes)
         except ArticleFileError as error:

@@ -84,7 +84,7 @@ def _articles_below(folder: Path, follow: bool, discovery: Discovery) -> list[Pa
         try:
             entries = sorted(os.scandir(current), key=lambda entry: entry.name)
         except OSError as exc:
-            skipped.append(ReadFailure(origin_of(current, folder), os_reason(exc)))
+            skipped.append(ReadFailure(origin_of(current), os_reason(exc)))
             continue
         for entry in entries:
             path = Path(entry.path)
@@ -94,14 +94,14 @@ def _articles_below(folder: Path, follow: bool, discovery: Discovery) -> list[Pa
                 why = _symlink_refusal(path, real_root, follow)
                 if why is not None:
                     if why != _NOT_AN_ARTICLE:
-                        skipped.append(ReadFailure(origin_of(path, folder), why))
+                        skipped.append(ReadFailure(origin_of(path), why))
                     continue
             if entry.is_dir():
                 key = _folder_key(path)
                 if key in entered:  # a link back up, or to a folder already read
                     if entry.is_symlink():
                         skipped.append(
-                            ReadFailure(origin_of(path, folder), "symlink to a folder already read")
+                            ReadFailure(origin_of(path), "symlink to a folder already read")
                         )
                     continue
                 entered.add(key)

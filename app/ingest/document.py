@@ -25,8 +25,8 @@ def from_text(rule: str) -> str:
 class ArticleDraft:
     """One article as extracted from a file, before it is stored.
 
-    `origin` is the file's path relative to the ingest root, starting with the root's name
-    (`articles/sport/001.txt`), or `origin:LINE` for one line of a JSONL file.
+    `origin` is the file's path as the ingest command named it (`articles/sport/001.txt`
+    for `ingest articles`), or `origin:LINE` for one line of a JSONL file.
     `published_at` is timezone-aware UTC (midnight when only a day is known).
     `provenance` maps a field name (title, subtitle, dateline, author, publisher,
     published_at, language, url, cites) to SIDECAR, HTML_META, URL, NONE or from_text(rule);
@@ -48,9 +48,10 @@ class ArticleDraft:
     tags: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
-    # The origin as ingest wrote it before origins became relative (the path as found), so
-    # that a re-ingest moves an article stored under it to the relative origin.
-    former_origin: str | None = None
+    # The file's absolute path (not resolved; `:LINE` for a line), which identifies it in the
+    # database whatever folder ingest ran from: two `articles/story.txt` read from different
+    # parents are different files. None for articles with no file (the API).
+    identity: str | None = None
 
     @property
     def word_count(self) -> int:

@@ -1,12 +1,12 @@
 """Reading files ingest did not write: regular files only, within size limits, opened
-without following a link swapped in after the check, and named relative to their root."""
+without following a link swapped in after the check, and named as the operator named them."""
 
 from __future__ import annotations
 
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 _SKIP_CHUNK = 1 << 20  # an oversized JSONL line is skipped this many bytes at a time
@@ -16,19 +16,15 @@ class ArticleFileError(ValueError):
     """A file that cannot be read as an article at all (missing, empty, too big, unreadable)."""
 
 
-def origin_of(path: Path, root: Path | None) -> str:
-    """How an article records where it came from: the root's name and the path below it.
+def origin_of(path: Path) -> str:
+    """How an article records where it came from: the path as the operator named it.
 
-    `ingest /data/articles` stores `/data/articles/sport/001.txt` as `articles/sport/001.txt`;
-    a file named directly is recorded with its folder's name (`articles/001.txt`).
+    Discovery joins the root exactly as given on the command line (not resolved, not made
+    absolute, no link followed) with the path below it, so `ingest articles` records
+    `articles/sport/001.txt` (no server folder reaches the API) and `ingest /srv/pages`
+    records `/srv/pages/set/x.html`; a file named directly is its path as given.
     """
-    if root is None:
-        return str(path)
-    absolute_root = Path(os.path.abspath(root))
-    if path == root:
-        return PurePosixPath(absolute_root.parent.name, absolute_root.name).as_posix().lstrip("/")
-    relative = Path(os.path.abspath(path)).relative_to(absolute_root)
-    return PurePosixPath(absolute_root.name, *relative.parts).as_posix().lstrip("/")
+    return path.as_posix()
 
 
 def bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | int]:

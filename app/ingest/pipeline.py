@@ -80,7 +80,7 @@ def read_found(
     on_file: Callable[[Path], None] | None = None,
     defaults: IngestDefaults | None = None,
 ) -> Iterator[ArticleDraft | ReadFailure]:
-    """Every draft or failure from the files found, with origins relative to their root."""
+    """Every draft or failure from the files found, each origin the path as named."""
     for root, discovery in found:
         for path in discovery.files:
             for item in read_path(path, root=root, limits=limits):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +74,12 @@ def read_path(
 ) -> Iterator[Result]:
     """Read one file into drafts (one per JSONL line) or failures; never raises for bad input.
 
-    With `root`, the origin is relative to it (see origin_of), nothing outside it is read
+    The origin is the path as given (see origin_of). With `root`, nothing outside it is read
     unless the limits follow symlinks, and a file in a subfolder of root is tagged with that
     first-level folder's name (the BBC corpus keeps its category that way).
     """
     limits = limits or ReadLimits(max_bytes=max_bytes)
-    origin = origin_of(path, root)
+    origin = origin_of(path)
     suffix = path.suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         expected = ", ".join(sorted(ARTICLE_SUFFIXES))
@@ -92,7 +93,7 @@ def read_path(
     folder_tag = _folder_tag(path, root)
     if suffix == ".jsonl":
         for result in _read_jsonl(path, origin, limits):
-            yield _finish(result, folder_tag, str(path))
+            yield _finish(result, folder_tag, path)
         return
     try:
         data = _read_bytes(path, limits.max_bytes)
@@ -104,7 +105,7 @@ def read_path(
         yield ReadFailure(origin, f"could not extract an article: {type(exc).__name__}: {exc}")
         return
     for result in results:
-        yield _finish(result, folder_tag, str(path))
+        yield _finish(result, folder_tag, path)
 
 
 def _read_single(
@@ -115,7 +116,7 @@ def _read_single(
     if not text.strip():
         raise ArticleFileError("empty file (only whitespace)")
     if suffix == ".json":
-        return _json_articles(_parse_json(text, limits.max_json_depth), path, origin)
+        return _json_articles(_parse_json(text, limits.max_json_depth), origin)
     sidecar = None
     if (sidecar_file := sidecar_path(path)) is not None:
         if not _inside_root(sidecar_file, root, limits):
@@ -132,7 +133,7 @@ def _read_single(
     return [draft]
 
 
-def _json_articles(obj: Any, path: Path, origin: str) -> list[Result]:
+def _json_articles(obj: Any, origin: str) -> list[Result]:
     """One article object, or an array of them (an export): `origin:N` for the Nth, as in
     JSONL, and a bad item fails alone with its number."""
     if not isinstance(obj, list):
@@ -145,7 +146,6 @@ def _json_articles(obj: Any, path: Path, origin: str) -> list[Result]:
         except InvalidArticleJson as exc:
             results.append(ReadFailure(item_origin, f"item {number}: {exc}"))
             continue
-        draft.former_origin = f"{path}:{number}"
         results.append(draft)
     return results
 
@@ -188,7 +188,6 @@ def _read_jsonl(path: Path, origin: str, limits: ReadLimits) -> Iterator[Result]
             try:
                 obj = _parse_json(decode_article_bytes(raw), limits.max_json_depth)
                 draft = extract_json_article(obj, line_origin)
-                draft.former_origin = f"{path}:{number}"
                 yield draft
             except (InvalidArticleJson, UndecodableText) as exc:
                 yield ReadFailure(line_origin, f"line {number}: {exc}")
@@ -216,14 +215,15 @@ def _folder_tag(path: Path, root: Path | None) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _finish(result: Result, folder_tag: str | None, former_origin: str) -> Result:
-    """Final touches shared by every kind: folder tag, a web URL only, a date from the
-    address, the body check, and the origin as it was written before it became relative."""
+def _finish(result: Result, folder_tag: str | None, path: Path) -> Result:
+    """Final touches shared by every kind: the file's identity, folder tag, a web URL only,
+    a date from the address, and the body check."""
     if isinstance(result, ReadFailure):
         return result
     if not result.body.strip():
         return ReadFailure(result.origin, _NO_TEXT_LEFT)
-    result.former_origin = result.former_origin or former_origin
+    line = result.origin.removeprefix(origin_of(path))  # ":N" for a line or an item
+    result.identity = os.path.abspath(path) + line
     drop_unsafe_url(result)
     if folder_tag is not None:
         result.tags = add_tags(result.tags, [folder_tag])

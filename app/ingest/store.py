@@ -214,9 +214,9 @@ class ArticleStore:
         """Insert or update one article: its id, what happened, and whether it needs entities."""
         drop_unsafe_url(draft)  # every way in (files, the API) stores only an http(s) URL
         digest = content_hash(draft)
-        # The file's full path identifies it (two folders may share a name); what the API
-        # shows is the origin relative to the ingest root, kept in `origins`.
-        identity = draft.former_origin or draft.origin
+        # A file is known by its absolute path (two folders may share a name below it);
+        # `origins` show it as the ingest command named it.
+        identity = draft.identity or draft.origin
         article = self._find(digest, draft, identity)
         values = self._values(draft, digest)
         text_changed = False
@@ -226,7 +226,7 @@ class ArticleStore:
             self.session.flush()
             outcome = Outcome.ADDED
         else:
-            self._move_former_origin(article, draft)
+            self._rename_own_origin(article, identity, draft.origin)
             former_hash = article.content_hash
             copy = identity != article.origin and former_hash == digest
             outcome = self._update(article, values, identity, draft.origin)
@@ -282,14 +282,15 @@ class ArticleStore:
         values["content_hash"] = digest
         return values
 
-    def _move_former_origin(self, article: Article, draft: ArticleDraft) -> None:
-        """Rename the draft's file in the article's shown origins from the full path ingest
-        showed before origins became relative to the ingest root."""
-        former = draft.former_origin
-        if not former or former == draft.origin or former not in article.origins:
+    def _rename_own_origin(self, article: Article, identity: str, origin: str) -> None:
+        """Show the article's own file (the first of its origins) as this run named it.
+
+        Databases from before origins were shown as named hold another form of that path
+        (the root folder's name and the path below it); a re-ingest of the file replaces it.
+        """
+        if article.origin != identity or not article.origins or article.origins[0] == origin:
             return
-        renamed = [draft.origin if origin == former else origin for origin in article.origins]
-        article.origins = list(dict.fromkeys(renamed))
+        article.origins = list(dict.fromkeys([origin, *article.origins[1:]]))
         self.session.add(article)
 
     def _update(

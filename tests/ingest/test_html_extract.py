@@ -269,9 +269,7 @@ def test_json_file_holding_an_array_is_read_as_many_articles(tmp_path: Path) -> 
     results = list(read_path(export, root=tmp_path))
     drafts = [result for result in results if isinstance(result, ArticleDraft)]
     assert [draft.title for draft in drafts] == ["Council passes budget", "Library opens"]
-    assert [result.origin for result in results] == [
-        f"{tmp_path.name}/export.json:{number}" for number in (1, 2, 3)
-    ]
+    assert [result.origin for result in results] == [f"{export}:{number}" for number in (1, 2, 3)]
     assert drafts[0].published_at == datetime(2023, 1, 10, tzinfo=UTC)
     [failure] = [result for result in results if not isinstance(result, ArticleDraft)]
     assert "item 3" in failure.reason
