@@ -34,6 +34,9 @@ _PUBLISHED_TAGS = (
     "vr:published-time",
     "citation_publication_date",
 )
+# Provenance of a date read from the page's own date element (htmldate found at most a year).
+DATE_ELEMENT = "date-element"
+_YEAR_FIRST = re.compile(r"(?:19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}(?:\s*日)?")
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _LANGUAGE = re.compile(r"^(?P<code>[A-Za-z]{2})(?:[-_]|$)")
 
@@ -47,12 +50,20 @@ class DateChoice:
 
 
 def choose_published(page: PageMeta, html: str, url: str | None) -> DateChoice | None:
-    """The article's publication time: its stated published date, else htmldate's finding."""
+    """The article's publication time: its stated published date, else htmldate's finding,
+    else (when htmldate found at most a year) the date in the page's own date element."""
     guessed = _htmldate(html, url)
     stated = _stated(page)
-    if stated is None:
+    if not stated:
+        if guessed is None or _year_only(guessed):
+            languages = date_languages(page_language(page))
+            if shown := _shown_date(page, languages):
+                return DateChoice(shown, f"{HTML_META}:{DATE_ELEMENT}")
         return DateChoice(guessed, f"{HTML_META}:htmldate") if guessed else None
-    when, source = stated
+    # Two statements that disagree (a WebPage's date beside the article's published_time):
+    # the one htmldate's independent reading agrees with, else the first.
+    agreed = [item for item in stated if guessed and item[0].date() == guessed.date()]
+    when, source = (agreed or stated)[0]
     label = f"{HTML_META}:{source}"
     if guessed is not None and guessed.date() != when.date():
         label += f" (htmldate: {guessed.date().isoformat()})"
@@ -67,11 +78,13 @@ def page_language(page: PageMeta) -> str | None:
     return None
 
 
-def _stated(page: PageMeta) -> tuple[datetime, str] | None:
-    """The first published date the page states about its article, and where it states it."""
+def _stated(page: PageMeta) -> list[tuple[datetime, str]]:
+    """The published dates the page states about its article, each with where it states it,
+    in order of trust (JSON-LD, then the published-time tags)."""
     languages = date_languages(page_language(page))
     statements = [("jsonld", page.published)]
     statements += [(tag, page.first(tag)) for tag in _PUBLISHED_TAGS]
+    found: list[tuple[datetime, str]] = []
     for source, text in statements:
         if not text:
             continue
@@ -79,7 +92,24 @@ def _stated(page: PageMeta) -> tuple[datetime, str] | None:
         when = parse_iso_date(text) if _ISO_START.match(text) else None
         when = when or parse_date(text, languages=languages)
         if when is not None:
-            return when, source
+            found.append((when, source))
+    return found
+
+
+def _year_only(when: datetime) -> bool:
+    """htmldate's reading of a bare year (a copyright line): midnight on 1 January."""
+    return (when.month, when.day, when.hour, when.minute, when.second) == (1, 1, 0, 0, 0)
+
+
+def _shown_date(page: PageMeta, languages: list[str]) -> datetime | None:
+    """The first full date written in an element the page names as its date
+    (`<p class="date">2019年04月21日</p>`), read in the page's language."""
+    for text in page.date_texts:
+        if (when := parse_date(text, languages=languages)) is not None:
+            return when
+        # "2019年04月21日 12時00分更新": the year-first date at the front of a longer text.
+        if (match := _YEAR_FIRST.search(text)) and (when := parse_date(match[0])):
+            return when
     return None
 
 

@@ -8,6 +8,7 @@ instead of trusting whichever came first.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,13 @@ from lxml.etree import ParserError
 
 _MAX_H1 = 5
 _MAX_AUTHOR_LINKS = 5
+_MAX_DATE_TEXTS = 5
+_MAX_DATE_TEXT_CHARS = 60
+# A class or id that names a date ("date", "pubdate", "post-date", "published"), as a word.
+_DATE_NAME = re.compile(
+    r"(?:^|[\s_-])(?:date|pubdate|dateline|published|posted-on)(?:$|[\s_-])", re.I
+)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _MAX_JSON_LD_CHARS = 200_000
 # JSON-LD types that describe the article itself (not the site, a breadcrumb or a person).
 _ARTICLE_TYPES = frozenset(
@@ -53,6 +61,8 @@ class PageMeta:
     language: str | None = None  # <html lang>
     # Texts of links to an author's page (rel="author", /author/…), and itemprop="author".
     author_links: list[str] = field(default_factory=list)
+    # Short texts holding a year in elements whose class or id names a date, in page order.
+    date_texts: list[str] = field(default_factory=list)
 
     def first(self, *names: str) -> str | None:
         """The first of these meta tags the page has."""
@@ -75,6 +85,12 @@ def read_page_meta(html: str) -> PageMeta:
         value = _clean(element.get("content") or element.get("value"))
         if key and value:
             page.meta.setdefault(key.strip().lower(), []).append(value)
+    for element in tree.xpath("//*[@itemprop='datePublished' and not(self::meta)]"):
+        # Microdata on a visible element: `<time itemprop="datePublished" datetime=…>`.
+        value = _clean(element.get("content") or element.get("datetime") or element.text_content())
+        if value:
+            page.meta.setdefault("datepublished", []).append(value)
+    page.date_texts = _date_texts(tree)
     if (title := tree.find(".//title")) is not None:
         page.title_tag = _clean(title.text_content())
     page.h1s = [text for h1 in tree.iter("h1") if (text := _clean(h1.text_content()))][:_MAX_H1]
@@ -97,6 +113,23 @@ def _author_links(tree: lxml.html.HtmlElement) -> list[str]:
         _clean(element.text_content()) for element in found if hasattr(element, "text_content")
     ]
     return list(dict.fromkeys(text for text in texts if text))[:_MAX_AUTHOR_LINKS]
+
+
+def _date_texts(tree: lxml.html.HtmlElement) -> list[str]:
+    """Short texts with a year in elements named as dates (`<p class="date">`), page order."""
+    texts: list[str] = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "meta"):
+            continue
+        names = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if not _DATE_NAME.search(names):
+            continue
+        text = _clean(element.text_content())
+        if text and len(text) <= _MAX_DATE_TEXT_CHARS and _YEAR.search(text):
+            texts.append(text)
+            if len(texts) == _MAX_DATE_TEXTS:
+                break
+    return texts
 
 
 def _clean(text: str | None) -> str | None:

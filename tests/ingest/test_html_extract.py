@@ -152,6 +152,51 @@ def test_json_ld_date_published_is_the_date() -> None:
     assert draft.provenance["published_at"].startswith("html-meta:jsonld")
 
 
+def test_disagreeing_published_statements_take_the_one_htmldate_agrees_with() -> None:
+    """A JSON-LD block for the web page beside the article's own published_time: the
+    statement that htmldate's independent reading confirms wins, not simply the first."""
+    data = {"@type": "WebPage", "datePublished": "2023-11-03T10:25:56+00:00"}
+    head = (
+        f'<script type="application/ld+json">{json.dumps(data)}</script>'
+        '<meta property="article:published_time" content="2023-11-06T14:25:00+00:00">'
+    )
+    draft = extract(page(*STORY, head=head, before="<p>6 November 2023</p>"))
+    assert draft.published_at == datetime(2023, 11, 6, 14, 25, tzinfo=UTC)
+    assert draft.provenance["published_at"] == "html-meta:article:published_time"
+
+
+def test_microdata_date_published_on_a_visible_element_is_stated() -> None:
+    listing = (
+        '<dl><dt>Published</dt><dd itemprop="datePublished" content="2019-04-26">'
+        "April 2019</dd></dl>"
+    )
+    html = page(*STORY, before=listing).replace(
+        "</article>", "</article><footer>© 2022 Example</footer>"
+    )
+    draft = extract(html)
+    assert draft.published_at == datetime(2019, 4, 26, tzinfo=UTC)
+    assert draft.provenance["published_at"].startswith("html-meta:datepublished")
+
+
+@pytest.mark.parametrize(
+    ("shown", "lang", "day"),
+    [
+        ("2019年04月21日 12時00分更新", "ja", datetime(2019, 4, 21, tzinfo=UTC)),
+        ("2019年4月4日", "ja", datetime(2019, 4, 4, tzinfo=UTC)),
+    ],
+)
+def test_the_pages_date_element_beats_a_bare_copyright_year(
+    shown: str, lang: str, day: datetime
+) -> None:
+    """htmldate reads "© 2022" as 1 January 2022 when it cannot read the page's own date
+    (written the Japanese way): the element the page names as its date is read instead."""
+    html = page(*STORY, before=f'<div class="pubdate">{shown}</div>', lang=lang)
+    html = html.replace("</article>", "</article><footer>Copyright © 2022 Example</footer>")
+    draft = extract(html)
+    assert draft.published_at == day
+    assert draft.provenance["published_at"] == "html-meta:date-element"
+
+
 # titles
 
 
