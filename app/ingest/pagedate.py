@@ -34,6 +34,8 @@ _PUBLISHED_TAGS = (
     "vr:published-time",
     "citation_publication_date",
 )
+# Meta tags that state when the page was last changed.
+_MODIFIED_TAGS = ("article:modified_time", "og:updated_time", "datemodified", "last-modified")
 # Provenance of a date read from the page's own date element (htmldate found at most a year).
 DATE_ELEMENT = "date-element"
 _YEAR_FIRST = re.compile(r"(?:19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}(?:\s*日)?")
@@ -51,14 +53,15 @@ class DateChoice:
 
 def choose_published(page: PageMeta, html: str, url: str | None) -> DateChoice | None:
     """The article's publication time: its stated published date, else htmldate's finding,
-    else (when htmldate found at most a year) the date in the page's own date element."""
+    else (when htmldate found at most a year, or only the page's modified time) the date in
+    the page's own date element."""
     guessed = _htmldate(html, url)
     stated = _stated(page)
+    languages = date_languages(page_language(page))
     if not stated:
-        if guessed is None or _year_only(guessed):
-            languages = date_languages(page_language(page))
-            if shown := _shown_date(page, languages):
-                return DateChoice(shown, f"{HTML_META}:{DATE_ELEMENT}")
+        doubtful = guessed is None or _year_only(guessed) or _is_modified(page, guessed, languages)
+        if doubtful and (shown := _shown_date(page, languages)):
+            return DateChoice(shown, f"{HTML_META}:{DATE_ELEMENT}")
         return DateChoice(guessed, f"{HTML_META}:htmldate") if guessed else None
     # Two statements that disagree (a WebPage's date beside the article's published_time):
     # the one htmldate's independent reading agrees with, else the first.
@@ -94,6 +97,18 @@ def _stated(page: PageMeta) -> list[tuple[datetime, str]]:
         if when is not None:
             found.append((when, source))
     return found
+
+
+def _is_modified(page: PageMeta, when: datetime, languages: list[str]) -> bool:
+    """True when `when` falls on the day the page says it was modified: htmldate, asked for
+    the original date, found only the modification (og:updated_time)."""
+    stamps = [page.modified, *(page.first(tag) for tag in _MODIFIED_TAGS)]
+    for text in filter(None, stamps):
+        modified = parse_iso_date(text) if _ISO_START.match(text) else None
+        modified = modified or parse_date(text, languages=languages)
+        if modified is not None and modified.date() == when.date():
+            return True
+    return False
 
 
 def _year_only(when: datetime) -> bool:

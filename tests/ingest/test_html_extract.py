@@ -197,6 +197,16 @@ def test_the_pages_date_element_beats_a_bare_copyright_year(
     assert draft.provenance["published_at"] == "html-meta:date-element"
 
 
+def test_the_pages_date_element_beats_htmldate_finding_only_the_modified_time() -> None:
+    """Asked for the original date, htmldate can answer with og:updated_time; the date the
+    page prints in its own date element is the publication."""
+    head = '<meta property="og:updated_time" content="2020-06-02T11:57:06+02:00">'
+    shown = '<time class="field-node-create-date">31.03.2020</time>'
+    draft = extract(page(*STORY, head=head, before=shown, lang="de"))
+    assert draft.published_at == datetime(2020, 3, 31, tzinfo=UTC)
+    assert draft.provenance["published_at"] == "html-meta:date-element"
+
+
 # titles
 
 
