@@ -120,6 +120,13 @@ class Metrics:
         self.entities = Gauge(
             "newsdesk_entities", "Entities in the database.", registry=self.registry
         )
+        self.search_answers = Counter(
+            "newsdesk_search_answers",
+            "Search answers (page, count, facets, timeline, seek) by the engine that gave "
+            "them: index (tantivy, when configured and current) or database.",
+            ["engine", "answer"],
+            registry=self.registry,
+        )
 
 
 def route_template(scope: Scope) -> str:

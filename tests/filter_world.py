@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from app.db import create_db_engine
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
-from app.search.articles import ArticleFilter, count_articles, search_articles
-from app.search.index import search_index_for
+from app.search.articles import ArticleFilter
 from app.search.index_sync import sync_search_index
+from app.search.service import SearchService
 from tests.conftest import settings_for
 
 
@@ -97,10 +97,10 @@ class World:
         """The articles `flt` admits, by name, as the search answers them (every page)."""
         by_id = {article_id: name for name, article_id in self.ids.items()}
         settings = settings_for(str(self.engine.url))
-        index = search_index_for(settings)
         with Session(self.engine) as session:
-            hits, _ = search_articles(session, flt, "-published_at", 100, None, index)
-            total = count_articles(session, flt, index)
+            search = SearchService(session, settings)
+            hits, _ = search.page(flt, "-published_at", 100, None)
+            total = search.count(flt)
         found = sorted(by_id[hit.article.id] for hit in hits)
         assert total == len(found), f"count {total} for {found}"
         return found

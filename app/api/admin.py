@@ -22,7 +22,7 @@ from app.api.errors import ApiError
 from app.db import create_db_engine, session_engine
 from app.models import Entity
 from app.schemas import ArticleIn, ArticleWritten, EntityMerged, EntityMergeIn, ErrorResponse
-from app.search.index_sync import sync_search_index
+from app.search.service import index_after_write
 from app.security import ApiKeyDep
 
 if TYPE_CHECKING:
@@ -191,4 +191,4 @@ def merge_entities(
 
 def searchable(settings: SettingsDep, session: Session) -> None:
     """Apply a committed write to the search index (searches use the database until then)."""
-    sync_search_index(settings, session_engine(session), wait_seconds=10)
+    index_after_write(settings, session_engine(session), wait_seconds=10)

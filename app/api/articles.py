@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.api.deps import ArticleId, CursorCodecDep, PageSizeDep, SessionDep, SettingsDep
+from app.api.deps import ArticleId, PageSizeDep, SearchDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
@@ -24,18 +24,9 @@ from app.schemas import (
     ErrorResponse,
     Facet,
 )
-from app.search.articles import (
-    ArticleFilter,
-    Sort,
-    count_articles,
-    search_articles,
-    sort_key,
-    sort_key_check,
-)
-from app.search.cursor import Cursor, CursorCodec, query_fingerprint
-from app.search.facets import FACET_NAMES, compute_facets
-from app.search.index import SearchIndex, search_index_for
-from app.search.index_counts import index_counts
+from app.search.articles import ArticleFilter, Sort
+from app.search.facets import FACET_NAMES
+from app.search.service import ResultPage
 from app.search.text import Highlight, InvalidHighlight
 
 router = APIRouter(tags=["articles"])
@@ -45,11 +36,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown source or entity name."},
     422: {"model": ErrorResponse, "description": "A parameter has the wrong form."},
 }
-
-
-def cursor_scope(flt: ArticleFilter, sort: Sort) -> str:
-    """The parameters a cursor stays valid for (everything but limit and cursor)."""
-    return query_fingerprint({"filter": repr(flt), "sort": sort})
 
 
 FacetParam = Annotated[
@@ -81,10 +67,9 @@ FacetParam = Annotated[
     summary="Search and filter articles",
 )
 def search_or_export_articles(
-    session: SessionDep,
+    search: SearchDep,
     limit: PageSizeDep,
     settings: SettingsDep,
-    codec: CursorCodecDep,
     flt: ArticleFilterDep,
     sort: Annotated[
         Sort | None,
@@ -123,29 +108,18 @@ def search_or_export_articles(
     articles; `/articles?q=Taliban&format=csv` downloads every match as CSV.
     """
     facet_names = parse_facets(facets)
-    if export == "json":
-        return list_articles(
-            session=session,
-            settings=settings,
-            codec=codec,
-            flt=flt,
-            sort=sort,
-            limit=limit,
-            cursor=cursor,
-            highlight=highlight,
-            highlight_open=highlight_open,
-            highlight_close=highlight_close,
-            facet_names=facet_names,
-            facet_size=facet_size,
-        )
-    if cursor is not None or facet_names:
+    if export != "json" and (cursor is not None or facet_names):
         raise ApiError(
             422,
             "invalid_parameter",
             f"format={export} streams the whole result set: drop cursor and facets",
         )
     marks = highlight_marks(highlight, highlight_open, highlight_close)
-    return export_articles(session, settings, flt, resolve_sort(flt, sort), export, marks)
+    order = resolve_sort(flt, sort)
+    if export == "json":
+        found = search.article_page(flt, order, limit, cursor, facet_names, facet_size)
+        return article_page(search.session, settings, flt, found, marks)
+    return export_articles(search, settings, flt, order, export, marks)
 
 
 def highlight_marks(highlight: bool, opening: str, closing: str) -> Highlight | None:
@@ -166,51 +140,28 @@ def resolve_sort(flt: ArticleFilter, sort: Sort | None) -> Sort:
     return order
 
 
-def list_articles(
+def article_page(
     session: Session,
     settings: Settings,
-    codec: CursorCodec,
     flt: ArticleFilter,
-    sort: Sort | None = None,
-    limit: int = 20,
-    cursor: str | None = None,
-    highlight: bool = True,
-    highlight_open: str = "<mark>",
-    highlight_close: str = "</mark>",
-    facet_names: list[str] | None = None,
-    facet_size: int = 10,
+    found: ResultPage,
+    marks: Highlight | None,
 ) -> ArticlePage:
-    """One page of matches (after `cursor`), the exact total, and the facets asked for."""
-    marks = highlight_marks(highlight, highlight_open, highlight_close)
-    order = resolve_sort(flt, sort)
-    scope = cursor_scope(flt, order)
-    position = codec.decode(cursor, scope, sort_key_check(order)) if cursor else None
-    index = search_index_for(settings)
-    hits, snapshot = search_articles(session, flt, order, limit + 1, position, index)
-    more = len(hits) > limit
-    hits = hits[:limit]
-    next_cursor = (
-        codec.encode(Cursor(key=sort_key(order, hits[-1]), snapshot=snapshot, query_hash=scope))
-        if more
-        else None
-    )
-    # Later pages count what the walk lists: the articles of its first page's moment.
-    counted = replace(flt, up_to_id=position.snapshot) if position else flt
-    total = count_articles(session, counted, index)
+    """A page of results as the API shows it: items with snippets and top entities."""
     return ArticlePage(
-        total=total,
+        total=found.total,
         items=summarize(
             session,
             settings.snippet_tokens,
             flt,
-            hits,
+            found.hits,
             marks,
             window=settings.snippet_window_chars,
         ),
-        next_cursor=next_cursor,
+        next_cursor=found.next_cursor,
         facets=(
-            facet_counts(session, counted, facet_names, facet_size, total, index)
-            if facet_names
+            {name: Facet.model_validate(asdict(f)) for name, f in found.facets.items()}
+            if found.facets is not None
             else None
         ),
     )
@@ -229,23 +180,6 @@ def parse_facets(values: list[str] | None) -> list[str]:
             {"allowed": list(FACET_NAMES)},
         )
     return names
-
-
-def facet_counts(
-    session: SessionDep,
-    flt: ArticleFilter,
-    names: list[str],
-    size: int,
-    total: int,
-    index: SearchIndex | None = None,
-) -> dict[str, Facet]:
-    """The facets asked for: by the search index's aggregations when it is current."""
-    counts = index_counts(index, session)
-    if counts is not None:
-        found = {name: counts.facet(flt, name, size, total) for name in names}
-    else:
-        found = compute_facets(session, flt, names, size, total)
-    return {name: Facet.model_validate(asdict(counted)) for name, counted in found.items()}
 
 
 @router.get(

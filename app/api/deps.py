@@ -15,10 +15,12 @@ from sqlmodel import Session
 from app.api.disconnect import CLIENT_WATCH, ClientWatch
 from app.api.errors import ApiError
 from app.config import Settings, get_settings
-from app.db import get_session, session_engine
+from app.db import get_session
 from app.models import MAX_ID
-from app.search.cursor import CURSOR_SECRET_NAME, CursorCodec, stored_secret
+from app.observability import Metrics
+from app.search.cursor import CursorCodec, codec_for
 from app.search.limits import is_time_limit_error, query_time_limit
+from app.search.service import SearchService
 
 logger = logging.getLogger("newsdesk.errors")
 
@@ -78,20 +80,23 @@ def is_unavailable(error: DBAPIError) -> bool:
 SessionDep = Annotated[Session, Depends(time_limited_session)]
 
 
-_stored_codecs: dict[str, CursorCodec] = {}
-
-
 def cursor_codec(session: SessionDep, settings: SettingsDep) -> CursorCodec:
     """Signs and checks cursors: with settings.cursor_secret, else the database's own key."""
-    if settings.cursor_secret is not None:
-        return CursorCodec(settings.cursor_secret.get_secret_value().encode())
-    database = session_engine(session).url.render_as_string(hide_password=False)
-    if database not in _stored_codecs:
-        _stored_codecs[database] = CursorCodec(stored_secret(session, CURSOR_SECRET_NAME))
-    return _stored_codecs[database]
+    return codec_for(session, settings)
 
 
 CursorCodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
+
+
+def search_service(request: Request, session: SessionDep, settings: SettingsDep) -> SearchService:
+    """The request's searches: the service picks the engine and counts its answers in the
+    app's metrics."""
+    metrics = getattr(request.app.state, "metrics", None)
+    answers = metrics.search_answers if isinstance(metrics, Metrics) else None
+    return SearchService(session, settings, answers)
+
+
+SearchDep = Annotated[SearchService, Depends(search_service)]
 
 
 PAGE_SIZE_DESCRIPTION = "Results per page."

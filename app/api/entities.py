@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from app.api.articles import ERRORS as ARTICLE_ERRORS
-from app.api.articles import list_articles
-from app.api.deps import CursorCodecDep, PageSizeDep, SessionDep, SettingsDep
+from app.api.articles import article_page, highlight_marks, resolve_sort
+from app.api.deps import CursorCodecDep, PageSizeDep, SearchDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep, EntityType
 from app.models import MAX_ID, Entity
@@ -153,9 +152,8 @@ def get_entity(
     summary="Articles mentioning an entity",
 )
 def list_entity_articles(
-    session: SessionDep,
+    search: SearchDep,
     limit: PageSizeDep,
-    codec: CursorCodecDep,
     settings: SettingsDep,
     entity_id: EntityId,
     flt: ArticleFilterDep,
@@ -174,17 +172,8 @@ def list_entity_articles(
 
     Example: `/entities/1/articles?q=Taliban&from=2024-05-01`.
     """
-    existing_entity(session, entity_id)
-    narrowed = replace(flt, entity_groups=[*flt.entity_groups, [entity_id]])
-    return list_articles(
-        session=session,
-        settings=settings,
-        codec=codec,
-        flt=narrowed,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-        highlight=highlight,
-        highlight_open=highlight_open,
-        highlight_close=highlight_close,
-    )
+    existing_entity(search.session, entity_id)
+    marks = highlight_marks(highlight, highlight_open, highlight_close)
+    order = resolve_sort(flt, sort)
+    found = search.entity_page(entity_id, flt, order, limit, cursor)
+    return article_page(search.session, settings, flt, found, marks)

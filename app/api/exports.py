@@ -1,8 +1,9 @@
 """Streamed exports of a whole result set (CSV, JSON lines), read in keyset-paged batches.
 
-Memory stays flat however many articles match: each batch is fetched after the previous
-one's last sort key, turned into text and dropped. The walk is bound to the newest article
-id when it starts, so articles ingested during an export neither appear nor shift rows.
+Memory stays flat however many articles match: each batch (SearchService.export) is fetched
+after the previous one's last sort key, turned into text and dropped. The walk is bound to
+the newest article id when it starts, so articles ingested during an export neither appear
+nor shift rows.
 """
 
 from __future__ import annotations
@@ -32,17 +33,9 @@ from app.api.errors import ApiError
 from app.api.summaries import summarize
 from app.config import Settings
 from app.schemas import ArticleSummary
-from app.search.articles import (
-    ArticleFilter,
-    Hit,
-    Sort,
-    count_articles,
-    search_articles,
-    sort_key,
-)
-from app.search.cursor import Cursor
-from app.search.index import SearchIndex, search_index_for
-from app.search.limits import is_time_limit_error, query_time_limit
+from app.search.articles import ArticleFilter, Hit, Sort
+from app.search.limits import is_time_limit_error
+from app.search.service import SearchService
 from app.search.text import Highlight
 
 logger = logging.getLogger("newsdesk.exports")
@@ -63,36 +56,6 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"
 
 # Turns one batch of hits into API items, with the session the batch was read with.
 Summarizer = Callable[[Session, list[Hit]], list[ArticleSummary]]
-
-
-def hit_batches(
-    session: Session,
-    flt: ArticleFilter,
-    sort: Sort,
-    batch_size: int,
-    timeout_ms: int,
-    index: SearchIndex | None = None,
-    *,
-    expired: bool = False,
-) -> Iterator[list[Hit]]:
-    """Every matching article once, in `sort` order, `batch_size` at a time.
-
-    Each batch's query gets its own time limit (the export as a whole has none). Once the
-    consumer is done with a batch the session is closed: its rows and its connection go
-    back, so a slow download holds neither (the walk's snapshot id keeps it consistent).
-    `expired`: see settings.fault_expired_query_deadline.
-    """
-    cursor: Cursor | None = None
-    while True:
-        with query_time_limit(session, timeout_ms, expired=expired):
-            hits, snapshot = search_articles(session, flt, sort, batch_size, cursor, index)
-        if not hits:
-            return
-        yield hits
-        session.close()
-        if len(hits) < batch_size:
-            return
-        cursor = Cursor(key=sort_key(sort, hits[-1]), snapshot=snapshot, query_hash="")
 
 
 # A cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection).
@@ -251,27 +214,17 @@ class ExportResponse(StreamingResponse):
 
 
 def export_response(
-    engine_session: Session,
+    search: SearchService,
     flt: ArticleFilter,
     sort: Sort,
     fmt: ExportFormat,
-    total: int,
     summarize: Summarizer,
     settings: Settings,
-    index: SearchIndex | None = None,
 ) -> StreamingResponse:
-    """Stream every matching article as CSV or JSON lines.
-
-    The export reads with a session of its own on the request session's engine (the
-    request's session has a time limit for the whole request).
-    """
-    session = Session(engine_session.get_bind())
-    timeout_ms = settings.query_timeout_ms
-    expired = settings.fault_expired_query_deadline
-    hits = hit_batches(
-        session, flt, sort, settings.export_batch_size, timeout_ms, index, expired=expired
-    )
-    items = _summarized(session, hits, summarize, timeout_ms)
+    """Stream every matching article as CSV or JSON lines, X-Total-Count ahead."""
+    total = search.count(flt)
+    walk = search.export(flt, sort)
+    items = _summarized(walk.session, walk.batches, summarize, settings.query_timeout_ms)
     chunks = csv_chunks(items) if fmt == "csv" else jsonl_chunks(items)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {
@@ -296,7 +249,7 @@ ExportParam = Annotated[
 
 
 def export_articles(
-    session: Session,
+    search: SearchService,
     settings: Settings,
     flt: ArticleFilter,
     order: Sort,
@@ -304,7 +257,6 @@ def export_articles(
     marks: Highlight | None,
 ) -> Response:
     """Every match streamed; JSON lines keep the page's snippet markers, CSV is plain text."""
-    index = search_index_for(settings)
 
     def batch_items(batch_session: Session, hits: list[Hit]) -> list[ArticleSummary]:
         return summarize(
@@ -317,13 +269,4 @@ def export_articles(
             window=settings.snippet_window_chars,
         )
 
-    return export_response(
-        session,
-        flt,
-        order,
-        export,
-        count_articles(session, flt, index),
-        batch_items,
-        settings,
-        index,
-    )
+    return export_response(search, flt, order, export, batch_items, settings)

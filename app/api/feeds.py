@@ -9,12 +9,11 @@ from fastapi import APIRouter, Request, Response
 from feedgen.feed import FeedGenerator
 
 from app.api.articles import ERRORS as FILTER_ERRORS
-from app.api.deps import PageSizeDep, SessionDep, SettingsDep
+from app.api.deps import PageSizeDep, SearchDep, SettingsDep
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import summarize
 from app.schemas import ArticleSummary
-from app.search.articles import Hit, search_articles
-from app.search.index import search_index_for
+from app.search.articles import Hit
 from app.search.text import Highlight
 
 router = APIRouter(tags=["articles"])
@@ -63,7 +62,7 @@ def add_entry(feed: FeedGenerator, request: Request, hit: Hit, item: ArticleSumm
 )
 def articles_feed(
     request: Request,
-    session: SessionDep,
+    search: SearchDep,
     limit: PageSizeDep,
     settings: SettingsDep,
     flt: ArticleFilterDep,
@@ -72,12 +71,15 @@ def articles_feed(
 
     Example: `/articles.atom?q=Taliban&source=Amu%20TV` — subscribe to it in a feed reader.
     """
-    hits, _ = search_articles(
-        session, flt, "-published_at", limit, None, search_index_for(settings)
-    )
+    hits, _ = search.page(flt, "-published_at", limit, None)
     marks = Highlight("<mark>", "</mark>")
     items = summarize(
-        session, settings.snippet_tokens, flt, hits, marks, window=settings.snippet_window_chars
+        search.session,
+        settings.snippet_tokens,
+        flt,
+        hits,
+        marks,
+        window=settings.snippet_window_chars,
     )
     feed = FeedGenerator()
     feed.id(xml_safe(str(request.url)))

@@ -9,14 +9,12 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from app.api.deps import PlainSessionDep, SessionDep, SettingsDep
-from app.config import Settings
 from app.db import current_revision, head_revision, session_engine
 from app.observability import Metrics
 from app.schemas import Health, Readiness
-from app.search.index import database_head, search_index_for
+from app.search.service import index_readiness
 from app.search.stats import table_counts
 
 router = APIRouter(tags=["health"])
@@ -64,7 +62,7 @@ def readyz(session: PlainSessionDep, settings: SettingsDep) -> Readiness | JSONR
         )
         return JSONResponse(status_code=503, content=body.model_dump())
     ready = revision == expected
-    index_status, lag = search_index_status(session, settings) if ready else ("not_used", None)
+    index_status, lag = index_readiness(session, settings) if ready else ("not_used", None)
     body = Readiness(
         status="ok" if ready else "not_ready",
         database="ok",
@@ -94,15 +92,3 @@ def metrics(request: Request, session: SessionDep) -> Response:
     series.articles.set(counts["articles"])
     series.entities.set(counts["entities"])
     return Response(generate_latest(series.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def search_index_status(session: Session, settings: Settings) -> tuple[str, int | None]:
-    """The search index's state for /readyz; behind is still ready (searches fall back)."""
-    index = search_index_for(settings)
-    if index is None:
-        return "not_used", None
-    state = index.read_state()
-    if state is None:
-        return "absent", None
-    lag = max(database_head(session.connection()) - state.watermark, 0)
-    return ("current" if lag == 0 else "behind"), lag

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SearchDep, SessionDep, SettingsDep
 from app.api.errors import ApiError, describe_validation_error
 from app.api.newsapi_params import (
     CATEGORY_TAGS,
@@ -31,7 +31,6 @@ from app.api.newsapi_params import (
     page_window,
     sort_order,
 )
-from app.config import Settings
 from app.schemas import (
     NewsApiArticle,
     NewsApiArticles,
@@ -40,20 +39,12 @@ from app.schemas import (
     NewsApiSourceRef,
     NewsApiSources,
 )
-from app.search.articles import (
-    ArticleFilter,
-    Hit,
-    Sort,
-    count_articles,
-    newest_id,
-    search_articles,
-)
-from app.search.cursor import Cursor
-from app.search.index import SearchIndex, search_index_for
+from app.search.articles import ArticleFilter, Hit, Sort
 from app.search.limits import is_time_limit_error
 from app.search.lookup import NotFound
-from app.search.newsapi import SourceProfile, page_cursor, source_profiles, source_slugs
+from app.search.newsapi import SourceProfile, source_profiles, source_slugs
 from app.search.query import QuerySyntaxError
+from app.search.service import SearchService
 
 
 def error_body(status: int, code: str, message: str) -> JSONResponse:
@@ -130,36 +121,12 @@ def newsapi_article(hit: Hit, slugs: dict[int, str]) -> NewsApiArticle:
     )
 
 
-def positioned(
-    session: SessionDep, index: SearchIndex | None, flt: ArticleFilter, sort: Sort, offset: int
-) -> Cursor | None:
-    """A cursor after the first `offset` results: found by the search index when current."""
-    searcher = index.current_searcher(session) if index is not None else None
-    if index is None or searcher is None:
-        return page_cursor(session, flt, sort, offset)
-    snapshot = newest_id(session)
-    key = index.key_at(searcher, flt, sort, offset, snapshot)
-    return Cursor(key=key, snapshot=snapshot, query_hash="") if key is not None else None
-
-
 def article_page(
-    session: SessionDep,
-    settings: Settings,
-    flt: ArticleFilter,
-    sort: Sort,
-    page: int,
-    page_size: int,
+    search: SearchService, flt: ArticleFilter, sort: Sort, page: int, page_size: int
 ) -> NewsApiArticles:
     """Page `page` of the results: an exact total, and any page however deep."""
-    index = search_index_for(settings)
-    total = count_articles(session, flt, index)
-    offset = (page - 1) * page_size
-    hits: list[Hit] = []
-    if offset < total:
-        cursor = positioned(session, index, flt, sort, offset) if offset else None
-        if cursor is not None or offset == 0:  # None: results were deleted since counting
-            hits, _ = search_articles(session, flt, sort, page_size, cursor, index)
-    slugs = source_slugs(session) if any(hit.source for hit in hits) else {}
+    hits, total = search.offset_page(flt, sort, page, page_size)
+    slugs = source_slugs(search.session) if any(hit.source for hit in hits) else {}
     return NewsApiArticles(
         status="ok",
         totalResults=total,
@@ -174,16 +141,16 @@ def article_page(
     summary="Search every article (NewsAPI /v2/everything)",
     openapi_extra={"parameters": EVERYTHING_PARAMETERS},
 )
-def everything(request: Request, session: SessionDep, settings: SettingsDep) -> NewsApiArticles:
+def everything(request: Request, search: SearchDep, settings: SettingsDep) -> NewsApiArticles:
     """NewsAPI's /v2/everything: the same answers as /articles, in NewsAPI's shape, and no
     result cap: `page` goes as deep as the results do. `content` is the full body.
 
     Example: `/v2/everything?q=Taliban&sources=the-khorasan-diary&sortBy=relevancy`.
     """
     params = Params.from_request(request)
-    flt = article_filter(session, settings, params)
+    flt = article_filter(search.session, settings, params)
     page, page_size = page_window(params, settings, default_size=100)
-    return article_page(session, settings, flt, sort_order(params, flt), page, page_size)
+    return article_page(search, flt, sort_order(params, flt), page, page_size)
 
 
 @router.get(
@@ -193,7 +160,7 @@ def everything(request: Request, session: SessionDep, settings: SettingsDep) -> 
     summary="Newest articles (NewsAPI /v2/top-headlines)",
     openapi_extra={"parameters": TOP_HEADLINES_PARAMETERS},
 )
-def top_headlines(request: Request, session: SessionDep, settings: SettingsDep) -> NewsApiArticles:
+def top_headlines(request: Request, search: SearchDep, settings: SettingsDep) -> NewsApiArticles:
     """NewsAPI's /v2/top-headlines: newest first. `category` matches article tags
     (sports and technology also match sport and tech); sources have no country here, so
     `country` matches nothing.
@@ -205,13 +172,13 @@ def top_headlines(request: Request, session: SessionDep, settings: SettingsDep) 
             "parameterInvalid",
             "You can't mix the sources parameter with the country or category parameters.",
         )
-    flt = article_filter(session, settings, params, everything=False)
+    flt = article_filter(search.session, settings, params, everything=False)
     if category:
         flt.tags = CATEGORY_TAGS.get(category.lower(), [category.lower()])
     if country:
         flt.source_ids = []
     page, page_size = page_window(params, settings, default_size=20)
-    return article_page(session, settings, flt, "-published_at", page, page_size)
+    return article_page(search, flt, "-published_at", page, page_size)
 
 
 @router.get(

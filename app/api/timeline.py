@@ -8,14 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.articles import ERRORS as FILTER_ERRORS
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SearchDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep
 from app.schemas import ErrorResponse, Timeline
-from app.search.index import search_index_for
-from app.search.index_counts import index_counts
 from app.search.periods import Interval
-from app.search.timeline import RangeTooLarge, SplitBy, build_timeline
+from app.search.timeline import RangeTooLarge, SplitBy
 
 router = APIRouter(tags=["articles"])
 
@@ -30,7 +28,7 @@ router = APIRouter(tags=["articles"])
     summary="Article counts over time",
 )
 def timeline(
-    session: SessionDep,
+    search: SearchDep,
     settings: SettingsDep,
     flt: ArticleFilterDep,
     interval: Annotated[
@@ -55,13 +53,7 @@ def timeline(
     Example: `/timeline?q=Taliban&interval=week&by=source`.
     """
     try:
-        counts = index_counts(search_index_for(settings), session)
-        if counts is not None:
-            found = counts.timeline(flt, interval, by, series_size, settings.timeline_max_periods)
-        else:
-            found = build_timeline(
-                session, flt, interval, by, series_size, settings.timeline_max_periods
-            )
+        found = search.timeline(flt, interval, by, series_size)
     except RangeTooLarge as error:
         raise ApiError(
             400, "range_too_large", str(error), {"max_periods": settings.timeline_max_periods}

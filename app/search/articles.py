@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import Float, and_, cast, false, func, null, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement, Select
@@ -13,8 +13,6 @@ from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.search.cursor import (
-    Cursor,
-    InvalidCursor,
     KeyCheck,
     is_count,
     is_id,
@@ -23,11 +21,6 @@ from app.search.cursor import (
 )
 from app.search.query import Query
 from app.search.text import SearchIn, matches
-
-if TYPE_CHECKING:
-    import tantivy
-
-    from app.search.index import SearchIndex
 
 Sort = Literal["relevance", "published_at", "-published_at"]
 
@@ -135,11 +128,8 @@ def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
     return statement.where(*filter_conditions(flt))
 
 
-def count_articles(session: Session, flt: ArticleFilter, index: SearchIndex | None = None) -> int:
-    """The exact number of articles the filter admits (counted by the index when current)."""
-    searcher = index.current_searcher(session) if index is not None else None
-    if index is not None and searcher is not None:
-        return index.count(searcher, flt)
+def count_articles(session: Session, flt: ArticleFilter) -> int:
+    """The exact number of articles the filter admits, counted by the database."""
     if flt.query is not None and flt == ArticleFilter(query=flt.query, search_in=flt.search_in):
         # Only a text query: count in the full-text index alone, without touching rows.
         dialect = session.get_bind().dialect.name
@@ -150,7 +140,7 @@ def count_articles(session: Session, flt: ArticleFilter, index: SearchIndex | No
 
 
 def sort_order(sort: Sort, score: Any) -> list[Any]:
-    """ORDER BY terms giving the same order as search_articles' pages (undated last).
+    """ORDER BY terms giving the same order as database_page's pages (undated last).
 
     The date orders are the one order of every engine: published_at to the microsecond,
     then id, then the undated by id; exactly the (published_at, id) index the database
@@ -190,83 +180,20 @@ def newest_id(session: Session) -> int:
     return int(session.execute(select(func.coalesce(func.max(Article.id), 0))).scalar_one())
 
 
-def search_articles(
+def database_page(
     session: Session,
-    flt: ArticleFilter,
-    sort: Sort,
-    limit: int,
-    cursor: Cursor | None,
-    index: SearchIndex | None = None,
-) -> tuple[list[Hit], int]:
-    """One page of hits after `cursor`, and the snapshot (newest id) the walk is bound to.
-
-    The search index answers when it is current; a relevance walk stays on the engine it
-    began on (the two engines' scores differ), date orders are the same on both. Every
-    article by date is a walk of the database's (published_at, id) index, which reads one
-    page's rows where the engine would rank them all.
-    """
-    if sort == "relevance" and flt.query is None:
-        raise InvalidCursor("sort=relevance needs a text query q")
-    snapshot = cursor.snapshot if cursor else newest_id(session)
-    key = cursor.key if cursor else None
-    unfiltered_by_date = sort != "relevance" and flt == ArticleFilter()
-    searcher = None if unfiltered_by_date else _index_searcher(session, index, sort, key)
-    if index is not None and searcher is not None:
-        return _index_page(session, index, searcher, flt, sort, snapshot, key, limit), snapshot
-    if sort == "relevance":
-        return _relevance_page(session, flt, snapshot, key, limit), snapshot
-    return _date_page(session, flt, sort == "-published_at", snapshot, key, limit), snapshot
-
-
-def _index_searcher(
-    session: Session, index: SearchIndex | None, sort: Sort, key: list[Any] | None
-) -> tantivy.Searcher | None:
-    if index is None:
-        return None
-    if sort == "relevance" and key is not None:
-        # A relevance cursor carries a rank only when the index made its page.
-        return index.any_searcher() if len(key) == 3 else None
-    return index.current_searcher(session)
-
-
-def _index_page(
-    session: Session,
-    index: SearchIndex,
-    searcher: tantivy.Searcher,
     flt: ArticleFilter,
     sort: Sort,
     snapshot: int,
     key: list[Any] | None,
     limit: int,
 ) -> list[Hit]:
-    # A first page needs no snapshot filter: the index holds what the database held when
-    # the snapshot was read (an article indexed since then shows once, on this page, and
-    # takes no place in the ranks of the walk). Without it, a text query runs on the
-    # posting lists alone.
-    bound = snapshot if key is not None else None
-    rank = int(key[2]) if sort == "relevance" and key else 0
+    """One page of hits after the sort key `key`, among articles up to `snapshot`, read
+    from the database. Every article by date is a walk of its (published_at, id) index,
+    which reads one page's rows where a search engine would rank them all."""
     if sort == "relevance":
-        page = index.relevance_page(searcher, flt, bound, rank, limit)
-    else:
-        after = None
-        if key is not None:
-            after = (datetime.fromisoformat(key[0]) if key[0] else None, int(key[1]))
-        page = index.date_page(searcher, flt, bound, sort == "-published_at", after, limit)
-    rows = {
-        article.id: (article, source)
-        for article, source in session.execute(
-            select(Article, Source)
-            .outerjoin(Source, Source.id == Article.source_id)
-            .where(Article.id.in_(page.ids))
-        ).all()
-    }
-    hits: list[Hit] = []
-    for article_id, score in zip(page.ids, page.scores, strict=True):
-        rank += article_id <= snapshot  # the position after this one, in the snapshot's ranks
-        if article_id in rows:  # else deleted since the index was read
-            article, source = rows[article_id]
-            hits.append(Hit(article, source, score, rank=rank if sort == "relevance" else None))
-    return hits
+        return _relevance_page(session, flt, snapshot, key, limit)
+    return _date_page(session, flt, sort == "-published_at", snapshot, key, limit)
 
 
 def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tuple[Select[Any], Any]:

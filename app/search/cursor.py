@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,9 @@ from sqlmodel import Session, col
 
 from app.db import session_engine
 from app.models import MAX_ID, ServerSecret
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 CURSOR_SECRET_NAME = "cursor"
 _SIGNATURE_BYTES = 16
@@ -154,3 +157,17 @@ def stored_secret(session: Session, name: str) -> bytes:
         pass  # another process created it first: read theirs
     session.rollback()  # see the new row
     return stored_secret(session, name)
+
+
+_stored_codecs: dict[str, CursorCodec] = {}
+
+
+def codec_for(session: Session, settings: Settings) -> CursorCodec:
+    """Signs and checks cursors: with settings.cursor_secret, else the database's own key
+    (read once per database and process)."""
+    if settings.cursor_secret is not None:
+        return CursorCodec(settings.cursor_secret.get_secret_value().encode())
+    database = session_engine(session).url.render_as_string(hide_password=False)
+    if database not in _stored_codecs:
+        _stored_codecs[database] = CursorCodec(stored_secret(session, CURSOR_SECRET_NAME))
+    return _stored_codecs[database]

@@ -210,11 +210,3 @@ def narrowed(flt: ArticleFilter, by: SplitBy, ids: list[int]) -> ArticleFilter:
         allowed = ids if flt.source_ids is None else [i for i in ids if i in flt.source_ids]
         return replace(flt, source_ids=allowed)
     return replace(flt, entity_groups=[*flt.entity_groups, ids])
-
-
-def index_counts(index: SearchIndex | None, session: Session) -> IndexCounts | None:
-    """Counting by the index when it is current, else None (count in the database)."""
-    if index is None:
-        return None
-    searcher = index.current_searcher(session)
-    return IndexCounts(index, searcher, session) if searcher is not None else None

@@ -1,0 +1,54 @@
+"""The database as a search engine: SQLite FTS5 or PostgreSQL tsquery, always current.
+
+Each answer is one of the SQL modules' (articles, facets, timeline, newsapi); this class
+only gives them the shape app/search/service.py asks every engine for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlmodel import Session
+
+from app.search.articles import ArticleFilter, Hit, Sort, count_articles, database_page
+from app.search.cursor import Cursor
+from app.search.facets import Facet, compute_facets
+from app.search.newsapi import page_cursor
+from app.search.periods import Interval
+from app.search.timeline import SplitBy, Timeline, build_timeline
+
+
+class DatabaseEngine:
+    """Answers from the request's database session."""
+
+    name: Literal["database"] = "database"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def page(
+        self, flt: ArticleFilter, sort: Sort, snapshot: int, key: list[Any] | None, limit: int
+    ) -> list[Hit]:
+        return database_page(self.session, flt, sort, snapshot, key, limit)
+
+    def count(self, flt: ArticleFilter) -> int:
+        return count_articles(self.session, flt)
+
+    def facets(
+        self, flt: ArticleFilter, names: Sequence[str], size: int, total: int
+    ) -> dict[str, Facet]:
+        return compute_facets(self.session, flt, names, size, total)
+
+    def timeline(
+        self,
+        flt: ArticleFilter,
+        interval: Interval,
+        by: SplitBy | None,
+        series_size: int,
+        max_periods: int,
+    ) -> Timeline:
+        return build_timeline(self.session, flt, interval, by, series_size, max_periods)
+
+    def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None:
+        return page_cursor(self.session, flt, sort, offset)
