@@ -172,6 +172,16 @@ class Ingest:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def store_drafts(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
+        """Store drafts read elsewhere (the collector's pages) as `run` stores files': in
+        batches, entities recognised and linked, the search index brought up to date."""
+        results: list[Saved | ReadFailure] = []
+        size = self.settings.ingest_batch_size
+        for start in range(0, len(drafts), size):
+            results += self._store_batch(drafts[start : start + size])
+            self._sync_index(wait_seconds=0)
+        return results
+
     def _sync_index(self, wait_seconds: float) -> None:
         """Bring the search index up to date, unless the database is locked (left for later)."""
         if self.locked_out is not None:
@@ -186,7 +196,7 @@ class Ingest:
                 "`newsdesk serve` brings it up to date"
             )
 
-    def _store_batch(self, drafts: list[ArticleDraft]) -> None:
+    def _store_batch(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
         """Save a batch in one transaction, then recognise and link entities in a second.
 
         A crash between the two leaves articles without entity links (an edited article's
@@ -194,19 +204,21 @@ class Ingest:
         but unlinked) and links them. A transaction that a concurrent ingest deadlocked
         (PostgreSQL) runs again from the start. When another process keeps SQLite's write
         lock past the busy timeout, this batch and every later one are listed as failed
-        with that reason (nothing waits a second time).
+        with that reason (nothing waits a second time). Returns what happened to each draft.
         """
         if self.locked_out is not None:
-            self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
-            return
+            refused = [ReadFailure(d.origin, self.locked_out) for d in drafts]
+            self.report.failures += refused
+            return list(refused)
         try:
             results = run_retrying(lambda: self._save_all(drafts))
         except OperationalError as error:
             if not is_lock_timeout(error):
                 raise
             self.locked_out = self._lock_reason(error, "not stored")
-            self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
-            return
+            refused = [ReadFailure(d.origin, self.locked_out) for d in drafts]
+            self.report.failures += refused
+            return list(refused)
         kill_point("articles_committed")
         pending: list[tuple[int, ArticleDraft]] = []
         for draft, saved in zip(drafts, results, strict=True):
@@ -230,6 +242,7 @@ class Ingest:
                 reason = self._lock_reason(error, "stored, but its entities are not linked")
                 self.report.failures += [ReadFailure(d.origin, reason) for _, d in pending]
                 self.locked_out = self._lock_reason(error, "not stored")
+        return results
 
     def _lock_reason(self, error: OperationalError, outcome: str) -> str:
         waited = self.settings.sqlite_busy_timeout_ms
