@@ -3,6 +3,7 @@ page, read into drafts. Nothing is written here: the round stores what was gathe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -49,9 +50,16 @@ class Gathered:
     partial: bool = False
 
 
-def gather(fetcher: Fetcher, engine: Engine, source: Snapshot, max_items: int) -> Gathered:
-    """Fetch the source's listing and its new items' pages; never raises but Stopped's
-    remainder is reported as `partial`."""
+def gather(
+    fetcher: Fetcher,
+    engine: Engine,
+    source: Snapshot,
+    max_items: int,
+    claim: Callable[[str], bool] = lambda _url: True,
+) -> Gathered:
+    """Fetch the source's listing and its new items' pages (an item only when `claim`
+    gives it to this source: two feeds of a round listing one article fetch it once).
+    Never raises; stopped midway, what was gathered is `partial`."""
     result = Gathered(source)
     try:
         fetched = fetcher.get(source.url, etag=source.etag, last_modified=source.last_modified)
@@ -78,6 +86,8 @@ def gather(fetcher: Fetcher, engine: Engine, source: Snapshot, max_items: int) -
         return result
     evidence = "sitemap" if listing.kind == SITEMAP else "feed"
     for item in _new_items(engine, items)[:max_items]:
+        if not claim(item.url):
+            continue
         try:
             _read_item(fetcher, item, evidence, result)
         except Stopped:

@@ -12,7 +12,7 @@ from lxml import etree
 from app.collect.fetch import Fetched
 from app.collect.listings import Item
 from app.collect.urls import normalise_url
-from app.ingest.document import NONE, ArticleDraft, ReadFailure
+from app.ingest.document import HTML_META, NONE, ArticleDraft, ReadFailure
 from app.ingest.readers import read_page
 from app.ingest.sidecar import add_tags
 from app.ingest.textclean import UndecodableText, decode_article_bytes
@@ -26,6 +26,8 @@ _MAGIC = {
     b"PK\x03\x04": "a ZIP archive",
 }
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+# A page date htmldate guessed (from any date in the text): the feed's stated date wins.
+_GUESSED_DATES = frozenset({NONE, f"{HTML_META}:htmldate"})
 # Where a value came from when a collected page gets it from its source (provenance).
 SOURCE = "source"
 
@@ -101,16 +103,18 @@ def page_draft(
 
 
 def add_evidence(draft: ArticleDraft, item: Item, label: str) -> None:
-    """Fill the draft's missing title, author, subtitle and date from the listing's item."""
+    """Fill the draft's missing title, author and subtitle from the listing's item, and its
+    date when the page states none (htmldate's guess from the text is no statement)."""
     for name, value in (("title", item.title), ("author", item.author), ("subtitle", item.summary)):
         if value and getattr(draft, name) is None:
             setattr(draft, name, value)
             draft.provenance[name] = label
     if item.published is None:
         return
-    if draft.published_at is None:
+    page_label = draft.provenance.get("published_at", NONE)
+    if draft.published_at is None or page_label in _GUESSED_DATES:
         draft.published_at = item.published
         draft.provenance["published_at"] = label
     elif draft.published_at.date() != item.published.date():
-        page = draft.provenance.get("published_at", NONE)
-        draft.provenance["published_at"] = f"{page}; {label} says {item.published.isoformat()}"
+        said = item.published.isoformat()
+        draft.provenance["published_at"] = f"{page_label}; {label} says {said}"

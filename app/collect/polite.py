@@ -25,7 +25,8 @@ class Stopped(Exception):
 @dataclass
 class _Host:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    next_at: float = 0.0
+    next_at: float = 0.0  # no request before (the least delay, a Retry-After)
+    last_end: float = float("-inf")  # when the last request ended (for the Crawl-delay)
 
 
 class HostGate:
@@ -52,7 +53,7 @@ class HostGate:
         """Wait for the host's turn (Stopped if asked to stop meanwhile), then hold it."""
         entry = self._host(host)
         with entry.lock:
-            wait = entry.next_at - self.clock()
+            wait = max(entry.next_at, entry.last_end + crawl_delay) - self.clock()
             if wait > 0:
                 self.waited += wait
                 if self.stop.wait(wait):
@@ -60,7 +61,8 @@ class HostGate:
             try:
                 yield
             finally:
-                entry.next_at = self.clock() + max(self.min_delay, crawl_delay)
+                entry.last_end = self.clock()
+                entry.next_at = max(entry.next_at, entry.last_end + self.min_delay)
 
     def hold_off(self, host: str, seconds: float) -> None:
         """No request to the host for `seconds` from now (a Retry-After)."""

@@ -82,6 +82,16 @@ class Collector:
         self.engine, self.settings, self.recognizer = engine, settings, recognizer
         self.fetcher = Fetcher(settings, stop)
         self.stop = self.fetcher.stop
+        self._claimed: set[str] = set()
+        self._claim_lock = threading.Lock()
+
+    def claim(self, url: str) -> bool:
+        """True the first time a round meets an item URL: only that source fetches it."""
+        with self._claim_lock:
+            if url in self._claimed:
+                return False
+            self._claimed.add(url)
+            return True
 
     def close(self) -> None:
         self.fetcher.close()
@@ -114,12 +124,18 @@ class Collector:
         due = self.due(utc_now())
         report.sources = len(due)
         ingest = Ingest(self.engine, self.settings, self.recognizer)
+        self._claimed.clear()
         if due:
             workers = min(self.settings.collect_concurrency, len(due))
             with ThreadPoolExecutor(workers, thread_name_prefix="collect") as pool:
                 futures = [
                     pool.submit(
-                        gather, self.fetcher, self.engine, source, self.settings.collect_max_items
+                        gather,
+                        self.fetcher,
+                        self.engine,
+                        source,
+                        self.settings.collect_max_items,
+                        self.claim,
                     )
                     for source in due
                 ]

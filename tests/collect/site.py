@@ -93,8 +93,13 @@ class Site:
         try:
             handler.send_response(status)
             for name, value in out.items():
-                handler.send_header(name, value)
-            if "Content-Length" not in out:
+                if value:
+                    handler.send_header(name, value)
+            if out.get("Content-Length") == "":
+                # No length: the body runs until the connection closes.
+                handler.send_header("Connection", "close")
+                handler.close_connection = True
+            elif "Content-Length" not in out:
                 handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             if status != 304:
