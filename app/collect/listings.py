@@ -16,7 +16,6 @@ import lxml.html
 from lxml import etree
 
 from app.collect.urls import normalise_url
-from app.ingest.dates import parse_iso_date
 
 FEED, SITEMAP, PAGE = "feed", "sitemap", "page"
 KINDS = (FEED, SITEMAP, PAGE)
@@ -223,5 +222,10 @@ def _struct_time(value: Any) -> datetime | None:
 
 
 def _date(text: str | None) -> datetime | None:
-    """A sitemap's W3C datetime, None when absent or unreadable."""
-    return parse_iso_date(text) if text and text.strip() else None
+    """A W3C datetime (a sitemap's, a JSON Feed's) in UTC; None when absent or unreadable.
+    (Read here, not by the ingest's date parser: the API adds sources without loading it.)"""
+    try:
+        moment = datetime.fromisoformat((text or "").strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

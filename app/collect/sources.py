@@ -28,6 +28,10 @@ MIN_INTERVAL_SECONDS = 60
 class SourceError(ValueError):
     """A source that can't be added or found, and what to do about it."""
 
+    def __init__(self, message: str, *, exists: bool = False) -> None:
+        super().__init__(message)
+        self.exists = exists  # the URL is collected already
+
 
 def parse_interval(text: str) -> int:
     """`30m`, `2h`, `1d`, `90s` as seconds (at least a minute)."""
@@ -123,7 +127,9 @@ def add_source(
             select(CollectionSource).where(col(CollectionSource.url) == plan.url)
         ).first()
         if existing is not None:
-            raise SourceError(f"{plan.url} is collected already (source {existing.source_id})")
+            raise SourceError(
+                f"{plan.url} is collected already (source {existing.source_id})", exists=True
+            )
         source = CollectionSource(
             source_id=outlet.id,
             url=plan.url,
