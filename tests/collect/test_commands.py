@@ -1,0 +1,154 @@
+"""`newsdesk sources ...` and `newsdesk collect [--watch]` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from app.config import PROJECT_ROOT
+from app.db import create_db_engine
+from app.models import Article, ArticleEntity, CollectionSource
+from tests.clients import run_newsdesk
+from tests.collect import corpus
+from tests.collect.conftest import publish
+from tests.collect.site import Reply, Site
+from tests.conftest import settings_for
+
+pytestmark = pytest.mark.corpus
+FAST = {"NEWSDESK_COLLECT_HOST_DELAY_SECONDS": "0.02", "NEWSDESK_COLLECT_RETRIES": "0"}
+
+
+def newsdesk(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_newsdesk(*args, database_url=database, **FAST)
+
+
+def stored(database: str) -> tuple[list[Article], int]:
+    engine = create_db_engine(settings_for(database))
+    try:
+        with Session(engine) as session:
+            articles = list(session.exec(select(Article).order_by(col(Article.url))))
+            links = len(session.exec(select(ArticleEntity)).all())
+            return articles, links
+    finally:
+        engine.dispose()
+
+
+def test_sources_add_list_remove_and_a_collect_round_with_entities(
+    empty_db: str, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    publish(site, stories[:2])
+    site.route("/rss", Reply(corpus.rss2(stories[:2], base=site.base).encode()))
+    added = newsdesk(
+        empty_db, "sources", "add", site.url("/rss"), "--interval", "2h", "--tag", "uk"
+    )
+    assert added.returncode == 0, added.stderr
+    assert f"added feed {site.url('/rss')}" in added.stdout
+    listed = newsdesk(empty_db, "sources", "list")
+    assert "Test News" in listed.stdout and "feed" in listed.stdout and "2h" in listed.stdout
+    assert "never" in listed.stdout
+    collected = newsdesk(empty_db, "collect")
+    assert collected.returncode == 0, collected.stderr
+    assert "1 sources: 1 fetched, 0 unchanged (304), 2 articles added, 0 failed" in collected.stdout
+    articles, links = stored(empty_db)
+    assert [a.url for a in articles] == [site.url(s.path) for s in stories[:2]]
+    assert links > 0  # entities recognised and linked, as ingest does
+    assert "ok (200)" in newsdesk(empty_db, "sources", "list").stdout
+    removed = newsdesk(empty_db, "sources", "remove", site.url("/rss"))
+    assert removed.returncode == 0 and "removed feed" in removed.stdout
+    again = newsdesk(empty_db, "sources", "remove", site.url("/rss"))
+    assert again.returncode == 1 and "no collection source" in again.stderr
+
+
+def test_collect_exits_1_naming_each_failed_source_and_its_reason(
+    empty_db: str, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    good, bad = sites(), sites()
+    publish(good, stories[:1])
+    good.route("/rss", Reply(corpus.rss2(stories[:1], base=good.base).encode()))
+    bad.route("/rss", Reply(corpus.rss2(stories[1:2], base=bad.base).encode()))
+    for site in (good, bad):
+        assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
+    bad.route("/rss", Reply(b"down", 500))
+    result = newsdesk(empty_db, "collect", "--no-nlp")
+    assert result.returncode == 1
+    assert "1 articles added, 1 failed" in result.stdout
+    assert f"{bad.url('/rss')}: HTTP 500" in result.stdout
+
+
+def test_sources_import_reads_opml_and_plain_lists(
+    empty_db: str, tmp_path: Path, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    for number in range(3):
+        feed = corpus.rss2(stories[number : number + 1], base=site.base)
+        site.route(f"/f{number}", Reply(feed.encode()))
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>'
+        f'<outline text="News"><outline type="rss" text="a" xmlUrl="{site.url("/f0")}"/>'
+        f'<outline type="rss" text="b" xmlUrl="{site.url("/f1")}"/></outline></body></opml>'
+    )
+    listing = tmp_path / "feeds.txt"
+    listing.write_text(f"# mine\n{site.url('/f2')}\n\n{site.url('/missing')}\n")
+    first = newsdesk(empty_db, "sources", "import", str(opml))
+    assert first.returncode == 0 and "2 of 2 URLs added" in first.stdout
+    second = newsdesk(empty_db, "sources", "import", str(listing))
+    assert second.returncode == 1 and "1 of 2 URLs added" in second.stdout
+    assert "HTTP 404" in second.stderr
+    engine = create_db_engine(settings_for(empty_db))
+    with Session(engine) as session:
+        urls = session.exec(select(CollectionSource.url).order_by(col(CollectionSource.url)))
+        assert list(urls) == [site.url(f"/f{n}") for n in range(3)]
+    engine.dispose()
+
+
+def test_collect_watch_stops_on_sigterm_with_nothing_half_written(
+    empty_db: str, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    publish(site, stories[:4], delay=0.3)
+    site.route("/rss", Reply(corpus.rss2(stories[:4], base=site.base).encode()))
+    assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
+    env = {**os.environ, "DATABASE_URL": empty_db, **FAST}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(r.path.startswith("/news/") for r in site.requests):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        out, err = process.communicate(timeout=30)
+        took = time.monotonic() - stopped_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert took < 5
+    [line] = [json.loads(text) for text in out.splitlines() if text.startswith("{")]
+    assert line["event"] == "collect_round"
+    articles, _ = stored(empty_db)
+    fetched = [r.path for r in site.requests if r.path.startswith("/news/")]
+    # What was fetched before the stop is stored; the rest is left for the next round.
+    assert len(articles) == len(fetched) >= 1
+    again = newsdesk(empty_db, "collect", "--no-nlp")
+    assert again.returncode == 0
+    articles, _ = stored(empty_db)
+    assert sorted(a.url for a in articles) == sorted(site.url(s.path) for s in stories[:4])
