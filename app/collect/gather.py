@@ -46,6 +46,9 @@ class Gathered:
     drafts: list[tuple[str, ArticleDraft]] = field(default_factory=list)
     # (item URL, reason, whether it would fail again: then it is marked seen)
     skipped: list[tuple[str, str, bool]] = field(default_factory=list)
+    # Items stored as articles but never marked seen (a run killed between the two):
+    # marked now, their entities linked if they have none. (URL, article id)
+    recovered: list[tuple[str, int]] = field(default_factory=list)
     # Stopped mid-way: the drafts are stored, the source's state is not advanced.
     partial: bool = False
 
@@ -85,7 +88,8 @@ def gather(
         result.partial = True
         return result
     evidence = "sitemap" if listing.kind == SITEMAP else "feed"
-    for item in _new_items(engine, items)[:max_items]:
+    new, result.recovered = _new_items(engine, items)
+    for item in new[:max_items]:
         if not claim(item.url):
             continue
         try:
@@ -116,23 +120,26 @@ def _body(fetched: Fetched) -> tuple[bytes, str, str]:
     return fetched.body, fetched.url, fetched.content_type
 
 
-def _new_items(engine: Engine, items: list[Item]) -> list[Item]:
-    """Items whose URL is neither stored as an article's nor handled before, each once."""
+def _new_items(engine: Engine, items: list[Item]) -> tuple[list[Item], list[tuple[str, int]]]:
+    """Items whose URL is neither stored as an article's nor handled before, each once; and
+    the items stored as an article but not yet marked handled, with the article's id."""
     unique = list({item.url: item for item in reversed(items)}.values())[::-1]
     urls = [item.url for item in unique]
-    known: set[str] = set()
+    stored: dict[str, int] = {}
+    seen: set[str] = set()
     with Session(engine) as session:
         for start in range(0, len(urls), 500):
             chunk = urls[start : start + 500]
-            known.update(
-                url
-                for url in session.exec(select(col(Article.url)).where(col(Article.url).in_(chunk)))
-                if url is not None
+            rows = session.exec(
+                select(col(Article.url), col(Article.id)).where(col(Article.url).in_(chunk))
             )
-            known.update(
+            stored.update((url, article_id) for url, article_id in rows if url and article_id)
+            seen.update(
                 session.exec(select(col(CollectedUrl.url)).where(col(CollectedUrl.url).in_(chunk)))
             )
-    return [item for item in unique if item.url not in known]
+    new = [item for item in unique if item.url not in stored and item.url not in seen]
+    recovered = [(url, article_id) for url, article_id in stored.items() if url not in seen]
+    return new, recovered
 
 
 def _read_item(fetcher: Fetcher, item: Item, evidence: str, result: Gathered) -> None:

@@ -165,6 +165,9 @@ class Collector:
             article_id, outcome, _ = saved
             report.added += outcome is Outcome.ADDED
             seen.append(_seen(url, source_id, article_id, outcome.value, now))
+        ingest.link_unlinked([article_id for _, article_id in gathered.recovered])
+        for url, article_id in gathered.recovered:
+            seen.append(_seen(url, source_id, article_id, Outcome.UNCHANGED.value, now))
         for url, reason, lasting in gathered.skipped:
             report.skipped.append((url, reason))
             if lasting:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import is_lock_timeout, is_retryable, run_retrying
@@ -21,6 +21,7 @@ from app.ingest.defaults import IngestDefaults
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import Discovery, ReadLimits, find_articles, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
+from app.models import Article, ArticleEntity
 from app.search.index_sync import sync_search_index
 
 if TYPE_CHECKING:
@@ -181,6 +182,33 @@ class Ingest:
             results += self._store_batch(drafts[start : start + size])
             self._sync_index(wait_seconds=0)
         return results
+
+    def link_unlinked(self, article_ids: list[int]) -> int:
+        """Recognise and link the entities of these stored articles that have none (stored by
+        a run killed before its second commit); how many were linked."""
+        if self.recognizer is None or not article_ids:
+            return 0
+        linked = select(ArticleEntity.article_id).where(
+            col(ArticleEntity.article_id) == col(Article.id)
+        )
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(col(Article.id), col(Article.title), col(Article.body)).where(
+                    col(Article.id).in_(article_ids), ~linked.exists()
+                )
+            ).all()
+        pending = [
+            (article_id, ArticleDraft(origin="", body=body, title=title))
+            for article_id, title, body in rows
+            if article_id is not None
+        ]
+        if pending:
+            found = self.recognizer.recognize(
+                [(draft.title, draft.body) for _, draft in pending],
+                batch_size=self.settings.ingest_batch_size,
+            )
+            run_retrying(lambda: self._link_all(pending, found))
+        return len(pending)
 
     def _sync_index(self, wait_seconds: float) -> None:
         """Bring the search index up to date, unless the database is locked (left for later)."""

@@ -22,6 +22,7 @@ from tests.collect import corpus
 from tests.collect.conftest import publish
 from tests.collect.site import Reply, Site
 from tests.conftest import settings_for
+from tests.crash_state import query
 
 pytestmark = pytest.mark.corpus
 FAST = {"NEWSDESK_COLLECT_HOST_DELAY_SECONDS": "0.02", "NEWSDESK_COLLECT_RETRIES": "0"}
@@ -152,3 +153,54 @@ def test_collect_watch_stops_on_sigterm_with_nothing_half_written(
     assert again.returncode == 0
     articles, _ = stored(empty_db)
     assert sorted(a.url for a in articles) == sorted(site.url(s.path) for s in stories[:4])
+
+
+def test_collect_killed_after_committing_articles_loses_nothing_and_repeats_nothing(
+    empty_db: str, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    publish(site, stories[:4])
+    site.route("/rss", Reply(corpus.rss2(stories[:4], base=site.base).encode()))
+    assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
+    # SIGKILL right after the first batch (two articles) is committed: before its entities
+    # are linked and before the source's state advances.
+    killed = run_newsdesk(
+        "collect",
+        database_url=empty_db,
+        NEWSDESK_FAULT_KILL_AT="articles_committed",
+        NEWSDESK_INGEST_BATCH_SIZE="2",
+        **FAST,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    articles, links = stored(empty_db)
+    assert (len(articles), links) == (2, 0)
+    engine = create_db_engine(settings_for(empty_db))
+    with Session(engine) as session:
+        assert session.exec(select(CollectionSource)).one().etag is None
+    engine.dispose()
+    again = newsdesk(empty_db, "collect")
+    assert again.returncode == 0, again.stderr
+    articles, _ = stored(empty_db)
+    assert sorted(a.url for a in articles) == sorted(site.url(s.path) for s in stories[:4])
+    assert len({a.content_hash for a in articles}) == 4
+    unlinked = [a.url for a in articles if not entity_count(empty_db, a.id)]
+    assert unlinked == []  # the killed batch's articles got their entities the second time
+    # The two articles committed before the kill are not fetched again.
+    asked = [r.path for r in site.requests]
+    assert [asked.count(story.path) for story in stories[:4]] == [1, 1, 2, 2]
+    if empty_db.startswith("sqlite"):
+        database = empty_db.removeprefix("sqlite:///")
+        assert query(Path(database), "PRAGMA integrity_check") == [("ok",)]
+        assert query(Path(database), "PRAGMA foreign_key_check") == []
+
+
+def entity_count(database: str, article_id: int | None) -> int:
+    engine = create_db_engine(settings_for(database))
+    try:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(ArticleEntity).where(col(ArticleEntity.article_id) == article_id)
+            ).all()
+            return len(rows)
+    finally:
+        engine.dispose()
