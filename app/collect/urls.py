@@ -6,15 +6,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
 
-# Tracking parameters courlan's normalisation leaves in place.
-_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "at_", "oly_")
-_TRACKING_NAMES = frozenset({"fbclid", "gclid", "dclid", "msclkid", "igshid", "ref_src", "_ga"})
-
 
 def normalise_url(url: str, base: str | None = None) -> str | None:
     """The URL made absolute against `base`, lower-cased host, no default port, no fragment,
-    no tracking parameters (utm_* and the like), remaining parameters sorted; None when it
-    is not an http(s) URL."""
+    no tracking parameters (courlan's list: utm_*, fbclid, gclid, ...), remaining parameters
+    sorted; None when it is not an http(s) URL."""
     url = urljoin(base, url.strip()) if base else url.strip()
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -24,15 +20,7 @@ def normalise_url(url: str, base: str | None = None) -> str | None:
     except ValueError:
         return None
     parts = urlsplit(normal)
-    query = "&".join(
-        pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=")[0])
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
-
-
-def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 def host_key(url: str) -> str:
