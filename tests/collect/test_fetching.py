@@ -19,6 +19,14 @@ from tests.collect.site import Reply, Site
 pytestmark = pytest.mark.corpus
 
 
+@pytest.fixture(autouse=True)
+def _once_per_database(backend: str) -> None:
+    """How pages are fetched does not depend on the search engine: SQLite's FTS5 run and
+    PostgreSQL's cover it (test_feeds.py runs the tantivy index's path too)."""
+    if backend == "tantivy":
+        pytest.skip("fetching is the same with the tantivy index; covered on sqlite")
+
+
 def feed_site(sites: Callable[[], Site], stories: list[corpus.Story]) -> Site:
     site = sites()
     publish(site, stories)
