@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session
 
@@ -205,7 +207,8 @@ def collect(
     """Fetch every due source once and store its new articles (exit 1 if any failed).
 
     With --watch, keep going until SIGTERM or SIGINT: the round in flight finishes, what it
-    fetched is stored, and the command exits.
+    fetched is stored, and the command exits (after NEWSDESK_SHUTDOWN_GRACE_SECONDS + 1 s
+    at the latest).
     """
     from app.collect.rounds import Collector, RoundReport
 
@@ -231,15 +234,46 @@ def collect(
         else:
             print(report.summary(), flush=True)
 
+    def stop_soon(*_: object) -> None:
+        """Finish the round in flight (what it fetched is stored); past the grace period,
+        exit anyway: a source's state only advances after its articles are committed."""
+        stop.set()
+        grace = settings.shutdown_grace_seconds + 1
+        timer = threading.Timer(grace, _exit_late, args=(grace,))
+        timer.daemon = True
+        timer.start()
+
     try:
         if watch:
             for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
+                signal.signal(signum, stop_soon)
             collector.watch(report_round)
         else:
-            report_round(collector.run_round())
+            with round_progress() as progress:
+                task = progress.add_task("Collecting", total=None)
+                report_round(collector.run_round(lambda _done: progress.advance(task)))
     finally:
         collector.close()
         engine.dispose()
     sys.stdout.flush()
     raise typer.Exit(1 if failed and not watch else 0)
+
+
+def round_progress() -> Progress:
+    """A progress bar (sources done) on a terminal; silent when output is piped."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    )
+
+
+def _exit_late(grace: float) -> None:
+    """The round was still running `grace` seconds after the stop: end the process now."""
+    console.print(f"[red]still collecting {grace:.0f} s after the stop; exiting[/red]")
+    sys.stdout.flush()
+    os._exit(1)

@@ -204,3 +204,37 @@ def entity_count(database: str, article_id: int | None) -> int:
             return len(rows)
     finally:
         engine.dispose()
+
+
+def test_collect_watch_exits_after_the_grace_period_when_a_fetch_hangs(
+    empty_db: str, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    publish(site, stories[:1], delay=20)
+    site.route("/rss", Reply(corpus.rss2(stories[:1], base=site.base).encode()))
+    assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
+    env = {**os.environ, "DATABASE_URL": empty_db, **FAST, "NEWSDESK_SHUTDOWN_GRACE_SECONDS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while stories[0].path not in site.paths():
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        _, err = process.communicate(timeout=30)
+        took = time.monotonic() - stopped_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1 and "exiting" in err
+    assert 1.5 < took < 10  # the grace period (1 s) + 1 s (on a busy machine), not 20 s
+    articles, _ = stored(empty_db)
+    assert articles == []
