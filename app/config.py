@@ -244,6 +244,16 @@ class Settings(BaseSettings):
         description="In --watch, each next fetch moves by up to this share of the interval, so "
         "sources added together do not stay in step.",
     )
+    collect_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="`newsdesk collect --watch` serves Prometheus counters on this port "
+        "(/metrics); unset: not served.",
+    )
+    collect_metrics_host: str = Field(
+        default="127.0.0.1", description="Interface the collector's /metrics listens on."
+    )
 
     @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod

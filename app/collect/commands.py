@@ -245,6 +245,10 @@ def collect(
 
     try:
         if watch:
+            if settings.collect_metrics_port is not None:
+                collector.metrics.serve(
+                    settings.collect_metrics_host, settings.collect_metrics_port
+                )
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, stop_soon)
             collector.watch(report_round)

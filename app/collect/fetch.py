@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from app.collect.metrics import CollectMetrics
 from app.collect.polite import HostGate, RobotsAnswer, RobotsCache, Stopped
 from app.collect.urls import host_key, normalise_url
 from app.config import Settings
@@ -86,8 +87,14 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 class Fetcher:
     """One HTTP client for a collection run, shared by its threads."""
 
-    def __init__(self, settings: Settings, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stop: threading.Event | None = None,
+        metrics: CollectMetrics | None = None,
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics or CollectMetrics()
         self.stop = stop or threading.Event()
         timeout = httpx.Timeout(
             settings.collect_read_timeout_seconds, connect=settings.collect_connect_timeout_seconds
@@ -98,7 +105,9 @@ class Fetcher:
             headers={"User-Agent": user_agent(settings)},
             limits=httpx.Limits(max_connections=settings.collect_concurrency * 2),
         )
-        self.gate = HostGate(settings.collect_host_delay_seconds, self.stop)
+        self.gate = HostGate(
+            settings.collect_host_delay_seconds, self.stop, on_wait=self.metrics.politeness_wait.inc
+        )
         self.robots = RobotsCache(self._read_robots, settings.collect_robots_cache_seconds)
         self.slots = threading.BoundedSemaphore(settings.collect_concurrency)
 
@@ -142,13 +151,16 @@ class Fetcher:
             try:
                 fetched = self._request(url, headers, crawl_delay)
             except httpx.TimeoutException:
+                self.metrics.fetches.labels("timeout").inc()
                 error = FetchError(
                     f"timed out (limits: connect {settings.collect_connect_timeout_seconds:g} s, "
                     f"read {settings.collect_read_timeout_seconds:g} s)"
                 )
             except httpx.TransportError as exc:
+                self.metrics.fetches.labels("error").inc()
                 error = FetchError(f"connection failed: {exc or type(exc).__name__}")
             else:
+                self.metrics.fetches.labels(str(fetched.status)).inc()
                 if fetched.status < 400 or fetched.status == 304:
                     return fetched
                 wait = retry_after_seconds(fetched.headers.get("retry-after"))
@@ -197,7 +209,9 @@ class Fetcher:
             with self.gate.turn(host_key(robots_url)), self.slots:
                 response = self.client.get(robots_url, follow_redirects=True)
         except httpx.HTTPError:
+            self.metrics.fetches.labels("error").inc()
             return None
+        self.metrics.fetches.labels(str(response.status_code)).inc()
         return response.status_code, response.content[:500_000]
 
 

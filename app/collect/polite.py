@@ -38,11 +38,11 @@ class HostGate:
         min_delay: float,
         stop: threading.Event,
         clock: Callable[[], float] = time.monotonic,
+        on_wait: Callable[[float], None] = lambda _seconds: None,
     ) -> None:
-        self.min_delay, self.stop, self.clock = min_delay, stop, clock
+        self.min_delay, self.stop, self.clock, self.on_wait = min_delay, stop, clock, on_wait
         self._hosts: dict[str, _Host] = {}
         self._lock = threading.Lock()
-        self.waited = 0.0  # seconds spent waiting for turns (the benchmark's politeness share)
 
     def _host(self, host: str) -> _Host:
         with self._lock:
@@ -55,7 +55,7 @@ class HostGate:
         with entry.lock:
             wait = max(entry.next_at, entry.last_end + crawl_delay) - self.clock()
             if wait > 0:
-                self.waited += wait
+                self.on_wait(wait)
                 if self.stop.wait(wait):
                     raise Stopped
             try:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from app.collect.fetch import Fetcher
 from app.collect.gather import Gathered, Snapshot, gather
+from app.collect.metrics import CollectMetrics
 from app.config import Settings
 from app.db import run_retrying
 from app.ingest.document import ReadFailure
@@ -78,9 +79,11 @@ class Collector:
         recognizer: EntityRecognizer | None,
         *,
         stop: threading.Event | None = None,
+        metrics: CollectMetrics | None = None,
     ) -> None:
         self.engine, self.settings, self.recognizer = engine, settings, recognizer
-        self.fetcher = Fetcher(settings, stop)
+        self.metrics = metrics or CollectMetrics()
+        self.fetcher = Fetcher(settings, stop, self.metrics)
         self.stop = self.fetcher.stop
         self._claimed: set[str] = set()
         self._claim_lock = threading.Lock()
@@ -163,7 +166,9 @@ class Collector:
                 report.skipped.append((url, saved.reason))
                 continue
             article_id, outcome, _ = saved
-            report.added += outcome is Outcome.ADDED
+            if outcome is Outcome.ADDED:
+                report.added += 1
+                self.metrics.articles.inc()
             seen.append(_seen(url, source_id, article_id, outcome.value, now))
         ingest.link_unlinked([article_id for _, article_id in gathered.recovered])
         for url, article_id in gathered.recovered:

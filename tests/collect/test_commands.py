@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -23,6 +24,7 @@ from tests.collect.conftest import publish
 from tests.collect.site import Reply, Site
 from tests.conftest import settings_for
 from tests.crash_state import query
+from tests.e2e.live import free_port
 
 pytestmark = pytest.mark.corpus
 FAST = {"NEWSDESK_COLLECT_HOST_DELAY_SECONDS": "0.02", "NEWSDESK_COLLECT_RETRIES": "0"}
@@ -238,3 +240,35 @@ def test_collect_watch_exits_after_the_grace_period_when_a_fetch_hangs(
     assert 1.5 < took < 10  # the grace period (1 s) + 1 s (on a busy machine), not 20 s
     articles, _ = stored(empty_db)
     assert articles == []
+
+
+def test_collect_watch_serves_prometheus_counters(
+    empty_db: str, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    publish(site, stories[:2])
+    site.route("/rss", Reply(corpus.rss2(stories[:2], base=site.base).encode()))
+    assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": empty_db, **FAST}
+    env["NEWSDESK_COLLECT_METRICS_PORT"] = str(port)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_round = json.loads(process.stdout.readline())  # after the first round
+        assert first_round["added"] == 2
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    # robots.txt (404), the feed and two pages (200)
+    assert 'newsdesk_collect_fetches_total{status="200"} 3.0' in metrics
+    assert 'newsdesk_collect_fetches_total{status="404"} 1.0' in metrics
+    assert "newsdesk_collect_articles_total 2.0" in metrics
