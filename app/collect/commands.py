@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.config import Settings, get_settings
 from app.db import create_db_engine, upgrade_database
@@ -99,7 +99,7 @@ def sources_list(database_url: DatabaseOption = None) -> None:
     with Session(engine) as session:
         rows = collection_sources(session)
         day, _ = recent_counts(session)
-        names = {source.id: source.name for source in session.query(Source).all()}
+        names = {source.id: source.name for source in session.exec(select(Source))}
     engine.dispose()
     table = Table(title=f"{len(rows)} collection sources", title_justify="left")
     for column in ("source", "name", "kind", "URL", "interval", "last fetch", "status", "24 h"):

@@ -52,6 +52,12 @@ class Gathered:
     # Stopped mid-way: the drafts are stored, the source's state is not advanced.
     partial: bool = False
 
+    @property
+    def items_to_retry(self) -> bool:
+        """Some item failed in a way that may pass next time (a 5xx, a timeout, robots.txt):
+        the listing must not be answered 304 next round, or they would be forgotten."""
+        return any(not lasting for _, _, lasting in self.skipped)
+
 
 def gather(
     fetcher: Fetcher,

@@ -202,7 +202,10 @@ class Collector:
         if gathered.failure is None:
             source.consecutive_failures = 0
             source.last_error = None
-            if not gathered.unchanged:
+            if gathered.items_to_retry:
+                # The next fetch must list them again: no conditional request, no 304.
+                source.etag, source.last_modified = None, None
+            elif not gathered.unchanged:
                 source.etag, source.last_modified = gathered.etag, gathered.last_modified
             source.next_fetch_at = now + self._jittered(source.interval_seconds)
             return

@@ -293,3 +293,24 @@ def test_the_per_host_delay_holds_with_several_sources_on_one_host(
     assert min(b - a for a, b in itertools.pairwise(times)) >= 0.25
     # The other host was served meanwhile, not after the first one's queue.
     assert other.requests[other_start].at < times[-1]
+
+
+def test_an_item_that_failed_for_now_is_fetched_again_though_the_feed_is_unchanged(
+    harness: Harness, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    publish(site, stories[:2])
+    site.route("/rss", Reply(corpus.rss2(stories[:2], base=site.base).encode(), etag='"same"'))
+    page = corpus.article_page(stories[1]).encode()
+    site.route(stories[1].path, Reply(b"busy", 500), Reply(page))
+    harness.add(site.url("/rss"))
+    once = harness.with_settings(collect_retries=0)
+    try:
+        first = once.round()
+        assert (first.added, first.skipped) == (1, [(site.url(stories[1].path), "HTTP 500")])
+        second = once.round()
+    finally:
+        once.close()
+    assert second.added == 1
+    feed_requests = [r for r in site.requests if r.path == "/rss"]
+    assert feed_requests[-1].headers.get("if-none-match") is None
