@@ -34,6 +34,18 @@ def newsdesk(database: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run_newsdesk(*args, database_url=database, **FAST)
 
 
+def start_watch(database: str, **environ: str) -> subprocess.Popen[str]:
+    """`newsdesk collect --watch --no-nlp` in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": database, **FAST, **environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def stored(database: str) -> tuple[list[Article], int]:
     engine = create_db_engine(settings_for(database))
     try:
@@ -122,15 +134,7 @@ def test_collect_watch_stops_on_sigterm_with_nothing_half_written(
     publish(site, stories[:4], delay=0.3)
     site.route("/rss", Reply(corpus.rss2(stories[:4], base=site.base).encode()))
     assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
-    env = {**os.environ, "DATABASE_URL": empty_db, **FAST}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_watch(empty_db)
     try:
         deadline = time.monotonic() + 60
         while not any(r.path.startswith("/news/") for r in site.requests):
@@ -215,15 +219,7 @@ def test_collect_watch_exits_after_the_grace_period_when_a_fetch_hangs(
     publish(site, stories[:1], delay=20)
     site.route("/rss", Reply(corpus.rss2(stories[:1], base=site.base).encode()))
     assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
-    env = {**os.environ, "DATABASE_URL": empty_db, **FAST, "NEWSDESK_SHUTDOWN_GRACE_SECONDS": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_watch(empty_db, NEWSDESK_SHUTDOWN_GRACE_SECONDS="1")
     try:
         deadline = time.monotonic() + 60
         while stories[0].path not in site.paths():
@@ -250,16 +246,7 @@ def test_collect_watch_serves_prometheus_counters(
     site.route("/rss", Reply(corpus.rss2(stories[:2], base=site.base).encode()))
     assert newsdesk(empty_db, "sources", "add", site.url("/rss")).returncode == 0
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": empty_db, **FAST}
-    env["NEWSDESK_COLLECT_METRICS_PORT"] = str(port)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_watch(empty_db, NEWSDESK_COLLECT_METRICS_PORT=str(port))
     try:
         assert process.stdout is not None
         first_round = json.loads(process.stdout.readline())  # after the first round
