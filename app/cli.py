@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session
 
+from app.collect.commands import collect, sources_app
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
 from app.ingest.discovery import unsupported_note
@@ -31,6 +32,8 @@ db_app = typer.Typer(help="Create, upgrade or inspect the database schema.", no_
 entities_app = typer.Typer(help="Curate entities by hand.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(entities_app, name="entities")
+app.add_typer(sources_app, name="sources")
+app.command()(collect)
 
 console = Console(stderr=True)
 DatabaseOption = Annotated[

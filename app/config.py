@@ -190,6 +190,71 @@ class Settings(BaseSettings):
         "the n-th time it reaches that point (app/faults.py lists them). Unset: never.",
     )
 
+    # Collection (`newsdesk collect`): politeness, limits and schedules. Bodies are held to
+    # max_file_bytes, as files are.
+    collect_contact_url: str | None = Field(
+        default=None,
+        description="A URL (or mailto:) site owners can reach you at, sent in the collector's "
+        "User-Agent: `Newsdesk/<version> (+<contact>)`.",
+    )
+    collect_connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a connection to a site."
+    )
+    collect_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait for the next bytes of an answer."
+    )
+    collect_host_delay_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Least time between two requests to one host (a larger Crawl-delay in "
+        "its robots.txt wins); requests to one host are never concurrent.",
+    )
+    collect_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Requests in flight at once, over all hosts."
+    )
+    collect_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a 5xx answer or a timeout."
+    )
+    collect_retry_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="Wait before the first retry; doubles for each next one."
+    )
+    collect_max_retry_after_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Longest Retry-After (429/503) waited for within a round; a longer one "
+        "fails the fetch and the source is tried again after it.",
+    )
+    collect_max_interval_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="Longest interval of a failing source (its interval doubles per failure).",
+    )
+    collect_robots_cache_seconds: int = Field(
+        default=3_600, ge=0, description="How long a host's robots.txt is kept before re-reading."
+    )
+    collect_max_items: int = Field(
+        default=200,
+        ge=1,
+        description="Most new items taken from one feed, sitemap or page per round.",
+    )
+    collect_jitter: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="In --watch, each next fetch moves by up to this share of the interval, so "
+        "sources added together do not stay in step.",
+    )
+    collect_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="`newsdesk collect --watch` serves Prometheus counters on this port "
+        "(/metrics); unset: not served.",
+    )
+    collect_metrics_host: str = Field(
+        default="127.0.0.1", description="Interface the collector's /metrics listens on."
+    )
+
     @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod
     def split_list(cls, value: object) -> object:

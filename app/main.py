@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api_key_hash:
         from app.api import admin
 
-        routers.append(admin.router)
+        routers += [admin.router, sources.write_router]
     for router in routers:
         app.include_router(router, dependencies=[Depends(reject_unknown_parameters)])
     # NewsAPI clients send parameters Newsdesk doesn't implement: those routes accept them.

@@ -121,3 +121,52 @@ class ServerSecret(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=50)
     value: str = Field(max_length=200, description="Hex-encoded key.")
+
+
+class CollectionSource(SQLModel, table=True):
+    """A URL the collector watches (a feed, a sitemap or a page) for one outlet (`source`).
+
+    Several may belong to one Source: collected and ingested articles of an outlet are one
+    source. The HTTP state (ETag, Last-Modified) and the health fields advance only after the
+    round's articles from it are committed.
+    """
+
+    __tablename__ = "collection_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    url: str = Field(unique=True, max_length=2000)
+    kind: str = Field(max_length=20, description="feed, sitemap or page")
+    title: str | None = Field(default=None, max_length=500, description="Its own name.")
+    discovered_from: str | None = Field(
+        default=None, max_length=2000, description="The page that advertised this feed."
+    )
+    interval_seconds: int = 1800
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    last_fetch_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=1000)
+    consecutive_failures: int = 0
+    next_fetch_at: datetime | None = Field(default=None, index=True)
+    retired_at: datetime | None = None
+    added_at: datetime = Field(default_factory=utc_now)
+
+
+class CollectedUrl(SQLModel, table=True):
+    """An item URL (normalised) the collector has handled: never fetched again.
+
+    Written in the same transaction that advances its collection source's state, after the
+    articles are committed, so a crash in between fetches the item again and the store's
+    URL and content-hash checks keep it once.
+    """
+
+    __tablename__ = "collected_url"
+    __table_args__ = (Index("ix_collected_url_source_seen", "collection_source_id", "seen_at"),)
+
+    url: str = Field(primary_key=True, max_length=2000)
+    collection_source_id: int = Field(foreign_key="collection_source.id", ondelete="CASCADE")
+    article_id: int | None = Field(default=None, foreign_key="article.id", ondelete="SET NULL")
+    outcome: str = Field(max_length=20, description="added, updated, unchanged or skipped")
+    seen_at: datetime = Field(default_factory=utc_now)

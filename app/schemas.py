@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -22,11 +22,73 @@ class SourceRef(BaseModel):
     name: str = Field(examples=["The Khorasan Diary"])
 
 
+class FeedHealth(BaseModel):
+    """How collecting a URL (or all of a source's URLs) is going."""
+
+    last_fetch: datetime | None = Field(description="When it was last fetched (null: never).")
+    http_status: int | None = Field(
+        description="The last fetch's HTTP status (304: unchanged; null: no answer).",
+        examples=[200],
+    )
+    last_error: str | None = Field(default=None, examples=[None])
+    consecutive_failures: int = Field(
+        description="Failed fetches in a row; each doubles the interval, up to a day.",
+        examples=[0],
+    )
+    next_fetch: datetime | None = Field(description="When it is due (null: now).")
+    retired: bool = Field(default=False, description="Answered 410 Gone: no longer fetched.")
+    articles_24h: int = Field(description="Articles it added in the last 24 hours.")
+    articles_7d: int = Field(description="Articles it added in the last 7 days.")
+
+
+class FeedOut(BaseModel):
+    """A URL collected for a source: a feed, a sitemap or a page."""
+
+    id: int = Field(examples=[1])
+    url: str = Field(examples=["https://feeds.bbci.co.uk/news/rss.xml"])
+    kind: str = Field(description="feed, sitemap or page.", examples=["feed"])
+    title: str | None = Field(default=None, examples=["BBC News"])
+    discovered_from: str | None = Field(
+        default=None, description="The page that advertised this feed."
+    )
+    interval: str = Field(description="How often it is fetched.", examples=["30m"])
+    tags: list[str] = Field(default_factory=list, examples=[["uk"]])
+    health: FeedHealth
+
+
 class SourceOut(SourceRef):
-    """An outlet with the number of articles stored from it."""
+    """An outlet with the number of articles stored from it, and the URLs collected for it."""
 
     domain: str | None = Field(default=None, examples=["thekhorasandiary.com"])
     article_count: int = Field(examples=[1])
+    feeds: list[FeedOut] = Field(
+        default_factory=list, description="What `newsdesk collect` fetches for it."
+    )
+    health: FeedHealth | None = Field(
+        default=None,
+        description="Its feeds' health together (latest fetch, most failures, soonest next "
+        "fetch, articles summed); null when nothing is collected for it.",
+    )
+
+
+class SourceIn(BaseModel):
+    """A URL to collect (`newsdesk sources add`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000, examples=["https://feeds.bbci.co.uk/news/rss.xml"])
+    name: str | None = Field(
+        default=None, max_length=300, description="The outlet's name (default: its own)."
+    )
+    kind: Literal["auto", "feed", "sitemap", "page"] = "auto"
+    interval: str = Field(default="30m", max_length=20, examples=["30m"])
+    tags: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=50)
+
+
+class SourcesRemoved(BaseModel):
+    """The URLs no longer collected (the articles stay)."""
+
+    removed: list[str]
 
 
 class SourceList(BaseModel):

@@ -13,6 +13,7 @@ from app.untrusted import url_scheme, web_url
 SIDECAR = "sidecar"
 HTML_META = "html-meta"
 URL = "url"
+FETCHED = "fetched"  # the address the collector fetched the page from
 NONE = "none"
 
 

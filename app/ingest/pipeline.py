@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import is_lock_timeout, is_retryable, run_retrying
@@ -21,6 +21,7 @@ from app.ingest.defaults import IngestDefaults
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.readers import Discovery, ReadLimits, find_articles, read_path
 from app.ingest.store import ArticleStore, Outcome, add_curated_alias
+from app.models import Article, ArticleEntity
 from app.search.index_sync import sync_search_index
 
 if TYPE_CHECKING:
@@ -172,6 +173,43 @@ class Ingest:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def store_drafts(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
+        """Store drafts read elsewhere (the collector's pages) as `run` stores files': in
+        batches, entities recognised and linked, the search index brought up to date."""
+        results: list[Saved | ReadFailure] = []
+        size = self.settings.ingest_batch_size
+        for start in range(0, len(drafts), size):
+            results += self._store_batch(drafts[start : start + size])
+            self._sync_index(wait_seconds=0)
+        return results
+
+    def link_unlinked(self, article_ids: list[int]) -> int:
+        """Recognise and link the entities of these stored articles that have none (stored by
+        a run killed before its second commit); how many were linked."""
+        if self.recognizer is None or not article_ids:
+            return 0
+        linked = select(ArticleEntity.article_id).where(
+            col(ArticleEntity.article_id) == col(Article.id)
+        )
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(col(Article.id), col(Article.title), col(Article.body)).where(
+                    col(Article.id).in_(article_ids), ~linked.exists()
+                )
+            ).all()
+        pending = [
+            (article_id, ArticleDraft(origin="", body=body, title=title))
+            for article_id, title, body in rows
+            if article_id is not None
+        ]
+        if pending:
+            found = self.recognizer.recognize(
+                [(draft.title, draft.body) for _, draft in pending],
+                batch_size=self.settings.ingest_batch_size,
+            )
+            run_retrying(lambda: self._link_all(pending, found))
+        return len(pending)
+
     def _sync_index(self, wait_seconds: float) -> None:
         """Bring the search index up to date, unless the database is locked (left for later)."""
         if self.locked_out is not None:
@@ -186,7 +224,7 @@ class Ingest:
                 "`newsdesk serve` brings it up to date"
             )
 
-    def _store_batch(self, drafts: list[ArticleDraft]) -> None:
+    def _store_batch(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
         """Save a batch in one transaction, then recognise and link entities in a second.
 
         A crash between the two leaves articles without entity links (an edited article's
@@ -194,19 +232,21 @@ class Ingest:
         but unlinked) and links them. A transaction that a concurrent ingest deadlocked
         (PostgreSQL) runs again from the start. When another process keeps SQLite's write
         lock past the busy timeout, this batch and every later one are listed as failed
-        with that reason (nothing waits a second time).
+        with that reason (nothing waits a second time). Returns what happened to each draft.
         """
         if self.locked_out is not None:
-            self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
-            return
+            refused = [ReadFailure(d.origin, self.locked_out) for d in drafts]
+            self.report.failures += refused
+            return list(refused)
         try:
             results = run_retrying(lambda: self._save_all(drafts))
         except OperationalError as error:
             if not is_lock_timeout(error):
                 raise
             self.locked_out = self._lock_reason(error, "not stored")
-            self.report.failures += [ReadFailure(d.origin, self.locked_out) for d in drafts]
-            return
+            refused = [ReadFailure(d.origin, self.locked_out) for d in drafts]
+            self.report.failures += refused
+            return list(refused)
         kill_point("articles_committed")
         pending: list[tuple[int, ArticleDraft]] = []
         for draft, saved in zip(drafts, results, strict=True):
@@ -230,6 +270,7 @@ class Ingest:
                 reason = self._lock_reason(error, "stored, but its entities are not linked")
                 self.report.failures += [ReadFailure(d.origin, reason) for _, d in pending]
                 self.locked_out = self._lock_reason(error, "not stored")
+        return results
 
     def _lock_reason(self, error: OperationalError, outcome: str) -> str:
         waited = self.settings.sqlite_busy_timeout_ms

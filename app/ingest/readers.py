@@ -12,7 +12,7 @@ from typing import Any
 from app.config import Settings
 from app.ingest.dates import date_from_url
 from app.ingest.discovery import ARTICLE_SUFFIXES, Discovery, discover, find_articles
-from app.ingest.document import URL, ArticleDraft, ReadFailure, drop_unsafe_url
+from app.ingest.document import FETCHED, URL, ArticleDraft, ReadFailure, drop_unsafe_url
 from app.ingest.extract import extract_text_article
 from app.ingest.files import ArticleFileError, bounded_lines, open_regular, origin_of, os_reason
 from app.ingest.html import extract_html_article
@@ -31,7 +31,15 @@ _NO_TEXT_LEFT = "no article text left after removing page furniture"
 
 Result = ArticleDraft | ReadFailure
 # Discovery lives in its own module; these names are what callers import from here.
-__all__ = ["ArticleFileError", "Discovery", "ReadLimits", "discover", "find_articles", "read_path"]
+__all__ = [
+    "ArticleFileError",
+    "Discovery",
+    "ReadLimits",
+    "discover",
+    "find_articles",
+    "read_page",
+    "read_path",
+]
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,18 @@ def read_path(
         return
     for result in results:
         yield _finish(result, folder_tag, path)
+
+
+def read_page(html: str, url: str) -> Result:
+    """A page fetched from `url` (the collector): read as a saved .html file with its address
+    known; its origin is the URL. Never raises for bad input."""
+    try:
+        draft = extract_html_article(html, url, url=url)
+    except Exception as exc:  # as in read_path: a library choking on a page must not stop a run
+        return ReadFailure(url, f"could not extract an article: {type(exc).__name__}: {exc}")
+    # The address it was fetched from is its URL: how the collector knows it has it.
+    draft.url, draft.provenance["url"] = url, FETCHED
+    return _finish(draft, None, url)
 
 
 def _read_single(

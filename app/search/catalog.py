@@ -41,18 +41,22 @@ class EntityActivity:
     last_seen: datetime | None
 
 
-def sources_with_counts(session: Session) -> list[tuple[Source, int]]:
-    """Every source and how many articles it has, most articles first."""
+def sources_with_counts(session: Session, source_id: int | None = None) -> list[tuple[Source, int]]:
+    """Every source (or the one with `source_id`) and how many articles it has, most
+    articles first."""
     counts = (
         select(col(Article.source_id), func.count().label("n"))
         .group_by(col(Article.source_id))
         .subquery()
     )
-    rows = session.execute(
+    statement = (
         select(Source, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.source_id == col(Source.id))
         .order_by(func.coalesce(counts.c.n, 0).desc(), col(Source.name))
-    ).all()
+    )
+    if source_id is not None:
+        statement = statement.where(col(Source.id) == source_id)
+    rows = session.execute(statement).all()
     return [(row[0], int(row[1])) for row in rows]
 
 
