@@ -125,7 +125,7 @@ def read_page(html: str, url: str) -> Result:
         return ReadFailure(url, f"could not extract an article: {type(exc).__name__}: {exc}")
     # The address it was fetched from is its URL: how the collector knows it has it.
     draft.url, draft.provenance["url"] = url, FETCHED
-    return _finish(draft, None, url)
+    return _finish(draft, None, None)
 
 
 def _read_single(
@@ -235,15 +235,17 @@ def _folder_tag(path: Path, root: Path | None) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _finish(result: Result, folder_tag: str | None, path: Path) -> Result:
-    """Final touches shared by every kind: the file's identity, folder tag, a web URL only,
-    a date from the address, and the body check."""
+def _finish(result: Result, folder_tag: str | None, path: Path | None) -> Result:
+    """Final touches shared by every kind: the file's identity (none for a fetched page,
+    which its URL identifies), folder tag, a web URL only, a date from the address, and the
+    body check."""
     if isinstance(result, ReadFailure):
         return result
     if not result.body.strip():
         return ReadFailure(result.origin, _NO_TEXT_LEFT)
-    line = result.origin.removeprefix(origin_of(path))  # ":N" for a line or an item
-    result.identity = os.path.abspath(path) + line
+    if path is not None:
+        line = result.origin.removeprefix(origin_of(path))  # ":N" for a line or an item
+        result.identity = os.path.abspath(path) + line
     drop_unsafe_url(result)
     if folder_tag is not None:
         result.tags = add_tags(result.tags, [folder_tag])
