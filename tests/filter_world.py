@@ -14,7 +14,8 @@ from sqlmodel import Session
 
 from app.db import create_db_engine
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
-from app.search.articles import ArticleFilter, count_articles, search_articles
+from app.search.articles import count_articles, search_articles
+from app.search.filter import ArticleFilter
 from app.search.index import search_index_for
 from app.search.index_sync import sync_search_index
 from tests.conftest import settings_for

@@ -24,16 +24,10 @@ from app.schemas import (
     ErrorResponse,
     Facet,
 )
-from app.search.articles import (
-    ArticleFilter,
-    Sort,
-    count_articles,
-    search_articles,
-    sort_key,
-    sort_key_check,
-)
+from app.search.articles import count_articles, search_articles, sort_key, sort_key_check
 from app.search.cursor import Cursor, CursorCodec, query_fingerprint
 from app.search.facets import FACET_NAMES, compute_facets
+from app.search.filter import ArticleFilter, Sort
 from app.search.index import SearchIndex, search_index_for
 from app.search.index_counts import index_counts
 from app.search.text import Highlight, InvalidHighlight

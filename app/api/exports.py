@@ -32,15 +32,9 @@ from app.api.errors import ApiError
 from app.api.summaries import summarize
 from app.config import Settings
 from app.schemas import ArticleSummary
-from app.search.articles import (
-    ArticleFilter,
-    Hit,
-    Sort,
-    count_articles,
-    search_articles,
-    sort_key,
-)
+from app.search.articles import count_articles, search_articles, sort_key
 from app.search.cursor import Cursor
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.index import SearchIndex, search_index_for
 from app.search.limits import is_time_limit_error, query_time_limit
 from app.search.text import Highlight

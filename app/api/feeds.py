@@ -13,7 +13,8 @@ from app.api.deps import PageSizeDep, SessionDep, SettingsDep
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import summarize
 from app.schemas import ArticleSummary
-from app.search.articles import Hit, search_articles
+from app.search.articles import search_articles
+from app.search.filter import Hit
 from app.search.index import search_index_for
 from app.search.text import Highlight
 

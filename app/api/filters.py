@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.config import Settings
-from app.search.articles import ArticleFilter
+from app.search.filter import ArticleFilter
 from app.search.lookup import resolve_entity, resolve_source
 from app.search.query import Query as TextQuery
 from app.search.query import parse_query

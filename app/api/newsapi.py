@@ -40,15 +40,9 @@ from app.schemas import (
     NewsApiSourceRef,
     NewsApiSources,
 )
-from app.search.articles import (
-    ArticleFilter,
-    Hit,
-    Sort,
-    count_articles,
-    newest_id,
-    search_articles,
-)
+from app.search.articles import count_articles, newest_id, search_articles
 from app.search.cursor import Cursor
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.index import SearchIndex, search_index_for
 from app.search.limits import is_time_limit_error
 from app.search.lookup import NotFound

@@ -1,17 +1,16 @@
-"""Article search: filters, sort orders, exact totals and keyset paging with no depth limit."""
+"""Article search in the database: matching ids, sort orders, exact totals, keyset paging."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, and_, cast, false, func, null, or_, select, tuple_
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import Float, and_, cast, func, null, or_, select, tuple_
+from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
-from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
+from app.models import Article, ArticleEntity, Entity, Source
 from app.search.cursor import (
     Cursor,
     InvalidCursor,
@@ -21,106 +20,13 @@ from app.search.cursor import (
     is_score,
     is_timestamp,
 )
-from app.search.query import Query
-from app.search.text import SearchIn, matches
+from app.search.filter import ArticleFilter, Hit, Sort, filter_conditions
+from app.search.text import matches
 
 if TYPE_CHECKING:
     import tantivy
 
     from app.search.index import SearchIndex
-
-Sort = Literal["relevance", "published_at", "-published_at"]
-
-
-@dataclass
-class ArticleFilter:
-    """Everything that narrows a set of articles; shared by search, facets, timeline, exports."""
-
-    query: Query | None = None
-    search_in: SearchIn = "all"
-    source_ids: list[int] | None = None
-    published_from: datetime | None = None
-    published_to: datetime | None = None
-    entity_groups: list[list[int]] = field(default_factory=list)
-    entity_types: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    exclude_duplicates: bool = False
-    # Bare lower-case hosts ("bbc.co.uk"): the source's domain or the article URL's host.
-    domains: list[str] = field(default_factory=list)
-    exclude_domains: list[str] = field(default_factory=list)
-    # Only articles with an id up to this: a walk's snapshot, so that the total and facets of
-    # its later pages count the articles its pages list, not ones ingested since.
-    up_to_id: int | None = None
-
-
-@dataclass
-class Hit:
-    article: Article
-    source: Source | None
-    score: float | None
-    # Relevance pages from the search index: the position after this hit, for the cursor.
-    rank: int | None = None
-
-
-def filter_conditions(flt: ArticleFilter) -> list[ColumnElement[bool]]:
-    """WHERE conditions on Article for every filter except the text query."""
-    conditions: list[ColumnElement[bool]] = []
-    if flt.source_ids is not None:
-        conditions.append(Article.source_id.in_(flt.source_ids) if flt.source_ids else false())
-    if flt.published_from is not None:
-        conditions.append(Article.published_at >= flt.published_from)
-    if flt.published_to is not None:
-        conditions.append(Article.published_at <= flt.published_to)
-    for group in flt.entity_groups:
-        conditions.append(
-            Article.id.in_(
-                select(ArticleEntity.article_id).where(ArticleEntity.entity_id.in_(group))
-            )
-        )
-    if flt.entity_types:
-        conditions.append(
-            Article.id.in_(
-                select(ArticleEntity.article_id)
-                .join(Entity, Entity.id == ArticleEntity.entity_id)
-                .where(Entity.type.in_(flt.entity_types))
-            )
-        )
-    if flt.languages:
-        conditions.append(Article.language.in_(flt.languages))
-    if flt.tags:
-        conditions.append(
-            Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag.in_(flt.tags)))
-        )
-    if flt.exclude_duplicates:
-        conditions.append(Article.duplicate_of.is_(None))
-    if flt.domains:
-        conditions.append(on_domains(flt.domains))
-    if flt.exclude_domains:
-        conditions.append(~on_domains(flt.exclude_domains))
-    if flt.up_to_id is not None:
-        conditions.append(Article.id <= flt.up_to_id)
-    return conditions
-
-
-def on_domains(domains: list[str]) -> ColumnElement[bool]:
-    """Articles whose source's domain is one of `domains` or whose URL is on one (www. too).
-
-    Never NULL, so its negation keeps articles without a URL or a source.
-    """
-    url = func.coalesce(func.lower(Article.url), "") + "/"
-    escaped = [d.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for d in domains]
-    on_url = [
-        url.like(f"{scheme}://{www}{domain}/%", escape="\\")
-        for domain in escaped
-        for scheme in ("http", "https")
-        for www in ("", "www.")
-    ]
-    on_source = and_(
-        Article.source_id.is_not(None),
-        Article.source_id.in_(select(Source.id).where(Source.domain.in_(domains))),
-    )
-    return or_(on_source, *on_url)
 
 
 def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:

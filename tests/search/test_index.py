@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import create_db_engine, upgrade_database
-from app.search.articles import ArticleFilter
+from app.search.filter import ArticleFilter
 from app.search.index import (
     SCHEMA_VERSION,
     SearchIndex,
