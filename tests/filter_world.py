@@ -1,7 +1,7 @@
 """Nine articles that differ in every filter, for tests that compare a filter's answer with
 its meaning: source, date (to the microsecond at the edges of a day), language, tags, entity
-types, duplicates and hosts. Built with the real tables (and the tantivy index beside the
-database for the [tantivy] backend)."""
+types, duplicates, hosts and authors. Built with the real tables (and the tantivy index beside
+the database for the [tantivy] backend)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class Row:
     entities: list[str] = field(default_factory=list)
     duplicate_of: str | None = None
     body: str = "A report from the region."
+    author: str | None = None
 
 
 SOURCES = {"khorasan": "khorasan.example", "wire": "news.example", "blog": None}
@@ -49,6 +50,7 @@ ROWS = [
         ["tech"],
         ["Putin"],
         body="A report on markets.",
+        author="Jane Doe",
     ),
     Row(
         "a2",
@@ -58,6 +60,7 @@ ROWS = [
         "http://news.example/a2",
         ["politics"],
         ["NATO"],
+        author="JANE DOE",
     ),
     Row("a3", None, None, "de", "https://other.example/a3", [], ["Putin", "NATO"], "a1"),
     Row(
@@ -68,6 +71,7 @@ ROWS = [
         None,
         ["tech", "politics"],
         ["Kabul"],
+        author="Élise Dupont",
     ),
     Row(
         "a5",
@@ -77,7 +81,14 @@ ROWS = [
         "https://sub.news.example/a5",
         entities=["Eurovision"],
     ),
-    Row("a6", "blog", datetime(2024, 5, 2, tzinfo=UTC), "en", "https://newsxexample.org/a6"),
+    Row(
+        "a6",
+        "blog",
+        datetime(2024, 5, 2, tzinfo=UTC),
+        "en",
+        "https://newsxexample.org/a6",
+        author="Jane Doe-Smith",
+    ),
     Row("a7", "wire", datetime(2024, 5, 3, tzinfo=UTC), "en", "HTTP://WWW.Khorasan.example/a7"),
     # A URL without a path: the host is all there is to match.
     Row("a8", None, None, "en", "https://bare.example"),
@@ -124,6 +135,7 @@ def build_world(database_url: str, backend: str) -> World:
                 body=row.body,
                 published_at=row.published,
                 language=row.language,
+                author=row.author,
                 content_hash=row.name,
                 origin=row.name,
                 duplicate_of=articles[row.duplicate_of].id if row.duplicate_of else None,

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import tantivy
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import String, and_, false, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
 
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
@@ -45,6 +48,8 @@ class ArticleFilter:
     entity_types: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    # Bylines matched whole, in any case: any of them.
+    authors: list[str] = field(default_factory=list)
     exclude_duplicates: bool = False
     # Bare lower-case hosts ("bbc.co.uk"): the source's domain or the article URL's host.
     domains: list[str] = field(default_factory=list)
@@ -121,6 +126,29 @@ def micros(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - EPOCH) // MICROSECOND
+
+
+def fold_case(text: str) -> str:
+    """A value as the case-insensitive filters compare it (`lower_text` in SQL)."""
+    return text.lower()
+
+
+class lower_text(FunctionElement[str]):
+    """SQL lower() of every letter: SQLite's own lower() folds ASCII only ("É" stays), so
+    on SQLite it is newsdesk_lower, Python's str.lower registered by app/db.py."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(lower_text)
+def _lower(element: lower_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(lower_text, "sqlite")
+def _lower_on_sqlite(element: lower_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"newsdesk_lower({compiler.process(element.clauses, **kw)})"
 
 
 def one_of(schema: tantivy.Schema, field_name: str, values: Sequence[Any]) -> tantivy.Query:
@@ -281,6 +309,22 @@ TAG = SearchFilter(
     document=lambda a: {"tag": a["tags"]},
 )
 
+AUTHOR = SearchFilter(
+    "author",
+    ("author",),
+    lambda f: (
+        [lower_text(col(Article.author)).in_([fold_case(a) for a in f.authors])]
+        if f.authors
+        else []
+    ),
+    lambda f, s: (
+        [(MUST, one_of(s, "author", [fold_case(a) for a in f.authors]))] if f.authors else []
+    ),
+    fields=(IndexField("author", "text"),),
+    reads=("author",),
+    document=lambda a: {"author": fold_case(a["author"])} if a["author"] is not None else {},
+)
+
 DUPLICATES = SearchFilter(
     "duplicates",
     ("duplicates",),
@@ -329,6 +373,7 @@ FILTERS: tuple[SearchFilter, ...] = (
     ENTITY_TYPE,
     LANGUAGE,
     TAG,
+    AUTHOR,
     DUPLICATES,
     DOMAIN,
     EXCLUDE_DOMAIN,
