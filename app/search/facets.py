@@ -46,7 +46,7 @@ class Facet:
 
     For single-valued facets (source, language, month) `other_count` is a number of
     articles, and sum(counts) + other_count + missing == total. For multi-valued ones
-    (entity, entity_type) an article counts once under each value it has, so `other_count`
+    (entity, entity_type, tag) an article counts once under each value it has, so `other_count`
     counts article-value pairs; `distinct - len(values)` is the number of values not listed.
     """
 

@@ -305,8 +305,15 @@ TAG = SearchFilter(
         else []
     ),
     lambda f, s: [(MUST, one_of(s, "tag", f.tags))] if f.tags else [],
-    fields=(IndexField("tag", "text"),),
+    fields=(IndexField("tag", "text", fast=True),),
     document=lambda a: {"tag": a["tags"]},
+    facet=FacetCounting(
+        "tag",
+        lambda ids: ids.add_columns(col(ArticleTag.tag).label("value")).join(
+            ArticleTag, col(ArticleTag.article_id) == col(Article.id)
+        ),
+        multi_valued=True,
+    ),
 )
 
 AUTHOR = SearchFilter(
