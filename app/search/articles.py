@@ -34,10 +34,12 @@ def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
     statement: Select[Any]
     if flt.query is not None:
         matched = matches(session.get_bind().dialect.name, flt.query, flt.search_in).subquery()
-        statement = select(Article.id, matched.c.score).join(matched, matched.c.id == Article.id)
+        statement = select(col(Article.id), matched.c.score).join(
+            matched, matched.c.id == col(Article.id)
+        )
     else:
         # Typed NULL: PostgreSQL would otherwise send an untyped (text) NULL for a float.
-        statement = select(Article.id, cast(null(), Float).label("score"))
+        statement = select(col(Article.id), cast(null(), Float).label("score"))
     return statement.where(*filter_conditions(flt))
 
 
@@ -63,10 +65,18 @@ def sort_order(sort: Sort, score: Any) -> list[Any]:
     walks, so a page needs no sort (the index engine's side is in app/search/index.py).
     """
     if sort == "relevance":
-        return [score.desc(), Article.id.asc()]
+        return [score.desc(), col(Article.id).asc()]
     if sort == "-published_at":
-        return [Article.published_at.is_(None), Article.published_at.desc(), Article.id.desc()]
-    return [Article.published_at.is_(None), Article.published_at.asc(), Article.id.asc()]
+        return [
+            col(Article.published_at).is_(None),
+            col(Article.published_at).desc(),
+            col(Article.id).desc(),
+        ]
+    return [
+        col(Article.published_at).is_(None),
+        col(Article.published_at).asc(),
+        col(Article.id).asc(),
+    ]
 
 
 def sort_key(sort: Sort, hit: Hit) -> list[Any]:
@@ -93,7 +103,7 @@ def sort_key_check(sort: Sort) -> KeyCheck:
 
 
 def newest_id(session: Session) -> int:
-    return int(session.execute(select(func.coalesce(func.max(Article.id), 0))).scalar_one())
+    return int(session.execute(select(func.coalesce(func.max(col(Article.id)), 0))).scalar_one())
 
 
 def search_articles(
@@ -162,8 +172,8 @@ def _index_page(
         article.id: (article, source)
         for article, source in session.execute(
             select(Article, Source)
-            .outerjoin(Source, Source.id == Article.source_id)
-            .where(Article.id.in_(page.ids))
+            .outerjoin(Source, col(Source.id) == col(Article.source_id))
+            .where(col(Article.id).in_(page.ids))
         ).all()
     }
     hits: list[Hit] = []
@@ -182,12 +192,12 @@ def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tupl
         dialect = session.get_bind().dialect.name
         matched = matches(dialect, flt.query, flt.search_in).subquery()
         score: Any = matched.c.score
-        statement = select(Article, Source, score).join(matched, matched.c.id == Article.id)
+        statement = select(Article, Source, score).join(matched, matched.c.id == col(Article.id))
     else:
         score = cast(null(), Float).label("score")
         statement = select(Article, Source, score)
-    statement = statement.outerjoin(Source, Source.id == Article.source_id).where(
-        Article.id <= snapshot, *filter_conditions(flt)
+    statement = statement.outerjoin(Source, col(Source.id) == col(Article.source_id)).where(
+        col(Article.id) <= snapshot, *filter_conditions(flt)
     )
     return statement, score
 
@@ -204,9 +214,9 @@ def _relevance_page(
         last_id = int(key[1])
         last_score = _score_now(session, flt, last_id, default=float(key[0]))
         statement = statement.where(
-            or_(score < last_score, and_(score == last_score, Article.id > last_id))
+            or_(score < last_score, and_(score == last_score, col(Article.id) > last_id))
         )
-    return _run(session, statement.order_by(score.desc(), Article.id.asc()).limit(limit))
+    return _run(session, statement.order_by(score.desc(), col(Article.id).asc()).limit(limit))
 
 
 def _score_now(session: Session, flt: ArticleFilter, article_id: int, default: float) -> float:
@@ -236,7 +246,7 @@ def _date_page(
     deep, costs about what the first page costs.
     """
     statement, _ = _hits_statement(session, flt, snapshot)
-    published, article_id = Article.published_at, Article.id
+    published, article_id = col(Article.published_at), col(Article.id)
     hits: list[Hit] = []
     last_date = datetime.fromisoformat(key[0]) if key and key[0] is not None else None
     if key is None or last_date is not None:
@@ -271,22 +281,22 @@ def top_entities(
     rank = (
         func.row_number()
         .over(
-            partition_by=ArticleEntity.article_id,
-            order_by=[ArticleEntity.mentions.desc(), Entity.name, col(Entity.id)],
+            partition_by=col(ArticleEntity.article_id),
+            order_by=[col(ArticleEntity.mentions).desc(), col(Entity.name), col(Entity.id)],
         )
         .label("rank")
     )
     ranked = (
         select(
-            ArticleEntity.article_id,
-            Entity.id,
-            Entity.name,
-            Entity.type,
-            ArticleEntity.mentions,
+            col(ArticleEntity.article_id),
+            col(Entity.id),
+            col(Entity.name),
+            col(Entity.type),
+            col(ArticleEntity.mentions),
             rank,
         )
-        .join(Entity, Entity.id == ArticleEntity.entity_id)
-        .where(ArticleEntity.article_id.in_(article_ids))
+        .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
+        .where(col(ArticleEntity.article_id).in_(article_ids))
         .subquery()
     )
     rows = session.execute(

@@ -196,7 +196,8 @@ class SearchIndex:
             state = self.read_state()
             current = state is not None and database_head(session.connection()) <= state.watermark
             session.info[key] = self.any_searcher() if current else None
-        return session.info[key]
+        searcher: tantivy.Searcher | None = session.info[key]
+        return searcher
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""
@@ -262,14 +263,15 @@ class SearchIndex:
             return tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
         if len(words) == 1:
             return tantivy.Query.term_query(self.schema, field, words[0])
+        phrase: list[str | tuple[int, str]] = list(words)
         if prefix:
-            return tantivy.Query.phrase_prefix_query(self.schema, field, words)
-        return tantivy.Query.phrase_query(self.schema, field, words)
+            return tantivy.Query.phrase_prefix_query(self.schema, field, phrase)
+        return tantivy.Query.phrase_query(self.schema, field, phrase)
 
     def count(self, searcher: tantivy.Searcher, flt: ArticleFilter) -> int:
         if flt == ArticleFilter():  # every article: the index knows how many it holds
             return int(searcher.num_docs)
-        return int(searcher.search(self.compile(flt, None), 1, count=True).count)
+        return matches_count(searcher, self.compile(flt, None))
 
     def relevance_page(
         self,
@@ -287,8 +289,8 @@ class SearchIndex:
         result = searcher.search(self.compile(flt, snapshot), limit, count=False, offset=rank)
         addresses = [address for _, address in result.hits]
         ids = searcher.fast_field_values("id", addresses) if addresses else []
-        scores = [float(score) for score, _ in result.hits]
-        return Page(ids=[int(i) for i in ids], scores=scores)
+        scores: list[float | None] = [float(score) for score, _ in result.hits]
+        return Page(ids=_ints(ids), scores=scores)
 
     def date_page(
         self,
@@ -353,7 +355,7 @@ class SearchIndex:
         )
         dates = [int(value) for value, _ in found.hits]
         ids = searcher.fast_field_values("id", [address for _, address in found.hits])
-        rows = sorted(zip(dates, map(int, ids), strict=True), reverse=descending)
+        rows = sorted(zip(dates, _ints(ids), strict=True), reverse=descending)
         if len(rows) <= limit or dates[limit] != dates[limit - 1]:
             return [article_id for _, article_id in rows[:limit]]
         cut = dates[limit]  # the page ends inside this date's group
@@ -401,7 +403,7 @@ class SearchIndex:
             offset=position,
         )
         if not found.hits:  # past the dated matches: the undated ones follow, by id
-            skip = position - int(searcher.search(dated, 1, count=True).count)
+            skip = position - matches_count(searcher, dated)
             undated = self._both(query, self._undated())
             ids = self._ids_by_id(searcher, undated, descending, 1, offset=skip)
             return [None, ids[0]] if ids else None
@@ -409,7 +411,7 @@ class SearchIndex:
         # the position less the matches of dates before it.
         date = int(found.hits[0][0])
         earlier = self._both(query, self._published_beyond(date, not descending))
-        skip = position - int(searcher.search(earlier, 1, count=True).count)
+        skip = position - matches_count(searcher, earlier)
         ids = self._ids_by_id(
             searcher, self._both(query, self._published_at(date)), descending, 1, skip
         )
@@ -456,6 +458,17 @@ class SearchIndex:
         self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]
     ) -> Any:
         return searcher.aggregate(self.compile(flt, None), spec)
+
+
+def matches_count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """How many documents match `query`."""
+    result = searcher.search(query, 1, count=True)
+    return int(result.count)  # type: ignore[attr-defined]  # tantivy's stub omits count
+
+
+def _ints(values: Sequence[int | float | bool | None]) -> list[int]:
+    """Fast-field values of a field every document has (the id), as ints."""
+    return [int(value) for value in values if value is not None]
 
 
 def _order(descending: bool) -> tantivy.Order:

@@ -122,11 +122,9 @@ def sync_search_index(
 def _add_all(index: SearchIndex, writer: tantivy.IndexWriter, connection: Connection) -> int:
     count, after = 0, 0
     while True:
-        ids = list(
-            connection.execute(
-                select(Article.id).where(Article.id > after).order_by(Article.id).limit(READ_CHUNK)
-            ).scalars()
-        )
+        chunk = select(col(Article.id)).where(col(Article.id) > after).order_by(col(Article.id))
+        # The primary key is never NULL (its column type says int | None for new rows).
+        ids = [i for i in connection.execute(chunk.limit(READ_CHUNK)).scalars() if i is not None]
         if not ids:
             return count
         for document in documents(index, connection, ids):
