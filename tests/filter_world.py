@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -159,6 +161,16 @@ def build_world(database_url: str, backend: str) -> World:
     if world.index_on:
         assert sync_search_index(settings_for(database_url), engine) is not None
     return world
+
+
+def listed(client: TestClient, world: World, **params: Any) -> list[str]:
+    """The articles GET /articles lists for `params` (one page of all), by name."""
+    response = client.get("/articles", params={"limit": 100, **params})
+    assert response.status_code == 200, response.text
+    by_id = {article_id: name for name, article_id in world.ids.items()}
+    found = sorted(by_id[item["id"]] for item in response.json()["items"])
+    assert response.json()["total"] == len(found)
+    return found
 
 
 def expected(keep: Callable[[Row], bool]) -> list[str]:

@@ -17,7 +17,16 @@ from fastapi.testclient import TestClient
 
 from app.search.filter import FILTERS, ArticleFilter
 from tests.conftest import make_client, settings_for
-from tests.filter_world import MAY_1, ROWS, Row, World, build_world, expected, on_domain
+from tests.filter_world import (
+    MAY_1,
+    ROWS,
+    Row,
+    World,
+    build_world,
+    expected,
+    listed,
+    on_domain,
+)
 
 Case = Callable[[World], tuple[ArticleFilter, list[str]]]
 
@@ -68,15 +77,6 @@ def client(world: World) -> Iterator[TestClient]:
         yield test_client
 
 
-def names(client: TestClient, world: World, **params: Any) -> list[str]:
-    response = client.get("/articles", params={"limit": 100, **params})
-    assert response.status_code == 200, response.text
-    by_id = {article_id: name for name, article_id in world.ids.items()}
-    found = sorted(by_id[item["id"]] for item in response.json()["items"])
-    assert response.json()["total"] == len(found)
-    return found
-
-
 def test_every_registry_filter_has_a_case() -> None:
     assert sorted(CASES) == sorted(entry.name for entry in FILTERS)
 
@@ -102,11 +102,11 @@ def test_every_registry_parameter_is_an_articles_parameter(client: TestClient) -
 def test_author_is_the_whole_byline_in_any_case_and_repeats_as_any_of(
     client: TestClient, world: World
 ) -> None:
-    assert names(client, world, author="jane doe") == ["a1", "a2"]
-    assert names(client, world, author="ÉLISE DUPONT") == ["a4"]
-    assert names(client, world, author=["Jane Doe-Smith", "élise dupont"]) == ["a4", "a6"]
-    assert names(client, world, author="Jane") == []
-    assert names(client, world, author="jane doe", q="markets") == ["a1"]
+    assert listed(client, world, author="jane doe") == ["a1", "a2"]
+    assert listed(client, world, author="ÉLISE DUPONT") == ["a4"]
+    assert listed(client, world, author=["Jane Doe-Smith", "élise dupont"]) == ["a4", "a6"]
+    assert listed(client, world, author="Jane") == []
+    assert listed(client, world, author="jane doe", q="markets") == ["a1"]
     refused = client.get("/articles", params={"authr": "jane doe"})
     assert refused.status_code == 422
     assert "did you mean author?" in refused.json()["detail"]
@@ -146,7 +146,7 @@ def test_registry_facets_count_each_value_of_the_matches(
     values: Callable[[Row], list[str]],
     params: dict[str, str],
 ) -> None:
-    matched = set(names(client, world, **params))
+    matched = set(listed(client, world, **params))
     rows = [row for row in ROWS if row.name in matched]
     facet = facet_of(client, name, **params)
     counts = {value["value"]: value["count"] for value in facet["values"]}
