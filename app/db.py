@@ -62,10 +62,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> 
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        # Case-insensitive filters in every script (app.search.filter.lower_text).
+        dbapi_connection.create_function("newsdesk_lower", 1, _lower_any_letter, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def begin(connection: Any) -> None:
         connection.exec_driver_sql(f"BEGIN {begin_mode}")
+
+
+def _lower_any_letter(value: object) -> object:
+    """SQLite's newsdesk_lower: str.lower, as app.search.filter.fold_case folds values."""
+    return value.lower() if isinstance(value, str) else value
 
 
 T = TypeVar("T")

@@ -156,12 +156,12 @@ class Facet(BaseModel):
     other_count: int = Field(
         description="Sum of the counts of the values not listed. For source, language and "
         "month that is a number of articles (counts + other_count + missing = total); for "
-        "entity and entity_type an article counts under each of its values."
+        "entity, entity_type and tag an article counts under each of its values."
     )
     distinct: int = Field(description="How many different values the matches have.")
     missing: int = Field(
         description="Matching articles without a value (no source, language or date; no "
-        "entities); not in `values`."
+        "entities; no tags); not in `values`."
     )
 
 

@@ -50,8 +50,8 @@ def built_cursor(db: Path, depth: int) -> str | None:
     """The next_cursor a client holds after `depth` articles, made by the app's cursor code."""
     try:
         from app.api.articles import cursor_scope
-        from app.search.articles import ArticleFilter
         from app.search.cursor import CURSOR_SECRET_NAME, Cursor, CursorCodec
+        from app.search.filter import ArticleFilter
     except ImportError:
         return None
     last_id, published = row_at(db, depth - 1)

@@ -1,20 +1,22 @@
 """Nine articles that differ in every filter, for tests that compare a filter's answer with
 its meaning: source, date (to the microsecond at the edges of a day), language, tags, entity
-types, duplicates and hosts. Built with the real tables (and the tantivy index beside the
-database for the [tantivy] backend)."""
+types, duplicates, hosts and authors. Built with the real tables (and the tantivy index beside
+the database for the [tantivy] backend)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.db import create_db_engine
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
-from app.search.articles import ArticleFilter
+from app.search.filter import ArticleFilter
 from app.search.index_sync import sync_search_index
 from app.search.service import SearchService
 from tests.conftest import settings_for
@@ -33,6 +35,7 @@ class Row:
     entities: list[str] = field(default_factory=list)
     duplicate_of: str | None = None
     body: str = "A report from the region."
+    author: str | None = None
 
 
 SOURCES = {"khorasan": "khorasan.example", "wire": "news.example", "blog": None}
@@ -48,6 +51,7 @@ ROWS = [
         ["tech"],
         ["Putin"],
         body="A report on markets.",
+        author="Jane Doe",
     ),
     Row(
         "a2",
@@ -57,6 +61,7 @@ ROWS = [
         "http://news.example/a2",
         ["politics"],
         ["NATO"],
+        author="JANE DOE",
     ),
     Row("a3", None, None, "de", "https://other.example/a3", [], ["Putin", "NATO"], "a1"),
     Row(
@@ -67,6 +72,7 @@ ROWS = [
         None,
         ["tech", "politics"],
         ["Kabul"],
+        author="Élise Dupont",
     ),
     Row(
         "a5",
@@ -76,7 +82,14 @@ ROWS = [
         "https://sub.news.example/a5",
         entities=["Eurovision"],
     ),
-    Row("a6", "blog", datetime(2024, 5, 2, tzinfo=UTC), "en", "https://newsxexample.org/a6"),
+    Row(
+        "a6",
+        "blog",
+        datetime(2024, 5, 2, tzinfo=UTC),
+        "en",
+        "https://newsxexample.org/a6",
+        author="Jane Doe-Smith",
+    ),
     Row("a7", "wire", datetime(2024, 5, 3, tzinfo=UTC), "en", "HTTP://WWW.Khorasan.example/a7"),
     # A URL without a path: the host is all there is to match.
     Row("a8", None, None, "en", "https://bare.example"),
@@ -123,6 +136,7 @@ def build_world(database_url: str, backend: str) -> World:
                 body=row.body,
                 published_at=row.published,
                 language=row.language,
+                author=row.author,
                 content_hash=row.name,
                 origin=row.name,
                 duplicate_of=articles[row.duplicate_of].id if row.duplicate_of else None,
@@ -146,6 +160,16 @@ def build_world(database_url: str, backend: str) -> World:
     if world.index_on:
         assert sync_search_index(settings_for(database_url), engine) is not None
     return world
+
+
+def listed(client: TestClient, world: World, **params: Any) -> list[str]:
+    """The articles GET /articles lists for `params` (one page of all), by name."""
+    response = client.get("/articles", params={"limit": 100, **params})
+    assert response.status_code == 200, response.text
+    by_id = {article_id: name for name, article_id in world.ids.items()}
+    found = sorted(by_id[item["id"]] for item in response.json()["items"])
+    assert response.json()["total"] == len(found)
+    return found
 
 
 def expected(keep: Callable[[Row], bool]) -> list[str]:

@@ -279,7 +279,7 @@ def test_both_databases_count_the_same_facets_and_timeline(
     both_bbc_clients: dict[str, Any], q: str | None
 ) -> None:
     search = {"q": q} if q else {}
-    facets = {**search, "facets": "source,entity,entity_type,language,month", "limit": "5"}
+    facets = {**search, "facets": "source,entity,entity_type,language,tag,month", "limit": "5"}
     answers = {
         name: (
             client.get("/articles", params=facets).json()["facets"],
@@ -291,7 +291,7 @@ def test_both_databases_count_the_same_facets_and_timeline(
     assert answers["sqlite"] == answers["postgresql"]
     # Every part compared holds real values, so a difference in any of them could show.
     facets_found, months, weeks_by_source = answers["sqlite"]
-    for name in ("source", "entity", "entity_type", "language", "month"):
+    for name in ("source", "entity", "entity_type", "language", "tag", "month"):
         assert facets_found[name]["values"], name
     assert len({value["value"] for value in facets_found["source"]["values"]} & set(SOURCES)) > 1
     assert sum(months["counts"]) > 0 and months["undated"] > 0

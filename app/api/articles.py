@@ -24,8 +24,8 @@ from app.schemas import (
     ErrorResponse,
     Facet,
 )
-from app.search.articles import ArticleFilter, Sort
 from app.search.facets import FACET_NAMES
+from app.search.filter import ArticleFilter, Sort
 from app.search.service import ResultPage
 from app.search.text import Highlight, InvalidHighlight
 

@@ -21,7 +21,6 @@ from app.schemas import (
     ErrorResponse,
     SourceCount,
 )
-from app.search.articles import Sort
 from app.search.catalog import (
     EntitySort,
     aliases_of,
@@ -34,6 +33,7 @@ from app.search.catalog import (
     top_sources,
 )
 from app.search.cursor import Cursor, query_fingerprint
+from app.search.filter import Sort
 
 router = APIRouter(tags=["entities"])
 

@@ -33,7 +33,7 @@ from app.api.errors import ApiError
 from app.api.summaries import summarize
 from app.config import Settings
 from app.schemas import ArticleSummary
-from app.search.articles import ArticleFilter, Hit, Sort
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.limits import is_time_limit_error
 from app.search.service import SearchService
 from app.search.text import Highlight

@@ -13,7 +13,7 @@ from app.api.deps import PageSizeDep, SearchDep, SettingsDep
 from app.api.filters import ArticleFilterDep
 from app.api.summaries import summarize
 from app.schemas import ArticleSummary
-from app.search.articles import Hit
+from app.search.filter import Hit
 from app.search.text import Highlight
 
 router = APIRouter(tags=["articles"])

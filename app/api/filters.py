@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.config import Settings
-from app.search.articles import ArticleFilter
+from app.search.filter import ArticleFilter
 from app.search.lookup import resolve_entity, resolve_source
 from app.search.query import Query as TextQuery
 from app.search.query import parse_query
@@ -124,6 +124,14 @@ def article_filter(
             description="Articles carrying this tag (e.g. a corpus category).", examples=["tech"]
         ),
     ] = None,
+    author: Annotated[
+        list[str] | None,
+        Query(
+            description="Articles by this author: the whole byline, in any case; repeat for "
+            "any of several.",
+            examples=["Jane Doe"],
+        ),
+    ] = None,
     duplicates: Annotated[
         Literal["include", "exclude"],
         Query(description="exclude hides near-duplicates of an earlier article."),
@@ -153,6 +161,7 @@ def article_filter(
         entity_types=list(entity_type or []),
         languages=[code.lower() for code in language or []],
         tags=list(tag or []),
+        authors=list(author or []),
         exclude_duplicates=duplicates == "exclude",
     )
 

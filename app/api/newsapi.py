@@ -39,7 +39,7 @@ from app.schemas import (
     NewsApiSourceRef,
     NewsApiSources,
 )
-from app.search.articles import ArticleFilter, Hit, Sort
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.limits import is_time_limit_error
 from app.search.lookup import NotFound
 from app.search.newsapi import SourceProfile, source_profiles, source_slugs

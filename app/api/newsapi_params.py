@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.api.filters import end_of, parse_query_within, start_of
 from app.config import Settings
-from app.search.articles import ArticleFilter, Sort
+from app.search.filter import ArticleFilter, Sort
 from app.search.newsapi import resolve_source_refs
 from app.search.query import And, Query
 from app.search.text import SearchIn

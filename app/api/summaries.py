@@ -6,8 +6,8 @@ from sqlmodel import Session
 
 from app.models import Source
 from app.schemas import ArticleSummary, EntityRef, SourceRef
-from app.search.articles import ArticleFilter, Hit
 from app.search.articles import top_entities as load_top_entities
+from app.search.filter import ArticleFilter, Hit
 from app.search.text import Highlight, lede_snippet, snippets
 
 

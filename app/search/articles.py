@@ -1,17 +1,16 @@
-"""Article search: filters, sort orders, exact totals and keyset paging with no depth limit."""
+"""Article search in the database: matching ids, sort orders, exact totals, keyset paging."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Float, and_, cast, false, func, null, or_, select, tuple_
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import Float, and_, cast, func, null, or_, select, tuple_
+from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
-from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
+from app.models import Article, ArticleEntity, Entity, Source
 from app.search.cursor import (
     KeyCheck,
     is_count,
@@ -19,101 +18,8 @@ from app.search.cursor import (
     is_score,
     is_timestamp,
 )
-from app.search.query import Query
-from app.search.text import SearchIn, matches
-
-Sort = Literal["relevance", "published_at", "-published_at"]
-
-
-@dataclass
-class ArticleFilter:
-    """Everything that narrows a set of articles; shared by search, facets, timeline, exports."""
-
-    query: Query | None = None
-    search_in: SearchIn = "all"
-    source_ids: list[int] | None = None
-    published_from: datetime | None = None
-    published_to: datetime | None = None
-    entity_groups: list[list[int]] = field(default_factory=list)
-    entity_types: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    exclude_duplicates: bool = False
-    # Bare lower-case hosts ("bbc.co.uk"): the source's domain or the article URL's host.
-    domains: list[str] = field(default_factory=list)
-    exclude_domains: list[str] = field(default_factory=list)
-    # Only articles with an id up to this: a walk's snapshot, so that the total and facets of
-    # its later pages count the articles its pages list, not ones ingested since.
-    up_to_id: int | None = None
-
-
-@dataclass
-class Hit:
-    article: Article
-    source: Source | None
-    score: float | None
-    # Relevance pages from the search index: the position after this hit, for the cursor.
-    rank: int | None = None
-
-
-def filter_conditions(flt: ArticleFilter) -> list[ColumnElement[bool]]:
-    """WHERE conditions on Article for every filter except the text query."""
-    conditions: list[ColumnElement[bool]] = []
-    if flt.source_ids is not None:
-        conditions.append(Article.source_id.in_(flt.source_ids) if flt.source_ids else false())
-    if flt.published_from is not None:
-        conditions.append(Article.published_at >= flt.published_from)
-    if flt.published_to is not None:
-        conditions.append(Article.published_at <= flt.published_to)
-    for group in flt.entity_groups:
-        conditions.append(
-            Article.id.in_(
-                select(ArticleEntity.article_id).where(ArticleEntity.entity_id.in_(group))
-            )
-        )
-    if flt.entity_types:
-        conditions.append(
-            Article.id.in_(
-                select(ArticleEntity.article_id)
-                .join(Entity, Entity.id == ArticleEntity.entity_id)
-                .where(Entity.type.in_(flt.entity_types))
-            )
-        )
-    if flt.languages:
-        conditions.append(Article.language.in_(flt.languages))
-    if flt.tags:
-        conditions.append(
-            Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag.in_(flt.tags)))
-        )
-    if flt.exclude_duplicates:
-        conditions.append(Article.duplicate_of.is_(None))
-    if flt.domains:
-        conditions.append(on_domains(flt.domains))
-    if flt.exclude_domains:
-        conditions.append(~on_domains(flt.exclude_domains))
-    if flt.up_to_id is not None:
-        conditions.append(Article.id <= flt.up_to_id)
-    return conditions
-
-
-def on_domains(domains: list[str]) -> ColumnElement[bool]:
-    """Articles whose source's domain is one of `domains` or whose URL is on one (www. too).
-
-    Never NULL, so its negation keeps articles without a URL or a source.
-    """
-    url = func.coalesce(func.lower(Article.url), "") + "/"
-    escaped = [d.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for d in domains]
-    on_url = [
-        url.like(f"{scheme}://{www}{domain}/%", escape="\\")
-        for domain in escaped
-        for scheme in ("http", "https")
-        for www in ("", "www.")
-    ]
-    on_source = and_(
-        Article.source_id.is_not(None),
-        Article.source_id.in_(select(Source.id).where(Source.domain.in_(domains))),
-    )
-    return or_(on_source, *on_url)
+from app.search.filter import ArticleFilter, Hit, Sort, filter_conditions
+from app.search.text import matches
 
 
 def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
@@ -121,10 +27,12 @@ def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
     statement: Select[Any]
     if flt.query is not None:
         matched = matches(session.get_bind().dialect.name, flt.query, flt.search_in).subquery()
-        statement = select(Article.id, matched.c.score).join(matched, matched.c.id == Article.id)
+        statement = select(col(Article.id), matched.c.score).join(
+            matched, matched.c.id == col(Article.id)
+        )
     else:
         # Typed NULL: PostgreSQL would otherwise send an untyped (text) NULL for a float.
-        statement = select(Article.id, cast(null(), Float).label("score"))
+        statement = select(col(Article.id), cast(null(), Float).label("score"))
     return statement.where(*filter_conditions(flt))
 
 
@@ -147,10 +55,18 @@ def sort_order(sort: Sort, score: Any) -> list[Any]:
     walks, so a page needs no sort (the index engine's side is in app/search/index.py).
     """
     if sort == "relevance":
-        return [score.desc(), Article.id.asc()]
+        return [score.desc(), col(Article.id).asc()]
     if sort == "-published_at":
-        return [Article.published_at.is_(None), Article.published_at.desc(), Article.id.desc()]
-    return [Article.published_at.is_(None), Article.published_at.asc(), Article.id.asc()]
+        return [
+            col(Article.published_at).is_(None),
+            col(Article.published_at).desc(),
+            col(Article.id).desc(),
+        ]
+    return [
+        col(Article.published_at).is_(None),
+        col(Article.published_at).asc(),
+        col(Article.id).asc(),
+    ]
 
 
 def sort_key(sort: Sort, hit: Hit) -> list[Any]:
@@ -177,7 +93,7 @@ def sort_key_check(sort: Sort) -> KeyCheck:
 
 
 def newest_id(session: Session) -> int:
-    return int(session.execute(select(func.coalesce(func.max(Article.id), 0))).scalar_one())
+    return int(session.execute(select(func.coalesce(func.max(col(Article.id)), 0))).scalar_one())
 
 
 def database_page(
@@ -203,12 +119,12 @@ def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tupl
         dialect = session.get_bind().dialect.name
         matched = matches(dialect, flt.query, flt.search_in).subquery()
         score: Any = matched.c.score
-        statement = select(Article, Source, score).join(matched, matched.c.id == Article.id)
+        statement = select(Article, Source, score).join(matched, matched.c.id == col(Article.id))
     else:
         score = cast(null(), Float).label("score")
         statement = select(Article, Source, score)
-    statement = statement.outerjoin(Source, Source.id == Article.source_id).where(
-        Article.id <= snapshot, *filter_conditions(flt)
+    statement = statement.outerjoin(Source, col(Source.id) == col(Article.source_id)).where(
+        col(Article.id) <= snapshot, *filter_conditions(flt)
     )
     return statement, score
 
@@ -225,9 +141,9 @@ def _relevance_page(
         last_id = int(key[1])
         last_score = _score_now(session, flt, last_id, default=float(key[0]))
         statement = statement.where(
-            or_(score < last_score, and_(score == last_score, Article.id > last_id))
+            or_(score < last_score, and_(score == last_score, col(Article.id) > last_id))
         )
-    return _run(session, statement.order_by(score.desc(), Article.id.asc()).limit(limit))
+    return _run(session, statement.order_by(score.desc(), col(Article.id).asc()).limit(limit))
 
 
 def _score_now(session: Session, flt: ArticleFilter, article_id: int, default: float) -> float:
@@ -257,7 +173,7 @@ def _date_page(
     deep, costs about what the first page costs.
     """
     statement, _ = _hits_statement(session, flt, snapshot)
-    published, article_id = Article.published_at, Article.id
+    published, article_id = col(Article.published_at), col(Article.id)
     hits: list[Hit] = []
     last_date = datetime.fromisoformat(key[0]) if key and key[0] is not None else None
     if key is None or last_date is not None:
@@ -292,22 +208,22 @@ def top_entities(
     rank = (
         func.row_number()
         .over(
-            partition_by=ArticleEntity.article_id,
-            order_by=[ArticleEntity.mentions.desc(), Entity.name, col(Entity.id)],
+            partition_by=col(ArticleEntity.article_id),
+            order_by=[col(ArticleEntity.mentions).desc(), col(Entity.name), col(Entity.id)],
         )
         .label("rank")
     )
     ranked = (
         select(
-            ArticleEntity.article_id,
-            Entity.id,
-            Entity.name,
-            Entity.type,
-            ArticleEntity.mentions,
+            col(ArticleEntity.article_id),
+            col(Entity.id),
+            col(Entity.name),
+            col(Entity.type),
+            col(ArticleEntity.mentions),
             rank,
         )
-        .join(Entity, Entity.id == ArticleEntity.entity_id)
-        .where(ArticleEntity.article_id.in_(article_ids))
+        .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
+        .where(col(ArticleEntity.article_id).in_(article_ids))
         .subquery()
     )
     rows = session.execute(

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from app.search.articles import ArticleFilter, Hit, Sort, count_articles, database_page
+from app.search.articles import count_articles, database_page
 from app.search.cursor import Cursor
 from app.search.facets import Facet, compute_facets
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.newsapi import page_cursor
 from app.search.periods import Interval
 from app.search.timeline import SplitBy, Timeline, build_timeline

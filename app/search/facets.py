@@ -8,18 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import Integer, Row, String, cast, func, null, select
 from sqlalchemy.sql import Select, SQLColumnExpression, Subquery
 from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity, Entity, Source
-from app.search.articles import ArticleFilter, filter_conditions, matching_ids
+from app.search.articles import matching_ids
+from app.search.filter import ArticleFilter, FacetCounting, facet_countings, filter_conditions
 from app.search.periods import period_key_sql
 
-FacetName = Literal["source", "entity", "entity_type", "language", "month"]
-FACET_NAMES: tuple[str, ...] = get_args(FacetName)
+# Facets that name their values from other tables (sources, entities) or count what no
+# filter reads (months); the registry's facets (app/search/filter.py) come between.
+NAMED_FACETS = ("source", "entity", "entity_type")
+FACET_NAMES: tuple[str, ...] = (*NAMED_FACETS, *facet_countings(), "month")
+# Facets where an article counts once under each of its values.
+MULTI_VALUED = {"entity", "entity_type"} | {
+    name for name, counting in facet_countings().items() if counting.multi_valued
+}
 # A facet value as _ranked reads it: id, value, type, count (n), and the facet's number of
 # distinct values and of article-value pairs.
 RankedValue = Row[int | None, str, str | None, int, int, int]
@@ -38,9 +45,9 @@ class Facet:
     """The top values; `other_count` sums the counts of the values not listed.
 
     For single-valued facets (source, language, month) `other_count` is a number of
-    articles, and sum(counts) + other_count + missing == total. For entity and entity_type
-    an article counts once under each value it has, so `other_count` counts article-value
-    pairs; `distinct - len(values)` is the number of values not listed.
+    articles, and sum(counts) + other_count + missing == total. For multi-valued ones
+    (entity, entity_type, tag) an article counts once under each value it has, so `other_count`
+    counts article-value pairs; `distinct - len(values)` is the number of values not listed.
     """
 
     values: list[FacetValue]
@@ -124,16 +131,32 @@ def _entity_type_counts(session: Session, flt: ArticleFilter) -> Select[*tuple[A
     )
 
 
+def _value_pairs(session: Session, flt: ArticleFilter, counting: FacetCounting) -> Subquery:
+    """One row (id, value) per matching article and value of a registry facet."""
+    return counting.pairs(matching_ids(session, flt)).subquery()
+
+
+def _registry_counts(pairs: Subquery, counting: FacetCounting) -> Select[*tuple[Any, ...]]:
+    articles = pairs.c.id.distinct() if counting.multi_valued else pairs.c.id
+    return select(
+        cast(null(), Integer).label("id"),
+        pairs.c.value,
+        cast(null(), String).label("type"),
+        func.count(articles).label("n"),
+    ).group_by(pairs.c.value)
+
+
 def value_counts(session: Session, flt: ArticleFilter, name: str) -> Select[*tuple[Any, ...]]:
     """SELECT id, value, type, n: one row per value of facet `name` among the matches."""
+    countings = facet_countings()
+    if name in countings:
+        return _registry_counts(_value_pairs(session, flt, countings[name]), countings[name])
     if name == "source":
         return _source_counts(session, flt)
     if name == "entity":
         return _entity_counts(session, flt)
     if name == "entity_type":
         return _entity_type_counts(session, flt)
-    if name == "language":
-        return _plain_counts(_filtered(session, flt, col(Article.language)))
     if name == "month":
         dialect = session.get_bind().dialect.name
         month = period_key_sql(dialect, "month", col(Article.published_at))
@@ -141,8 +164,12 @@ def value_counts(session: Session, flt: ArticleFilter, name: str) -> Select[*tup
     raise ValueError(f"unknown facet {name!r}")
 
 
-def articles_with_entities(session: Session, flt: ArticleFilter) -> int:
-    """How many matching articles mention at least one entity."""
+def articles_with_values(session: Session, flt: ArticleFilter, name: str) -> int:
+    """How many matching articles have at least one value of a multi-valued facet."""
+    countings = facet_countings()
+    if name in countings:
+        pairs = _value_pairs(session, flt, countings[name])
+        return int(session.execute(select(func.count(pairs.c.id.distinct()))).scalar_one())
     statement = _mentions(session, flt).add_columns(
         func.count(col(ArticleEntity.article_id).distinct())
     )
@@ -182,8 +209,8 @@ def facet(session: Session, flt: ArticleFilter, name: str, size: int, total: int
     distinct = int(top[0].distinct) if top else 0
     pairs = int(top[0].pairs) if top else 0
     values = _as_values(top)
-    if name in ("entity", "entity_type"):
-        missing = total - articles_with_entities(session, flt)
+    if name in MULTI_VALUED:
+        missing = total - articles_with_values(session, flt, name)
     else:
         missing = total - pairs
     return Facet(

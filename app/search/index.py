@@ -28,9 +28,9 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING, Any
@@ -40,26 +40,35 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app.search.filter import (
+    EPOCH,
+    MICROSECOND,
+    ArticleFilter,
+    IndexField,
+    id_range,
+    index_clauses,
+    index_fields,
+    micros,
+)
 from app.search.query import And, Not, Or, Query, Term
 from app.search.text import BODY_WEIGHT, TITLE_WEIGHT, SearchIn
 
 if TYPE_CHECKING:
     from app.config import Settings
-    from app.search.articles import ArticleFilter
 
 log = logging.getLogger("newsdesk.search")
 
-# Bump when the fields or the analyzer change: an index of another version is rebuilt.
+# Bump when the analyzer or the index's own fields change: an index of another version is
+# rebuilt. The filters' fields (app/search/filter.py) need no bump: the state records them
+# (`schema_fields`), and an index built with other fields is rebuilt too.
 # 3: the date orders read `published` and `id` (no more second-precision order keys).
-SCHEMA_VERSION = 3
+# 4: the state records the filters' fields.
+SCHEMA_VERSION = 4
 STATE_FILE = "newsdesk-index.json"
 WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
 # marks, lower-cased, accents removed.
 WORD_PATTERN = r"[\p{L}\p{N}\p{M}\p{Co}]+"
-# Dates in the index: microseconds since 1970-01-01 UTC, exact (an i64 holds years 1-9999).
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 MICROS_PER_DAY = 86_400_000_000
 
 
@@ -73,29 +82,33 @@ def words_analyzer() -> tantivy.TextAnalyzer:
 
 
 def build_schema() -> tantivy.Schema:
+    """The index's own fields (text, orders, timeline), then every filter's fields."""
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", indexed=True, fast=True)
     builder.add_text_field("title", tokenizer_name=WORDS)
     builder.add_text_field("body", tokenizer_name=WORDS)
-    builder.add_unsigned_field("source", indexed=True, fast=True)
     builder.add_integer_field("published", indexed=True, fast=True)  # microseconds, UTC
     builder.add_unsigned_field("month", fast=True)  # year * 12 + month - 1
     builder.add_integer_field("day", fast=True)  # days since 1970-01-01, UTC
-    builder.add_text_field("language", tokenizer_name="raw", index_option="basic", fast=True)
-    builder.add_text_field("tag", tokenizer_name="raw", index_option="basic")
-    builder.add_unsigned_field("entity", indexed=True, fast=True)
-    builder.add_text_field("entity_type", tokenizer_name="raw", index_option="basic", fast=True)
-    builder.add_boolean_field("duplicate", indexed=True)
-    builder.add_text_field("host", tokenizer_name="raw", index_option="basic")
+    for declared in index_fields():
+        _add_field(builder, declared)
     return builder.build()
 
 
-def micros(moment: datetime) -> int:
-    """Microseconds since 1970-01-01 UTC (a naive moment is UTC), computed without floats:
-    a float timestamp loses microseconds far from 1970 and rounds toward zero before it."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // MICROSECOND
+def _add_field(builder: tantivy.SchemaBuilder, declared: IndexField) -> None:
+    if declared.kind == "unsigned":
+        builder.add_unsigned_field(declared.name, indexed=True, fast=declared.fast)
+    elif declared.kind == "boolean":
+        builder.add_boolean_field(declared.name, indexed=True, fast=declared.fast)
+    else:  # exact values: one term each, as given
+        builder.add_text_field(
+            declared.name, tokenizer_name="raw", index_option="basic", fast=declared.fast
+        )
+
+
+def schema_fields() -> list[str]:
+    """The filters' fields as the state file records them ("tag:text:fast")."""
+    return [f"{f.name}:{f.kind}{':fast' if f.fast else ''}" for f in index_fields()]
 
 
 def moment_of(value: int) -> datetime:
@@ -107,6 +120,7 @@ def moment_of(value: int) -> datetime:
 class IndexState:
     watermark: int
     version: int = SCHEMA_VERSION
+    fields: list[str] = field(default_factory=schema_fields)
 
 
 @dataclass
@@ -136,14 +150,23 @@ class SearchIndex:
     def read_state(self) -> IndexState | None:
         try:
             raw = json.loads(self.state_path.read_text())
-            state = IndexState(watermark=int(raw["watermark"]), version=int(raw["version"]))
+            state = IndexState(
+                watermark=int(raw["watermark"]),
+                version=int(raw["version"]),
+                fields=[str(name) for name in raw["fields"]],
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return state if state.version == SCHEMA_VERSION else None
+        current = state.version == SCHEMA_VERSION and state.fields == schema_fields()
+        return state if current else None
 
     def write_state(self, state: IndexState) -> None:
         partial = self.state_path.with_suffix(".partial")
-        partial.write_text(json.dumps({"watermark": state.watermark, "version": state.version}))
+        partial.write_text(
+            json.dumps(
+                {"watermark": state.watermark, "version": state.version, "fields": state.fields}
+            )
+        )
         os.replace(partial, self.state_path)
 
     def reset(self) -> None:
@@ -173,7 +196,8 @@ class SearchIndex:
             state = self.read_state()
             current = state is not None and database_head(session.connection()) <= state.watermark
             session.info[key] = self.any_searcher() if current else None
-        return session.info[key]
+        searcher: tantivy.Searcher | None = session.info[key]
+        return searcher
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""
@@ -190,51 +214,14 @@ class SearchIndex:
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if flt.query is not None:
             clauses.append((tantivy.Occur.Must, self._text(flt.query, flt.search_in)))
-        for occur, condition in self._filters(flt, snapshot):
+        filters = index_clauses(flt, self.schema)
+        if snapshot is not None:
+            filters.insert(0, (tantivy.Occur.Must, id_range(self.schema, None, snapshot)))
+        for occur, condition in filters:
             clauses.append((occur, tantivy.Query.const_score_query(condition, 0.0)))
         if not any(occur == tantivy.Occur.Must for occur, _ in clauses):
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(clauses)
-
-    def _filters(
-        self, flt: ArticleFilter, snapshot: int | None
-    ) -> Iterator[tuple[tantivy.Occur, tantivy.Query]]:
-        must, schema = tantivy.Occur.Must, self.schema
-
-        def one_of(field: str, values: Sequence[Any]) -> tantivy.Query:
-            if not values:
-                return tantivy.Query.empty_query()
-            return tantivy.Query.term_set_query(schema, field, list(values))
-
-        if snapshot is not None:
-            yield must, self._range("id", tantivy.FieldType.Unsigned, None, snapshot)
-        if flt.up_to_id is not None:
-            yield must, self._range("id", tantivy.FieldType.Unsigned, None, flt.up_to_id)
-        if flt.source_ids is not None:
-            yield must, one_of("source", flt.source_ids)
-        if flt.published_from is not None or flt.published_to is not None:
-            low = micros(flt.published_from) if flt.published_from else None
-            high = micros(flt.published_to) if flt.published_to else None
-            yield must, self._range("published", tantivy.FieldType.Integer, low, high)
-        for group in flt.entity_groups:
-            yield must, one_of("entity", group)
-        if flt.entity_types:
-            yield must, one_of("entity_type", flt.entity_types)
-        if flt.languages:
-            yield must, one_of("language", flt.languages)
-        if flt.tags:
-            yield must, one_of("tag", flt.tags)
-        if flt.exclude_duplicates:
-            yield tantivy.Occur.MustNot, tantivy.Query.term_query(schema, "duplicate", True)
-        if flt.domains:
-            yield must, one_of("host", flt.domains)
-        if flt.exclude_domains:
-            yield tantivy.Occur.MustNot, one_of("host", flt.exclude_domains)
-
-    def _range(
-        self, field: str, kind: tantivy.FieldType, low: int | None, high: int | None
-    ) -> tantivy.Query:
-        return tantivy.Query.range_query(self.schema, field, kind, low, high)
 
     def _words(self, words: Sequence[str]) -> list[str]:
         return [token for word in words for token in self.analyzer.analyze(word)]
@@ -276,16 +263,15 @@ class SearchIndex:
             return tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
         if len(words) == 1:
             return tantivy.Query.term_query(self.schema, field, words[0])
+        phrase: list[str | tuple[int, str]] = list(words)
         if prefix:
-            return tantivy.Query.phrase_prefix_query(self.schema, field, words)
-        return tantivy.Query.phrase_query(self.schema, field, words)
+            return tantivy.Query.phrase_prefix_query(self.schema, field, phrase)
+        return tantivy.Query.phrase_query(self.schema, field, phrase)
 
     def count(self, searcher: tantivy.Searcher, flt: ArticleFilter) -> int:
-        from app.search.articles import ArticleFilter
-
         if flt == ArticleFilter():  # every article: the index knows how many it holds
             return int(searcher.num_docs)
-        return int(searcher.search(self.compile(flt, None), 1, count=True).count)
+        return matches_count(searcher, self.compile(flt, None))
 
     def relevance_page(
         self,
@@ -303,8 +289,8 @@ class SearchIndex:
         result = searcher.search(self.compile(flt, snapshot), limit, count=False, offset=rank)
         addresses = [address for _, address in result.hits]
         ids = searcher.fast_field_values("id", addresses) if addresses else []
-        scores = [float(score) for score, _ in result.hits]
-        return Page(ids=[int(i) for i in ids], scores=scores)
+        scores: list[float | None] = [float(score) for score, _ in result.hits]
+        return Page(ids=_ints(ids), scores=scores)
 
     def date_page(
         self,
@@ -369,7 +355,7 @@ class SearchIndex:
         )
         dates = [int(value) for value, _ in found.hits]
         ids = searcher.fast_field_values("id", [address for _, address in found.hits])
-        rows = sorted(zip(dates, map(int, ids), strict=True), reverse=descending)
+        rows = sorted(zip(dates, _ints(ids), strict=True), reverse=descending)
         if len(rows) <= limit or dates[limit] != dates[limit - 1]:
             return [article_id for _, article_id in rows[:limit]]
         cut = dates[limit]  # the page ends inside this date's group
@@ -417,7 +403,7 @@ class SearchIndex:
             offset=position,
         )
         if not found.hits:  # past the dated matches: the undated ones follow, by id
-            skip = position - int(searcher.search(dated, 1, count=True).count)
+            skip = position - matches_count(searcher, dated)
             undated = self._both(query, self._undated())
             ids = self._ids_by_id(searcher, undated, descending, 1, offset=skip)
             return [None, ids[0]] if ids else None
@@ -425,7 +411,7 @@ class SearchIndex:
         # the position less the matches of dates before it.
         date = int(found.hits[0][0])
         earlier = self._both(query, self._published_beyond(date, not descending))
-        skip = position - int(searcher.search(earlier, 1, count=True).count)
+        skip = position - matches_count(searcher, earlier)
         ids = self._ids_by_id(
             searcher, self._both(query, self._published_at(date)), descending, 1, skip
         )
@@ -465,13 +451,24 @@ class SearchIndex:
     def _id_beyond(self, article_id: int, descending: bool) -> tantivy.Query:
         """Ids after `article_id` in the order (the id of a cursor is at least 1)."""
         if descending:
-            return self._range("id", tantivy.FieldType.Unsigned, None, article_id - 1)
-        return self._range("id", tantivy.FieldType.Unsigned, article_id + 1, None)
+            return id_range(self.schema, None, article_id - 1)
+        return id_range(self.schema, article_id + 1, None)
 
     def aggregate(
         self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]
     ) -> Any:
         return searcher.aggregate(self.compile(flt, None), spec)
+
+
+def matches_count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """How many documents match `query`."""
+    result = searcher.search(query, 1, count=True)
+    return int(result.count)  # type: ignore[attr-defined]  # tantivy's stub omits count
+
+
+def _ints(values: Sequence[int | float | bool | None]) -> list[int]:
+    """Fast-field values of a field every document has (the id), as ints."""
+    return [int(value) for value in values if value is not None]
 
 
 def _order(descending: bool) -> tantivy.Order:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
 from app.models import Entity, Source
-from app.search.articles import ArticleFilter
-from app.search.facets import Facet, FacetValue
+from app.search.facets import MULTI_VALUED, Facet, FacetValue
+from app.search.filter import ArticleFilter, facet_countings
 from app.search.index import SearchIndex
 from app.search.periods import Interval, period_start
 from app.search.timeline import EARLIEST, Series, SplitBy, Timeline, periods_between
@@ -28,12 +28,12 @@ from app.search.timeline import EARLIEST, Series, SplitBy, Timeline, periods_bet
 # Terms aggregations return this many buckets at most: more than any facet has values.
 ALL_BUCKETS = 10_000_000
 EPOCH = date(1970, 1, 1)
-# The index field each facet counts, and whether one article has at most one value.
+# The index field each facet counts.
 FACET_FIELDS = {
     "source": "source",
     "entity": "entity",
     "entity_type": "entity_type",
-    "language": "language",
+    **{name: counting.field for name, counting in facet_countings().items()},
     "month": "month",
 }
 
@@ -58,11 +58,12 @@ class IndexCounts:
     def count(self, flt: ArticleFilter) -> int:
         return self.index.count(self.searcher, flt)
 
-    def with_entities(self, flt: ArticleFilter) -> int:
+    def with_values(self, flt: ArticleFilter, field: str) -> int:
+        """Matching articles with at least one value in `field` (a fast field)."""
         query = tantivy.Query.boolean_query(
             [
                 (tantivy.Occur.Must, self.index.compile(flt, None)),
-                (tantivy.Occur.Must, tantivy.Query.exists_query("entity")),
+                (tantivy.Occur.Must, tantivy.Query.exists_query(field)),
             ]
         )
         result = self.searcher.search(query, 1, count=True)
@@ -74,8 +75,8 @@ class IndexCounts:
         counts = self.buckets(flt, FACET_FIELDS[name])
         values = self.top(name, counts, size)
         pairs = sum(counts.values())
-        if name in ("entity", "entity_type"):
-            missing = total - self.with_entities(flt)
+        if name in MULTI_VALUED:
+            missing = total - self.with_values(flt, FACET_FIELDS[name])
         else:
             missing = total - pairs
         return Facet(

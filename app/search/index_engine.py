@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.models import Article, Source
-from app.search.articles import ArticleFilter, Hit, Sort, newest_id
+from app.search.articles import newest_id
 from app.search.cursor import Cursor
 from app.search.facets import Facet
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.index import SearchIndex
 from app.search.index_counts import IndexCounts
 from app.search.periods import Interval

@@ -1,6 +1,6 @@
 """Keeping the search index current: apply the database's change log, or rebuild from it.
 
-Triggers (migration 0004) append the id of every article whose searchable data changes to
+Triggers (migrations 0004 and 0006) append the id of every article whose searchable data changes to
 `search_change`. A sync reads the changes after the index's watermark, replaces those
 articles' documents (or rebuilds every document when most changed), commits the index,
 then moves the watermark and prunes the applied rows. A crash anywhere in between leaves a
@@ -16,21 +16,21 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import tantivy
 from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlmodel import col
 
 from app.faults import kill_point
 from app.models import Article, Source
+from app.search.filter import Facts, document_fields, document_reads, micros
 from app.search.index import (
     MICROS_PER_DAY,
     IndexState,
     SearchIndex,
     database_head,
-    micros,
     search_index_for,
 )
 
@@ -122,11 +122,9 @@ def sync_search_index(
 def _add_all(index: SearchIndex, writer: tantivy.IndexWriter, connection: Connection) -> int:
     count, after = 0, 0
     while True:
-        ids = list(
-            connection.execute(
-                select(Article.id).where(Article.id > after).order_by(Article.id).limit(READ_CHUNK)
-            ).scalars()
-        )
+        chunk = select(col(Article.id)).where(col(Article.id) > after).order_by(col(Article.id))
+        # The primary key is never NULL (its column type says int | None for new rows).
+        ids = [i for i in connection.execute(chunk.limit(READ_CHUNK)).scalars() if i is not None]
         if not ids:
             return count
         for document in documents(index, connection, ids):
@@ -168,62 +166,38 @@ def documents(
         {"ids": list(ids)},
     ):
         tags.setdefault(article_id, []).append(tag)
+    columns = [col(Article.id), col(Article.title), col(Article.body), col(Article.published_at)]
+    columns += [getattr(Article, name) for name in document_reads()]
     rows = connection.execute(
-        select(
-            Article.id,
-            Article.title,
-            Article.body,
-            Article.source_id,
-            Article.published_at,
-            Article.language,
-            Article.url,
-            Article.duplicate_of,
-            Source.domain,
-        )
-        .outerjoin(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(list(ids)))
+        select(*columns, col(Source.domain).label("source_domain"))
+        .outerjoin(Source, col(Source.id) == col(Article.source_id))
+        .where(col(Article.id).in_(list(ids)))
     )
     for row in rows:
         linked_ids, types = entities.get(row.id, ([], set()))
-        yield document(index, row, linked_ids, sorted(types), tags.get(row.id, []))
+        facts = {
+            **row._mapping,
+            "entity_ids": linked_ids,
+            "entity_types": sorted(types),
+            "tags": tags.get(row.id, []),
+        }
+        yield document(index, facts)
 
 
-def document(
-    index: SearchIndex, row: Any, entity_ids: list[int], entity_types: list[str], tags: list[str]
-) -> tantivy.Document:
-    """One article's index document: its text, and every field a filter or an order reads."""
+def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
+    """One article's index document: its text, its date, and every filter's fields."""
     fields: dict[str, Any] = {
-        "id": row.id,
-        "title": unicodedata.normalize("NFC", row.title or ""),
-        "body": unicodedata.normalize("NFC", row.body or ""),
-        "entity": entity_ids,
-        "entity_type": entity_types,
-        "tag": tags,
-        "duplicate": row.duplicate_of is not None,
-        "host": hosts_of(row.url, row.domain),
+        "id": facts["id"],
+        "title": unicodedata.normalize("NFC", facts["title"] or ""),
+        "body": unicodedata.normalize("NFC", facts["body"] or ""),
+        **document_fields(facts),
     }
-    if row.source_id is not None:
-        fields["source"] = row.source_id
-    if row.published_at is not None:
-        fields["published"] = micros(row.published_at)
+    published = facts["published_at"]
+    if published is not None:
+        fields["published"] = micros(published)
         fields["day"] = fields["published"] // MICROS_PER_DAY
-        fields["month"] = row.published_at.year * 12 + row.published_at.month - 1
-    if row.language is not None:
-        fields["language"] = row.language
+        fields["month"] = published.year * 12 + published.month - 1
     return tantivy.Document.from_dict(fields, index.schema)
-
-
-def hosts_of(url: str | None, source_domain: str | None) -> list[str]:
-    """What a domain filter matches: the source's domain and the URL's host, with and
-    without its www. (the same rule as the database filter `on_domains`)."""
-    hosts = [source_domain] if source_domain else []
-    if url:
-        parts = urlsplit(url.strip().lower())
-        if parts.scheme in ("http", "https") and parts.netloc:
-            hosts.append(parts.netloc)
-            if parts.netloc.startswith("www."):
-                hosts.append(parts.netloc[4:])
-    return list(dict.fromkeys(hosts))
 
 
 def changed_articles(connection: Connection, after: int, through: int) -> list[int]:

@@ -14,9 +14,10 @@ from sqlalchemy import Row, func, select
 from sqlmodel import Session, col
 
 from app.models import Article, ArticleTag, Source
-from app.search.articles import ArticleFilter, Sort, matching_ids, newest_id, sort_order
+from app.search.articles import matching_ids, newest_id, sort_order
 from app.search.catalog import sources_with_counts
 from app.search.cursor import Cursor
+from app.search.filter import ArticleFilter, Sort
 from app.search.lookup import NotFound
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")

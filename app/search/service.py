@@ -26,10 +26,11 @@ from sqlalchemy.engine import Engine as DatabaseBind
 from sqlmodel import Session
 
 from app.config import Settings
-from app.search.articles import ArticleFilter, Hit, Sort, newest_id, sort_key, sort_key_check
+from app.search.articles import newest_id, sort_key, sort_key_check
 from app.search.cursor import Cursor, CursorCodec, InvalidCursor, codec_for, query_fingerprint
 from app.search.database_engine import DatabaseEngine
 from app.search.facets import Facet
+from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.index import database_head, search_index_for
 from app.search.index_engine import IndexEngine
 from app.search.index_sync import sync_search_index

@@ -15,8 +15,9 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity
-from app.search.articles import ArticleFilter, matching_ids
+from app.search.articles import matching_ids
 from app.search.facets import top_values
+from app.search.filter import ArticleFilter
 from app.search.periods import (
     Interval,
     period_count,

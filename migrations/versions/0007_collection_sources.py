@@ -2,10 +2,10 @@
 URLs it has handled (never fetched twice).
 
 A collection source belongs to a Source (the outlet), so collected and ingested articles of
-one outlet are one source. Another branch adds a 0006; the chain is settled at merge time.
+one outlet are one source.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

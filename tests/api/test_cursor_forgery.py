@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
-from app.search.articles import Sort, sort_key_check
+from app.search.articles import sort_key_check
 from app.search.cursor import (
     CURSOR_SECRET_NAME,
     Cursor,
@@ -30,6 +30,7 @@ from app.search.cursor import (
     InvalidCursor,
     stored_secret,
 )
+from app.search.filter import Sort
 from tests.conftest import make_client
 
 Payload = list[Any]

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session
 
-from app.search.articles import ArticleFilter, sort_key_check
+from app.search.articles import sort_key_check
+from app.search.filter import ArticleFilter
 from app.search.newsapi import page_cursor
 from app.search.query import parse_query
 from tests.filter_world import MAY_1, World, build_world, expected, on_domain

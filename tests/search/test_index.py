@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import create_db_engine, upgrade_database
-from app.search.articles import ArticleFilter
+from app.search.filter import ArticleFilter
 from app.search.index import (
     SCHEMA_VERSION,
     SearchIndex,
@@ -48,6 +48,8 @@ SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
     {"entity_type": "location", "q": "oil"},
     {"q": "economy", "source": "Reuters"},
     {"source": "The Guardian", "from": "2005-01-01", "to": "2005-06-30"},
+    {"q": "election", "duplicates": "exclude"},
+    {"tag": "politics", "duplicates": "exclude", "source": "Reuters"},
 ]
 
 
@@ -118,7 +120,7 @@ def test_both_engines_leave_out_the_same_near_duplicates(
 def test_both_engines_count_the_same_facets_and_timeline(
     bbc_pair: dict[str, TestClient], params: dict[str, str]
 ) -> None:
-    facets = {**params, "facets": "source,entity,entity_type,language,month", "limit": "5"}
+    facets = {**params, "facets": "source,entity,entity_type,language,tag,month", "limit": "5"}
     answers = {
         name: (
             client.get("/articles", params={**facets, "facet_size": "25"}).json()["facets"],
@@ -131,7 +133,7 @@ def test_both_engines_count_the_same_facets_and_timeline(
     assert answers["fts5"] == answers["tantivy"]
     # Every part compared holds real values, so a difference in any of them could show.
     facets_found, months, weeks_by_source, days_by_entity = answers["fts5"]
-    for name in ("source", "entity", "entity_type", "language", "month"):
+    for name in ("source", "entity", "entity_type", "language", "tag", "month"):
         assert facets_found[name]["values"], name
     assert len({value["value"] for value in facets_found["source"]["values"]} & set(SOURCES)) > 1
     assert sum(months["counts"]) > 0 and months["undated"] > 0
