@@ -4,6 +4,7 @@ Jaccard measure at its edges and the fixed seeds of the MinHash family."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
@@ -20,7 +21,7 @@ from app.ingest.duplicates import (
     shingles,
 )
 from app.ingest.store import ArticleStore
-from app.models import Article
+from app.models import Article, ArticleBand
 from tests.conftest import settings_for
 
 
@@ -116,3 +117,42 @@ def test_band_keys_of_a_known_text_are_the_stored_ones() -> None:
     # The keys already in every database: a change to the hash family would orphan them.
     keys = band_keys(shingles(shingle_words(" ".join(f"word{i}" for i in range(40)))))
     assert keys[:3] == [3236543707208210785, 2518177680633244898, 5332081800558667041]
+
+
+def test_a_changed_article_keeps_only_the_band_keys_of_its_new_text(empty_db: str) -> None:
+    # Band keys are kept current: the rewritten text's keys replace the old ones (stale
+    # keys would make every later copy of the old text read this article again).
+    old, new = [f"old{i}" for i in range(60)], [f"new{i}" for i in range(60)]
+    other = [f"other{i}" for i in range(60)]
+    engine = create_db_engine(settings_for(empty_db), writer=True)
+    try:
+        with Session(engine) as session:
+            store = ArticleStore(session)
+            other_id = store.save(ArticleDraft(origin="other.txt", body=" ".join(other)))[0]
+            article_id = store.save(ArticleDraft(origin="story.txt", body=" ".join(old)))[0]
+            assert store.save(ArticleDraft(origin="story.txt", body=" ".join(new)))[0] == article_id
+            session.commit()
+            rows = session.exec(select(ArticleBand.article_id, ArticleBand.band_key)).all()
+    finally:
+        engine.dispose()
+    assert sorted(rows) == sorted(
+        [(article_id, key) for key in band_keys(shingles(new))]
+        + [(other_id, key) for key in band_keys(shingles(other))]
+    )
+
+
+def test_a_saved_article_is_fingerprinted_by_its_folded_text(empty_db: str) -> None:
+    # The fingerprint is the SHA-256 of the text as the duplicate check sees it: lower
+    # case, no accents, words joined by single spaces.
+    engine = create_db_engine(settings_for(empty_db), writer=True)
+    try:
+        with Session(engine) as session:
+            article_id = ArticleStore(session).save(
+                ArticleDraft(origin="short.txt", body="Café  SOCIETY, at   noon!")
+            )[0]
+            session.commit()
+            article = session.get(Article, article_id)
+    finally:
+        engine.dispose()
+    assert article is not None
+    assert article.fingerprint == hashlib.sha256(b"cafe society at noon").hexdigest()
