@@ -13,6 +13,7 @@ from app.db import create_db_engine
 from app.ingest.document import ArticleDraft
 from app.ingest.duplicates import (
     JACCARD_THRESHOLD,
+    MIN_WORDS,
     DuplicateIndex,
     _seeded,
     band_keys,
@@ -34,6 +35,20 @@ def similarity(first: list[str], second: list[str]) -> float:
     return jaccard(shingles(first), shingles(second))
 
 
+def save_all(database: str, drafts: list[ArticleDraft]) -> tuple[list[int], dict[int, int | None]]:
+    """Save the drafts in order, in one transaction: their ids and every duplicate_of."""
+    engine = create_db_engine(settings_for(database), writer=True)
+    try:
+        with Session(engine) as session:
+            store = ArticleStore(session)
+            ids = [store.save(draft)[0] for draft in drafts]
+            session.commit()
+            links = {article.id: article.duplicate_of for article in session.exec(select(Article))}
+    finally:
+        engine.dispose()
+    return ids, links
+
+
 def save_drifting_copies(
     database: str, dates: list[datetime | None]
 ) -> tuple[list[int], dict[int, int | None]]:
@@ -45,23 +60,13 @@ def save_drifting_copies(
     assert similarity(original, first_copy) >= JACCARD_THRESHOLD
     assert similarity(first_copy, second_copy) >= JACCARD_THRESHOLD
     assert similarity(original, second_copy) < JACCARD_THRESHOLD
-    engine = create_db_engine(settings_for(database), writer=True)
-    try:
-        with Session(engine) as session:
-            store = ArticleStore(session)
-            ids = [
-                store.save(
-                    ArticleDraft(origin=f"{n}.txt", body=" ".join(words), published_at=date)
-                )[0]
-                for n, (words, date) in enumerate(
-                    zip([original, first_copy, second_copy], dates, strict=True)
-                )
-            ]
-            session.commit()
-            links = {article.id: article.duplicate_of for article in session.exec(select(Article))}
-    finally:
-        engine.dispose()
-    return ids, links
+    drafts = [
+        ArticleDraft(origin=f"{n}.txt", body=" ".join(words), published_at=date)
+        for n, (words, date) in enumerate(
+            zip([original, first_copy, second_copy], dates, strict=True)
+        )
+    ]
+    return save_all(database, drafts)
 
 
 def test_a_copy_of_a_copy_joins_the_group_of_the_original(empty_db: str) -> None:
@@ -156,3 +161,46 @@ def test_a_saved_article_is_fingerprinted_by_its_folded_text(empty_db: str) -> N
         engine.dispose()
     assert article is not None
     assert article.fingerprint == hashlib.sha256(b"cafe society at noon").hexdigest()
+
+
+def test_an_earlier_copy_takes_over_copies_it_does_not_match_itself(empty_db: str) -> None:
+    # B is a copy of A; D, published before both, matches A but not B. D becomes the
+    # original of the whole group, B included (B follows A's link), with no chain left.
+    original = [f"word{i}" for i in range(100)]
+    copy_of_a, earlier = edited(original, [10, 20]), edited(original, [50, 60])
+    assert similarity(original, copy_of_a) >= JACCARD_THRESHOLD
+    assert similarity(original, earlier) >= JACCARD_THRESHOLD
+    assert similarity(copy_of_a, earlier) < JACCARD_THRESHOLD
+    may, june, july = (datetime(2024, month, 1, tzinfo=UTC) for month in (5, 6, 7))
+    ids, links = save_all(
+        empty_db,
+        [
+            ArticleDraft(origin="a.txt", body=" ".join(original), published_at=june),
+            ArticleDraft(origin="b.txt", body=" ".join(copy_of_a), published_at=july),
+            ArticleDraft(origin="d.txt", body=" ".join(earlier), published_at=may),
+        ],
+    )
+    assert links == {ids[0]: ids[2], ids[1]: ids[2], ids[2]: None}
+
+
+def test_a_body_of_exactly_the_minimum_length_is_checked(empty_db: str) -> None:
+    # Bodies under MIN_WORDS words are never flagged; one of exactly MIN_WORDS is.
+    words = [f"word{i}" for i in range(MIN_WORDS)]
+    copy = [*words[:-1], "changed"]
+    assert similarity(words, copy) >= JACCARD_THRESHOLD
+    ids, links = save_all(
+        empty_db,
+        [
+            ArticleDraft(origin="a.txt", body=" ".join(words)),
+            ArticleDraft(origin="b.txt", body=" ".join(copy)),
+        ],
+    )
+    assert links == {ids[0]: None, ids[1]: ids[0]}
+    shorter = save_all(
+        empty_db,
+        [
+            ArticleDraft(origin="c.txt", body=" ".join(words[1:])),
+            ArticleDraft(origin="d.txt", body=" ".join(copy[1:])),
+        ],
+    )
+    assert shorter[1][shorter[0][1]] is None
