@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.ingest.names import AliasRow, AliasTable, has_honorific, is_acronym
+from app.ingest.names import AliasRow, AliasTable, canonical_name, has_honorific, is_acronym
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,7 @@ def test_is_acronym_at_its_edges(name: str, expected: bool) -> None:
     [
         ("Mr Tony Blair", True),
         ("Dr. Jane Goodall", True),
+        ("MX. SAM SMITH", True),  # a byline in capitals
         ("Tony Blair", False),
         ("", False),
         ("   ", False),
@@ -67,3 +68,8 @@ def test_alias_phrases_are_tried_longest_first() -> None:
         "New York",
         "Zu Ma",
     ]
+
+
+def test_a_nationality_before_a_title_in_lower_case_is_stripped() -> None:
+    # "Russian president": the adjective is capitalised, the title need not be.
+    assert canonical_name("Russian president Vladimir Putin", "person") == "Vladimir Putin"
