@@ -73,3 +73,7 @@ def test_alias_phrases_are_tried_longest_first() -> None:
 def test_a_nationality_before_a_title_in_lower_case_is_stripped() -> None:
     # "Russian president": the adjective is capitalised, the title need not be.
     assert canonical_name("Russian president Vladimir Putin", "person") == "Vladimir Putin"
+
+
+def test_a_title_in_capitals_is_stripped() -> None:
+    assert canonical_name("MX. SAM SMITH", "person") == "Sam Smith"
