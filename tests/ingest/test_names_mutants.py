@@ -77,3 +77,4 @@ def test_a_nationality_before_a_title_in_lower_case_is_stripped() -> None:
 
 def test_a_title_in_capitals_is_stripped() -> None:
     assert canonical_name("MX. SAM SMITH", "person") == "Sam Smith"
+    assert canonical_name("MX. Sam Smith", "person") == "Sam Smith"
