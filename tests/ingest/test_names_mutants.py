@@ -78,3 +78,35 @@ def test_a_nationality_before_a_title_in_lower_case_is_stripped() -> None:
 def test_a_title_in_capitals_is_stripped() -> None:
     assert canonical_name("MX. SAM SMITH", "person") == "Sam Smith"
     assert canonical_name("MX. Sam Smith", "person") == "Sam Smith"
+
+
+@pytest.mark.parametrize(
+    "surface",
+    # Each pass strips the quotes and the brackets the article removal exposes as well as
+    # one article, so four stacked articles take exactly the four passes there are.
+    ['"the the the the Taliban"', "the the the the (Taliban)"],
+)
+def test_one_clean_up_pass_strips_an_article_and_the_junk_around_it(surface: str) -> None:
+    assert canonical_name(surface, "organization") == "Taliban"
+
+
+def test_a_number_run_of_five_digits_is_never_a_name() -> None:
+    # Even with more letters than digits around it: it is an id or a code.
+    assert canonical_name("Kabul Office 12345", "organization") is None
+    assert canonical_name("Kabul Office 1234", "organization") == "Kabul Office 1234"
+
+
+@pytest.mark.parametrize(
+    ("surface", "entity_type", "expected"),
+    [
+        ("IRAN", "location", "Iran"),  # four letters shout
+        ("UK", "location", "UK"),  # fewer are an acronym
+        ("WORLD HEALTH ORGANIZATION", "organization", "World Health Organization"),
+        ("WORLD BANK", "organization", "WORLD BANK"),  # under three words: an acronym-like name
+        ("NATO. SUMMIT", "location", "NATO. Summit"),  # a known acronym keeps its capitals
+    ],
+)
+def test_capitals_are_brought_to_normal_case_only_when_they_shout(
+    surface: str, entity_type: str, expected: str
+) -> None:
+    assert canonical_name(surface, entity_type) == expected
