@@ -4,9 +4,18 @@ and phrase order."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from app.ingest.names import AliasRow, AliasTable, canonical_name, has_honorific, is_acronym
+from app.ingest.names import (
+    AliasRow,
+    AliasTable,
+    canonical_name,
+    has_honorific,
+    is_acronym,
+    load_alias_file,
+)
 
 
 @pytest.mark.parametrize(
@@ -110,3 +119,21 @@ def test_capitals_are_brought_to_normal_case_only_when_they_shout(
     surface: str, entity_type: str, expected: str
 ) -> None:
     assert canonical_name(surface, entity_type) == expected
+
+
+def test_a_name_has_more_letters_than_digits_and_at_most_ten_words() -> None:
+    assert canonical_name("AB12", "organization") is None
+    assert canonical_name("ABC12", "organization") == "ABC12"
+    ten = " ".join(["Alpha"] * 10)
+    assert canonical_name(ten, "organization") == ten
+    assert canonical_name(f"{ten} Alpha", "organization") is None
+
+
+def test_an_alias_row_of_an_unknown_type_names_the_allowed_ones(tmp_path: Path) -> None:
+    path = tmp_path / "aliases.csv"
+    path.write_text("alias,canonical_name,type\nUSA,United States,country\n", encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        load_alias_file(path)
+    assert str(error.value) == (
+        f"{path}:2: type 'country' is not one of person, organization, location, other"
+    )
