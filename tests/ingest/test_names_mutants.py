@@ -4,6 +4,9 @@ and phrase order."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,37 @@ def test_an_alias_row_of_an_unknown_type_names_the_allowed_ones(tmp_path: Path) 
     assert str(error.value) == (
         f"{path}:2: type 'country' is not one of person, organization, location, other"
     )
+
+
+ALIASES_OF_A_FILE = """
+import sys
+import os
+import subprocess
+import sys
+from pathlib import Path
+from app.ingest.names import load_alias_file
+print(load_alias_file(Path(sys.argv[1]))[0].canonical_name)
+"""
+
+
+def test_the_alias_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    # A server started with the plain C locale (ASCII) still reads accented names.
+    path = tmp_path / "aliases.csv"
+    path.write_text("alias,canonical_name,type\nMedvedev,Dmitri Médvédev,person\n", "utf-8")
+    env = {
+        **os.environ,
+        "LC_ALL": "C",
+        "LANG": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", ALIASES_OF_A_FILE, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Dmitri Médvédev"
