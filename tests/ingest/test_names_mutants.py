@@ -174,3 +174,14 @@ def test_the_alias_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Dmitri Médvédev"
+
+
+def test_a_quoted_alias_running_over_two_lines_is_refused(tmp_path: Path) -> None:
+    # One row per line: a cell may not span lines (its line number would be wrong).
+    path = tmp_path / "aliases.csv"
+    path.write_text(
+        'alias,canonical_name,type\n"USA\nX",United States,location\nUK,United Kingdom,location\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError):
+        load_alias_file(path)
