@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.ingest.linking import same_name_variant
+from app.ingest.linking import Mention, find_match, link_mentions, same_name_variant
+from app.ingest.names import AliasRow, AliasTable
 
 
 @pytest.mark.parametrize(
@@ -21,7 +22,58 @@ from app.ingest.linking import same_name_variant
         ("Covid19 Inquiry", "Covid18 Inquiry", False),
         # Under seven letters a single edit is already another word.
         ("Kabul Bazaar", "Kabul Bazaer", False),
+        # One typo in each of two words: another name.
+        ("Bagram Airbase Hospital", "Bagram Airbose Hospitel", False),
     ],
 )
 def test_a_typo_in_a_long_word_of_a_name(first: str, second: str, same: bool) -> None:
     assert same_name_variant(first, second, "location") is same
+
+
+def test_a_curated_person_gets_the_curated_name() -> None:
+    curated = AliasTable([AliasRow("Vova", "Vladimir Putin", "person")])
+    [entity] = link_mentions([Mention("Vova", "person")], curated)
+    assert (entity.name, entity.type) == ("Vladimir Putin", "person")
+
+
+def test_forms_are_kept_as_written_without_stray_quotes() -> None:
+    [entity] = link_mentions([Mention('"Taliban"', "organization")], AliasTable())
+    assert entity.forms == {"Taliban": 1}
+
+
+def test_the_type_of_an_entity_is_the_one_its_body_mentions_have() -> None:
+    # A headline mention typed differently does not outvote the body.
+    mentions = [Mention("Kabul", "organization", in_title=True), Mention("Kabul", "location")]
+    [entity] = link_mentions(mentions, AliasTable())
+    assert entity.type == "location"
+
+
+def test_a_nationality_named_by_ner_joins_the_bare_name() -> None:
+    # "Pashtun" is no demonym by its ending; NER's NORP label says it is one.
+    mentions = [
+        Mention("Pashtun", "other", label="NORP"),
+        Mention("Pashtun Taliban", "organization"),
+        Mention("Taliban", "organization"),
+        Mention("Taliban", "organization"),
+    ]
+    entities = {entity.name: entity for entity in link_mentions(mentions, AliasTable())}
+    assert "Pashtun Taliban" not in entities
+    assert entities["Taliban"].mentions == 3
+
+
+def test_an_acronym_is_never_matched_fuzzily() -> None:
+    assert same_name_variant("SYRIA", "Siria", "location")
+    assert find_match("SYRIA", "location", [(1, "Siria", "location")]) is None
+
+
+def test_the_variant_is_found_among_many_closer_names() -> None:
+    # Five other people's names are closer as strings; the transliteration still wins.
+    others = [
+        "Sergey Lavrova",
+        "Sergey Lavrovs",
+        "Sergey Lavrovi",
+        "Sergey Lavrovo",
+        "Sergey Lavrovu",
+    ]
+    candidates = [(n, name, "person") for n, name in enumerate([*others, "Sergei Lavrov"])]
+    assert find_match("Sergey Lavrov", "person", candidates) == 5
