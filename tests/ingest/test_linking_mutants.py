@@ -77,3 +77,43 @@ def test_the_variant_is_found_among_many_closer_names() -> None:
     ]
     candidates = [(n, name, "person") for n, name in enumerate([*others, "Sergei Lavrov"])]
     assert find_match("Sergey Lavrov", "person", candidates) == 5
+
+
+def entity_names(mentions: list[Mention]) -> dict[str, int]:
+    return {entity.name: entity.mentions for entity in link_mentions(mentions, AliasTable())}
+
+
+def test_only_a_nationality_prefix_joins_the_bare_name() -> None:
+    # Groups that cannot merge come first (no bare name, a bare name that is a place, a
+    # head that is no nationality): each is passed over, and the later one still merges.
+    mentions = [
+        Mention("Kabul", "location"),
+        Mention("Afghan Kabul", "organization"),
+        Mention("Islamic Taliban", "organization"),
+        Mention("Afghan Taliban", "organization"),
+        Mention("Taliban", "organization"),
+        Mention("Taliban", "organization"),
+    ]
+    names = entity_names(mentions)
+    assert names["Taliban"] == 3
+    assert names["Islamic Taliban"] == 1
+    assert "Afghan Taliban" not in names
+
+
+def test_the_nationality_is_the_first_word_of_a_longer_name() -> None:
+    mentions = [
+        Mention("Afghan Taliban Movement", "organization"),
+        Mention("Taliban Movement", "organization"),
+        Mention("Taliban Movement", "organization"),
+    ]
+    assert entity_names(mentions) == {"Taliban Movement": 3}
+
+
+def test_a_surname_typed_as_an_organisation_joins_the_full_name() -> None:
+    mentions = [Mention("Vladimir Putin", "person"), Mention("Putin", "organization")]
+    assert entity_names(mentions) == {"Vladimir Putin": 2}
+
+
+def test_a_two_word_organisation_does_not_join_a_person_it_ends() -> None:
+    mentions = [Mention("Abdul Ghani Baradar", "person"), Mention("Ghani Baradar", "organization")]
+    assert entity_names(mentions) == {"Abdul Ghani Baradar": 1, "Ghani Baradar": 1}
