@@ -153,7 +153,7 @@ print(load_alias_file(Path(sys.argv[1]))[0].canonical_name)
 """
 
 
-def test_the_alias_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+def test_the_alias_file_is_read_as_utf8_under_any_locale(tmp_path: Path) -> None:
     # A server started with the plain C locale (ASCII) still reads accented names.
     path = tmp_path / "aliases.csv"
     path.write_text("alias,canonical_name,type\nMedvedev,Dmitri Médvédev,person\n", "utf-8")
