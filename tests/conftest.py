@@ -1,7 +1,8 @@
 """Shared fixtures: a fresh database per test (seeded or empty) and an API client bound to it.
 
 Seeding runs real spaCy once per session into a template database; each test gets its own
-copy, so tests never see each other's writes.
+copy, so tests never see each other's writes. Under `make mutation` a template is shared
+between mutant runs when the mutant cannot have changed it (tests/mutation_templates.py).
 
 Every database fixture runs on SQLite searched by FTS5 ([sqlite]), on SQLite searched by the
 tantivy index beside it ([tantivy]), and on PostgreSQL too when TEST_DATABASE_URL is set
@@ -28,6 +29,7 @@ from sqlmodel import Session
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, get_session, upgrade_database
 from tests.backends import PostgresServer, copy_rows, probe_postgres
+from tests.mutation_templates import build_template
 
 SEEDS_DIR = PROJECT_ROOT / "data" / "articles"
 TEST_DATA = PROJECT_ROOT / "tests" / "data"
@@ -144,16 +146,20 @@ def shared_recognizer():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def sqlite_empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("templates") / "empty.db"
-    upgrade_database(sqlite_url(path))
-    build_search_index(path)
+    build_template("empty", path, build_empty_database)
     return path
 
 
 @pytest.fixture(scope="session")
 def sqlite_seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("templates") / "seeded.db"
-    seed_database(sqlite_url(path))
+    build_template("seeded", path, lambda path: seed_database(sqlite_url(path)))
     return path
+
+
+def build_empty_database(path: Path) -> None:
+    upgrade_database(sqlite_url(path))
+    build_search_index(path)
 
 
 @pytest.fixture(scope="session")
