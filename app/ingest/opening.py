@@ -1,16 +1,21 @@
-"""A photo caption the reading left out directly above the article's first paragraph.
+"""The article's opening the reading left out above its first paragraph: caption, standfirst.
 
-trafilatura leaves out figure captions, yet a page that opens its article on a photo shows
-the caption first, and hand-checked answers (postlight's) start there. This looks in the
-page itself, walking back from the element holding the reading's first paragraph to the
-nearest text before it: when that is the caption of a figure (its `<figcaption>`, or an
-element in it whose class names a caption), the caption opens the body.
+trafilatura leaves out figure captions and often the standfirst in the article's header,
+yet a page shows them first, and hand-checked answers (postlight's) start there. This looks
+in the page itself, walking back from the element holding the reading's first paragraph:
+
+- the caption of a figure (its `<figcaption>`, or an element in it whose class names a
+  caption) met before any longer text opens the body;
+- the first longer text met then ends the walk; when it is the article's own `<header>`
+  (inside `<article>`), its last block of running text (a full sentence, not a byline) is
+  the standfirst and goes first.
 
 The walk never leaves the article (`<article>`, `<main>`, `<body>`), passes over short text
-(a byline, a date, "Share") and stops at any longer text, so a figure further up the page
-or one separated from the paragraph by a related-story list is left out. Standfirsts
-(deks) above the paragraph were measured too and are not taken: the bodies answered on
-scrapinghub's pages leave them out, and they cost more body precision than they won.
+(a byline, a date, "Share") and stops at any other longer text, so a figure further up the
+page or one separated from the paragraph by a related-story list is left out. A standfirst
+anywhere else above the paragraph was measured and is not taken: the bodies answered on
+scrapinghub's pages leave those out (often the page's meta description), and they cost
+more body precision than they won.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import re
 import lxml.html
 from lxml.etree import ParserError
 
-from app.ingest.textclean import normalise_line
+from app.ingest.header import starts_with_byline
+from app.ingest.textclean import ends_sentence, normalise_line
 
 # The reading's first paragraph: its first line at least this long (not a heading or label).
 _PARAGRAPH_MIN_CHARS = 60
@@ -31,6 +37,8 @@ _ANCHOR_MIN_CHARS = 12
 # Text shorter than this between a caption and the paragraph (a byline, a date, a credit,
 # "Share") is passed over.
 _SHORT_TEXT_CHARS = 40
+# A standfirst in the article's header: a full sentence at least this long.
+_STANDFIRST_MIN_CHARS = 60
 # A caption at most this long (longer is an embedded text box, not a caption).
 _CAPTION_MAX_CHARS = 400
 # Levels the walk climbs from the paragraph towards the article's own element.
@@ -57,7 +65,7 @@ def with_opening(html: str, lines: list[str], title: str | None) -> list[str]:
 
 
 def _opening(html: str, first: str, lines: list[str], title: str | None) -> list[str]:
-    """The caption above the paragraph that starts with `first`, else []."""
+    """The standfirst and caption above the paragraph starting with `first`, else []."""
     try:
         tree = lxml.html.document_fromstring(html)
     except (ParserError, ValueError):
@@ -65,13 +73,13 @@ def _opening(html: str, first: str, lines: list[str], title: str | None) -> list
     paragraph = _element_holding(tree, first)
     if paragraph is None:
         return []
-    found = _caption_above(paragraph)
-    if found is None:
-        return []
-    text = normalise_line(found)
-    if _repeats(text, title) or any(_repeats(text, line) for line in lines[:3]):
-        return []
-    return [text]
+    found = _opening_above(paragraph)
+    texts = [normalise_line(text) for text in found]
+    return [
+        text
+        for text in texts
+        if not _repeats(text, title) and not any(_repeats(text, line) for line in lines[:3])
+    ]
 
 
 def _element_holding(tree: lxml.html.HtmlElement, first: str) -> lxml.html.HtmlElement | None:
@@ -97,22 +105,48 @@ def _starts(first: str, text: str | None) -> bool:
     return len(piece) >= _ANCHOR_MIN_CHARS and first.startswith(piece)
 
 
-def _caption_above(paragraph: lxml.html.HtmlElement) -> str | None:
-    """The caption of a figure nearest above `paragraph` inside its article, else None."""
+def _opening_above(paragraph: lxml.html.HtmlElement) -> list[str]:
+    """The standfirst and caption above `paragraph` inside its article, in page order."""
     node = paragraph
+    caption: str | None = None
     for _ in range(_MAX_LEVELS):
         for sibling in node.itersiblings(preceding=True):
             if not isinstance(sibling.tag, str) or sibling.tag in _SKIPPED_TAGS:
                 continue
-            caption = _caption_in(sibling)
-            if caption is not None:
-                return caption if len(caption) <= _CAPTION_MAX_CHARS else None
+            found = None if caption is not None else _caption_in(sibling)
+            if found is not None:
+                if len(found) > _CAPTION_MAX_CHARS:
+                    return []
+                caption = found
+                continue
             if len(_own_text(sibling)) >= _SHORT_TEXT_CHARS:
-                return None
+                standfirst = _standfirst_in(sibling)
+                return [text for text in (standfirst, caption) if text]
         parent = node.getparent()
         if parent is None or node.tag in _BOUNDARY_TAGS or parent.tag in _BOUNDARY_TAGS:
-            return None
+            break
         node = parent
+    return [caption] if caption else []
+
+
+def _standfirst_in(element: lxml.html.HtmlElement) -> str | None:
+    """The standfirst closing the article's own `<header>` (at or wrapped in `element`)."""
+    header = element if element.tag == "header" else next(element.iter("header"), None)
+    if header is None or next(header.iterancestors("article"), None) is None:
+        return None
+    if len(_own_text(element)) > len(_own_text(header)) + _SHORT_TEXT_CHARS:
+        return None
+    blocks = [
+        block
+        for block in header.iter("p", "div")
+        if not any(isinstance(child.tag, str) and child.tag in ("p", "div") for child in block)
+    ]
+    for block in reversed(blocks):
+        text = _own_text(block)
+        if len(text) < _SHORT_TEXT_CHARS:
+            continue  # the byline or date under the standfirst
+        running = len(text) >= _STANDFIRST_MIN_CHARS and ends_sentence(text)
+        return text if running and not starts_with_byline(text) else None
     return None
 
 
