@@ -124,6 +124,11 @@ def _take_line(
     return False
 
 
+def starts_with_byline(line: str) -> bool:
+    """True for a line opening with a byline marker ("By …", "Written by …")."""
+    return bool(_BYLINE.match(line))
+
+
 def take_metadata_line(line: str, findings: Findings) -> bool:
     """Offer what a published, byline, address or copyright line states; True if it was one."""
     if word_count(line) > _META_LINE_MAX_WORDS:

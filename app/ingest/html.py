@@ -8,6 +8,7 @@ from trafilatura.settings import Document
 from app.ingest.document import HTML_META, ArticleDraft
 from app.ingest.extract import build_draft, extract_from_lines
 from app.ingest.findings import RANK_METADATA, Findings
+from app.ingest.opening import with_opening
 from app.ingest.pageauthor import choose_authors
 from app.ingest.pagedate import DateChoice, choose_published
 from app.ingest.pagemeta import PageMeta, read_page_meta
@@ -45,12 +46,12 @@ def extract_html_article(html: str, origin: str, url: str | None = None) -> Arti
         if _may_have_lost_lead(lines):
             broad = _reading(html, url, precise=False)
             lines = _with_lost_lead(lines, text_lines(broad.text or "") if broad else [])
-        best = _read_document(precise, lines, page, published, url, origin)
+        best = _read_document(precise, lines, page, published, url, origin, html)
     if len(best.body) < _MIN_BODY_CHARS:
         broad = broad or _reading(html, url, precise=False)
         if broad is not None:
             draft = _read_document(
-                broad, text_lines(broad.text or ""), page, published, url, origin
+                broad, text_lines(broad.text or ""), page, published, url, origin, html
             )
             best = draft if len(draft.body) > len(best.body) else best
     return best
@@ -110,11 +111,17 @@ def _read_document(
     published: DateChoice | None,
     url: str | None,
     origin: str,
+    html: str,
 ) -> ArticleDraft:
-    """The draft from one trafilatura reading: cross-checked metadata, then the text rules."""
+    """The draft from one trafilatura reading: cross-checked metadata, then the text rules.
+
+    A caption or standfirst the reading left out above its first paragraph is put back first.
+    """
     findings = Findings()
-    if title := choose_title(page, url, _stripped(document.title)):
+    title = choose_title(page, url, _stripped(document.title))
+    if title:
         findings.offer("title", title.text, title.label, RANK_METADATA)
+    lines = with_opening(html, lines, title.text if title else None)
     if authors := choose_authors(page, _stripped(document.author)):
         findings.offer("author", authors.text, authors.label, RANK_METADATA)
     for attribute, name in _META_FIELDS.items():

@@ -72,6 +72,39 @@ def test_a_short_label_above_the_story_is_dropped() -> None:
     assert draft.body.startswith("The town council approved")
 
 
+CAPTION = "The old hall by the river, where the council met for six hours on Monday."
+
+
+def figure(caption: str = CAPTION) -> str:
+    return f'<figure><img src="hall.jpg" alt=""><figcaption>{caption}</figcaption></figure>'
+
+
+def test_caption_of_a_figure_just_above_the_first_paragraph_opens_the_body() -> None:
+    html = page(*STORY).replace("</h1>", f"</h1>{figure()}<p></p>")
+    draft = extract(html)
+    assert draft.body.startswith(CAPTION)
+    assert draft.body.split("\n\n")[1].startswith("The town council approved")
+
+
+def test_caption_of_a_figure_outside_the_article_is_left_out() -> None:
+    draft = extract(page(*STORY, before=figure()))
+    assert draft.body.startswith("The town council approved")
+    assert CAPTION not in draft.body
+
+
+STANDFIRST = "Six hours of debate ended with a vote that cuts fees and closes two libraries."
+
+
+def test_standfirst_in_the_article_header_opens_the_body_but_not_a_byline() -> None:
+    header = (
+        f"<header><h1>Council passes budget</h1><div>{STANDFIRST}</div><div>Ann Lee</div></header>"
+    )
+    html = page(*STORY, h1=None).replace("<article>", f"<article>{header}")
+    assert extract(html).body.startswith(STANDFIRST)
+    byline = "By Ann Lee and Bo Chan on Monday, November 18th, 2019 at 11:08 a.m."
+    assert byline not in extract(html.replace(STANDFIRST, byline)).body
+
+
 def test_text_standfirst_rule_counts_other_sentence_ends() -> None:
     text = "Council passes budget\n\n新しい予算が承認された。\n\nThe council met on Monday.\n"
     draft = extract_text_article(text, "a.txt")
