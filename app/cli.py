@@ -20,12 +20,12 @@ from sqlmodel import Session
 from app.collect.commands import collect, sources_app
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
-from app.ingest.discovery import unsupported_note
 from app.ingest.document import ReadFailure
-from app.search.index_sync import sync_search_index
+from app.ingest.read.discovery import unsupported_note
+from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:  # imported where used: `serve` should not load the ingest libraries
-    from app.ingest.defaults import IngestDefaults
+    from app.ingest.extract.defaults import IngestDefaults
 
 app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
 db_app = typer.Typer(help="Create, upgrade or inspect the database schema.", no_args_is_help=True)
@@ -100,7 +100,7 @@ def ingest(
     engine = create_db_engine(settings, writer=True)
     recognizer = None
     if nlp:
-        from app.ingest.entities import EntityRecognizer
+        from app.ingest.entities.recognition import EntityRecognizer
 
         recognizer = EntityRecognizer()
     run = Ingest(engine, settings, recognizer, follow_symlinks=follow_symlinks, defaults=defaults)
@@ -127,8 +127,8 @@ def reindex(
     database_url: DatabaseOption = None,
 ) -> None:
     """Rebuild the search index from the database (SQLite with NEWSDESK_SEARCH_ENGINE=tantivy)."""
-    from app.search.index import search_index_for
-    from app.search.index_sync import IndexBusy, sync_index
+    from app.search.tantivy.index import search_index_for
+    from app.search.tantivy.sync import IndexBusy, sync_index
 
     settings = settings_for(database_url)
     index = search_index_for(settings)
@@ -172,8 +172,8 @@ def print_skipped(skipped: list[ReadFailure], unsupported: Counter[str]) -> None
 
 def ingest_defaults(publisher: str | None, language: str | None, tags: list[str]) -> IngestDefaults:
     """The command line's defaults, checked; a language that is not a two-letter code exits 2."""
-    from app.ingest.defaults import IngestDefaults
-    from app.ingest.metafields import MetadataError, optional_language
+    from app.ingest.extract.defaults import IngestDefaults
+    from app.ingest.extract.metafields import MetadataError, optional_language
 
     code = None
     if language is not None:
@@ -197,11 +197,11 @@ def print_dry_run(
     """Show, per article, the fields ingest would store, and with `nlp` the entities it
     would recognise (before linking to those already stored). Returns the exit code."""
     from app.ingest.pipeline import find_all, read_found
-    from app.ingest.readers import ReadLimits
+    from app.ingest.read.readers import ReadLimits
 
     recognizer = None
     if nlp:
-        from app.ingest.entities import EntityRecognizer
+        from app.ingest.entities.recognition import EntityRecognizer
 
         recognizer = EntityRecognizer()
     out = Console()
@@ -253,7 +253,7 @@ def load_jsonl(
     database_url: DatabaseOption = None,
 ) -> None:
     """Bulk-load articles whose entities are given (no NER, no extraction): the fast path."""
-    from app.ingest.bulk import BulkLoader
+    from app.ingest.store.bulk import BulkLoader
 
     if fts not in ("triggers", "deferred"):
         console.print("[red]--fts must be triggers or deferred[/red]")
@@ -490,7 +490,7 @@ EntityTypeOption = Annotated[
 
 def curate(database_url: str | None, change: Callable[[Session], str]) -> None:
     """Run one curation in a transaction; print what it did, or why it could not."""
-    from app.ingest.curation import CurationError
+    from app.ingest.entities.curation import CurationError
 
     engine = create_db_engine(settings_for(database_url), writer=True)
     try:
@@ -513,7 +513,7 @@ def entities_merge(
     database_url: DatabaseOption = None,
 ) -> None:
     """Merge entity DROP into KEEP: links, mentions, forms and aliases; re-ingest keeps it."""
-    from app.ingest.curation import find_entity, merge_entities
+    from app.ingest.entities.curation import find_entity, merge_entities
 
     def change(session: Session) -> str:
         kept, dropped = find_entity(session, keep), find_entity(session, drop)
@@ -538,7 +538,7 @@ def entities_split(
     database_url: DatabaseOption = None,
 ) -> None:
     """Detach ALIAS from ENTITY, with the articles that wrote it; re-ingest keeps it apart."""
-    from app.ingest.curation import find_entity, split_alias
+    from app.ingest.entities.curation import find_entity, split_alias
 
     if entity_type not in (None, "person", "organization", "location", "other"):
         console.print(f"[red]Unknown type {entity_type!r}.[/red]", highlight=False)

@@ -15,7 +15,7 @@ import json
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.security import SECURITY_HEADERS
+from app.api.security import SECURITY_HEADERS
 
 BODY = json.dumps(
     {"detail": "the request is not valid HTTP/1.1", "code": "invalid_http_request"}

@@ -5,16 +5,14 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from app.api import articles, entities, feeds, health, sources, timeline
 from app.api.disconnect import WatchDisconnect
 from app.api.error_docs import document_errors
 from app.api.errors import install_error_handlers
-from app.api.newsapi import router as newsapi_router
 from app.api.parameters import reject_unknown_parameters
-from app.api.similar import router as similar_router
+from app.api.routes import ROUTERS
+from app.api.security import install_security
 from app.config import Settings, get_settings
 from app.observability import Metrics, RequestObserver, configure_logging
-from app.security import install_security
 
 DESCRIPTION = """
 Search and filter news-article metadata: full text, source, publication date and the
@@ -60,16 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[*TAGS, ADMIN_TAG] if settings.api_key_hash else TAGS,
     )
     install_error_handlers(app)
-    routers = [articles.router, entities.router, sources.router, health.router]
-    routers += [timeline.router, feeds.router, similar_router]
-    if settings.api_key_hash:
-        from app.api import admin
-
-        routers += [admin.router, sources.write_router]
-    for router in routers:
-        app.include_router(router, dependencies=[Depends(reject_unknown_parameters)])
-    # NewsAPI clients send parameters Newsdesk doesn't implement: those routes accept them.
-    app.include_router(newsapi_router)
+    for mounted in ROUTERS:
+        if mounted.needs_api_key and not settings.api_key_hash:
+            continue
+        checks = [] if mounted.accepts_unknown_parameters else [Depends(reject_unknown_parameters)]
+        app.include_router(mounted.router, dependencies=checks)
     document_errors(app, settings)
     install_security(app, settings)
     app.add_middleware(WatchDisconnect)

@@ -19,7 +19,7 @@ WHY = """\
 SQLite FTS5 answers a ranked query by visiting every match: `bm25()` for each one, a sort
 of all of them for the top 20, and a second pass for the exact total. Its cost grows with
 the number of hits, which is what the "API on FTS5 alone" column shows as the corpus grows.
-The tantivy index (`app/search/index.py`) takes the top 20 with block-max WAND over the
+The tantivy index (`app/search/tantivy/index.py`) takes the top 20 with block-max WAND over the
 posting lists and counts from them. It runs every filter (source, dates, entities, tags,
 language, domains, duplicates) as an indexed or fast field, and sorts by date through one
 fast-field key per order (the second of publication and the id in a single u64). A broad

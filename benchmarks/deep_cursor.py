@@ -49,7 +49,7 @@ def row_at(db: Path, offset: int) -> tuple[int, str]:
 def built_cursor(db: Path, depth: int) -> str | None:
     """The next_cursor a client holds after `depth` articles, made by the app's cursor code."""
     try:
-        from app.api.articles import cursor_scope
+        from app.api.routes.articles import cursor_scope
         from app.search.cursor import CURSOR_SECRET_NAME, Cursor, CursorCodec
         from app.search.filter import ArticleFilter
     except ImportError:

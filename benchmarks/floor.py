@@ -62,7 +62,7 @@ class Capture:
             self.statements.append((statement, list(params) if many else tuple(params or ()), many))
 
     def _record_engine_calls(self) -> None:
-        from app.search.index import SearchIndex
+        from app.search.tantivy.index import SearchIndex
 
         for name in ENGINE_CALLS:
             method = getattr(SearchIndex, name)

@@ -102,7 +102,7 @@ def read_bbc(path: Path) -> list[tuple[str, str, list[str]]]:
 def recognise_paragraph_entities(articles: list[tuple[str, str, list[str]]]) -> list[list]:
     """Real NER on whole articles; each entity goes to the paragraphs its forms occur in."""
     sys.path.insert(0, str(ROOT))
-    from app.ingest.entities import EntityRecognizer
+    from app.ingest.entities.recognition import EntityRecognizer
 
     recognizer = EntityRecognizer()
     found = recognizer.recognize([(t, "\n\n".join(ps)) for _, t, ps in articles])

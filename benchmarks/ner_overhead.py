@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.ingest.entities import MODEL_PACKAGE, EntityRecognizer  # noqa: E402
-from app.ingest.names import AliasTable, load_alias_file  # noqa: E402
+from app.ingest.entities.names import AliasTable, load_alias_file  # noqa: E402
+from app.ingest.entities.recognition import MODEL_PACKAGE, EntityRecognizer  # noqa: E402
 
 
 def corpus_articles(count: int) -> list[tuple[str, str]]:

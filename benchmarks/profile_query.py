@@ -20,7 +20,12 @@ PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
 BUCKETS = (
     (
         "tantivy (search, count, aggregate)",
-        ("SearchIndex.aggregate", "SearchIndex.count", "_page (app/search/index.py", "key_at"),
+        (
+            "SearchIndex.aggregate",
+            "SearchIndex.count",
+            "_page (app/search/tantivy/index.py",
+            "key_at",
+        ),
     ),
     (
         "SQL (sqlite3 execute/fetch)",

@@ -137,7 +137,7 @@ def shared_recognizer():  # type: ignore[no-untyped-def]
     """One spaCy pipeline for the whole test session (loading it takes seconds)."""
     global _recognizer
     if _recognizer is None:
-        from app.ingest.entities import EntityRecognizer
+        from app.ingest.entities.recognition import EntityRecognizer
 
         _recognizer = EntityRecognizer()
     return _recognizer
@@ -186,7 +186,7 @@ def seed_database(url: str) -> None:
 
 def build_search_index(database: Path) -> None:
     """The tantivy index beside a SQLite template (copied with it for [tantivy] tests)."""
-    from app.search.index_sync import sync_search_index
+    from app.search.tantivy.sync import sync_search_index
 
     url = sqlite_url(database)
     settings = settings_for(url, search_engine="tantivy")

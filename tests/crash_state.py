@@ -9,7 +9,7 @@ from typing import Any
 
 import tantivy
 
-from app.search.index import SearchIndex
+from app.search.tantivy.index import SearchIndex
 
 # Per origin, its article's linked entities by (name, type): mentions and forms.
 LinkTable = dict[str, dict[tuple[str, str], tuple[int, tuple[str, ...]]]]

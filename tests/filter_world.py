@@ -17,8 +17,8 @@ from sqlmodel import Session
 from app.db import create_db_engine
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.search.filter import ArticleFilter
-from app.search.index_sync import sync_search_index
 from app.search.service import SearchService
+from app.search.tantivy.sync import sync_search_index
 from tests.conftest import settings_for
 
 

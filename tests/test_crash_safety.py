@@ -32,8 +32,8 @@ from pydantic import ValidationError
 
 from app.config import PROJECT_ROOT, Settings
 from app.faults import KILL_POINTS
-from app.ingest.discovery import find_articles
-from app.ingest.files import origin_of
+from app.ingest.read.discovery import find_articles
+from app.ingest.read.files import origin_of
 from tests.conftest import SEEDS_DIR, sqlite_url
 from tests.crash_state import (
     article_ids,

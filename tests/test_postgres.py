@@ -25,7 +25,7 @@ from app.config import PROJECT_ROOT
 from app.db import downgrade_database, head_revision, upgrade_database
 from app.ingest.document import ArticleDraft
 from app.ingest.pipeline import read_all
-from app.ingest.store import content_hash
+from app.ingest.store.articles import content_hash
 from tests.backends import PostgresServer
 from tests.conftest import SEEDS_DIR, ingest_paths, seed_database, settings_for, sqlite_url
 from tests.corpus_variety import SOURCES, spread_dates_and_sources

@@ -217,7 +217,7 @@ def collect(
     engine = create_db_engine(settings, writer=True)
     recognizer = None
     if nlp:
-        from app.ingest.entities import EntityRecognizer
+        from app.ingest.entities.recognition import EntityRecognizer
 
         recognizer = EntityRecognizer()
     stop = threading.Event()

@@ -13,9 +13,9 @@ from app.collect.fetch import Fetched
 from app.collect.listings import Item
 from app.collect.urls import normalise_url
 from app.ingest.document import HTML_META, NONE, ArticleDraft, ReadFailure
-from app.ingest.readers import read_page
-from app.ingest.sidecar import add_tags
-from app.ingest.textclean import UndecodableText, decode_article_bytes
+from app.ingest.extract.textclean import UndecodableText, decode_article_bytes
+from app.ingest.read.readers import read_page
+from app.ingest.read.sidecar import add_tags
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _MAGIC = {

@@ -23,12 +23,12 @@ from app.config import Settings
 from app.db import run_retrying
 from app.ingest.document import ReadFailure
 from app.ingest.pipeline import Ingest
-from app.ingest.store import Outcome, insert_ignoring_conflicts
+from app.ingest.store.articles import Outcome, insert_ignoring_conflicts
 from app.models import CollectedUrl, CollectionSource, Source, utc_now
-from app.search.index_sync import sync_search_index
+from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
-    from app.ingest.entities import EntityRecognizer
+    from app.ingest.entities.recognition import EntityRecognizer
 
 # How long --watch sleeps at most before looking for due sources again (new ones added).
 WATCH_POLL_SECONDS = 30.0

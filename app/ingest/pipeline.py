@@ -17,15 +17,15 @@ from sqlmodel import Session, col, select
 from app.config import Settings
 from app.db import is_lock_timeout, is_retryable, run_retrying
 from app.faults import kill_point
-from app.ingest.defaults import IngestDefaults
 from app.ingest.document import ArticleDraft, ReadFailure
-from app.ingest.readers import Discovery, ReadLimits, find_articles, read_path
-from app.ingest.store import ArticleStore, Outcome, add_curated_alias
+from app.ingest.extract.defaults import IngestDefaults
+from app.ingest.read.readers import Discovery, ReadLimits, find_articles, read_path
+from app.ingest.store.articles import ArticleStore, Outcome, add_curated_alias
 from app.models import Article, ArticleEntity
-from app.search.index_sync import sync_search_index
+from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
-    from app.ingest.entities import EntityRecognizer
+    from app.ingest.entities.recognition import EntityRecognizer
 
 # What ArticleStore.save returns: the article id, what happened, whether it needs entities.
 Saved = tuple[int, Outcome, bool]
@@ -107,7 +107,7 @@ def read_all(
 
 def apply_alias_file(engine: Engine, path: Path) -> int:
     """Load the curated aliases (alias, canonical name, type) into the database."""
-    from app.ingest.entities import load_alias_file
+    from app.ingest.entities.recognition import load_alias_file
 
     rows = load_alias_file(path)
 

@@ -52,7 +52,7 @@ def sort_order(sort: Sort, score: Any) -> list[Any]:
 
     The date orders are the one order of every engine: published_at to the microsecond,
     then id, then the undated by id; exactly the (published_at, id) index the database
-    walks, so a page needs no sort (the index engine's side is in app/search/index.py).
+    walks, so a page needs no sort (the index engine's side is in app/search/tantivy/index.py).
     """
     if sort == "relevance":
         return [score.desc(), col(Article.id).asc()]

@@ -13,11 +13,11 @@ from sqlmodel import Session
 
 from app.search.articles import count_articles, database_page
 from app.search.cursor import Cursor
-from app.search.facets import Facet, compute_facets
+from app.search.facets import FacetCounts, compute_facets
 from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.newsapi import page_cursor
 from app.search.periods import Interval
-from app.search.timeline import SplitBy, Timeline, build_timeline
+from app.search.timeline import SplitBy, TimelineCounts, build_timeline
 
 
 class DatabaseEngine:
@@ -38,7 +38,7 @@ class DatabaseEngine:
 
     def facets(
         self, flt: ArticleFilter, names: Sequence[str], size: int, total: int
-    ) -> dict[str, Facet]:
+    ) -> dict[str, FacetCounts]:
         return compute_facets(self.session, flt, names, size, total)
 
     def timeline(
@@ -48,7 +48,7 @@ class DatabaseEngine:
         by: SplitBy | None,
         series_size: int,
         max_periods: int,
-    ) -> Timeline:
+    ) -> TimelineCounts:
         return build_timeline(self.session, flt, interval, by, series_size, max_periods)
 
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None:

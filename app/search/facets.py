@@ -41,7 +41,7 @@ class FacetValue:
 
 
 @dataclass
-class Facet:
+class FacetCounts:
     """The top values; `other_count` sums the counts of the values not listed.
 
     For single-valued facets (source, language, month) `other_count` is a number of
@@ -203,7 +203,7 @@ def _as_values(rows: list[RankedValue]) -> list[FacetValue]:
     return [FacetValue(value=str(r.value), count=int(r.n), id=r.id, type=r.type) for r in rows]
 
 
-def facet(session: Session, flt: ArticleFilter, name: str, size: int, total: int) -> Facet:
+def facet(session: Session, flt: ArticleFilter, name: str, size: int, total: int) -> FacetCounts:
     """The top values of one facet, the rest summed, and the matches without a value."""
     top = _ranked(session, flt, name, size)
     distinct = int(top[0].distinct) if top else 0
@@ -213,7 +213,7 @@ def facet(session: Session, flt: ArticleFilter, name: str, size: int, total: int
         missing = total - articles_with_values(session, flt, name)
     else:
         missing = total - pairs
-    return Facet(
+    return FacetCounts(
         values=values,
         other_count=pairs - sum(v.count for v in values),
         distinct=distinct,
@@ -223,6 +223,6 @@ def facet(session: Session, flt: ArticleFilter, name: str, size: int, total: int
 
 def compute_facets(
     session: Session, flt: ArticleFilter, names: Sequence[str], size: int, total: int
-) -> dict[str, Facet]:
+) -> dict[str, FacetCounts]:
     """Each requested facet under the filter; `total` is the filter's article count."""
     return {name: facet(session, flt, name, size, total) for name in names}

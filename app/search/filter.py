@@ -5,7 +5,7 @@ the tantivy index's query (`index_clauses`), its schema (`index_fields`) and its
 (`document_fields`) all loop over the registry, and so do the engine-parity tests
 (tests/search/test_filter_registry.py fails for an entry without a case). Adding a filter
 means a field on ArticleFilter, one entry here and its API parameter in app/api/filters.py;
-the index rebuilds itself when its fields change (see app/search/index.py).
+the index rebuilds itself when its fields change (see app/search/tantivy/index.py).
 
 Nothing here imports the engines: they import this.
 """

@@ -1,7 +1,7 @@
 """The search service: the one place that decides which engine answers a request.
 
 Routes hand it a filter and get pages, totals, facets, timelines, seeks and export batches
-back; they never see an engine. The tantivy index (app/search/index_engine.py) answers
+back; they never see an engine. The tantivy index (app/search/tantivy/engine.py) answers
 while it is configured and current, the database (app/search/database_engine.py) otherwise:
 
 - the decision is made once per session (a request), so its page, total and facets agree;
@@ -29,14 +29,14 @@ from app.config import Settings
 from app.search.articles import newest_id, sort_key, sort_key_check
 from app.search.cursor import Cursor, CursorCodec, InvalidCursor, codec_for, query_fingerprint
 from app.search.database_engine import DatabaseEngine
-from app.search.facets import Facet
+from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
-from app.search.index import database_head, search_index_for
-from app.search.index_engine import IndexEngine
-from app.search.index_sync import sync_search_index
 from app.search.limits import query_time_limit
 from app.search.periods import Interval
-from app.search.timeline import SplitBy, Timeline
+from app.search.tantivy.engine import IndexEngine
+from app.search.tantivy.index import database_head, search_index_for
+from app.search.tantivy.sync import sync_search_index
+from app.search.timeline import SplitBy, TimelineCounts
 
 Answer = Literal["page", "count", "facets", "timeline", "seek"]
 
@@ -55,7 +55,7 @@ class Engine(Protocol):
 
     def facets(
         self, flt: ArticleFilter, names: Sequence[str], size: int, total: int
-    ) -> dict[str, Facet]: ...
+    ) -> dict[str, FacetCounts]: ...
 
     def timeline(
         self,
@@ -64,7 +64,7 @@ class Engine(Protocol):
         by: SplitBy | None,
         series_size: int,
         max_periods: int,
-    ) -> Timeline: ...
+    ) -> TimelineCounts: ...
 
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None: ...
 
@@ -76,7 +76,7 @@ class ResultPage:
     hits: list[Hit]
     total: int
     next_cursor: str | None
-    facets: dict[str, Facet] | None
+    facets: dict[str, FacetCounts] | None
 
 
 @dataclass
@@ -150,13 +150,13 @@ class SearchService:
 
     def facets(
         self, flt: ArticleFilter, names: Sequence[str], size: int, total: int
-    ) -> dict[str, Facet]:
+    ) -> dict[str, FacetCounts]:
         """Each facet in `names` under the filter; `total` is the filter's count."""
         return self._current("facets").facets(flt, names, size, total)
 
     def timeline(
         self, flt: ArticleFilter, interval: Interval, by: SplitBy | None, series_size: int
-    ) -> Timeline:
+    ) -> TimelineCounts:
         """Matches per period (RangeTooLarge past settings.timeline_max_periods)."""
         max_periods = self.settings.timeline_max_periods
         return self._current("timeline").timeline(flt, interval, by, series_size, max_periods)

@@ -38,7 +38,7 @@ class RangeTooLarge(ValueError):
 
 @dataclass
 class Series:
-    """Counts for one source or entity, aligned with Timeline.periods."""
+    """Counts for one source or entity, aligned with TimelineCounts.periods."""
 
     value: str
     id: int | None
@@ -47,7 +47,7 @@ class Series:
 
 
 @dataclass
-class Timeline:
+class TimelineCounts:
     interval: Interval
     periods: list[str]
     counts: list[int]
@@ -106,7 +106,7 @@ def build_timeline(
     by: SplitBy | None = None,
     series_size: int = 5,
     max_periods: int = 10_000,
-) -> Timeline:
+) -> TimelineCounts:
     """Counts per period from the first to the last date (from/to when given), zeros included.
 
     RangeTooLarge when that is more than `max_periods` periods.
@@ -114,11 +114,11 @@ def build_timeline(
     first, last = _date_bounds(session, flt)
     undated = count_undated(session, flt)
     if first is None or last is None:
-        return Timeline(interval, [], [], undated, [] if by else None, [] if by else None)
+        return TimelineCounts(interval, [], [], undated, [] if by else None, [] if by else None)
     periods = periods_between(first, last, interval, max_periods)
     totals = _counts(session, flt, interval)
     counts = [totals.get((p, None), 0) for p in periods]
-    timeline = Timeline(interval, periods, counts, undated)
+    timeline = TimelineCounts(interval, periods, counts, undated)
     if by is not None:
         timeline.series, timeline.other = _split(session, flt, interval, by, series_size, timeline)
     return timeline
@@ -144,7 +144,7 @@ def _split(
     interval: Interval,
     by: SplitBy,
     size: int,
-    timeline: Timeline,
+    timeline: TimelineCounts,
 ) -> tuple[list[Series], list[int]]:
     """The `size` biggest sources or entities (by dated matches) as series, and the rest.
 

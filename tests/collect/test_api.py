@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from app.api.security import key_digest
 from app.config import get_settings
 from app.db import get_session
 from app.main import create_app
 from app.models import Article
-from app.security import key_digest
 from tests.collect import corpus
 from tests.collect.conftest import Harness, publish
 from tests.collect.site import Reply, Site

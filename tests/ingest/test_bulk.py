@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.db import create_db_engine
-from app.ingest.bulk import BulkLoader, FtsMode
+from app.ingest.store.bulk import BulkLoader, FtsMode
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
-from app.search.index_sync import sync_search_index
+from app.search.tantivy.sync import sync_search_index
 from tests.conftest import Backend, Template, fresh_database, make_client, settings_for
 
 REQUESTS = [

@@ -23,7 +23,8 @@ from sqlmodel import Session
 from app.config import PROJECT_ROOT, Settings
 from app.db import create_db_engine
 from app.ingest.document import ArticleDraft
-from app.ingest.duplicates import (
+from app.ingest.store.articles import ArticleStore
+from app.ingest.store.duplicates import (
     BANDS,
     JACCARD_THRESHOLD,
     Copy,
@@ -33,7 +34,6 @@ from app.ingest.duplicates import (
     shingle_words,
     shingles,
 )
-from app.ingest.store import ArticleStore
 from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
 
 SEED_000 = next(SEEDS_DIR.glob("000_*.txt"))
@@ -120,7 +120,7 @@ def test_shingle_sets_of_a_lightly_edited_text_pass_the_threshold() -> None:
 BAND_KEYS_OF_A_FILE = """
 import json, sys
 from pathlib import Path
-from app.ingest.duplicates import band_keys, shingle_words, shingles
+from app.ingest.store.duplicates import band_keys, shingle_words, shingles
 text = Path(sys.argv[1]).read_text(encoding="utf-8")
 print(json.dumps(band_keys(shingles(shingle_words(text)))))
 """

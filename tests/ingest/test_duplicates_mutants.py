@@ -1,4 +1,4 @@
-"""Tests for mutants of app/ingest/duplicates.py that the rest of the suite let through
+"""Tests for mutants of app/ingest/store/duplicates.py that the rest of the suite let through
 (docs/mutation.md): a group that drifts one edit at a time, the candidate lookup, the
 Jaccard measure at its edges and the fixed seeds of the MinHash family."""
 
@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from app.db import create_db_engine
 from app.ingest.document import ArticleDraft
-from app.ingest.duplicates import (
+from app.ingest.store.articles import ArticleStore
+from app.ingest.store.duplicates import (
     JACCARD_THRESHOLD,
     MIN_WORDS,
     DuplicateIndex,
@@ -21,7 +22,6 @@ from app.ingest.duplicates import (
     shingle_words,
     shingles,
 )
-from app.ingest.store import ArticleStore
 from app.models import Article, ArticleBand
 from tests.conftest import settings_for
 

@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 
 from app.config import PROJECT_ROOT
 from app.ingest.document import ArticleDraft
-from app.ingest.entities import MODEL_PACKAGE, EntityRecognizer, FoundEntity
-from app.ingest.names import AliasTable, canonical_name, load_alias_file, name_key
-from app.ingest.readers import read_path
+from app.ingest.entities.names import AliasTable, canonical_name, load_alias_file, name_key
+from app.ingest.entities.recognition import MODEL_PACKAGE, EntityRecognizer, FoundEntity
+from app.ingest.read.readers import read_path
 from app.models import ArticleEntity, EntityAlias
 from tests.conftest import bbc_corpus_path
 

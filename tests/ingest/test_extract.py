@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.ingest.document import NONE, ArticleDraft, from_text
-from app.ingest.extract import extract_text_article
-from app.ingest.readers import read_path
+from app.ingest.extract.plaintext import extract_text_article
+from app.ingest.read.readers import read_path
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "data" / "articles"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.ingest.dates import parse_date
 from app.ingest.document import ArticleDraft
-from app.ingest.extract import extract_text_article
-from app.ingest.html import extract_html_article
-from app.ingest.readers import read_path
+from app.ingest.extract.dates import parse_date
+from app.ingest.extract.html import extract_html_article
+from app.ingest.extract.plaintext import extract_text_article
+from app.ingest.read.readers import read_path
 
 HTML_CORPUS = Path(__file__).resolve().parents[3] / "shared/corpus/html/pages"
 

@@ -26,7 +26,7 @@ from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.pipeline import Ingest, IngestReport
-from app.ingest.readers import ReadLimits, read_path
+from app.ingest.read.readers import ReadLimits, read_path
 from app.limits_json import json_depth, too_deep
 from app.models import Article
 from app.untrusted import web_url

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.ingest.linking import FoundEntity, Mention, find_match, link_mentions
-from app.ingest.names import AliasRow, AliasTable
+from app.ingest.entities.linking import FoundEntity, Mention, find_match, link_mentions
+from app.ingest.entities.names import AliasRow, AliasTable
 
 CURATED = AliasTable(
     [

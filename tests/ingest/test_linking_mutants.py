@@ -1,4 +1,4 @@
-"""Tests for mutants of app/ingest/linking.py that the rest of the suite let through
+"""Tests for mutants of app/ingest/entities/linking.py that the rest of the suite let through
 (docs/mutation.md): where a one-letter typo in a multi-word name still names the same
 entity, and where it stops."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.ingest.linking import Mention, find_match, link_mentions, same_name_variant
-from app.ingest.names import AliasRow, AliasTable
+from app.ingest.entities.linking import Mention, find_match, link_mentions, same_name_variant
+from app.ingest.entities.names import AliasRow, AliasTable
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.config import PROJECT_ROOT
-from app.ingest.names import (
+from app.ingest.entities.names import (
     AliasRow,
     AliasTable,
     canonical_name,

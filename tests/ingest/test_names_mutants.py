@@ -1,4 +1,4 @@
-"""Tests for mutants of app/ingest/names.py that the rest of the suite let through
+"""Tests for mutants of app/ingest/entities/names.py that the rest of the suite let through
 (docs/mutation.md): the edges of is_acronym and has_honorific, and the alias table's lookups
 and phrase order."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.ingest.names import (
+from app.ingest.entities.names import (
     AliasRow,
     AliasTable,
     canonical_name,
@@ -148,7 +148,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from app.ingest.names import load_alias_file
+from app.ingest.entities.names import load_alias_file
 print(load_alias_file(Path(sys.argv[1]))[0].canonical_name)
 """
 

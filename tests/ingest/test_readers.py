@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.ingest.document import HTML_META, SIDECAR, URL, ArticleDraft, ReadFailure, from_text
-from app.ingest.readers import discover, read_path
+from app.ingest.read.readers import discover, read_path
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLE = (
@@ -170,7 +170,7 @@ def test_missing_and_unsupported_files_fail(tmp_path: Path) -> None:
 READ_ONE_FILE = """
 import json, sys
 from pathlib import Path
-from app.ingest.readers import read_path
+from app.ingest.read.readers import read_path
 [result] = read_path(Path(sys.argv[1]))
 print(json.dumps({"kind": type(result).__name__, "reason": getattr(result, "reason", None)}))
 """

@@ -7,7 +7,7 @@ source, date (to the microsecond at the edges of a day), language, tags, entity 
 duplicates and hosts, and each filter's answer is compared with the set its documented
 meaning picks out, on SQLite FTS5 ([sqlite]) and on the tantivy index ([tantivy]).
 The articles are in tests/filter_world.py. Covers app/search/articles.py (filter_conditions,
-on_domains, matching_ids, count_articles) and SearchIndex._filters in app/search/index.py.
+on_domains, matching_ids, count_articles) and SearchIndex._filters in app/search/tantivy/index.py.
 """
 
 from __future__ import annotations

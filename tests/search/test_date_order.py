@@ -33,7 +33,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.models import MAX_ID, Article
-from app.search.index_sync import sync_search_index
+from app.search.tantivy.sync import sync_search_index
 from tests.backends import PostgresServer
 from tests.conftest import POSTGRES, copy_database, make_client, settings_for
 

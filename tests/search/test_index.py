@@ -25,13 +25,13 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.search.filter import ArticleFilter
-from app.search.index import (
+from app.search.query import parse_query
+from app.search.tantivy.index import (
     SCHEMA_VERSION,
     SearchIndex,
     search_index_for,
 )
-from app.search.index_sync import sync_index, sync_search_index
-from app.search.query import parse_query
+from app.search.tantivy.sync import sync_index, sync_search_index
 from tests.conftest import SEEDS_DIR, copy_database, ingest_paths, make_client, settings_for
 from tests.corpus_variety import SOURCES, spread_dates_and_sources
 from tests.search_cases import SAME_MATCHES

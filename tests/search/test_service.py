@@ -16,7 +16,7 @@ from tests.conftest import Backend
 
 API = Path(__file__).resolve().parents[2] / "app" / "api"
 # Modules an API module must not import: the engines sit behind app/search/service.py.
-ENGINE_MODULES = ("app.search.index",)  # also index_counts, index_sync, index_engine
+ENGINE_MODULES = ("app.search.tantivy",)  # index, sync, aggregations, engine
 
 Answers = Counter[tuple[str, str]]
 

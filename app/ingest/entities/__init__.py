@@ -1,0 +1,1 @@
+"""Entities: recognise the people, organisations and places an article names, and link them."""

@@ -1,0 +1,231 @@
+"""Which mentions name the same entity: within one article, and across articles in the store."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from app.ingest.entities.names import (
+    AliasTable,
+    canonical_name,
+    has_honorific,
+    is_acronym,
+    name_key,
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One span of an article that names an entity, as found, before linking.
+
+    `name` is set when the finder already knows the canonical name (an acronym defined in the
+    text); otherwise it is derived from `text`. `acronym` marks a use of such a defined acronym.
+    """
+
+    text: str
+    type: str
+    in_title: bool = False
+    name: str | None = None
+    acronym: bool = False
+    label: str = ""
+
+
+@dataclass
+class FoundEntity:
+    """One entity of one article: its canonical name, type, and how often and how it was written."""
+
+    name: str
+    type: str
+    forms: dict[str, int] = field(default_factory=dict)
+    mentions: int = 0
+    aliases: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    mention: Mention
+    name: str
+    type: str
+
+
+# A word ending like a demonym ("Afghan", "Iranian", "Chinese", "Turkish", "Pakistani").
+_DEMONYM_ENDING = re.compile(r"(an|ese|ish|i)$")
+_EDGE_QUOTES = " \"'“”‘’«»()[]"
+
+
+def link_mentions(mentions: Sequence[Mention], curated: AliasTable) -> list[FoundEntity]:
+    """Group one article's mentions into entities; entities seen only in the title are dropped."""
+    resolved = [r for m in mentions if (r := _resolve(m, curated)) is not None]
+    groups: dict[str, list[_Resolved]] = {}
+    for item in resolved:
+        groups.setdefault(name_key(item.name), []).append(item)
+    _merge_partial_person_names(groups)
+    adjectives = {name_key(m.text) for m in mentions if m.label == "NORP"}
+    _merge_nationality_prefixed(groups, adjectives)
+    return [
+        _to_entity(key, members)
+        for key, members in groups.items()
+        if any(not r.mention.in_title for r in members)
+    ]
+
+
+def _resolve(mention: Mention, curated: AliasTable) -> _Resolved | None:
+    """Canonical name and type of one mention, with curated names taking precedence."""
+    entity_type = "person" if has_honorific(mention.text) else mention.type
+    name = mention.name or canonical_name(mention.text, entity_type)
+    if name is None:
+        return None
+    hit = curated.lookup(name)
+    # Surnames collide with place names (Jordan, Georgia): a person stays a person.
+    if hit is not None and (entity_type != "person" or hit[1] == "person"):
+        name, entity_type = hit
+    return _Resolved(mention, name, entity_type)
+
+
+def _group_type(members: Sequence[_Resolved]) -> str:
+    """Majority type of the body mentions; a full name ever typed as a person stays a person."""
+    body = [r for r in members if not r.mention.in_title] or list(members)
+    if any(r.type == "person" and len(r.name.split()) > 1 for r in body):
+        return "person"
+    return Counter(r.type for r in body).most_common(1)[0][0]
+
+
+def _body_count(members: Sequence[_Resolved]) -> int:
+    return sum(not r.mention.in_title for r in members)
+
+
+def _merge_partial_person_names(groups: dict[str, list[_Resolved]]) -> None:
+    """Link "Putin" or "Mr. Putin" to the one full name ending that way ("Vladimir Putin")."""
+    full_names = [
+        key
+        for key, members in groups.items()
+        if len(key.split()) > 1 and _group_type(members) == "person" and _body_count(members)
+    ]
+    # Longest first, so "Ghani Baradar" joins "Abdul Ghani Baradar" before "Baradar" looks.
+    for key in sorted(groups, key=lambda k: -len(k.split())):
+        words = key.split()
+        group_type = _group_type(groups[key])
+        # A lone word NER mistyped as an organisation is still a surname; a place is not.
+        if group_type == "location" or (len(words) > 1 and group_type != "person"):
+            continue
+        owners = [
+            f for f in full_names if f != key and f in groups and f.split()[-len(words) :] == words
+        ]
+        if len(owners) == 1:
+            groups[owners[0]].extend(groups.pop(key))
+
+
+def _merge_nationality_prefixed(groups: dict[str, list[_Resolved]], adjectives: set[str]) -> None:
+    """Link "the Afghan Taliban" to "Taliban" when the bare name is the article's usual one."""
+    for key in list(groups):
+        head, _, rest = key.partition(" ")
+        target = groups.get(rest)
+        if target is None or _group_type(groups[key]) != "organization":
+            continue
+        if _group_type(target) != "organization":
+            continue
+        if head not in adjectives and not _DEMONYM_ENDING.search(head):
+            continue
+        if _body_count(target) > _body_count(groups[key]):
+            target.extend(groups.pop(key))
+
+
+def _to_entity(key: str, members: Sequence[_Resolved]) -> FoundEntity:
+    """Build the entity; its name is the most used spelling of the group's own key."""
+    own = Counter(r.name for r in members if name_key(r.name) == key)
+    forms = Counter(_as_written(r.mention.text) for r in members)
+    return FoundEntity(
+        name=own.most_common(1)[0][0],
+        type=_group_type(members),
+        forms=dict(forms),
+        mentions=len(members),
+        aliases={r.mention.text for r in members if r.mention.acronym},
+    )
+
+
+def _as_written(text: str) -> str:
+    """The surface form with whitespace collapsed and stray edge quotes from NER trimmed."""
+    return " ".join(text.split()).strip(_EDGE_QUOTES)
+
+
+# Spelling variants folded before comparing names across articles: British and American
+# endings, and the usual ways Cyrillic and Arabic names are written in Latin letters.
+_SPELLING_FOLDS = (
+    (re.compile(r"isation(s?)$"), r"ization\1"),
+    (re.compile(r"(?<=\w{3})our$"), "or"),
+    (re.compile(r"(?<=\w{2})tre$"), "ter"),
+    (re.compile(r"(?<=\w{3})ence$"), "ense"),
+    (re.compile(r"ks"), "x"),
+    (re.compile(r"y"), "i"),
+    (re.compile(r"ii"), "i"),
+)
+_FUZZY_PREFILTER = 75.0
+_MIN_FUZZY_WORD = 7
+
+
+def find_match(
+    name: str, entity_type: str, candidates: Iterable[tuple[int, str, str]]
+) -> int | None:
+    """The id of the existing entity `name` should merge into, or None to create a new one.
+
+    Pass one candidate row per known name or alias of each entity. Matching is conservative:
+    exact after folding case and accents, else spelling and transliteration variants of the
+    same words ("Sergei"/"Sergey Shoigu"); never across types, never fuzzily for acronyms.
+    """
+    key = _cached_key(name)
+    same_type = [(entity_id, other) for entity_id, other, t in candidates if t == entity_type]
+    choices = {index: _cached_key(other) for index, (_, other) in enumerate(same_type)}
+    for index, other_key in choices.items():
+        if other_key == key:
+            return same_type[index][0]
+    if is_acronym(name) or not key:
+        return None
+    close = process.extract(
+        key, choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_PREFILTER, limit=None
+    )
+    for _, _, index in close:
+        entity_id, other = same_type[index]
+        if not is_acronym(other) and same_name_variant(name, other, entity_type):
+            return entity_id
+    return None
+
+
+# The store passes every entity of a type on each call: cache the keys of names seen before.
+_cached_key = lru_cache(maxsize=200_000)(name_key)
+
+
+def same_name_variant(first: str, second: str, entity_type: str) -> bool:
+    """True when two names differ only by spelling or transliteration of the same words."""
+    first_words = [_fold_spelling(w) for w in name_key(first).split()]
+    second_words = [_fold_spelling(w) for w in name_key(second).split()]
+    if len(first_words) != len(second_words):
+        return False
+    differing = [(a, b) for a, b in zip(first_words, second_words, strict=True) if a != b]
+    if not differing:
+        return True
+    # People: "Joe"/"Hunter", "Daniel"/"Danielle", "Francis"/"Frances" are different people,
+    # so a first name must be the same word, not merely a close one.
+    if entity_type == "person" or len(first_words) < 2 or len(differing) > 1:
+        return False
+    return _one_typo_apart(*differing[0])
+
+
+def _fold_spelling(word: str) -> str:
+    for pattern, replacement in _SPELLING_FOLDS:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def _one_typo_apart(first: str, second: str) -> bool:
+    """One edit in a long word of a multi-word name, same start and same numbers ("Apollo 11")."""
+    if min(len(first), len(second)) < _MIN_FUZZY_WORD or first[:2] != second[:2]:
+        return False
+    if re.sub(r"\D", "", first) != re.sub(r"\D", "", second):
+        return False
+    return Levenshtein.distance(first, second) <= 1

@@ -1,0 +1,1 @@
+"""Store: write articles and entities idempotently, find near-duplicates, load bulk records."""

@@ -1,0 +1,324 @@
+"""The bulk path: JSONL articles whose entities are already known, loaded without NER or ORM.
+
+The record format is in app/ingest/read/bulk_records.py.
+
+Rows go in with executemany in large transactions; sources and entities are resolved
+through in-memory maps (name → id, alias key → id) instead of a query per name. An entity
+name is matched to a stored entity by its alias key only (no fuzzy linking: the entities
+are taken as given). Articles already stored (same content hash or URL) are skipped, never
+updated; `newsdesk ingest` updates. The full-text index is kept in step either by the
+triggers, row by row (`fts="triggers"`, one commit per batch), or (`fts="deferred"`) by
+dropping the insert trigger, loading everything in one transaction and indexing the new
+rows with one statement before the trigger is restored in the same transaction.
+
+The search index's change log gets one row per new article: the link and tag triggers are
+set aside inside each transaction (its articles are logged already), which no other
+connection can see. `newsdesk load-jsonl` then syncs the search index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text
+from sqlalchemy.engine import Engine
+
+from app.ingest.document import ReadFailure
+from app.ingest.read.bulk_records import BulkArticle, BulkEntity, read_records
+from app.ingest.store.articles import domain_of
+from app.keys import name_key as _name_key
+from app.models import Article, Entity, EntityAlias, Source, utc_now
+
+FtsMode = Literal["triggers", "deferred"]
+_INSERT_TRIGGER = "article_fts_insert"
+# Change-log triggers redundant while whole articles are inserted (migration 0004).
+_LINK_TRIGGERS = ("search_change_link_insert", "search_change_tag_insert")
+
+
+# A recombined corpus repeats the same few thousand names millions of times.
+name_key = lru_cache(maxsize=200_000)(_name_key)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+ARTICLE, SOURCE, ENTITY, ALIAS = (_table(m) for m in (Article, Source, Entity, EntityAlias))
+
+
+@dataclass
+class BulkReport:
+    added: int = 0
+    skipped: int = 0
+    failures: list[ReadFailure] = field(default_factory=list)
+    seconds: float = 0.0
+    index_seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = self.added / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.added} added, {self.skipped} skipped (already stored), "
+            f"{len(self.failures)} failed in {self.seconds:.1f}s ({rate:,.0f} articles/s)"
+        )
+
+
+class _Names:
+    """Sources and entities by name, loaded once; new ones get ids without a query each."""
+
+    def __init__(self, connection: Connection) -> None:
+        sources = connection.execute(select(SOURCE.c.name, SOURCE.c.id))
+        self.sources: dict[str, int] = {name: source_id for name, source_id in sources}
+        aliases = connection.execute(select(ALIAS.c.key, ALIAS.c.entity_type, ALIAS.c.entity_id))
+        self.aliases = {(key, kind): entity_id for key, kind, entity_id in aliases}
+        named = connection.execute(select(ENTITY.c.name, ENTITY.c.type, ENTITY.c.id))
+        self.named = {(name, kind): entity_id for name, kind, entity_id in named}
+        self.next_source = _max_id(connection, SOURCE) + 1
+        self.next_entity = _max_id(connection, ENTITY) + 1
+        self.new_sources: list[dict[str, Any]] = []
+        self.new_entities: list[dict[str, Any]] = []
+        self.new_aliases: list[dict[str, Any]] = []
+
+    def source_id(self, name: str | None, url: str | None) -> int | None:
+        if name is None:
+            return None
+        if name not in self.sources:
+            self.sources[name] = self.next_source
+            self.new_sources.append(
+                {"id": self.next_source, "name": name, "domain": domain_of(url)}
+            )
+            self.next_source += 1
+        return self.sources[name]
+
+    def entity_id(self, entity: BulkEntity) -> int:
+        """The entity a name's alias key (or exact name) points to, else a new one."""
+        named = (entity.name, entity.type)
+        entity_id = self.aliases.get((name_key(entity.name), entity.type), self.named.get(named))
+        if entity_id is None:
+            entity_id = self.named[named] = self.next_entity
+            self.new_entities.append({"id": entity_id, "name": entity.name, "type": entity.type})
+            self.next_entity += 1
+        for form in (entity.name, *entity.forms):
+            form_key = (name_key(form), entity.type)
+            if form_key[0] and form_key not in self.aliases:
+                self.aliases[form_key] = entity_id
+                self.new_aliases.append(
+                    {"alias": form, "key": form_key[0], "entity_type": entity.type}
+                    | {"entity_id": entity_id, "curated": False}
+                )
+        return entity_id
+
+    def flush(self, connection: Connection) -> None:
+        """Insert the sources, entities and aliases met since the last flush."""
+        for table, rows in (
+            (Source, self.new_sources),
+            (Entity, self.new_entities),
+            (EntityAlias, self.new_aliases),
+        ):
+            if rows:
+                connection.execute(insert(table), rows)
+            rows.clear()
+
+
+def _max_id(connection: Connection, table: Table) -> int:
+    return int(connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+
+
+class BulkLoader:
+    """Loads JSONL records into one database, `batch_size` articles per executemany."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        batch_size: int = 5_000,
+        fts: FtsMode = "triggers",
+        max_line_bytes: int = 5_000_000,
+        max_file_bytes: int = 2_000_000_000,
+    ) -> None:
+        self.engine = engine
+        self.max_line_bytes, self.max_file_bytes = max_line_bytes, max_file_bytes
+        self.batch_size = batch_size
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.fts: FtsMode = fts if self.sqlite else "triggers"
+        self.report = BulkReport()
+
+    def load(self, paths: Iterable[Path]) -> BulkReport:
+        started = time.perf_counter()
+        records = read_records(paths, self.max_line_bytes, self.max_file_bytes)
+        if self.fts == "deferred":
+            with self.engine.begin() as connection, _set_aside(connection, _LINK_TRIGGERS):
+                self._load_deferred(connection, records)
+        else:
+            while batch := list(islice(records, self.batch_size)):
+                with self.engine.begin() as connection:
+                    if self.sqlite:
+                        with _set_aside(connection, _LINK_TRIGGERS):
+                            self._store(connection, batch)
+                    else:
+                        self._store(connection, batch)
+        if not self.sqlite:
+            with self.engine.begin() as connection:
+                _advance_sequences(connection)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _load_deferred(
+        self, connection: Connection, records: Iterator[BulkArticle | ReadFailure]
+    ) -> None:
+        """Drop the insert trigger, load, index the new rows at once, restore the trigger."""
+        trigger_sql = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+            {"name": _INSERT_TRIGGER},
+        ).scalar_one()
+        connection.exec_driver_sql(f"DROP TRIGGER {_INSERT_TRIGGER}")
+        first_new = _next_article_id(connection)
+        while batch := list(islice(records, self.batch_size)):
+            self._store(connection, batch)
+        indexing = time.perf_counter()
+        connection.execute(
+            text(
+                "INSERT INTO article_fts(rowid, title, body) "
+                "SELECT id, title, body FROM article WHERE id >= :first ORDER BY id"
+            ),
+            {"first": first_new},
+        )
+        self.report.index_seconds = time.perf_counter() - indexing
+        connection.exec_driver_sql(trigger_sql)
+
+    def _store(self, connection: Connection, batch: list[BulkArticle | ReadFailure]) -> None:
+        """Insert a batch's new articles with their sources, tags and entity links."""
+        self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
+        records = _new_records(connection, [i for i in batch if isinstance(i, BulkArticle)])
+        self.report.skipped += sum(isinstance(i, BulkArticle) for i in batch) - len(records)
+        if not records:
+            return
+        names = _Names(connection)
+        next_id = _next_article_id(connection)
+        now = utc_now()
+        articles, tags, links = [], [], []
+        for offset, record in enumerate(records):
+            article_id = next_id + offset
+            articles.append(_article_row(record, article_id, names, now))
+            tags += [(article_id, tag) for tag in dict.fromkeys(record.tags)]
+            links += _entity_links(article_id, record.entities, names)
+        names.flush(connection)
+        connection.execute(insert(Article), articles)
+        # The link tables are most of the rows: plain executemany, no per-row bind processing.
+        mark = "?" if self.sqlite else "%s"
+        for sql, rows in (
+            (f"INSERT INTO article_tag (article_id, tag) VALUES ({mark}, {mark})", tags),
+            (
+                "INSERT INTO article_entity (article_id, entity_id, mentions, forms) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                links,
+            ),
+        ):
+            if rows:
+                connection.exec_driver_sql(sql, rows)
+        self.report.added += len(records)
+
+
+@contextmanager
+def _set_aside(connection: Connection, triggers: Iterable[str]) -> Iterator[None]:
+    """Drop the named triggers for the rest of this transaction, then create them again."""
+    definitions = [
+        sql
+        for (sql,) in connection.execute(
+            text(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+            ).bindparams(bindparam("names", expanding=True)),
+            {"names": list(triggers)},
+        )
+    ]
+    for name in triggers:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for sql in definitions:
+        connection.exec_driver_sql(sql)
+
+
+def _new_records(connection: Connection, records: list[BulkArticle]) -> list[BulkArticle]:
+    """The records whose content hash and URL are neither stored nor earlier in the batch."""
+    hashes = [r.values["content_hash"] for r in records]
+    urls = [r.values["url"] for r in records if r.values["url"]]
+    seen = set(
+        connection.execute(select(ARTICLE.c.content_hash).where(ARTICLE.c.content_hash.in_(hashes)))
+        .scalars()
+        .all()
+    )
+    if urls:
+        seen.update(
+            connection.execute(select(ARTICLE.c.url).where(ARTICLE.c.url.in_(urls))).scalars().all()
+        )
+    fresh = []
+    for record in records:
+        keys = {record.values["content_hash"], record.values["url"]} - {None}
+        if keys & seen:
+            continue
+        seen |= keys
+        fresh.append(record)
+    return fresh
+
+
+def _article_row(record: BulkArticle, article_id: int, names: _Names, now: Any) -> dict[str, Any]:
+    return {
+        **record.values,
+        "id": article_id,
+        "source_id": names.source_id(record.source, record.values["url"]),
+        "subtitle": None,
+        "dateline": None,
+        "origin": record.origin,
+        "origins": [record.origin],
+        "cites": [],
+        "extra": {},
+        "duplicate_of": None,
+        "fingerprint": None,
+        "ingested_at": now,
+        "updated_at": now,
+    }
+
+
+def _entity_links(
+    article_id: int, entities: list[BulkEntity], names: _Names
+) -> list[tuple[int, int, int, str]]:
+    """One link row per distinct entity: mentions added up, forms merged (JSON)."""
+    mentions: dict[int, int] = {}
+    forms: dict[int, set[str]] = {}
+    for entity in entities:
+        entity_id = names.entity_id(entity)
+        mentions[entity_id] = mentions.get(entity_id, 0) + entity.mentions
+        forms.setdefault(entity_id, set()).update(entity.forms or (entity.name,))
+    return [
+        (article_id, entity_id, count, orjson.dumps(sorted(forms[entity_id])).decode())
+        for entity_id, count in mentions.items()
+    ]
+
+
+def _next_article_id(connection: Connection) -> int:
+    """Above every id ever used: SQLite's AUTOINCREMENT never reuses a deleted article's id."""
+    highest = _max_id(connection, ARTICLE)
+    if connection.dialect.name == "sqlite":
+        used = connection.execute(
+            text("SELECT seq FROM sqlite_sequence WHERE name = 'article'")
+        ).scalar_one_or_none()
+        highest = max(highest, int(used or 0))
+    return highest + 1
+
+
+def _advance_sequences(connection: Connection) -> None:
+    """PostgreSQL: move the id sequences past the ids the bulk load gave explicitly."""
+    for table in ("article", "source", "entity"):
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+        )

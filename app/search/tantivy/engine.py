@@ -1,0 +1,96 @@
+"""The tantivy index as a search engine: one searcher's ids and counts, rows from the database.
+
+The index finds a page's ids and scores (app/search/tantivy/index.py) and counts by aggregations
+(app/search/tantivy/aggregations.py); the database then reads just the page's rows. Which searcher
+(and whether the index answers at all) is app/search/service.py's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import tantivy
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.models import Article, Source
+from app.search.articles import newest_id
+from app.search.cursor import Cursor
+from app.search.facets import FacetCounts
+from app.search.filter import ArticleFilter, Hit, Sort
+from app.search.periods import Interval
+from app.search.tantivy.aggregations import IndexCounts
+from app.search.tantivy.index import SearchIndex
+from app.search.timeline import SplitBy, TimelineCounts
+
+
+class IndexEngine:
+    """Answers from one searcher of the index, for one request."""
+
+    name: Literal["index"] = "index"
+
+    def __init__(self, session: Session, index: SearchIndex, searcher: tantivy.Searcher) -> None:
+        self.session = session
+        self.index = index
+        self.searcher = searcher
+
+    def page(
+        self, flt: ArticleFilter, sort: Sort, snapshot: int, key: list[Any] | None, limit: int
+    ) -> list[Hit]:
+        """The page after `key`; its hits carry their rank in the snapshot's relevance order."""
+        # A first page needs no snapshot filter: the index holds what the database held when
+        # the snapshot was read (an article indexed since then shows once, on this page, and
+        # takes no place in the ranks of the walk). Without it, a text query runs on the
+        # posting lists alone.
+        bound = snapshot if key is not None else None
+        rank = int(key[2]) if sort == "relevance" and key else 0
+        if sort == "relevance":
+            page = self.index.relevance_page(self.searcher, flt, bound, rank, limit)
+        else:
+            after = None
+            if key is not None:
+                after = (datetime.fromisoformat(key[0]) if key[0] else None, int(key[1]))
+            descending = sort == "-published_at"
+            page = self.index.date_page(self.searcher, flt, bound, descending, after, limit)
+        rows = {
+            article.id: (article, source)
+            for article, source in self.session.execute(
+                select(Article, Source)
+                .outerjoin(Source, col(Source.id) == col(Article.source_id))
+                .where(col(Article.id).in_(page.ids))
+            ).all()
+        }
+        hits: list[Hit] = []
+        for article_id, score in zip(page.ids, page.scores, strict=True):
+            rank += article_id <= snapshot  # the position after this one, in the snapshot's ranks
+            if article_id in rows:  # else deleted since the index was read
+                article, source = rows[article_id]
+                hits.append(Hit(article, source, score, rank=rank if sort == "relevance" else None))
+        return hits
+
+    def count(self, flt: ArticleFilter) -> int:
+        return self.index.count(self.searcher, flt)
+
+    def facets(
+        self, flt: ArticleFilter, names: Sequence[str], size: int, total: int
+    ) -> dict[str, FacetCounts]:
+        counts = IndexCounts(self.index, self.searcher, self.session)
+        return {name: counts.facet(flt, name, size, total) for name in names}
+
+    def timeline(
+        self,
+        flt: ArticleFilter,
+        interval: Interval,
+        by: SplitBy | None,
+        series_size: int,
+        max_periods: int,
+    ) -> TimelineCounts:
+        counts = IndexCounts(self.index, self.searcher, self.session)
+        return counts.timeline(flt, interval, by, series_size, max_periods)
+
+    def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None:
+        snapshot = newest_id(self.session)
+        key = self.index.key_at(self.searcher, flt, sort, offset, snapshot)
+        return Cursor(key=key, snapshot=snapshot, query_hash="") if key is not None else None

@@ -1,0 +1,510 @@
+"""The tantivy search index: a derived copy of the articles that answers searches fast.
+
+The database stays the store of record; the index can be thrown away and rebuilt from it at
+any time (`newsdesk reindex`). app/search/tantivy/sync.py keeps it current from the change
+log; the index records the last change it holds (its watermark) beside its files.
+
+The API searches the index only while it is current: its watermark equals the database's
+newest change. Otherwise (no index yet, an ingest that crashed, another process's writes
+not yet applied) it answers from FTS5, slower but never stale.
+
+Everything a filter needs is an indexed field, and the date orders are fast fields, so the
+engine returns the page's ids and scores; the database then reads just those rows.
+
+The date orders are one order on every engine (the databases' in search/articles.py):
+dated articles by published_at to the microsecond, equal dates by id, then the undated ones
+by id; newest first all descending, oldest first all ascending. The microsecond because it
+is what every engine stores (SQLite's timestamps with six fraction digits, PostgreSQL's
+timestamptz, here an i64), so the databases' ORDER BY published_at, id walks their
+(published_at, id) index with no sort; whole seconds would need an expression index on
+both databases for every page. No 64-bit key holds a date of years 1-9999 to the
+microsecond (58 bits) beside an id (31 bits), so the index orders by its `published` field
+and settles equal dates with its `id` field (see date_page).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from threading import Lock
+from typing import TYPE_CHECKING, Any
+
+import tantivy
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.search.filter import (
+    EPOCH,
+    MICROSECOND,
+    ArticleFilter,
+    IndexField,
+    id_range,
+    index_clauses,
+    index_fields,
+    micros,
+)
+from app.search.query import And, Not, Or, Query, Term
+from app.search.text import BODY_WEIGHT, TITLE_WEIGHT, SearchIn
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger("newsdesk.search")
+
+# Bump when the analyzer or the index's own fields change: an index of another version is
+# rebuilt. The filters' fields (app/search/filter.py) need no bump: the state records them
+# (`schema_fields`), and an index built with other fields is rebuilt too.
+# 3: the date orders read `published` and `id` (no more second-precision order keys).
+# 4: the state records the filters' fields.
+SCHEMA_VERSION = 4
+STATE_FILE = "newsdesk-index.json"
+WORDS = "newsdesk_words"
+# Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
+# marks, lower-cased, accents removed.
+WORD_PATTERN = r"[\p{L}\p{N}\p{M}\p{Co}]+"
+MICROS_PER_DAY = 86_400_000_000
+
+
+def words_analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def build_schema() -> tantivy.Schema:
+    """The index's own fields (text, orders, timeline), then every filter's fields."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("id", indexed=True, fast=True)
+    builder.add_text_field("title", tokenizer_name=WORDS)
+    builder.add_text_field("body", tokenizer_name=WORDS)
+    builder.add_integer_field("published", indexed=True, fast=True)  # microseconds, UTC
+    builder.add_unsigned_field("month", fast=True)  # year * 12 + month - 1
+    builder.add_integer_field("day", fast=True)  # days since 1970-01-01, UTC
+    for declared in index_fields():
+        _add_field(builder, declared)
+    return builder.build()
+
+
+def _add_field(builder: tantivy.SchemaBuilder, declared: IndexField) -> None:
+    if declared.kind == "unsigned":
+        builder.add_unsigned_field(declared.name, indexed=True, fast=declared.fast)
+    elif declared.kind == "boolean":
+        builder.add_boolean_field(declared.name, indexed=True, fast=declared.fast)
+    else:  # exact values: one term each, as given
+        builder.add_text_field(
+            declared.name, tokenizer_name="raw", index_option="basic", fast=declared.fast
+        )
+
+
+def schema_fields() -> list[str]:
+    """The filters' fields as the state file records them ("tag:text:fast")."""
+    return [f"{f.name}:{f.kind}{':fast' if f.fast else ''}" for f in index_fields()]
+
+
+def moment_of(value: int) -> datetime:
+    """The UTC moment of a `published` value (micros' inverse)."""
+    return EPOCH + value * MICROSECOND
+
+
+@dataclass
+class IndexState:
+    watermark: int
+    version: int = SCHEMA_VERSION
+    fields: list[str] = field(default_factory=schema_fields)
+
+
+@dataclass
+class Page:
+    """What the engine found for one page: ids in order, and their scores."""
+
+    ids: list[int]
+    scores: list[float | None]
+
+
+class SearchIndex:
+    """One tantivy index directory, for searching (any process) and syncing (one at a time)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.schema = build_schema()
+        self.analyzer = words_analyzer()
+        self._index: tantivy.Index | None = None
+        self._lock = Lock()
+
+    # -- opening and state -------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.directory / STATE_FILE
+
+    def read_state(self) -> IndexState | None:
+        try:
+            raw = json.loads(self.state_path.read_text())
+            state = IndexState(
+                watermark=int(raw["watermark"]),
+                version=int(raw["version"]),
+                fields=[str(name) for name in raw["fields"]],
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        current = state.version == SCHEMA_VERSION and state.fields == schema_fields()
+        return state if current else None
+
+    def write_state(self, state: IndexState) -> None:
+        partial = self.state_path.with_suffix(".partial")
+        partial.write_text(
+            json.dumps(
+                {"watermark": state.watermark, "version": state.version, "fields": state.fields}
+            )
+        )
+        os.replace(partial, self.state_path)
+
+    def reset(self) -> None:
+        """Delete the index folder (it is rebuilt from the database)."""
+        with self._lock:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self._index = None
+
+    def open(self, create: bool = False) -> tantivy.Index | None:
+        with self._lock:
+            if self._index is None:
+                if not create and not (self.directory / "meta.json").exists():
+                    return None
+                self.directory.mkdir(parents=True, exist_ok=True)
+                index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
+                index.register_tokenizer(WORDS, self.analyzer)
+                self._index = index
+            return self._index
+
+    def current_searcher(self, session: Session) -> tantivy.Searcher | None:
+        """A searcher holding every change the database has, else None (search the database).
+
+        Decided once per session (a request), so its page, total and facets agree.
+        """
+        key = ("newsdesk.searcher", self.directory)
+        if key not in session.info:
+            state = self.read_state()
+            current = state is not None and database_head(session.connection()) <= state.watermark
+            session.info[key] = self.any_searcher() if current else None
+        searcher: tantivy.Searcher | None = session.info[key]
+        return searcher
+
+    def any_searcher(self) -> tantivy.Searcher | None:
+        """A searcher whatever the index's lag (a relevance walk begun on the index)."""
+        index = self.open() if self.read_state() is not None else None
+        if index is None:
+            return None
+        index.reload()
+        return index.searcher()
+
+    # -- searching -------------------------------------------------------------------
+
+    def compile(self, flt: ArticleFilter, snapshot: int | None) -> tantivy.Query:
+        """The whole filter as one engine query: the text query scores, the rest filters."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if flt.query is not None:
+            clauses.append((tantivy.Occur.Must, self._text(flt.query, flt.search_in)))
+        filters = index_clauses(flt, self.schema)
+        if snapshot is not None:
+            filters.insert(0, (tantivy.Occur.Must, id_range(self.schema, None, snapshot)))
+        for occur, condition in filters:
+            clauses.append((occur, tantivy.Query.const_score_query(condition, 0.0)))
+        if not any(occur == tantivy.Occur.Must for occur, _ in clauses):
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        return tantivy.Query.boolean_query(clauses)
+
+    def _words(self, words: Sequence[str]) -> list[str]:
+        return [token for word in words for token in self.analyzer.analyze(word)]
+
+    def _text(self, node: Query | Not, search_in: SearchIn) -> tantivy.Query:
+        """The query tree as engine queries over title and body, the title weighted."""
+        if isinstance(node, Not):
+            return self._text(node.item, search_in)
+        if isinstance(node, And):
+            return tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.MustNot, self._text(item.item, search_in))
+                    if isinstance(item, Not)
+                    else (tantivy.Occur.Must, self._text(item, search_in))
+                    for item in node.items
+                ]
+            )
+        if isinstance(node, Or):
+            return tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, self._text(item, search_in)) for item in node.items]
+            )
+        words = self._words([node.text] if isinstance(node, Term) else node.words)
+        fields = ["title", "body"] if search_in == "all" else [search_in]
+        per_field = [
+            tantivy.Query.boost_query(
+                self._words_query(field, words, node.prefix),
+                TITLE_WEIGHT if field == "title" else BODY_WEIGHT,
+            )
+            for field in fields
+        ]
+        if len(per_field) == 1:
+            return per_field[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in per_field])
+
+    def _words_query(self, field: str, words: list[str], prefix: bool) -> tantivy.Query:
+        if not words:
+            return tantivy.Query.empty_query()
+        if len(words) == 1 and prefix:
+            return tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
+        if len(words) == 1:
+            return tantivy.Query.term_query(self.schema, field, words[0])
+        phrase: list[str | tuple[int, str]] = list(words)
+        if prefix:
+            return tantivy.Query.phrase_prefix_query(self.schema, field, phrase)
+        return tantivy.Query.phrase_query(self.schema, field, phrase)
+
+    def count(self, searcher: tantivy.Searcher, flt: ArticleFilter) -> int:
+        if flt == ArticleFilter():  # every article: the index knows how many it holds
+            return int(searcher.num_docs)
+        return matches_count(searcher, self.compile(flt, None))
+
+    def relevance_page(
+        self,
+        searcher: tantivy.Searcher,
+        flt: ArticleFilter,
+        snapshot: int | None,
+        rank: int,
+        limit: int,
+    ) -> Page:
+        """Best matches first, from position `rank` on (equal scores in the engine's order)."""
+        if rank >= searcher.num_docs:
+            # Past the last document: nothing to rank (and the engine would allocate a
+            # buffer of rank + limit entries before finding that out).
+            return Page(ids=[], scores=[])
+        result = searcher.search(self.compile(flt, snapshot), limit, count=False, offset=rank)
+        addresses = [address for _, address in result.hits]
+        ids = searcher.fast_field_values("id", addresses) if addresses else []
+        scores: list[float | None] = [float(score) for score, _ in result.hits]
+        return Page(ids=_ints(ids), scores=scores)
+
+    def date_page(
+        self,
+        searcher: tantivy.Searcher,
+        flt: ArticleFilter,
+        snapshot: int | None,
+        descending: bool,
+        after: tuple[datetime | None, int] | None,
+        limit: int,
+    ) -> Page:
+        """Newest (or oldest) first, after the (published_at, id) of the last row read.
+
+        Dated matches come first, then undated ones by id: two segments, as in the
+        database (articles._date_page).
+        """
+        query = self.compile(flt, snapshot)
+        last_date, last_id = after if after is not None else (None, 0)
+        ids: list[int] = []
+        if after is None or last_date is not None:
+            bound = (micros(last_date), last_id) if last_date is not None else None
+            ids = self._dated_ids(searcher, query, descending, bound, limit)
+        if len(ids) < limit:
+            undated = self._both(query, self._undated())
+            if after is not None and last_date is None:  # the walk is in this segment
+                undated = self._both(undated, self._id_beyond(last_id, descending))
+            ids += self._ids_by_id(searcher, undated, descending, limit - len(ids))
+        return Page(ids=ids, scores=[None] * len(ids))
+
+    def _dated_ids(
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        descending: bool,
+        after: tuple[int, int] | None,
+        limit: int,
+    ) -> list[int]:
+        """Up to `limit` dated matches in date order after `after` (a `published` value and
+        an id), equal dates by id.
+
+        One search ordered by `published` fetches a row beyond the page; only when that row
+        has the date of the page's last one does the page end inside a group of equal dates,
+        and then one more search, ordered by `id` within that date, finishes the page.
+        """
+        if limit <= 0:
+            return []
+        if after is None:
+            rest = self._both(query, tantivy.Query.exists_query("published"))
+        else:
+            at, last_id = after
+            beyond = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Should, self._published_beyond(at, descending)),
+                    (
+                        tantivy.Occur.Should,
+                        self._both(self._published_at(at), self._id_beyond(last_id, descending)),
+                    ),
+                ]
+            )
+            rest = self._both(query, beyond)
+        found = searcher.search(
+            rest, limit + 1, count=False, order_by_field="published", order=_order(descending)
+        )
+        dates = [int(value) for value, _ in found.hits]
+        ids = searcher.fast_field_values("id", [address for _, address in found.hits])
+        rows = sorted(zip(dates, _ints(ids), strict=True), reverse=descending)
+        if len(rows) <= limit or dates[limit] != dates[limit - 1]:
+            return [article_id for _, article_id in rows[:limit]]
+        cut = dates[limit]  # the page ends inside this date's group
+        before = [article_id for date, article_id in rows if date != cut]
+        group = self._both(rest, self._published_at(cut))
+        return before + self._ids_by_id(searcher, group, descending, limit - len(before))
+
+    def _ids_by_id(
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        descending: bool,
+        limit: int,
+        offset: int = 0,
+    ) -> list[int]:
+        if limit <= 0:
+            return []
+        found = searcher.search(
+            query, limit, count=False, order_by_field="id", order=_order(descending), offset=offset
+        )
+        return [int(article_id) for article_id, _ in found.hits]
+
+    def key_at(
+        self,
+        searcher: tantivy.Searcher,
+        flt: ArticleFilter,
+        sort: str,
+        offset: int,
+        snapshot: int,
+    ) -> list[Any] | None:
+        """The cursor key after the first `offset` (>= 1) results in `sort` order (None when
+        there are fewer), so that any page is one seek: the NewsAPI `page` parameter."""
+        query = self.compile(flt, snapshot)
+        if sort == "relevance":
+            found = searcher.search(query, 1, count=False, offset=offset - 1)
+            return [None, None, offset] if found.hits else None
+        descending, position = sort == "-published_at", offset - 1
+        dated = self._both(query, tantivy.Query.exists_query("published"))
+        found = searcher.search(
+            dated,
+            1,
+            count=False,
+            order_by_field="published",
+            order=_order(descending),
+            offset=position,
+        )
+        if not found.hits:  # past the dated matches: the undated ones follow, by id
+            skip = position - matches_count(searcher, dated)
+            undated = self._both(query, self._undated())
+            ids = self._ids_by_id(searcher, undated, descending, 1, offset=skip)
+            return [None, ids[0]] if ids else None
+        # The row at `position` has this date; its place among that date's group, by id, is
+        # the position less the matches of dates before it.
+        date = int(found.hits[0][0])
+        earlier = self._both(query, self._published_beyond(date, not descending))
+        skip = position - matches_count(searcher, earlier)
+        ids = self._ids_by_id(
+            searcher, self._both(query, self._published_at(date)), descending, 1, skip
+        )
+        return [moment_of(date).isoformat(), ids[0]] if ids else None
+
+    # -- the pieces of the date orders -------------------------------------------------
+
+    @staticmethod
+    def _both(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, first), (tantivy.Occur.Must, second)]
+        )
+
+    @staticmethod
+    def _undated() -> tantivy.Query:
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, tantivy.Query.all_query()),
+                (tantivy.Occur.MustNot, tantivy.Query.exists_query("published")),
+            ]
+        )
+
+    def _published_at(self, value: int) -> tantivy.Query:
+        return tantivy.Query.term_query(self.schema, "published", value)
+
+    def _published_beyond(self, value: int, descending: bool) -> tantivy.Query:
+        """Dates after `value` in the order: earlier ones newest first, later ones oldest first."""
+        kind = tantivy.FieldType.Integer
+        if descending:
+            return tantivy.Query.range_query(
+                self.schema, "published", kind, None, value, include_upper=False
+            )
+        return tantivy.Query.range_query(
+            self.schema, "published", kind, value, None, include_lower=False
+        )
+
+    def _id_beyond(self, article_id: int, descending: bool) -> tantivy.Query:
+        """Ids after `article_id` in the order (the id of a cursor is at least 1)."""
+        if descending:
+            return id_range(self.schema, None, article_id - 1)
+        return id_range(self.schema, article_id + 1, None)
+
+    def aggregate(
+        self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]
+    ) -> Any:
+        return searcher.aggregate(self.compile(flt, None), spec)
+
+
+def matches_count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """How many documents match `query`."""
+    result = searcher.search(query, 1, count=True)
+    return int(result.count)  # type: ignore[attr-defined]  # tantivy's stub omits count
+
+
+def _ints(values: Sequence[int | float | bool | None]) -> list[int]:
+    """Fast-field values of a field every document has (the id), as ints."""
+    return [int(value) for value in values if value is not None]
+
+
+def _order(descending: bool) -> tantivy.Order:
+    return tantivy.Order.Desc if descending else tantivy.Order.Asc
+
+
+def database_head(connection: Connection) -> int:
+    """The sequence number of the newest change the database logged (0: none yet)."""
+    value = connection.execute(
+        text("SELECT seq FROM sqlite_sequence WHERE name = 'search_change'")
+    ).scalar()
+    return int(value or 0)
+
+
+def index_directory(settings: Settings) -> Path | None:
+    """Where the settings' tantivy index lives, or None when search runs in the database."""
+    if settings.search_engine != "tantivy" or not settings.is_sqlite:
+        return None
+    if settings.search_index_dir is not None:
+        return settings.search_index_dir
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).with_suffix(".index")
+
+
+_indexes: dict[Path, SearchIndex] = {}
+_indexes_lock = Lock()
+
+
+def search_index_for(settings: Settings) -> SearchIndex | None:
+    """The settings' index, one object per directory and process; None without one."""
+    directory = index_directory(settings)
+    if directory is None:
+        return None
+    with _indexes_lock:
+        if directory not in _indexes:
+            _indexes[directory] = SearchIndex(directory)
+        return _indexes[directory]

@@ -1,0 +1,239 @@
+"""Keeping the search index current: apply the database's change log, or rebuild from it.
+
+Triggers (migrations 0004 and 0006) append the id of every article whose searchable data changes to
+`search_change`. A sync reads the changes after the index's watermark, replaces those
+articles' documents (or rebuilds every document when most changed), commits the index,
+then moves the watermark and prunes the applied rows. A crash anywhere in between leaves a
+watermark behind the index's content: the next sync applies those changes again, which
+changes nothing. One process writes the index at a time (tantivy's writer lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import tantivy
+from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import col
+
+from app.faults import kill_point
+from app.models import Article, Source
+from app.search.filter import Facts, document_fields, document_reads, micros
+from app.search.tantivy.index import (
+    MICROS_PER_DAY,
+    IndexState,
+    SearchIndex,
+    database_head,
+    search_index_for,
+)
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger("newsdesk.search")
+
+READ_CHUNK = 2_000
+WRITER_HEAP_BYTES = 256_000_000
+# Changes to more than this share of the index are applied by rebuilding it.
+REBUILD_SHARE = 0.25
+
+
+@dataclass
+class SyncReport:
+    applied: int
+    rebuilt: bool
+    watermark: int
+    seconds: float
+
+    def summary(self) -> str:
+        how = "rebuilt" if self.rebuilt else "updated"
+        return f"search index {how}: {self.applied} articles in {self.seconds:.1f}s"
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the index writer."""
+
+
+def sync_index(
+    index: SearchIndex, engine: Engine, wait_seconds: float = 10.0, rebuild: bool = False
+) -> SyncReport:
+    """Apply the database's changes after the watermark (or rebuild); IndexBusy when
+    another process kept the writer for `wait_seconds`."""
+    started = time.perf_counter()
+    state = index.read_state()
+    if state is not None and not rebuild:
+        with engine.connect() as connection:
+            head = database_head(connection)
+        if head == state.watermark:
+            return SyncReport(0, False, head, time.perf_counter() - started)
+    if state is None:
+        index.reset()  # another schema version, or a folder that is not a finished index
+    handle = index.open(create=True)
+    assert handle is not None
+    writer = _acquire_writer(handle, wait_seconds)
+    try:
+        with engine.connect() as connection:
+            head = database_head(connection)
+            changed: list[int] = []
+            if state is not None and not rebuild:
+                changed = changed_articles(connection, state.watermark, head)
+                rebuild = len(changed) > REBUILD_SHARE * max(_num_docs(handle), 1_000)
+            if state is None or rebuild:
+                writer.delete_all_documents()
+                applied = _add_all(index, writer, connection)
+            else:
+                applied = _apply(index, writer, connection, changed)
+        kill_point("index_written")
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        writer.rollback()
+        raise
+    kill_point("index_committed")
+    index.write_state(IndexState(watermark=head))
+    prune_changes(engine, head)
+    report = SyncReport(applied, state is None or rebuild, head, time.perf_counter() - started)
+    log.info("search_index_synced", extra={"applied": applied, "rebuilt": report.rebuilt})
+    return report
+
+
+def sync_search_index(
+    settings: Settings, engine: Engine, wait_seconds: float = 10.0, rebuild: bool = False
+) -> SyncReport | None:
+    """Bring the settings' index up to date; None when there is none or it is busy
+    (searches then use the database until the next sync)."""
+    index = search_index_for(settings)
+    if index is None:
+        return None
+    try:
+        return sync_index(index, engine, wait_seconds=wait_seconds, rebuild=rebuild)
+    except IndexBusy as error:
+        log.warning("search_index_busy", extra={"error": str(error)})
+        return None
+
+
+def _add_all(index: SearchIndex, writer: tantivy.IndexWriter, connection: Connection) -> int:
+    count, after = 0, 0
+    while True:
+        chunk = select(col(Article.id)).where(col(Article.id) > after).order_by(col(Article.id))
+        # The primary key is never NULL (its column type says int | None for new rows).
+        ids = [i for i in connection.execute(chunk.limit(READ_CHUNK)).scalars() if i is not None]
+        if not ids:
+            return count
+        for document in documents(index, connection, ids):
+            writer.add_document(document)
+        count += len(ids)
+        after = ids[-1]
+
+
+def _apply(
+    index: SearchIndex, writer: tantivy.IndexWriter, connection: Connection, ids: list[int]
+) -> int:
+    for start in range(0, len(ids), READ_CHUNK):
+        chunk = ids[start : start + READ_CHUNK]
+        writer.delete_documents_by_query(tantivy.Query.term_set_query(index.schema, "id", chunk))
+        for document in documents(index, connection, chunk):
+            writer.add_document(document)
+    return len(ids)
+
+
+def documents(
+    index: SearchIndex, connection: Connection, ids: Sequence[int]
+) -> Iterator[tantivy.Document]:
+    """The index documents of the articles in ids that exist."""
+    in_ids: Any = bindparam("ids", expanding=True)
+    entities: dict[int, tuple[list[int], set[str]]] = {}
+    for article_id, entity_id, entity_type in connection.execute(
+        text(
+            "SELECT ae.article_id, ae.entity_id, e.type FROM article_entity ae "
+            "JOIN entity e ON e.id = ae.entity_id WHERE ae.article_id IN :ids"
+        ).bindparams(in_ids),
+        {"ids": list(ids)},
+    ):
+        linked = entities.setdefault(article_id, ([], set()))
+        linked[0].append(entity_id)
+        linked[1].add(entity_type)
+    tags: dict[int, list[str]] = {}
+    for article_id, tag in connection.execute(
+        text("SELECT article_id, tag FROM article_tag WHERE article_id IN :ids").bindparams(in_ids),
+        {"ids": list(ids)},
+    ):
+        tags.setdefault(article_id, []).append(tag)
+    columns = [col(Article.id), col(Article.title), col(Article.body), col(Article.published_at)]
+    columns += [getattr(Article, name) for name in document_reads()]
+    rows = connection.execute(
+        select(*columns, col(Source.domain).label("source_domain"))
+        .outerjoin(Source, col(Source.id) == col(Article.source_id))
+        .where(col(Article.id).in_(list(ids)))
+    )
+    for row in rows:
+        linked_ids, types = entities.get(row.id, ([], set()))
+        facts = {
+            **row._mapping,
+            "entity_ids": linked_ids,
+            "entity_types": sorted(types),
+            "tags": tags.get(row.id, []),
+        }
+        yield document(index, facts)
+
+
+def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
+    """One article's index document: its text, its date, and every filter's fields."""
+    fields: dict[str, Any] = {
+        "id": facts["id"],
+        "title": unicodedata.normalize("NFC", facts["title"] or ""),
+        "body": unicodedata.normalize("NFC", facts["body"] or ""),
+        **document_fields(facts),
+    }
+    published = facts["published_at"]
+    if published is not None:
+        fields["published"] = micros(published)
+        fields["day"] = fields["published"] // MICROS_PER_DAY
+        fields["month"] = published.year * 12 + published.month - 1
+    return tantivy.Document.from_dict(fields, index.schema)
+
+
+def changed_articles(connection: Connection, after: int, through: int) -> list[int]:
+    return list(
+        connection.execute(
+            text(
+                "SELECT DISTINCT article_id FROM search_change "
+                "WHERE seq > :after AND seq <= :through ORDER BY article_id"
+            ),
+            {"after": after, "through": through},
+        ).scalars()
+    )
+
+
+def prune_changes(engine: Engine, through: int) -> None:
+    """Forget the changes the index holds; a busy database just keeps them for the next time."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("DELETE FROM search_change WHERE seq <= :through"), {"through": through}
+            )
+    except OperationalError as error:
+        log.warning("search_change_not_pruned", extra={"error": str(error)})
+
+
+def _num_docs(index: tantivy.Index) -> int:
+    index.reload()
+    return int(index.searcher().num_docs)
+
+
+def _acquire_writer(index: tantivy.Index, wait_seconds: float) -> tantivy.IndexWriter:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return index.writer(WRITER_HEAP_BYTES, 1)
+        except ValueError as error:
+            if "LockBusy" not in str(error) or time.monotonic() >= deadline:
+                raise IndexBusy(str(error)) from error
+            time.sleep(0.2)
