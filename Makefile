@@ -38,13 +38,13 @@ test: install lint ## Lint, type-check and run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations scripts benchmarks
+	$(BIN)/ruff format --check app tests migrations scripts benchmarks
 	$(BIN)/mypy app
 
 format: install
-	$(BIN)/ruff check --fix app tests migrations
-	$(BIN)/ruff format app tests migrations
+	$(BIN)/ruff check --fix app tests migrations scripts benchmarks
+	$(BIN)/ruff format app tests migrations scripts benchmarks
 
 # Benchmarks (not part of test): 10k articles by default, under 10 minutes.
 # 100k and 1M: make bench BENCH_SIZES="10000 100000 1000000" BENCH_SECONDS=5

@@ -15,6 +15,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The points where `NEWSDESK_FAULT_KILL_AT` can kill ingest (app/faults.py), and the state a
+# kill there leaves behind.
+KILL_POINTS = {
+    "articles_committed": "a batch's articles are committed, their entities not yet linked",
+    "index_written": "the database is committed; the search index holds the new documents, "
+    "uncommitted",
+    "index_committed": "the search index is committed; its watermark is not yet moved",
+}
+
+
 class Settings(BaseSettings):
     """Newsdesk configuration: each field from NEWSDESK_<NAME> (URL and data dir also bare)."""
 
@@ -270,8 +280,6 @@ class Settings(BaseSettings):
     @classmethod
     def known_kill_point(cls, value: str | None) -> str | None:
         """A misspelt point would never be reached: the crash test would wait for nothing."""
-        from app.faults import KILL_POINTS  # app.faults reads these settings
-
         point = (value or "").partition(":")[0]
         if value is not None and point not in KILL_POINTS:
             raise ValueError(f"no kill point {point!r} (known: {', '.join(KILL_POINTS)})")

@@ -12,15 +12,7 @@ import os
 import signal
 from collections import Counter
 
-from app.config import get_settings
-
-# Each point, and the state a kill there leaves behind.
-KILL_POINTS = {
-    "articles_committed": "a batch's articles are committed, their entities not yet linked",
-    "index_written": "the database is committed; the search index holds the new documents, "
-    "uncommitted",
-    "index_committed": "the search index is committed; its watermark is not yet moved",
-}
+from app.config import KILL_POINTS, get_settings
 
 _reached: Counter[str] = Counter()
 

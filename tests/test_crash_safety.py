@@ -30,8 +30,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from app.config import PROJECT_ROOT, Settings
-from app.faults import KILL_POINTS
+from app.config import KILL_POINTS, PROJECT_ROOT, Settings
 from app.ingest.read.discovery import find_articles
 from app.ingest.read.files import origin_of
 from tests.conftest import SEEDS_DIR, sqlite_url
