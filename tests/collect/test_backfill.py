@@ -92,6 +92,28 @@ def test_a_stopped_backfill_has_stored_each_batch_and_goes_on_where_it_stopped(
     assert stored_urls(harness) == {site.url(s.path) for s in stories[3:]}
 
 
+def test_a_backfill_stopped_mid_batch_stores_what_it_fetched(
+    harness: Harness, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = index_site(sites, stories)
+    harness.add(site.url("/sitemap.xml"))
+    page = corpus.article_page(stories[3]).encode()
+
+    def stop_while_serving() -> bytes:
+        harness.collector.stop.set()
+        return page
+
+    site.route(stories[3].path, Reply(stop_while_serving, headers={"Content-Type": "text/html"}))
+    report = harness.collector.backfill(SINCE)  # one batch of 200: stopped after its first
+    assert (report.added, report.stopped) == (1, True)
+    assert stored_urls(harness) == {site.url(stories[3].path)}
+    harness.collector.stop.clear()
+    before = len(site.requests)
+    assert harness.collector.backfill(SINCE).added == 2
+    pages = sorted(p for p in site.paths()[before:] if p.startswith("/news/"))
+    assert pages == [stories[4].path, stories[5].path]
+
+
 def test_a_plain_sitemap_is_backfilled_by_its_lastmod(
     harness: Harness, sites: Callable[[], Site], stories: list[corpus.Story]
 ) -> None:
