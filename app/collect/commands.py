@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -201,10 +202,19 @@ def collect(
     watch: Annotated[
         bool, typer.Option("--watch", help="Keep collecting on each source's schedule.")
     ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Backfill: walk each sitemap source's sitemaps back to this date "
+            "(2024-05-01 or 2024-05-01T12:00:00Z); run again, it goes on where it stopped."
+        ),
+    ] = None,
     nlp: Annotated[bool, typer.Option("--nlp/--no-nlp", help="Recognise named entities.")] = True,
     database_url: DatabaseOption = None,
 ) -> None:
     """Fetch every due source once and store its new articles (exit 1 if any failed).
+
+    With --since DATE, walk every sitemap source's sitemaps back to DATE instead.
 
     With --watch, keep going until SIGTERM or SIGINT: the round in flight finishes, what it
     fetched is stored, and the command exits (after NEWSDESK_SHUTDOWN_GRACE_SECONDS + 1 s
@@ -212,6 +222,7 @@ def collect(
     """
     from app.collect.rounds import Collector, RoundReport
 
+    backfill_from = _since(since, watch) if since is not None else None
     settings = _settings(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
@@ -255,12 +266,35 @@ def collect(
         else:
             with round_progress() as progress:
                 task = progress.add_task("Collecting", total=None)
-                report_round(collector.run_round(lambda _done: progress.advance(task)))
+                if backfill_from is not None:
+                    # Interrupted, a backfill stores the batch in flight; run again, it goes on.
+                    for signum in (signal.SIGTERM, signal.SIGINT):
+                        signal.signal(signum, stop_soon)
+                    report = collector.backfill(backfill_from, lambda _done: progress.advance(task))
+                else:
+                    report = collector.run_round(lambda _done: progress.advance(task))
+                report_round(report)
     finally:
         collector.close()
         engine.dispose()
     sys.stdout.flush()
     raise typer.Exit(1 if failed and not watch else 0)
+
+
+def _since(value: str, watch: bool) -> datetime:
+    """--since as an aware UTC datetime (an ISO date or date-time); exit 2 when it is none."""
+    from app.ingest.dates import parse_iso_date
+
+    if watch:
+        raise _fail("--since backfills once and exits: it can't be combined with --watch", 2)
+    moment = parse_iso_date(value)
+    if moment is None:
+        raise _fail(
+            f"--since: {value!r} is not a date (use an ISO date such as 2024-05-01 "
+            "or a date-time such as 2024-05-01T12:00:00Z)",
+            2,
+        )
+    return moment
 
 
 def round_progress() -> Progress:

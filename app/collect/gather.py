@@ -94,12 +94,12 @@ def gather(
         result.partial = True
         return result
     evidence = "sitemap" if listing.kind == SITEMAP else "feed"
-    new, result.recovered = _new_items(engine, items)
+    new, result.recovered = new_items(engine, items)
     for item in new[:max_items]:
         if not claim(item.url):
             continue
         try:
-            _read_item(fetcher, item, evidence, result)
+            read_item(fetcher, item, evidence, result)
         except Stopped:
             result.partial = True
             break
@@ -114,7 +114,7 @@ def _items(fetcher: Fetcher, listing: Listing, result: Gathered) -> list[Item]:
     newest = sorted(listing.sitemaps, key=lambda s: s[1].timestamp() if s[1] else 0, reverse=True)
     for url, _ in newest[:MAX_SITEMAPS]:
         try:
-            child = read_listing(*_body(fetcher.get(url)))
+            child = listing_of(fetcher.get(url))
         except (FetchError, NotAListing) as exc:
             result.skipped.append((url, f"sitemap: {exc}", False))
             continue
@@ -122,11 +122,12 @@ def _items(fetcher: Fetcher, listing: Listing, result: Gathered) -> list[Item]:
     return items
 
 
-def _body(fetched: Fetched) -> tuple[bytes, str, str]:
-    return fetched.body, fetched.url, fetched.content_type
+def listing_of(fetched: Fetched) -> Listing:
+    """The fetched answer read as a listing (NotAListing when it is none)."""
+    return read_listing(fetched.body, fetched.url, fetched.content_type)
 
 
-def _new_items(engine: Engine, items: list[Item]) -> tuple[list[Item], list[tuple[str, int]]]:
+def new_items(engine: Engine, items: list[Item]) -> tuple[list[Item], list[tuple[str, int]]]:
     """Items whose URL is neither stored as an article's nor handled before, each once; and
     the items stored as an article but not yet marked handled, with the article's id."""
     unique = list({item.url: item for item in reversed(items)}.values())[::-1]
@@ -148,7 +149,8 @@ def _new_items(engine: Engine, items: list[Item]) -> tuple[list[Item], list[tupl
     return new, recovered
 
 
-def _read_item(fetcher: Fetcher, item: Item, evidence: str, result: Gathered) -> None:
+def read_item(fetcher: Fetcher, item: Item, evidence: str, result: Gathered) -> None:
+    """Fetch the item's page into a draft, or note why it was passed over."""
     source = result.source
     try:
         fetched = fetcher.get(item.url)

@@ -16,8 +16,9 @@ from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.collect.fetch import Fetcher
+from app.collect.fetch import Fetcher, FetchError, Stopped
 from app.collect.gather import Gathered, Snapshot, gather
+from app.collect.listings import SITEMAP, NotAListing
 from app.collect.metrics import CollectMetrics
 from app.config import Settings
 from app.db import run_retrying
@@ -99,21 +100,24 @@ class Collector:
     def close(self) -> None:
         self.fetcher.close()
 
-    def due(self, now: datetime) -> list[Snapshot]:
-        """The sources to fetch now: not retired, and never fetched or due."""
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(CollectionSource, col(Source.name))
-                .join(Source, col(Source.id) == col(CollectionSource.source_id))
-                .where(
-                    col(CollectionSource.retired_at).is_(None),
-                    or_(
-                        col(CollectionSource.next_fetch_at).is_(None),
-                        col(CollectionSource.next_fetch_at) <= now,
-                    ),
+    def due(self, now: datetime | None) -> list[Snapshot]:
+        """The sources to fetch now: not retired, and never fetched or due (every one not
+        retired when `now` is None)."""
+        query = (
+            select(CollectionSource, col(Source.name))
+            .join(Source, col(Source.id) == col(CollectionSource.source_id))
+            .where(col(CollectionSource.retired_at).is_(None))
+            .order_by(col(CollectionSource.id))
+        )
+        if now is not None:
+            query = query.where(
+                or_(
+                    col(CollectionSource.next_fetch_at).is_(None),
+                    col(CollectionSource.next_fetch_at) <= now,
                 )
-                .order_by(col(CollectionSource.id))
-            ).all()
+            )
+        with Session(self.engine) as session:
+            rows = session.exec(query).all()
         return [
             Snapshot(s.id, s.url, s.kind, name, list(s.tags), s.etag, s.last_modified)
             for s, name in rows
@@ -150,6 +154,41 @@ class Collector:
             sync_search_index(
                 self.settings, self.engine, wait_seconds=self.settings.search_index_wait_ms / 1000
             )
+        report.stopped = self.stop.is_set()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def backfill(
+        self, since: datetime, on_source: Callable[[Snapshot], None] | None = None
+    ) -> RoundReport:
+        """Walk every sitemap source's sitemaps back to `since` (app/collect/backfill.py),
+        storing its articles a batch at a time; the sources' schedules are left as they are."""
+        from app.collect.backfill import backfill_batches, sitemap_items
+
+        started = time.perf_counter()
+        report = RoundReport()
+        ingest = Ingest(self.engine, self.settings, self.recognizer)
+        sources = [s for s in self.due(None) if s.kind == SITEMAP]
+        report.sources = len(sources)
+        try:
+            for source in sources:
+                try:
+                    items = sitemap_items(self.fetcher, source, since, report.skipped)
+                except (FetchError, NotAListing) as exc:
+                    report.failures.append((source.url, str(exc)))
+                    continue
+                report.fetched += 1
+                for batch in backfill_batches(
+                    self.fetcher, self.engine, source, items, self.settings.collect_max_items
+                ):
+                    self._store(ingest, batch, report)
+                if on_source is not None:
+                    on_source(source)
+        except Stopped:
+            pass
+        sync_search_index(
+            self.settings, self.engine, wait_seconds=self.settings.search_index_wait_ms / 1000
+        )
         report.stopped = self.stop.is_set()
         report.seconds = time.perf_counter() - started
         return report

@@ -18,7 +18,7 @@ from app.db import create_db_engine
 from app.models import CollectionSource
 from tests.collect import corpus
 from tests.collect.site import Reply, Site
-from tests.conftest import settings_for
+from tests.conftest import BACKENDS, settings_for
 
 # Small waits so each test stays within seconds; the politeness tests set their own.
 FAST = {
@@ -29,6 +29,13 @@ FAST = {
     "collect_max_retry_after_seconds": 5.0,
     "search_index_wait_ms": 5_000,
 }
+
+# How pages are fetched does not depend on the search engine: a test module marked with this
+# runs once per database (SQLite searched by FTS5, PostgreSQL), not again on SQLite with the
+# tantivy index (test_feeds.py runs that path). The case is not generated, so not skipped.
+each_database = pytest.mark.parametrize(
+    "backend", [backend for backend in BACKENDS if backend != "tantivy"], indirect=True
+)
 
 
 @pytest.fixture

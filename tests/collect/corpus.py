@@ -152,9 +152,24 @@ def news_sitemap(stories: list[Story], base: str) -> str:
     )
 
 
-def sitemap_index(paths: list[str], base: str) -> str:
+def plain_sitemap(stories: list[Story], base: str) -> str:
+    """A sitemap without news tags: each URL dated by its `<lastmod>`."""
+    urls = "".join(
+        f"<url><loc>{base}{s.path}</loc><lastmod>{s.published.isoformat()}</lastmod></url>"
+        for s in stories
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    )
+
+
+def sitemap_index(paths: list[str], base: str, lastmods: list[str] | None = None) -> str:
+    """An index of the sitemaps at `paths`, each last modified on 2005-03-01 unless given."""
+    days = lastmods or ["2005-03-01"] * len(paths)
     maps = "".join(
-        f"<sitemap><loc>{base}{path}</loc><lastmod>2005-03-01</lastmod></sitemap>" for path in paths
+        f"<sitemap><loc>{base}{path}</loc><lastmod>{day}</lastmod></sitemap>"
+        for path, day in zip(paths, days, strict=True)
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'

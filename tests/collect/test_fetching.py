@@ -13,18 +13,10 @@ from sqlmodel import Session, col, select
 
 from app.models import Article, CollectionSource
 from tests.collect import corpus
-from tests.collect.conftest import Harness, publish
+from tests.collect.conftest import Harness, each_database, publish
 from tests.collect.site import Reply, Site
 
-pytestmark = pytest.mark.corpus
-
-
-@pytest.fixture(autouse=True)
-def _once_per_database(backend: str) -> None:
-    """How pages are fetched does not depend on the search engine: SQLite's FTS5 run and
-    PostgreSQL's cover it (test_feeds.py runs the tantivy index's path too)."""
-    if backend == "tantivy":
-        pytest.skip("fetching is the same with the tantivy index; covered on sqlite")
+pytestmark = [pytest.mark.corpus, each_database]
 
 
 def feed_site(sites: Callable[[], Site], stories: list[corpus.Story]) -> Site:
