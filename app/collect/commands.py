@@ -283,7 +283,7 @@ def collect(
 
 def _since(value: str, watch: bool) -> datetime:
     """--since as an aware UTC datetime (an ISO date or date-time); exit 2 when it is none."""
-    from app.ingest.dates import parse_iso_date
+    from app.ingest.extract.dates import parse_iso_date
 
     if watch:
         raise _fail("--since backfills once and exits: it can't be combined with --watch", 2)
