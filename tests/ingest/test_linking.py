@@ -42,6 +42,32 @@ def test_find_match_merges_spelling_variants(name: str, existing: str, entity_ty
 
 
 @pytest.mark.parametrize(
+    ("name", "existing"),
+    [
+        # On the raw forms these score 61.5, 72.7, 60 and 73.7, under the fuzzy pre-check's
+        # cutoff: only folding before the pre-check lets them reach the variant check.
+        ("Aleksey", "Alexei"),
+        ("Maksim", "Maxim"),
+        ("Yuriy", "Iurii"),
+        ("Aleksey Li", "Alexei Li"),
+    ],
+)
+def test_find_match_folds_transliterations_before_the_fuzzy_pre_check(
+    name: str, existing: str
+) -> None:
+    candidates = [(1, "Somebody Else", "person"), (7, existing, "person")]
+    assert find_match(name, "person", candidates) == 7
+    assert find_match(existing, "person", [(7, name, "person")]) == 7
+
+
+def test_find_match_keeps_close_names_that_are_no_transliteration_apart() -> None:
+    # Close after folding ("alexandr"/"alexandra" score 96) but two different people.
+    candidates = [(1, "Aleksandra Kim", "person"), (2, "Maxime Li", "person")]
+    assert find_match("Aleksandr Kim", "person", candidates) is None
+    assert find_match("Maksim Li", "person", candidates) is None
+
+
+@pytest.mark.parametrize(
     ("name", "existing", "entity_type"),
     [
         ("Hunter Biden", "Joe Biden", "person"),

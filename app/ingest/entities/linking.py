@@ -180,14 +180,20 @@ def find_match(
     """
     key = _cached_key(name)
     same_type = [(entity_id, other) for entity_id, other, t in candidates if t == entity_type]
-    choices = {index: _cached_key(other) for index, (_, other) in enumerate(same_type)}
-    for index, other_key in choices.items():
-        if other_key == key:
-            return same_type[index][0]
+    for entity_id, other in same_type:
+        if _cached_key(other) == key:
+            return entity_id
     if is_acronym(name) or not key:
         return None
+    # The pre-check compares folded keys, the form `same_name_variant` compares: on the raw
+    # forms "Aleksey"/"Alexei" score 61.5 and would never reach it.
+    choices = {index: _cached_folded_key(other) for index, (_, other) in enumerate(same_type)}
     close = process.extract(
-        key, choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_PREFILTER, limit=None
+        _cached_folded_key(name),
+        choices,
+        scorer=fuzz.ratio,
+        score_cutoff=_FUZZY_PREFILTER,
+        limit=None,
     )
     for _, _, index in close:
         entity_id, other = same_type[index]
@@ -196,14 +202,24 @@ def find_match(
     return None
 
 
+def folded_key(name: str) -> str:
+    """The name's key with each word's spelling folded: what two spellings of one name share.
+
+    Both the fuzzy pre-check of `find_match` and `same_name_variant` compare this form, so the
+    pre-check never drops a pair the variant check would accept.
+    """
+    return " ".join(_fold_spelling(word) for word in name_key(name).split())
+
+
 # The store passes every entity of a type on each call: cache the keys of names seen before.
 _cached_key = lru_cache(maxsize=200_000)(name_key)
+_cached_folded_key = lru_cache(maxsize=200_000)(folded_key)
 
 
 def same_name_variant(first: str, second: str, entity_type: str) -> bool:
     """True when two names differ only by spelling or transliteration of the same words."""
-    first_words = [_fold_spelling(w) for w in name_key(first).split()]
-    second_words = [_fold_spelling(w) for w in name_key(second).split()]
+    first_words = folded_key(first).split()
+    second_words = folded_key(second).split()
     if len(first_words) != len(second_words):
         return False
     differing = [(a, b) for a, b in zip(first_words, second_words, strict=True) if a != b]
