@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from app.db import upgrade_database
+
 HOW_TO_ENABLE = (
     "set TEST_DATABASE_URL=postgresql+psycopg://user@host/db to run the suite on PostgreSQL too"
 )
 COPY_CHUNK = 500
+
+Backend = Literal["sqlite", "tantivy", "postgresql"]
+# A template database: a SQLite file, or the name of a PostgreSQL database.
+Template = Path | str
 
 
 @dataclass
@@ -174,3 +183,47 @@ def restart_sequences(engine: Engine) -> None:
                     f"coalesce((SELECT max(id) FROM {table_name}), 0) + 1, false)"
                 )
             )
+
+
+POSTGRES = probe_postgres()
+BACKENDS: list[Backend] = ["sqlite", "tantivy"] + (["postgresql"] if POSTGRES.server else [])
+# The search engine of each test database (a URL): FTS5 ("database") or the tantivy index.
+# Databases a test makes itself get the default, as a user would.
+SEARCH_ENGINES: dict[str, str] = {}
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def copy_of_sqlite(sqlite_template: Path) -> Callable[[str], None]:
+    """A builder for a PostgreSQL template holding the rows of a SQLite template."""
+
+    def build(url: str) -> None:
+        upgrade_database(url)
+        copy_rows(sqlite_url(sqlite_template), url)
+
+    return build
+
+
+def copy_database(template: Path, target: Path, backend: Backend = "sqlite") -> str:
+    """A copy of a SQLite template; for [tantivy] with its search index, else without."""
+    shutil.copyfile(template, target)
+    url = sqlite_url(target)
+    if backend == "tantivy":
+        shutil.copytree(template.with_suffix(".index"), target.with_suffix(".index"))
+    SEARCH_ENGINES[url] = "tantivy" if backend == "tantivy" else "database"
+    return url
+
+
+def fresh_database(template: Template, target: Path, backend: Backend) -> Iterator[str]:
+    """A database of the test's own copied from template: yields its URL, then removes it."""
+    if isinstance(template, Path):
+        yield copy_database(template, target, backend)
+        return
+    assert POSTGRES.server is not None
+    url = POSTGRES.server.clone(template)
+    try:
+        yield url
+    finally:
+        POSTGRES.server.release(url)

@@ -18,11 +18,27 @@ from sqlmodel import Session
 
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, get_session, upgrade_database
-from tests.conftest import copy_database, ingest_paths, settings_for
+from tests.backends import copy_database
+from tests.helpers import ingest_paths, settings_for
+
+
+def make_client(settings: Settings, engine: Engine) -> TestClient:
+    """An API client on `engine` whose requests see `settings` (the app built with defaults)."""
+    from app.main import create_app
+
+    app = create_app()
+
+    def session_override() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_session] = session_override
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def client_for(settings: Settings, engine: Engine) -> TestClient:
-    """Like conftest.make_client, but the app itself is built from `settings`."""
+    """Like make_client, but the app itself is built from `settings`."""
     from app.main import create_app
 
     app = create_app(settings)

@@ -10,39 +10,45 @@ tantivy index beside it ([tantivy]), and on PostgreSQL too when TEST_DATABASE_UR
 own database, created from a template database with CREATE DATABASE ... TEMPLATE and dropped
 afterwards. Tests that only make sense on one backend say so with a marker (`postgres`) or
 by not using these fixtures (the FTS5 and sqlite3-file tests).
+
+Only hooks and fixtures live here; the plain helpers they use are in tests/helpers.py,
+tests/backends.py and tests/clients.py, which tests import directly.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.config import PROJECT_ROOT, Settings, get_settings
-from app.db import create_db_engine, get_session, upgrade_database
-from tests.backends import PostgresServer, copy_rows, probe_postgres
+from app.config import Settings
+from app.db import create_db_engine, upgrade_database
+from tests.backends import (
+    BACKENDS,
+    POSTGRES,
+    Backend,
+    PostgresServer,
+    Template,
+    copy_of_sqlite,
+    fresh_database,
+    sqlite_url,
+)
+from tests.clients import make_client
+from tests.helpers import (
+    bbc_corpus_path,
+    build_empty_database,
+    build_search_index,
+    ingest_paths,
+    seed_database,
+    settings_for,
+)
 from tests.mutation_templates import build_template
-
-SEEDS_DIR = PROJECT_ROOT / "data" / "articles"
-TEST_DATA = PROJECT_ROOT / "tests" / "data"
-
-Backend = Literal["sqlite", "tantivy", "postgresql"]
-# A template database: a SQLite file, or the name of a PostgreSQL database.
-Template = Path | str
-
-POSTGRES = probe_postgres()
-BACKENDS: list[Backend] = ["sqlite", "tantivy"] + (["postgresql"] if POSTGRES.server else [])
-# The search engine of each test database (a URL): FTS5 ("database") or the tantivy index.
-# Databases a test makes itself get the default, as a user would.
-SEARCH_ENGINES: dict[str, str] = {}
 
 
 def pytest_report_header() -> str:
@@ -82,13 +88,6 @@ def postgres_server() -> PostgresServer:
     return POSTGRES.server
 
 
-def bbc_corpus_path() -> Path | None:
-    """The BBC corpus: NEWSDESK_BBC_CORPUS, or ../shared/corpus/bbc beside the repository."""
-    configured = os.environ.get("NEWSDESK_BBC_CORPUS")
-    candidate = Path(configured) if configured else PROJECT_ROOT.parent / "shared/corpus/bbc"
-    return candidate if candidate.is_dir() else None
-
-
 @pytest.fixture(scope="session")
 def bbc_corpus() -> Path:
     path = bbc_corpus_path()
@@ -98,49 +97,6 @@ def bbc_corpus() -> Path:
             "(it is at ../shared/corpus/bbc in CI)"
         )
     return path
-
-
-def settings_for(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test database. The per-request time limit is generous here: tests check
-    answers on a shared machine; tests of the limit itself pass their own."""
-    update = {
-        "database_url": database_url,
-        "query_timeout_ms": 60_000,
-        "search_engine": SEARCH_ENGINES.get(database_url, "tantivy"),
-        **overrides,
-    }
-    return get_settings().model_copy(update=update)
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
-def ingest_paths(settings: Settings, *paths: Path, nlp: bool = True) -> object:
-    """Run a real ingest (the same code as `newsdesk ingest`) and return its report."""
-    from app.ingest.pipeline import Ingest, apply_alias_file
-
-    engine = create_db_engine(settings, writer=True)
-    try:
-        if settings.aliases_file.exists():
-            apply_alias_file(engine, settings.aliases_file)
-        recognizer = shared_recognizer() if nlp else None
-        return Ingest(engine, settings, recognizer).run(list(paths))
-    finally:
-        engine.dispose()
-
-
-_recognizer: object | None = None
-
-
-def shared_recognizer():  # type: ignore[no-untyped-def]
-    """One spaCy pipeline for the whole test session (loading it takes seconds)."""
-    global _recognizer
-    if _recognizer is None:
-        from app.ingest.entities.recognition import EntityRecognizer
-
-        _recognizer = EntityRecognizer()
-    return _recognizer
 
 
 @pytest.fixture(scope="session")
@@ -157,11 +113,6 @@ def sqlite_seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def build_empty_database(path: Path) -> None:
-    upgrade_database(sqlite_url(path))
-    build_search_index(path)
-
-
 @pytest.fixture(scope="session")
 def sqlite_bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
     """The whole BBC corpus ingested with entity recognition into SQLite, once per session."""
@@ -173,38 +124,6 @@ def sqlite_bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Pa
     print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
     build_search_index(path)
     return path
-
-
-def seed_database(url: str) -> None:
-    """Migrate and ingest the five seed articles with entity recognition (the real code)."""
-    upgrade_database(url)
-    report = ingest_paths(settings_for(url, search_engine="database"), SEEDS_DIR)
-    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
-    if url.startswith("sqlite"):
-        build_search_index(Path(url.removeprefix("sqlite:///")))
-
-
-def build_search_index(database: Path) -> None:
-    """The tantivy index beside a SQLite template (copied with it for [tantivy] tests)."""
-    from app.search.tantivy.sync import sync_search_index
-
-    url = sqlite_url(database)
-    settings = settings_for(url, search_engine="tantivy")
-    engine = create_db_engine(settings, writer=True)
-    try:
-        assert sync_search_index(settings, engine, rebuild=True) is not None
-    finally:
-        engine.dispose()
-
-
-def copy_of_sqlite(sqlite_template: Path) -> Callable[[str], None]:
-    """A builder for a PostgreSQL template holding the rows of a SQLite template."""
-
-    def build(url: str) -> None:
-        upgrade_database(url)
-        copy_rows(sqlite_url(sqlite_template), url)
-
-    return build
 
 
 @pytest.fixture(scope="session")
@@ -232,29 +151,6 @@ def bbc_template(backend: Backend, request: pytest.FixtureRequest) -> Template:
         return sqlite_template
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.template("bbc", copy_of_sqlite(sqlite_template))
-
-
-def copy_database(template: Path, target: Path, backend: Backend = "sqlite") -> str:
-    """A copy of a SQLite template; for [tantivy] with its search index, else without."""
-    shutil.copyfile(template, target)
-    url = sqlite_url(target)
-    if backend == "tantivy":
-        shutil.copytree(template.with_suffix(".index"), target.with_suffix(".index"))
-    SEARCH_ENGINES[url] = "tantivy" if backend == "tantivy" else "database"
-    return url
-
-
-def fresh_database(template: Template, target: Path, backend: Backend) -> Iterator[str]:
-    """A database of the test's own copied from template: yields its URL, then removes it."""
-    if isinstance(template, Path):
-        yield copy_database(template, target, backend)
-        return
-    assert POSTGRES.server is not None
-    url = POSTGRES.server.clone(template)
-    try:
-        yield url
-    finally:
-        POSTGRES.server.release(url)
 
 
 @pytest.fixture
@@ -295,20 +191,6 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine = create_db_engine(settings)
     yield engine
     engine.dispose()
-
-
-def make_client(settings: Settings, engine: Engine) -> TestClient:
-    from app.main import create_app
-
-    app = create_app()
-
-    def session_override() -> Iterator[Session]:
-        with Session(engine) as session:
-            yield session
-
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_session] = session_override
-    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.search.filter import ArticleFilter
 from app.search.service import SearchService
 from app.search.tantivy.sync import sync_search_index
-from tests.conftest import settings_for
+from tests.helpers import settings_for
 
 
 @dataclass

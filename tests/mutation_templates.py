@@ -30,7 +30,16 @@ ORIGINAL = "__mutmut_orig"
 CACHE = Path("template-cache")
 # What a template is built from: when any of it changes (mutmut rewrote app/, a new seed,
 # a new migration, another builder), the cached templates are not used.
-INPUTS = ["app", "migrations", "data/articles", "data/aliases.csv", "tests/conftest.py"]
+# The builders are the fixtures and the helpers and backends they call.
+INPUTS = [
+    "app",
+    "migrations",
+    "data/articles",
+    "data/aliases.csv",
+    "tests/conftest.py",
+    "tests/helpers.py",
+    "tests/backends.py",
+]
 
 
 def active_mutant() -> str | None:

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from app.config import KILL_POINTS, PROJECT_ROOT, Settings
 from app.ingest.read.discovery import find_articles
 from app.ingest.read.files import origin_of
-from tests.conftest import SEEDS_DIR, sqlite_url
+from tests.backends import sqlite_url
 from tests.crash_state import (
     article_ids,
     database_links,
@@ -43,6 +43,7 @@ from tests.crash_state import (
     query,
     stored_origins,
 )
+from tests.helpers import SEEDS_DIR
 from tests.server import running_server
 
 BATCH = 8

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.db import downgrade_database, head_revision, upgrade_database
 from tests.clients import run_newsdesk
-from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
+from tests.helpers import SEEDS_DIR, ingest_paths, settings_for
 
 NEWSDESK = [sys.executable, "-m", "app.cli"]
 

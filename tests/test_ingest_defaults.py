@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.db import upgrade_database
 from tests.clients import run_newsdesk
-from tests.conftest import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for
 
 STORY = (
     "Council passes budget\n\n"

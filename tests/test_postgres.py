@@ -26,9 +26,9 @@ from app.db import downgrade_database, head_revision, upgrade_database
 from app.ingest.document import ArticleDraft
 from app.ingest.pipeline import read_all
 from app.ingest.store.articles import content_hash
-from tests.backends import PostgresServer
-from tests.conftest import SEEDS_DIR, ingest_paths, seed_database, settings_for, sqlite_url
+from tests.backends import PostgresServer, sqlite_url
 from tests.corpus_variety import SOURCES, spread_dates_and_sources
+from tests.helpers import SEEDS_DIR, ingest_paths, seed_database, settings_for
 from tests.search_cases import SAME_MATCHES
 
 pytestmark = pytest.mark.postgres
@@ -224,7 +224,8 @@ def both_bbc_clients(
     """Clients on the same BBC rows in SQLite (searched by FTS5) and PostgreSQL: copies of
     the ingested file and of its PostgreSQL copy, given the same dates and sources."""
     from app.db import create_db_engine
-    from tests.conftest import copy_database, copy_of_sqlite, make_client
+    from tests.backends import copy_database, copy_of_sqlite
+    from tests.clients import make_client
 
     template = postgres_server.template("bbc", copy_of_sqlite(sqlite_bbc_template))
     copy = tmp_path_factory.mktemp("bbc") / "bbc.db"

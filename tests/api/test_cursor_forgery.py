@@ -31,7 +31,7 @@ from app.search.cursor import (
     stored_secret,
 )
 from app.search.filter import Sort
-from tests.conftest import make_client
+from tests.clients import make_client
 
 Payload = list[Any]
 

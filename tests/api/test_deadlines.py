@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from app.db import create_db_engine
 from tests.clients import client_for
-from tests.conftest import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for
 from tests.server import running_server
 
 LIMIT_MS = 1_000

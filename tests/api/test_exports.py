@@ -19,7 +19,7 @@ from app.db import create_db_engine
 from app.models import Article
 from app.schemas import ArticleSummary, EntityRef, SourceRef
 from tests.clients import client_with
-from tests.conftest import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for
 
 TRICKY = {
     "title": 'AT&T <b>bold</b> "quoted", with a comma',

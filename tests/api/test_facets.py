@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from app.db import create_db_engine
 from app.models import Article, ArticleEntity, ArticleTag, Entity
-from tests.conftest import settings_for
 from tests.gold import seeds_naming
+from tests.helpers import settings_for
 
 Params = list[tuple[str, str]]
 

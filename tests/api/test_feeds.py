@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from app.config import Settings
-from tests.conftest import ingest_paths
+from tests.helpers import ingest_paths
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

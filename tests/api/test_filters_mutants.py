@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 
 from app.api.filters import in_utc
 from app.config import Settings
-from tests.conftest import make_client, settings_for
+from tests.clients import make_client
 from tests.filter_world import ROWS, World, build_world, expected
+from tests.helpers import settings_for
 
 
 @pytest.fixture

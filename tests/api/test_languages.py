@@ -24,7 +24,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.models import Article, ArticleEntity, Entity, Source
 from app.search.newsapi import slugify
-from tests.conftest import TEST_DATA, ingest_paths
+from tests.helpers import TEST_DATA, ingest_paths
 
 LANGUAGES_DIR = TEST_DATA / "languages"
 ENTITY_TYPES = ("person", "organization", "location", "other")

@@ -20,9 +20,9 @@ from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.db import create_db_engine
-from tests.backends import PostgresServer
+from tests.backends import SEARCH_ENGINES, PostgresServer
 from tests.clients import bbc_plain_each_engine, bbc_plain_template, client_for
-from tests.conftest import SEARCH_ENGINES, seed_database, settings_for
+from tests.helpers import seed_database, settings_for
 
 __all__ = ["bbc_plain_each_engine", "bbc_plain_template"]  # fixtures used below
 

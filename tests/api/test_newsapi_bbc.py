@@ -13,7 +13,7 @@ from app.db import create_db_engine
 from tests.api.test_limits import NEWSAPI_OVER_THE_LIMIT, past_the_limit
 from tests.api.test_newsapi import everything, walk_articles
 from tests.clients import bbc_plain_db, bbc_plain_each_engine, bbc_plain_template, client_for
-from tests.conftest import settings_for
+from tests.helpers import settings_for
 
 # Fixtures: the corpus without entities.
 __all__ = ["bbc_plain_db", "bbc_plain_each_engine", "bbc_plain_template"]

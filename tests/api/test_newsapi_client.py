@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
-from tests.conftest import make_client
+from tests.clients import make_client
 
 NEWSAPI_ORIGIN = "https://newsapi.org"
 KHORASAN_TITLE = "Russia Moves to Establish “Full-Fledged” Relations with Taliban"

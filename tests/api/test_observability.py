@@ -19,7 +19,7 @@ from sqlmodel import Session
 from app.db import create_db_engine, downgrade_database, head_revision
 from app.models import Entity
 from tests.clients import client_for
-from tests.conftest import settings_for
+from tests.helpers import settings_for
 from tests.server import running_server
 
 

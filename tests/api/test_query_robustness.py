@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import Settings
-from tests.conftest import SEEDS_DIR, ingest_paths
+from tests.helpers import SEEDS_DIR, ingest_paths
 
 QUERY_PIECES = st.sampled_from(
     [

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.db import create_db_engine
-from tests.conftest import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for
 from tests.ingest.test_duplicates import seed_copy
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.models import Article, ArticleEntity
-from tests.conftest import TEST_DATA, ingest_paths
+from tests.helpers import TEST_DATA, ingest_paths
 
 Params = list[tuple[str, str]]
 

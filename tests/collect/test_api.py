@@ -15,7 +15,7 @@ from app.db import get_session
 from app.main import create_app
 from app.models import Article
 from tests.collect import corpus
-from tests.collect.conftest import Harness, publish
+from tests.collect.harness import Harness, publish
 from tests.collect.site import Reply, Site
 
 pytestmark = pytest.mark.corpus

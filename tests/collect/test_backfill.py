@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Article
 from tests.collect import corpus
-from tests.collect.conftest import Harness, each_database, publish
+from tests.collect.harness import Harness, each_database, publish
 from tests.collect.site import Reply, Site
 from tests.collect.test_commands import newsdesk
 

@@ -20,11 +20,11 @@ from app.db import create_db_engine
 from app.models import Article, ArticleEntity, CollectionSource
 from tests.clients import run_newsdesk
 from tests.collect import corpus
-from tests.collect.conftest import publish
+from tests.collect.harness import publish
 from tests.collect.site import Reply, Site
-from tests.conftest import settings_for
 from tests.crash_state import query
 from tests.e2e.live import free_port
+from tests.helpers import settings_for
 
 pytestmark = pytest.mark.corpus
 FAST = {"NEWSDESK_COLLECT_HOST_DELAY_SECONDS": "0.02", "NEWSDESK_COLLECT_RETRIES": "0"}

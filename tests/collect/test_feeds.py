@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from app.models import Article, ArticleTag, CollectedUrl, CollectionSource, Source
 from tests.collect import corpus
-from tests.collect.conftest import Harness, publish
+from tests.collect.harness import Harness, publish
 from tests.collect.site import Reply, Site
 
 XML = {"Content-Type": "application/xml"}

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Article, CollectionSource
 from tests.collect import corpus
-from tests.collect.conftest import Harness, each_database, publish
+from tests.collect.harness import Harness, each_database, publish
 from tests.collect.site import Reply, Site
 
 pytestmark = [pytest.mark.corpus, each_database]

@@ -24,7 +24,9 @@ from app.db import create_db_engine
 from app.ingest.store.bulk import BulkLoader, FtsMode
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.search.tantivy.sync import sync_search_index
-from tests.conftest import Backend, Template, fresh_database, make_client, settings_for
+from tests.backends import Backend, Template, fresh_database
+from tests.clients import make_client
+from tests.helpers import settings_for
 
 REQUESTS = [
     "/articles",

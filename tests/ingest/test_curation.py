@@ -13,7 +13,7 @@ from app.db import create_db_engine
 from app.keys import name_key
 from app.models import ArticleEntity, Entity, EntityAlias
 from tests.clients import run_newsdesk
-from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
+from tests.helpers import SEEDS_DIR, ingest_paths, settings_for
 
 Links = dict[int, tuple[int, list[str]]]  # article id -> (mentions, forms)
 

@@ -34,7 +34,7 @@ from app.ingest.store.duplicates import (
     shingle_words,
     shingles,
 )
-from tests.conftest import SEEDS_DIR, ingest_paths, settings_for
+from tests.helpers import SEEDS_DIR, ingest_paths, settings_for
 
 SEED_000 = next(SEEDS_DIR.glob("000_*.txt"))
 FURNITURE = ["Share this article", "Follow us on Telegram", "Advertisement"]

@@ -23,7 +23,7 @@ from app.ingest.store.duplicates import (
     shingles,
 )
 from app.models import Article, ArticleBand
-from tests.conftest import settings_for
+from tests.helpers import settings_for
 
 
 def edited(words: list[str], positions: list[int]) -> list[str]:

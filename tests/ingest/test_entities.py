@@ -17,7 +17,7 @@ from app.ingest.entities.names import AliasTable, canonical_name, load_alias_fil
 from app.ingest.entities.recognition import MODEL_PACKAGE, EntityRecognizer, FoundEntity
 from app.ingest.read.readers import read_path
 from app.models import ArticleEntity, EntityAlias
-from tests.conftest import bbc_corpus_path
+from tests.helpers import bbc_corpus_path
 
 GOLD = json.loads((PROJECT_ROOT / "tests" / "data" / "expected.json").read_text(encoding="utf-8"))
 SEEDS = PROJECT_ROOT / "data" / "articles"

@@ -30,8 +30,8 @@ from app.ingest.read.readers import ReadLimits, read_path
 from app.limits_json import json_depth, too_deep
 from app.models import Article
 from app.untrusted import web_url
-from tests.clients import run_newsdesk
-from tests.conftest import make_client, settings_for
+from tests.clients import make_client, run_newsdesk
+from tests.helpers import settings_for
 
 SECRET_WORD = "nologinzzsecret"
 LINE_LIMIT = 50_000  # max_file_bytes in these tests: one file, or one JSONL line

@@ -34,8 +34,9 @@ from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.models import MAX_ID, Article
 from app.search.tantivy.sync import sync_search_index
-from tests.backends import PostgresServer
-from tests.conftest import POSTGRES, copy_database, make_client, settings_for
+from tests.backends import POSTGRES, PostgresServer, copy_database
+from tests.clients import make_client
+from tests.helpers import settings_for
 
 # Every article's body has this word: a text query makes the index answer (without any
 # filter the database walks its own (published_at, id) index on every engine).

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.search.filter import FILTERS, ArticleFilter
-from tests.conftest import make_client, settings_for
+from tests.clients import make_client
 from tests.filter_world import (
     MAY_1,
     ROWS,
@@ -27,6 +27,7 @@ from tests.filter_world import (
     listed,
     on_domain,
 )
+from tests.helpers import settings_for
 
 Case = Callable[[World], tuple[ArticleFilter, list[str]]]
 

@@ -32,8 +32,10 @@ from app.search.tantivy.index import (
     search_index_for,
 )
 from app.search.tantivy.sync import sync_index, sync_search_index
-from tests.conftest import SEEDS_DIR, copy_database, ingest_paths, make_client, settings_for
+from tests.backends import copy_database
+from tests.clients import make_client
 from tests.corpus_variety import SOURCES, spread_dates_and_sources
+from tests.helpers import SEEDS_DIR, ingest_paths, settings_for
 from tests.search_cases import SAME_MATCHES
 
 # Queries and filters both engines must answer with exactly the same articles.

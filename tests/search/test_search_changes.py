@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from app.db import downgrade_database, upgrade_database
-from tests.conftest import sqlite_url
+from tests.backends import sqlite_url
 
 UPDATES = [
     "UPDATE article SET author = 'Jane Doe'",

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Backend
+from tests.backends import Backend
 
 API = Path(__file__).resolve().parents[2] / "app" / "api"
 # Modules an API module must not import: the engines sit behind app/search/service.py.

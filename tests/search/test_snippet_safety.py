@@ -14,7 +14,7 @@ from app.search.passages import highlight_query, needles, passage_window
 from app.search.query import parse_query
 from app.search.text import Highlight, InvalidHighlight, render_snippet
 from tests.clients import client_for
-from tests.conftest import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for
 
 HOSTILE_BODY = (
     "Before the \x02trap\x03 comes <script>alert(1)</script> & a zebra "

@@ -1,0 +1,91 @@
+"""Plain helpers the fixtures (in conftest.py) and tests share: settings for a test
+database, a real ingest, and the builders of the seeded and empty template databases.
+
+Kept out of conftest.py so tests import them from a module of their own (issue 13); the
+template builders here are inputs of the mutation template cache (tests/mutation_templates.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.db import create_db_engine, upgrade_database
+from tests.backends import SEARCH_ENGINES, sqlite_url
+
+SEEDS_DIR = PROJECT_ROOT / "data" / "articles"
+TEST_DATA = PROJECT_ROOT / "tests" / "data"
+
+
+def bbc_corpus_path() -> Path | None:
+    """The BBC corpus: NEWSDESK_BBC_CORPUS, or ../shared/corpus/bbc beside the repository."""
+    configured = os.environ.get("NEWSDESK_BBC_CORPUS")
+    candidate = Path(configured) if configured else PROJECT_ROOT.parent / "shared/corpus/bbc"
+    return candidate if candidate.is_dir() else None
+
+
+def settings_for(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test database. The per-request time limit is generous here: tests check
+    answers on a shared machine; tests of the limit itself pass their own."""
+    update = {
+        "database_url": database_url,
+        "query_timeout_ms": 60_000,
+        "search_engine": SEARCH_ENGINES.get(database_url, "tantivy"),
+        **overrides,
+    }
+    return get_settings().model_copy(update=update)
+
+
+def ingest_paths(settings: Settings, *paths: Path, nlp: bool = True) -> object:
+    """Run a real ingest (the same code as `newsdesk ingest`) and return its report."""
+    from app.ingest.pipeline import Ingest, apply_alias_file
+
+    engine = create_db_engine(settings, writer=True)
+    try:
+        if settings.aliases_file.exists():
+            apply_alias_file(engine, settings.aliases_file)
+        recognizer = shared_recognizer() if nlp else None
+        return Ingest(engine, settings, recognizer).run(list(paths))
+    finally:
+        engine.dispose()
+
+
+_recognizer: object | None = None
+
+
+def shared_recognizer():  # type: ignore[no-untyped-def]
+    """One spaCy pipeline for the whole test session (loading it takes seconds)."""
+    global _recognizer
+    if _recognizer is None:
+        from app.ingest.entities.recognition import EntityRecognizer
+
+        _recognizer = EntityRecognizer()
+    return _recognizer
+
+
+def build_empty_database(path: Path) -> None:
+    upgrade_database(sqlite_url(path))
+    build_search_index(path)
+
+
+def seed_database(url: str) -> None:
+    """Migrate and ingest the five seed articles with entity recognition (the real code)."""
+    upgrade_database(url)
+    report = ingest_paths(settings_for(url, search_engine="database"), SEEDS_DIR)
+    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+    if url.startswith("sqlite"):
+        build_search_index(Path(url.removeprefix("sqlite:///")))
+
+
+def build_search_index(database: Path) -> None:
+    """The tantivy index beside a SQLite template (copied with it for [tantivy] tests)."""
+    from app.search.tantivy.sync import sync_search_index
+
+    url = sqlite_url(database)
+    settings = settings_for(url, search_engine="tantivy")
+    engine = create_db_engine(settings, writer=True)
+    try:
+        assert sync_search_index(settings, engine, rebuild=True) is not None
+    finally:
+        engine.dispose()
