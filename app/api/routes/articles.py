@@ -209,35 +209,18 @@ def get_article(
         .where(col(ArticleTag.article_id) == article.id)
         .order_by(col(ArticleTag.tag))
     ).scalars()
-    detail = ArticleDetail(
-        **article.model_dump(
-            include={
-                "id",
-                "title",
-                "subtitle",
-                "url",
-                "author",
-                "dateline",
-                "published_at",
-                "language",
-                "lede",
-                "body",
-                "word_count",
-                "cites",
-                "provenance",
-                "origins",
-                "duplicate_of",
-                "extra",
-                "ingested_at",
-                "updated_at",
-            }
-        ),
-        source=source_ref(source),
-        tags=list(tags),
-        entities=[
-            ArticleEntityOut(id=e.id, name=e.name, type=e.type, mentions=m, forms=forms)
-            for e, m, forms in rows
-        ],
+    # The read model picks its own fields from the row (extra="ignore"): a column added to
+    # Article and to ArticleDetail needs no third list here; only computed parts are supplied.
+    detail = ArticleDetail.model_validate(
+        article.model_dump()
+        | dict(
+            source=source_ref(source),
+            tags=list(tags),
+            entities=[
+                ArticleEntityOut(id=e.id, name=e.name, type=e.type, mentions=m, forms=forms)
+                for e, m, forms in rows
+            ],
+        )
     )
     # Stored before writes were depth-limited, a deeper `extra` could never be serialized.
     detail.extra = truncate_depth(detail.extra, settings.max_json_depth)
