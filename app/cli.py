@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from app.collect.commands import collect, sources_app
+from app.commandline import DatabaseOption, settings_for
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
 from app.ingest.document import ReadFailure
@@ -36,17 +37,6 @@ app.add_typer(sources_app, name="sources")
 app.command()(collect)
 
 console = Console(stderr=True)
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="DATABASE_URL", help="Overrides DATABASE_URL."),
-]
-
-
-def settings_for(database_url: str | None) -> Settings:
-    settings = get_settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    return settings
 
 
 @app.command()

@@ -17,24 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session, select
 
-from app.config import Settings, get_settings
+from app.commandline import DatabaseOption, settings_for
 from app.db import create_db_engine, upgrade_database
 
 sources_app = typer.Typer(
     help="The feeds, sitemaps and pages Newsdesk collects.", no_args_is_help=True
 )
 console = Console(stderr=True)
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="DATABASE_URL", help="Overrides DATABASE_URL."),
-]
-
-
-def _settings(database_url: str | None) -> Settings:
-    settings = get_settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    return settings
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -59,7 +48,7 @@ def sources_add(
     from app.collect.fetch import Fetcher
     from app.collect.sources import SourceError, add_source, parse_interval
 
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     try:
         seconds = parse_interval(interval)
     except SourceError as exc:
@@ -94,7 +83,7 @@ def sources_list(database_url: DatabaseOption = None) -> None:
     from app.collect.sources import collection_sources, format_interval, recent_counts
     from app.models import Source
 
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings)
     with Session(engine) as session:
@@ -139,7 +128,7 @@ def sources_remove(
     """Stop collecting a source (its articles stay)."""
     from app.collect.sources import SourceError, remove_sources
 
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     try:
@@ -172,7 +161,7 @@ def sources_import(
         urls = read_source_list(file)
     except SourceError as exc:
         raise _fail(str(exc), 2) from None
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     fetcher = Fetcher(settings)
@@ -223,7 +212,7 @@ def collect(
     from app.collect.rounds import Collector, RoundReport
 
     backfill_from = _since(since, watch) if since is not None else None
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     recognizer = None
