@@ -251,6 +251,12 @@ def collect(
                 )
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, stop_soon)
+            from app.monitor.deliveries import deliver_until
+
+            # Saved searches' webhooks go out beside the rounds, never holding them up.
+            threading.Thread(
+                target=deliver_until, args=(engine, settings, stop), daemon=True
+            ).start()
             collector.watch(report_round)
         else:
             with round_progress() as progress:
