@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.config import PROJECT_ROOT
 from app.db import create_db_engine
@@ -50,7 +50,7 @@ def saved_with(empty_db: str, receiver: Receiver, **overrides: object) -> int:
 
 def deliveries(engine: Engine) -> list[WebhookDelivery]:
     with Session(engine) as session:
-        return list(session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all())
+        return list(session.exec(select(WebhookDelivery).order_by(col(WebhookDelivery.id))).all())
 
 
 def test_a_receiver_failing_twice_gets_the_delivery_once_signed_after_3_attempts(
