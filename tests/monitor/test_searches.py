@@ -4,14 +4,19 @@ as Atom; on every engine."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from app.db import create_db_engine
-from app.models import SearchMatch, WebhookDelivery
+from app.ingest.pipeline import Ingest
+from app.ingest.store.articles import Outcome
+from app.models import Article, SearchMatch, WebhookDelivery
+from tests.clients import run_newsdesk
 from tests.monitor.world import AUTH, api, draft, monitor_settings, save_search, store
 
 TALIBAN = "Taliban delegation meets Russian officials in Kabul to discuss trade."
@@ -130,3 +135,46 @@ def test_only_the_batch_is_matched_under_every_filter_of_the_query(
         store(engine, settings, draft(1, "Early", TALIBAN), draft(4, "Later", TALIBAN))
         items = client.get(f"/searches/{since['id']}/articles").json()["items"]
         assert [item["url"] for item in items] == ["https://news.example/4"]
+
+
+def test_a_matching_failure_never_fails_the_ingest(empty_db: str, engine: Engine) -> None:
+    settings = monitor_settings(empty_db)
+    with api(settings) as client:
+        save_search(client, name="Taliban", query={"q": "Taliban"})
+    with engine.begin() as connection:  # matching can no longer record anything
+        connection.execute(text("DROP TABLE search_match"))
+    ingest = Ingest(engine, settings, None)
+    (saved,) = ingest.store_drafts([draft(1, "Talks", TALIBAN)])
+    assert isinstance(saved, tuple) and saved[1] is Outcome.ADDED
+    assert any(note.startswith("saved searches not matched") for note in ingest.report.notes)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Article)).one() == 1
+
+
+def test_the_searches_commands(empty_db: str) -> None:
+    environment = {"NEWSDESK_WEBHOOK_ALLOW_PRIVATE": "1"}
+    added = run_newsdesk(
+        "searches",
+        "add",
+        "Taliban in English",
+        "--query",
+        "q=Taliban&language=en&language=ps",
+        "--webhook-url",
+        "http://127.0.0.1:9/hook",
+        database_url=empty_db,
+        **environment,
+    )
+    assert added.returncode == 0, added.stderr
+    created = json.loads(added.stdout)
+    assert created["query"] == {"q": "Taliban", "language": ["en", "ps"]}
+    assert created["webhook_secret"].startswith("whsec_")
+    listed = run_newsdesk("searches", "list", database_url=empty_db)
+    assert "Taliban in English" in listed.stdout and "whsec_" not in listed.stdout
+    bad = run_newsdesk(
+        "searches", "add", "x", "--query", '{"q": "(Taliban"}', database_url=empty_db
+    )
+    assert bad.returncode == 2 and "unclosed parenthesis" in bad.stderr
+    removed = run_newsdesk("searches", "remove", str(created["id"]), database_url=empty_db)
+    assert removed.returncode == 0 and "removed search" in removed.stdout
+    again = run_newsdesk("searches", "remove", str(created["id"]), database_url=empty_db)
+    assert again.returncode == 1 and "no saved search" in again.stderr
