@@ -17,13 +17,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The points where `NEWSDESK_FAULT_KILL_AT` can kill ingest (app/faults.py), and the state a
 # kill there leaves behind.
-KILL_POINTS = {
+INGEST_KILL_POINTS = {
     "articles_committed": "a batch's articles are committed, their entities not yet linked",
     "index_written": "the database is committed; the search index holds the new documents, "
     "uncommitted",
     "index_committed": "the search index is committed; its watermark is not yet moved",
+}
+# ... and `newsdesk deliver` (app/monitor/deliveries.py).
+DELIVERY_KILL_POINTS = {
     "webhook_sent": "a webhook delivery was answered 2xx; the answer is not yet recorded",
 }
+KILL_POINTS = {**INGEST_KILL_POINTS, **DELIVERY_KILL_POINTS}
 
 
 class Settings(BaseSettings):

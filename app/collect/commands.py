@@ -207,7 +207,7 @@ def collect(
 
     With --watch, keep going until SIGTERM or SIGINT: the round in flight finishes, what it
     fetched is stored, and the command exits (after NEWSDESK_SHUTDOWN_GRACE_SECONDS + 1 s
-    at the latest).
+    at the latest). Saved searches' webhook deliveries are sent meanwhile, as they fall due.
     """
     from app.collect.rounds import Collector, RoundReport
 
