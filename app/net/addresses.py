@@ -36,6 +36,8 @@ def system_resolver(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise RefusedTarget(f"{host}: the name does not resolve ({error.strerror})") from None
+    except (UnicodeError, ValueError, OSError) as error:  # a label too long for IDNA, a NUL
+        raise RefusedTarget(f"{host}: not a host name ({error})") from None
     return [str(info[4][0]) for info in infos]
 
 

@@ -92,3 +92,8 @@ def test_a_name_that_resolves_to_a_private_address_when_sent_is_not_requested(
         assert attempt["error"].startswith("refused: hooks.example resolves to 10.0.0.7")
     finally:
         engine.dispose()
+
+
+def test_a_host_name_that_can_not_be_encoded_is_refused_not_an_error() -> None:
+    with pytest.raises(RefusedTarget, match="not a host name"):
+        check_url("http://" + "a" * 70 + ".example/")

@@ -178,3 +178,14 @@ def test_the_searches_commands(empty_db: str) -> None:
     assert removed.returncode == 0 and "removed search" in removed.stdout
     again = run_newsdesk("searches", "remove", str(created["id"]), database_url=empty_db)
     assert again.returncode == 1 and "no saved search" in again.stderr
+
+
+def test_an_article_written_through_the_api_is_matched(empty_db: str, engine: Engine) -> None:
+    with api(monitor_settings(empty_db)) as client:
+        search = save_search(client, name="Taliban", query={"q": "Taliban"})
+        article = {"title": "Talks", "body": TALIBAN, "url": "https://news.example/api"}
+        assert client.post("/articles", json=article, headers=AUTH).status_code == 201
+        assert client.post("/articles", json=article, headers=AUTH).status_code == 200
+        items = client.get(f"/searches/{search['id']}/articles").json()["items"]
+    assert [item["url"] for item in items] == ["https://news.example/api"]
+    assert counts(engine) == (1, 0)
