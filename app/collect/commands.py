@@ -18,17 +18,13 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from app.commandline import DatabaseOption, settings_for
+from app.commandline import fail as _fail
 from app.db import create_db_engine, upgrade_database
 
 sources_app = typer.Typer(
     help="The feeds, sitemaps and pages Newsdesk collects.", no_args_is_help=True
 )
 console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]{message}[/red]", highlight=False)
-    return typer.Exit(code)
 
 
 @sources_app.command("add")

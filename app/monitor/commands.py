@@ -12,18 +12,13 @@ from rich.table import Table
 from sqlmodel import Session
 
 from app.commandline import DatabaseOption, settings_for
+from app.commandline import fail as _fail
 from app.db import create_db_engine, upgrade_database
 
 searches_app = typer.Typer(
     help="Saved searches: matched against every ingest, alerting by webhook.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]{message}[/red]", highlight=False)
-    return typer.Exit(code)
 
 
 def parse_query_option(text: str) -> dict[str, Any]:

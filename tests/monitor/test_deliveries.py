@@ -8,27 +8,17 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.config import PROJECT_ROOT
-from app.db import create_db_engine
 from app.models import SavedSearch, WebhookDelivery
 from app.monitor.deliveries import deliver_due
 from tests.monitor.receiver import HANG, Receiver
 from tests.monitor.world import api, draft, monitor_settings, save_search, store
 
 TALIBAN = "Taliban delegation meets Russian officials in Kabul to discuss trade."
-
-
-@pytest.fixture
-def engine(empty_db: str) -> Iterator[Engine]:
-    made = create_db_engine(monitor_settings(empty_db), writer=True)
-    yield made
-    made.dispose()
 
 
 def receiver_for(script: list[int]) -> Receiver:

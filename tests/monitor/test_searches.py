@@ -5,14 +5,11 @@ as Atom; on every engine."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from app.db import create_db_engine
 from app.ingest.pipeline import Ingest
 from app.ingest.store.articles import Outcome
 from app.models import Article, SearchMatch, WebhookDelivery
@@ -21,13 +18,6 @@ from tests.monitor.world import AUTH, api, draft, monitor_settings, save_search,
 
 TALIBAN = "Taliban delegation meets Russian officials in Kabul to discuss trade."
 WEATHER = "Heavy rain is expected across the region this weekend."
-
-
-@pytest.fixture
-def engine(empty_db: str) -> Iterator[Engine]:
-    made = create_db_engine(monitor_settings(empty_db), writer=True)
-    yield made
-    made.dispose()
 
 
 def counts(engine: Engine) -> tuple[int, int]:

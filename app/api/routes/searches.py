@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from sqlmodel import Session
 
 from app.api.deps import PageSizeDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
@@ -14,6 +15,7 @@ from app.api.routes.admin import KEY_ERRORS, WriterSessionDep
 from app.api.routes.feeds import atom_response
 from app.api.security import ApiKeyDep
 from app.api.summaries import summarize
+from app.config import Settings
 from app.models import MAX_ID, SavedSearch, WebhookDelivery
 from app.monitor.queries import saved_filter
 from app.monitor.searches import (
@@ -25,6 +27,7 @@ from app.monitor.searches import (
     saved_searches,
 )
 from app.schemas import (
+    ArticleSummary,
     DeliveryAttempt,
     DeliveryList,
     DeliveryOut,
@@ -35,7 +38,7 @@ from app.schemas import (
     SearchMatchItem,
     SearchMatchPage,
 )
-from app.search.filter import ArticleFilter
+from app.search.filter import ArticleFilter, Hit
 from app.search.text import Highlight
 
 router = APIRouter(tags=["searches"])
@@ -47,6 +50,16 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No saved search with this id."}
 }
 MARKS = Highlight("<mark>", "</mark>")
+
+
+def match_summaries(
+    session: Session, settings: Settings, search: SavedSearch, hits: list[Hit]
+) -> list[ArticleSummary]:
+    """Matches as /articles items, their snippets highlighting the search's q."""
+    flt = saved_filter(session, settings, search.query) or ArticleFilter()
+    return summarize(
+        session, settings.snippet_tokens, flt, hits, MARKS, window=settings.snippet_window_chars
+    )
 
 
 def search_out(search: SavedSearch, secret: str | None = None) -> SavedSearchOut:
@@ -93,10 +106,7 @@ def search_feed(
     search = saved_search(session, search_id)
     found = recorded_matches(session, search_id, None, limit)
     hits = [hit for _, _, hit in found]
-    flt = saved_filter(session, settings, search.query) or ArticleFilter()
-    items = summarize(
-        session, settings.snippet_tokens, flt, hits, MARKS, window=settings.snippet_window_chars
-    )
+    items = match_summaries(session, settings, search, hits)
     return atom_response(request, f"Newsdesk: {search.name}", hits, items)
 
 
@@ -136,15 +146,7 @@ def search_articles(
     found = recorded_matches(session, search_id, before, limit + 1)
     more = len(found) > limit
     found = found[:limit]
-    flt = saved_filter(session, settings, search.query) or ArticleFilter()
-    items = summarize(
-        session,
-        settings.snippet_tokens,
-        flt,
-        [hit for _, _, hit in found],
-        MARKS,
-        window=settings.snippet_window_chars,
-    )
+    items = match_summaries(session, settings, search, [hit for _, _, hit in found])
     return SearchMatchPage(
         items=[
             SearchMatchItem(**item.model_dump(), matched_at=matched_at)
