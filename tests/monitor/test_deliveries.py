@@ -5,6 +5,7 @@ deliverer is killed mid-delivery; on every engine."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -139,8 +140,6 @@ def test_a_delivery_cut_by_kill_9_is_sent_again_with_the_same_id(
 
 
 def newsdesk(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    import os
-
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
@@ -149,3 +148,37 @@ def newsdesk(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
         cwd=PROJECT_ROOT,
         timeout=120,
     )
+
+
+def test_collect_watch_sends_deliveries_beside_its_rounds(empty_db: str, engine: Engine) -> None:
+    receiver = receiver_for([204])
+    try:
+        settings = monitor_settings(empty_db)
+        saved_with(empty_db, receiver)
+        store(engine, settings, draft(1, "Talks", TALIBAN))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "collect", "--watch", "--no-nlp"],
+            cwd=PROJECT_ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": empty_db,
+                "NEWSDESK_WEBHOOK_ALLOW_PRIVATE": "1",
+                "NEWSDESK_SEARCH_ENGINE": settings.search_engine,
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            receiver.wait_for(1, seconds=60)
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.returncode == 0, err
+        assert len(receiver.received) == 1 and receiver.received[0].verified
+        (delivery,) = deliveries(engine)
+        assert delivery.state == "delivered"
+    finally:
+        receiver.close()
