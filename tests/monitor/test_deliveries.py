@@ -81,7 +81,7 @@ def test_a_receiver_that_never_answers_blocks_no_ingest_and_is_given_up_on(
     receiver = receiver_for([HANG])
     try:
         settings = monitor_settings(
-            empty_db, webhook_timeout_seconds=0.5, webhook_retry_window_seconds=1.0
+            empty_db, webhook_timeout_seconds=0.5, webhook_retry_window_seconds=5.0
         )
         search_id = saved_with(empty_db, receiver)
         # The ingest queues the delivery and returns: no request is made while storing.
