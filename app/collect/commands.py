@@ -250,10 +250,13 @@ def collect(
             from app.monitor.deliveries import deliver_until
 
             # Saved searches' webhooks go out beside the rounds, never holding them up.
-            threading.Thread(
+            deliveries = threading.Thread(
                 target=deliver_until, args=(engine, settings, stop), daemon=True
-            ).start()
+            )
+            deliveries.start()
             collector.watch(report_round)
+            # A delivery in flight records its answer (else it is sent again next time).
+            deliveries.join(settings.shutdown_grace_seconds)
         else:
             with round_progress() as progress:
                 task = progress.add_task("Collecting", total=None)

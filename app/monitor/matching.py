@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from app.api.summaries import summarize
 from app.config import Settings
 from app.db import run_retrying
-from app.models import SavedSearch, SearchMatch, WebhookDelivery, utc_now
+from app.models import Article, SavedSearch, SearchMatch, Source, WebhookDelivery, utc_now
 from app.monitor.queries import saved_filter
 from app.search.filter import ArticleFilter, Hit
 from app.search.service import SearchService
@@ -62,6 +62,7 @@ def _match(engine: Engine, settings: Settings, ids: list[int]) -> MatchReport:
     with Session(engine) as session:
         searches = session.exec(select(SavedSearch).order_by(col(SavedSearch.id))).all()
         service = SearchService(session, settings)
+        batch: dict[int, Hit] | None = None  # the batch's rows, read once a delivery needs them
         for search in searches:
             assert search.id is not None
             flt = saved_filter(session, settings, search.query)
@@ -69,15 +70,39 @@ def _match(engine: Engine, settings: Settings, ids: list[int]) -> MatchReport:
                 log.warning("saved search %s not matched: its query no longer resolves", search.id)
                 continue
             report.searches += 1
-            hits, _ = service.page(replace(flt, article_ids=ids), "-published_at", len(ids), None)
-            fresh = _record(session, search.id, [h.article.id for h in hits if h.article.id])
-            new_hits = [hit for hit in hits if hit.article.id in fresh]
-            report.matches += len(new_hits)
-            if new_hits and search.webhook_url:
+            fresh = _record(
+                session, search.id, service.ids(replace(flt, article_ids=ids), len(ids))
+            )
+            report.matches += len(fresh)
+            if fresh and search.webhook_url:
+                batch = batch if batch is not None else _batch_hits(session, ids)
+                new_hits = newest_first([batch[i] for i in fresh if i in batch])
                 session.add(_delivery(session, settings, search, flt, new_hits))
                 report.deliveries += 1
         session.commit()
     return report
+
+
+def _batch_hits(session: Session, ids: list[int]) -> dict[int, Hit]:
+    rows = session.exec(
+        select(Article, Source)
+        .join(Source, col(Source.id) == col(Article.source_id), isouter=True)
+        .where(col(Article.id).in_(ids))
+    ).all()
+    return {article.id: Hit(article, source, None) for article, source in rows if article.id}
+
+
+def newest_first(hits: list[Hit]) -> list[Hit]:
+    """Newest published first (undated last), as /articles lists without q; ties by id."""
+    return sorted(
+        hits,
+        key=lambda hit: (
+            hit.article.published_at is not None,
+            hit.article.published_at or 0,
+            hit.article.id or 0,
+        ),
+        reverse=True,
+    )
 
 
 def _record(session: Session, search_id: int, article_ids: list[int]) -> set[int]:

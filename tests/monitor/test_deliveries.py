@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -170,7 +171,10 @@ def test_collect_watch_sends_deliveries_beside_its_rounds(empty_db: str, engine:
             text=True,
         )
         try:
-            receiver.wait_for(1, seconds=60)
+            deadline = time.monotonic() + 60
+            while [d.state for d in deliveries(engine)] != ["delivered"]:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=30)
         finally:
