@@ -33,6 +33,8 @@ log = logging.getLogger("newsdesk.monitor")
 
 EVENT_TYPE = "search.matched"
 MARKS = Highlight("<mark>", "</mark>")  # as /articles marks matches by default
+# Match rows per INSERT: three parameters each, well under SQLite's 32,766.
+RECORD_CHUNK = 5_000
 
 
 @dataclass
@@ -62,21 +64,24 @@ def _match(engine: Engine, settings: Settings, ids: list[int]) -> MatchReport:
     with Session(engine) as session:
         searches = session.exec(select(SavedSearch).order_by(col(SavedSearch.id))).all()
         service = SearchService(session, settings)
-        batch: dict[int, Hit] | None = None  # the batch's rows, read once a delivery needs them
+        matched: list[tuple[SavedSearch, ArticleFilter, list[int]]] = []
         for search in searches:
-            assert search.id is not None
             flt = saved_filter(session, settings, search.query)
             if flt is None:
                 log.warning("saved search %s not matched: its query no longer resolves", search.id)
                 continue
             report.searches += 1
-            fresh = _record(
-                session, search.id, service.ids(replace(flt, article_ids=ids), len(ids))
-            )
-            report.matches += len(fresh)
-            if fresh and search.webhook_url:
+            found = service.ids(replace(flt, article_ids=ids), len(ids))
+            if found:
+                matched.append((search, flt, found))
+        fresh = _record(session, [(s.id, i) for s, _, found in matched for i in found if s.id])
+        report.matches = len(fresh)
+        batch: dict[int, Hit] | None = None  # the batch's rows, read once a delivery needs them
+        for search, flt, found in matched:
+            new = [i for i in found if (search.id, i) in fresh]
+            if new and search.webhook_url:
                 batch = batch if batch is not None else _batch_hits(session, ids)
-                new_hits = newest_first([batch[i] for i in fresh if i in batch])
+                new_hits = newest_first([batch[i] for i in new if i in batch])
                 session.add(_delivery(session, settings, search, flt, new_hits))
                 report.deliveries += 1
         session.commit()
@@ -105,16 +110,26 @@ def newest_first(hits: list[Hit]) -> list[Hit]:
     )
 
 
-def _record(session: Session, search_id: int, article_ids: list[int]) -> set[int]:
-    """Insert the pairs not recorded yet; the article ids that were new."""
-    if not article_ids:
-        return set()
+def _record(session: Session, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Insert the (search, article) pairs not recorded yet, in one statement per chunk (not
+    one per search: compiling each costs more than running it); the pairs that were new."""
     now = utc_now()
-    rows = [{"search_id": search_id, "article_id": i, "matched_at": now} for i in article_ids]
     target: Table = SearchMatch.__table__  # type: ignore[attr-defined]  # set by table=True
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(target).values(rows).on_conflict_do_nothing().returning(target.c.article_id)
-    return set(session.execute(statement).scalars())
+    fresh: set[tuple[int, int]] = set()
+    for start in range(0, len(pairs), RECORD_CHUNK):
+        rows = [
+            {"search_id": search_id, "article_id": article_id, "matched_at": now}
+            for search_id, article_id in pairs[start : start + RECORD_CHUNK]
+        ]
+        statement = (
+            insert(target)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(target.c.search_id, target.c.article_id)
+        )
+        fresh.update((int(a), int(b)) for a, b in session.execute(statement))
+    return fresh
 
 
 def _delivery(
