@@ -24,6 +24,7 @@ from app.schemas import (
     SourcesRemoved,
 )
 from app.search.catalog import sources_with_counts
+from app.untrusted import refuse_private
 
 router = APIRouter(tags=["sources"])
 # Included only when an API key is configured, as the admin router is.
@@ -69,7 +70,7 @@ def get_source(source_id: SourceId, session: SessionDep) -> SourceOut:
 def add_source(body: SourceIn, session: WriterSessionDep, settings: SettingsDep) -> SourceOut:
     """As `newsdesk sources add`: the URL is read to find its kind (a feed, a sitemap, or a
     page whose advertised feeds are used) and its outlet; the answer is that source."""
-    from app.collect.fetch import Fetcher
+    from app.collect.fetch import ALLOW_PRIVATE, Fetcher
     from app.collect.sources import SourceError, parse_interval
     from app.collect.sources import add_source as add_collection_source
 
@@ -77,6 +78,13 @@ def add_source(body: SourceIn, session: WriterSessionDep, settings: SettingsDep)
         seconds = parse_interval(body.interval)
     except SourceError as error:
         raise ApiError(422, "invalid_parameter", f"interval: {error}") from None
+    if not settings.collect_allow_private and (why := refuse_private(body.url)):
+        raise ApiError(
+            422,
+            "private_address",
+            f"url: {why}; the server does not fetch inside its own network (set "
+            f"{ALLOW_PRIVATE} to allow it)",
+        )
     fetcher = Fetcher(settings)
     try:
         added = add_collection_source(
