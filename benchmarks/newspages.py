@@ -1,5 +1,6 @@
 """Feeds, sitemaps and article pages made from the BBC corpus, with realistic markup:
-navigation, a byline, dates in meta tags and in the text, related links, comments."""
+navigation, a byline, dates in meta tags and in the text, related links, comments. The
+collector's tests serve them (tests/collect/corpus.py) and so does its benchmark (collect.py)."""
 
 from __future__ import annotations
 
