@@ -205,6 +205,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         engine.dispose()
         server.stdin.close()
         server.wait(10)
+    from report import machine  # the query benchmark's own descriptions
+    from run import code_version
+
     return {
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "commit": code_version(),
@@ -275,31 +278,6 @@ def one_round(collector: TimedCollector, recognizer: TimedRecognizer) -> dict[st
         "spent": spent,
         "rss_mib": rss_mib(),
     }
-
-
-def code_version() -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.strip()
-    return commit + (" plus uncommitted changes" if dirty else "")
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"
 
 
 # The report ---------------------------------------------------------------------------------

@@ -54,9 +54,10 @@ def kept_page(
     }
     return {
         "url": item.url,
-        "fetched_url": fetched.url,
+        "fetched_url": fetched.url[:2000],
         "fetched_at": utc_now(),
-        "content_type": (fetched.headers.get("content-type") or None),
+        # Held to the column's size: an absurd header must not fail the source's commit.
+        "content_type": fetched.headers.get("content-type", "")[:300] or None,
         "listing": listing,
         "compression": GZIP,
         "size": len(fetched.body),
