@@ -20,6 +20,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,7 @@ def all_stories() -> list[newspages.Story]:
 
 
 class Newsroom:
-    """Every host's articles: item i of host h is a unique mix of two corpus stories."""
+    """Every host's articles: item i of host h is a corpus story and part of another."""
 
     def __init__(self, hosts: int, items: int) -> None:
         self.stories = all_stories()
@@ -70,9 +71,13 @@ class Newsroom:
         self.lock = threading.Lock()
 
     def story(self, host: int, item: int) -> newspages.Story:
+        """Host h's item i (unique for i < 1000)."""
         count = len(self.stories)
-        number = host * 100_003 + item
-        main, other = self.stories[number % count], self.stories[(number * 7 + 3) % count]
+        number = host * 1000 + item
+        # Past the corpus's size a story comes back with another story's paragraphs: a new
+        # text (a near-duplicate of the first), as syndicated copies are.
+        turn, index = divmod(number, count)
+        main, other = self.stories[index], self.stories[(index + 1 + turn) % count]
         return replace(
             main,
             slug=f"h{host}-{item}",
@@ -205,6 +210,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         engine.dispose()
         server.stdin.close()
         server.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
     from report import machine  # the query benchmark's own descriptions
     from run import code_version
 
