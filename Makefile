@@ -9,7 +9,7 @@ PORT ?= 8000
 ARTICLES := $(wildcard data/articles/*)
 PYTEST_ARGS ?=
 
-.PHONY: run serve install migrate ingest test lint format bench mutation clean
+.PHONY: run serve install migrate ingest test lint format bench bench-collect mutation clean
 
 run: ingest ## Install, migrate, ingest data/articles, then serve
 	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
@@ -57,6 +57,10 @@ bench: $(VENV)/.bench-installed $(DATASETTE_VENV)/.installed ## Measure the quer
 	command -v wrk >/dev/null || apt-get install -y wrk
 	nice -n 10 $(BIN)/python benchmarks/run.py $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
 	$(BIN)/python benchmarks/report.py
+	$(MAKE) bench-collect
+
+bench-collect: $(VENV)/.installed ## Measure collection (50 local hosts x 100 articles, entities on), write its BENCHMARKS.md section
+	nice -n 10 $(BIN)/python benchmarks/collect.py
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

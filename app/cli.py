@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session
 
-from app.collect.commands import collect, sources_app
+from app.collect.commands import collect, reextract, sources_app
 from app.commandline import DatabaseOption, settings_for
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
@@ -38,6 +38,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(searches_app, name="searches")
 app.command()(collect)
 app.command()(deliver)
+app.command()(reextract)
 
 console = Console(stderr=True)
 

@@ -288,6 +288,16 @@ class Settings(BaseSettings):
     collect_metrics_host: str = Field(
         default="127.0.0.1", description="Interface the collector's /metrics listens on."
     )
+    keep_raw: bool = Field(
+        default=False,
+        description="Keep each collected article's page, gzip-compressed, in the database, so "
+        "`newsdesk reextract` can read it again without fetching.",
+    )
+    collect_allow_private: bool = Field(
+        default=False,
+        description="Let POST /sources add URLs on private, loopback, link-local or cloud "
+        "metadata addresses (refused by default: the server would fetch inside its network).",
+    )
 
     @field_validator("cors_origins", "read_api_key_hashes", "read_api_keys", mode="before")
     @classmethod

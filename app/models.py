@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Ids are 32-bit integers on PostgreSQL: a larger id names no row, and is refused up front.
@@ -228,3 +228,23 @@ class WebhookDelivery(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default_factory=utc_now)
     created_at: datetime = Field(default_factory=utc_now)
     delivered_at: datetime | None = None
+
+
+class RawPage(SQLModel, table=True):
+    """A collected article's page as fetched, gzip-compressed (NEWSDESK_KEEP_RAW=1), so
+    `newsdesk reextract` can read it again without fetching: with the listing's evidence
+    (feed or sitemap title, author, date, summary) and the outlet and tags it was read with."""
+
+    __tablename__ = "raw_page"
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+    url: str = Field(max_length=2000, description="The item's URL (normalised).")
+    fetched_url: str = Field(max_length=2000, description="Where it came from (redirects).")
+    fetched_at: datetime = Field(default_factory=utc_now)
+    content_type: str | None = Field(
+        default=None, max_length=300, description="The Content-Type header (with its charset)."
+    )
+    listing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    compression: str = Field(default="gzip", max_length=10)
+    size: int = Field(default=0, description="Bytes before compression.")
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -1,5 +1,6 @@
-"""Checks on values that come from outside (files, request bodies) before they are stored or
-served: article URLs (JSON depth: limits_json.py).
+"""Checks on values that come from outside (files, request bodies) before they are stored,
+served or fetched: article URLs (JSON depth: limits_json.py; addresses the server must not
+fetch on someone's behalf: net/addresses.py).
 
 Shared by ingest (which stores) and the API (which serves), so it imports nothing from either.
 """

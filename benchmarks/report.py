@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import analysis
+import collect
 import targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,7 +232,10 @@ def main() -> None:
             "",
         ]
     lines += analysis.section(results, RESULTS)
+    collection = collect.section()  # from its result file, else as BENCHMARKS.md has it
     OUT.write_text("\n".join(lines) + "\n")
+    if collection:
+        collect.write_section(collection)
     print(f"wrote {OUT} and {PLOT}")
 
 

@@ -1,4 +1,7 @@
-"""Backfill (`newsdesk collect --since DATE`): a sitemap source's sitemaps walked back to DATE.
+"""Backfill (`newsdesk collect --since DATE`): each source's sitemaps walked back to DATE.
+
+A sitemap source's sitemaps are its own URL; a feed's or a page's are those its site's
+robots.txt lists on `Sitemap:` lines (read through the same robots.txt cache as the rounds).
 
 A sitemap index is followed down to its news sitemaps and plain sitemaps, skipping the child
 sitemaps last modified before DATE's day; of their URLs, those dated (news publication date,
@@ -18,20 +21,54 @@ from sqlalchemy.engine import Engine
 
 from app.collect.fetch import Fetcher, FetchError, Stopped
 from app.collect.gather import Gathered, Snapshot, listing_of, new_items, read_item
-from app.collect.listings import Item, NotAListing
+from app.collect.listings import SITEMAP, Item, NotAListing
+from app.collect.urls import host_key, normalise_url
 
 # How deep sitemap indexes may nest (an index of indexes of sitemaps is 2).
 MAX_SITEMAP_DEPTH = 4
 
 
+def sitemap_roots(
+    fetcher: Fetcher, sources: list[Snapshot], passed_over: list[tuple[str, str]]
+) -> list[tuple[Snapshot, list[str]]]:
+    """The sitemaps to walk for each source: a sitemap source's own URL; for feeds and pages,
+    those their site's robots.txt lists (a site once, for its first such source; a listed
+    sitemap that is a source itself is walked as that source). A site whose robots.txt lists
+    none is added to `passed_over`. Raises Stopped when asked to stop."""
+    own = {source.url for source in sources if source.kind == SITEMAP}
+    walks: list[tuple[Snapshot, list[str]]] = []
+    hosts: set[str] = set()
+    for source in sources:
+        if source.kind == SITEMAP:
+            walks.append((source, [source.url]))
+            continue
+        host = host_key(source.url)
+        if host in hosts:
+            continue
+        hosts.add(host)
+        listed = [normalise_url(url) for url in fetcher.robots.rules(host).sitemaps()]
+        if not listed:
+            passed_over.append((f"{host}/robots.txt", f"lists no Sitemap: for {source.url}"))
+        roots = [url for url in dict.fromkeys(listed) if url is not None and url not in own]
+        if roots:
+            walks.append((source, roots))
+    return walks
+
+
 def sitemap_items(
-    fetcher: Fetcher, source: Snapshot, since: datetime, passed_over: list[tuple[str, str]]
+    fetcher: Fetcher,
+    root: str,
+    since: datetime,
+    passed_over: list[tuple[str, str]],
+    visited: set[str] | None = None,
 ) -> list[Item]:
-    """The items of the source's sitemaps dated on or after `since` (or undated); a child
-    sitemap that can't be read is added to `passed_over`. Raises FetchError or NotAListing
-    when the source's own sitemap can't be read, Stopped when asked to stop."""
+    """The items of the sitemap at `root` (and of those an index there points to) dated on or
+    after `since`, or undated; a child sitemap that can't be read is added to `passed_over`.
+    Sitemaps in `visited` are not read again (it is updated). Raises FetchError or
+    NotAListing when `root` can't be read, Stopped when asked to stop."""
     items: list[Item] = []
-    queue, visited = [(source.url, 0)], set()
+    queue = [(root, 0)]
+    visited = set() if visited is None else visited
     while queue:
         url, depth = queue.pop(0)
         if url in visited:
@@ -40,7 +77,7 @@ def sitemap_items(
         try:
             listing = listing_of(fetcher.get(url))
         except (FetchError, NotAListing) as exc:
-            if url == source.url:
+            if url == root:
                 raise
             passed_over.append((url, f"sitemap: {exc}"))
             continue

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.commandline import DatabaseOption, settings_for
 from app.commandline import fail as _fail
@@ -190,8 +190,9 @@ def collect(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Backfill: walk each sitemap source's sitemaps back to this date "
-            "(2024-05-01 or 2024-05-01T12:00:00Z); run again, it goes on where it stopped."
+            help="Backfill: walk each source's sitemaps (a feed's or page's: those its "
+            "site's robots.txt lists) back to this date (2024-05-01 or "
+            "2024-05-01T12:00:00Z); run again, it goes on where it stopped."
         ),
     ] = None,
     nlp: Annotated[bool, typer.Option("--nlp/--no-nlp", help="Recognise named entities.")] = True,
@@ -199,7 +200,8 @@ def collect(
 ) -> None:
     """Fetch every due source once and store its new articles (exit 1 if any failed).
 
-    With --since DATE, walk every sitemap source's sitemaps back to DATE instead.
+    With --since DATE, walk every source's sitemaps back to DATE instead (a feed's or a
+    page's are those its site's robots.txt lists on Sitemap: lines).
 
     With --watch, keep going until SIGTERM or SIGINT: the round in flight finishes, what it
     fetched is stored, and the command exits (after NEWSDESK_SHUTDOWN_GRACE_SECONDS + 1 s
@@ -273,6 +275,55 @@ def collect(
         engine.dispose()
     sys.stdout.flush()
     raise typer.Exit(1 if failed and not watch else 0)
+
+
+def reextract(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this outlet's articles: its id or name (repeatable)."),
+    ] = None,
+    nlp: Annotated[bool, typer.Option("--nlp/--no-nlp", help="Recognise named entities.")] = True,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Read the kept pages (NEWSDESK_KEEP_RAW=1) again and update their articles, fetching
+    nothing: what a better extractor makes of them (exit 1 if any page failed)."""
+    from app.collect.raw import reextract as reextract_pages
+
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    try:
+        source_ids = None
+        if source:
+            with Session(engine) as session:
+                source_ids = [_outlet_id(session, given) for given in source]
+        recognizer = None
+        if nlp:
+            from app.ingest.entities.recognition import EntityRecognizer
+
+            recognizer = EntityRecognizer()
+        with round_progress() as progress:
+            task = progress.add_task("Re-extracting", total=None)
+            report = reextract_pages(
+                engine, settings, recognizer, source_ids, lambda n: progress.advance(task, n)
+            )
+    finally:
+        engine.dispose()
+    for url, reason in report.failures:
+        console.print(f"[yellow]failed[/yellow] {url}: {reason}", highlight=False)
+    print(report.summary(), flush=True)
+    raise typer.Exit(1 if report.failures else 0)
+
+
+def _outlet_id(session: Session, given: str) -> int:
+    """The id of the outlet named or numbered `given`; exit 2 when there is none."""
+    from app.models import Source
+
+    where = col(Source.id) == int(given) if given.strip().isdigit() else col(Source.name) == given
+    found = session.exec(select(col(Source.id)).where(where)).first()
+    if found is None:
+        raise _fail(f"--source: no source {given!r} (see GET /sources)", 2)
+    return int(found)
 
 
 def _since(value: str, watch: bool) -> datetime:

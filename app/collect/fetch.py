@@ -14,11 +14,13 @@ from app.collect.metrics import CollectMetrics
 from app.collect.polite import HostGate, RobotsAnswer, RobotsCache, Stopped
 from app.collect.urls import host_key, normalise_url
 from app.config import Settings
+from app.net.addresses import RefusedTarget, check_url
 
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _LASTING_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 410, 451})
 VERSION = "0.1.0"
+ALLOW_PRIVATE = "NEWSDESK_COLLECT_ALLOW_PRIVATE=1"
 
 __all__ = ["FetchError", "Fetched", "Fetcher", "Stopped"]
 
@@ -121,7 +123,9 @@ class Fetcher:
 
         A 304 (the ETag or Last-Modified still holds) comes back with an empty body; other
         statuses of 400 and over raise FetchError, as do timeouts, a body over the limit
-        and a redirect loop.
+        and a redirect loop. Each hop's host must resolve to public addresses only, unless
+        NEWSDESK_COLLECT_ALLOW_PRIVATE is set (cloud metadata addresses never): a feed, a page
+        or a redirect can't point the collector into its own network.
         """
         headers = {}
         if etag:
@@ -129,6 +133,12 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                check_url(
+                    url, allow_private=self.settings.collect_allow_private, allowed_by=ALLOW_PRIVATE
+                )
+            except RefusedTarget as refused:
+                raise FetchError(f"not fetched: {refused}", lasting=True) from None
             rules = self.robots.rules(host_key(url))
             if not rules.allowed(url):
                 raise FetchError(f"disallowed by {host_key(url)}/robots.txt: not requested")

@@ -3,8 +3,10 @@ page, read into drafts. Nothing is written here: the round stores what was gathe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -12,6 +14,7 @@ from sqlmodel import Session, col, select
 from app.collect.fetch import Fetched, Fetcher, FetchError, Stopped
 from app.collect.listings import SITEMAP, Item, Listing, NotAListing, read_listing
 from app.collect.pages import page_draft
+from app.collect.raw import kept_page
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.models import Article, CollectedUrl
 
@@ -51,6 +54,8 @@ class Gathered:
     recovered: list[tuple[str, int]] = field(default_factory=list)
     # Stopped mid-way: the drafts are stored, the source's state is not advanced.
     partial: bool = False
+    # The fetched pages to keep (NEWSDESK_KEEP_RAW), by item URL: raw_page rows, no article id.
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def items_to_retry(self) -> bool:
@@ -157,8 +162,12 @@ def read_item(fetcher: Fetcher, item: Item, evidence: str, result: Gathered) -> 
     except FetchError as exc:
         result.skipped.append((item.url, exc.reason, exc.lasting))
         return
+    started = time.perf_counter()
     draft = page_draft(fetched, item, evidence, source.publisher, source.tags)
+    fetcher.metrics.extract_seconds.inc(time.perf_counter() - started)
     if isinstance(draft, ReadFailure):
         result.skipped.append((item.url, draft.reason, True))
     else:
         result.drafts.append((item.url, draft))
+        if fetcher.settings.keep_raw:
+            result.raw[item.url] = kept_page(fetched, item, evidence, source.publisher, source.tags)

@@ -1,5 +1,5 @@
-"""Prometheus counters of a collector process: fetches by status, articles collected, and
-the time spent waiting on politeness. `newsdesk collect --watch` serves them on
+"""Prometheus counters of a collector process: fetches by status, articles collected, the
+time spent waiting on politeness and extracting. `newsdesk collect --watch` serves them on
 NEWSDESK_COLLECT_METRICS_PORT when it is set."""
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ class CollectMetrics:
         self.politeness_wait = Counter(
             "newsdesk_collect_politeness_wait_seconds",
             "Time requests waited for their host's turn (delays, Crawl-delay, Retry-After).",
+            registry=self.registry,
+        )
+
+        self.extract_seconds = Counter(
+            "newsdesk_collect_extract_seconds",
+            "Time spent reading fetched pages into articles (extraction, dates), summed over "
+            "the collector's threads.",
             registry=self.registry,
         )
 

@@ -81,6 +81,10 @@ class _Rules:
             return self.allow_all
         return bool(self.parser.can_fetch(url, ROBOTS_AGENT))
 
+    def sitemaps(self) -> list[str]:
+        """The robots.txt's `Sitemap:` URLs, as written."""
+        return [] if self.parser is None else list(self.parser.sitemaps)
+
     def crawl_delay(self) -> float:
         if self.parser is None:
             return 0.0

@@ -18,14 +18,14 @@ from sqlmodel import Session, col, func, select
 
 from app.collect.fetch import Fetcher, FetchError, Stopped
 from app.collect.gather import Gathered, Snapshot, gather
-from app.collect.listings import SITEMAP, NotAListing
+from app.collect.listings import NotAListing
 from app.collect.metrics import CollectMetrics
 from app.config import Settings
 from app.db import run_retrying
 from app.ingest.document import ReadFailure
 from app.ingest.pipeline import Ingest
 from app.ingest.store.articles import Outcome, insert_ignoring_conflicts
-from app.models import CollectedUrl, CollectionSource, Source, utc_now
+from app.models import CollectedUrl, CollectionSource, RawPage, Source, utc_now
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 # How long --watch sleeps at most before looking for due sources again (new ones added).
 WATCH_POLL_SECONDS = 30.0
+# Kept pages written per INSERT (each row holds a compressed page: a statement stays small).
+KEPT_PER_INSERT = 50
 
 
 @dataclass
@@ -161,21 +163,27 @@ class Collector:
     def backfill(
         self, since: datetime, on_source: Callable[[Snapshot], None] | None = None
     ) -> RoundReport:
-        """Walk every sitemap source's sitemaps back to `since` (app/collect/backfill.py),
-        storing its articles a batch at a time; the sources' schedules are left as they are."""
-        from app.collect.backfill import backfill_batches, sitemap_items
+        """Walk every source's sitemaps back to `since` (app/collect/backfill.py: a sitemap
+        source's own, a feed's or page's from its site's robots.txt), storing its articles a
+        batch at a time; the sources' schedules are left as they are."""
+        from app.collect.backfill import backfill_batches, sitemap_items, sitemap_roots
 
         started = time.perf_counter()
         report = RoundReport()
         ingest = Ingest(self.engine, self.settings, self.recognizer)
-        sources = [s for s in self.due(None) if s.kind == SITEMAP]
+        sources = self.due(None)
         report.sources = len(sources)
+        visited: set[str] = set()
         try:
-            for source in sources:
-                try:
-                    items = sitemap_items(self.fetcher, source, since, report.skipped)
-                except (FetchError, NotAListing) as exc:
-                    report.failures.append((source.url, str(exc)))
+            for source, roots in sitemap_roots(self.fetcher, sources, report.skipped):
+                items, read = [], False
+                for root in roots:
+                    try:
+                        items += sitemap_items(self.fetcher, root, since, report.skipped, visited)
+                        read = True
+                    except (FetchError, NotAListing) as exc:
+                        report.failures.append((root, str(exc)))
+                if not read:
                     continue
                 report.fetched += 1
                 for batch in backfill_batches(
@@ -199,6 +207,7 @@ class Collector:
         now = utc_now()
         results = ingest.store_drafts([draft for _, draft in gathered.drafts])
         seen: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
         source_id = gathered.source.id
         for (url, _), saved in zip(gathered.drafts, results, strict=True):
             if isinstance(saved, ReadFailure):
@@ -209,6 +218,8 @@ class Collector:
                 report.added += 1
                 self.metrics.articles.inc()
             seen.append(_seen(url, source_id, article_id, outcome.value, now))
+            if url in gathered.raw:
+                kept.append({**gathered.raw[url], "article_id": article_id})
         recovered = [article_id for _, article_id in gathered.recovered]
         ingest.link_unlinked(recovered)
         # Stored by a round killed before it finished: maybe never matched (pairs are kept once).
@@ -229,6 +240,10 @@ class Collector:
         def advance() -> None:
             with Session(self.engine) as session:
                 insert_ignoring_conflicts(session, CollectedUrl, seen)
+                # With the items marked seen: a page is kept once, the first time it is read.
+                for start in range(0, len(kept), KEPT_PER_INSERT):
+                    chunk = kept[start : start + KEPT_PER_INSERT]
+                    insert_ignoring_conflicts(session, RawPage, chunk)
                 source = session.get(CollectionSource, source_id)
                 if source is not None and not gathered.partial:
                     self._advance(source, gathered, now)

@@ -1,8 +1,9 @@
 """Where an outgoing request may go: a check against server-side request forgery.
 
-A URL a user gives (a webhook) must not let them make the server call itself, its private
-network or a cloud metadata service. The host is resolved first and every address it
-resolves to is checked, so a public name pointing at 10.0.0.1 is refused like 10.0.0.1.
+A URL someone else gives (a webhook, a source to collect, a link in a feed) must not let
+them make the server call itself, its private network or a cloud metadata service. The host
+is resolved first and every address it resolves to is checked, so a public name pointing at
+10.0.0.1 is refused like 10.0.0.1.
 Resolution is a parameter, so tests resolve names to addresses of their choosing.
 """
 
@@ -23,7 +24,7 @@ METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
 )
-PRIVATE_HINT = " (NEWSDESK_WEBHOOK_ALLOW_PRIVATE=1 allows it)"
+WEBHOOK_ALLOW_PRIVATE = "NEWSDESK_WEBHOOK_ALLOW_PRIVATE=1"
 
 
 class RefusedTarget(ValueError):
@@ -59,9 +60,18 @@ def refusal(address: IpAddress, allow_private: bool) -> str | None:
 
 
 def check_url(
-    url: str, *, allow_private: bool = False, resolve: Resolver = system_resolver
+    url: str,
+    *,
+    allow_private: bool = False,
+    allowed_by: str = WEBHOOK_ALLOW_PRIVATE,
+    resolve: Resolver = system_resolver,
 ) -> list[IpAddress]:
-    """The addresses `url` reaches when every one may be requested; RefusedTarget otherwise."""
+    """The addresses `url` reaches when every one may be requested; RefusedTarget otherwise.
+
+    `allowed_by` names the setting that would allow a private address, for the message.
+    A host whose DNS answer changes between this check and the connection (rebinding) is
+    not caught here.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -85,7 +95,7 @@ def check_url(
         reason = refusal(address, allow_private)
         if reason is not None:
             metadata = reason == "a cloud metadata address"
-            hint = "" if allow_private or metadata else PRIVATE_HINT
+            hint = "" if allow_private or metadata else f" ({allowed_by} allows it)"
             shown = f"{host} is" if literal else f"{host} resolves to {address},"
             raise RefusedTarget(f"{shown} {reason}{hint}")
     return addresses

@@ -24,6 +24,8 @@ FAST = {
     "collect_read_timeout_seconds": 2.0,
     "collect_max_retry_after_seconds": 5.0,
     "search_index_wait_ms": 5_000,
+    # The test sites are on 127.0.0.1, which the collector refuses by default.
+    "collect_allow_private": True,
 }
 
 

@@ -13,7 +13,8 @@ from app.api.security import key_digest
 from app.config import get_settings
 from app.db import get_session
 from app.main import create_app
-from app.models import Article
+from app.models import Article, CollectionSource, Source
+from tests.clients import client_for
 from tests.collect import corpus
 from tests.collect.harness import Harness, publish
 from tests.collect.site import Reply, Site
@@ -126,3 +127,54 @@ def test_unknown_sources_and_parameters_are_refused(client: TestClient) -> None:
     answer = client.get("/sources?health=1")
     assert (answer.status_code, answer.json()["code"]) == (422, "unknown_parameter")
     assert client.get("/sources/1?x=1").json()["code"] == "unknown_parameter"
+
+
+def test_post_refuses_private_addresses_unless_allowed(
+    client: TestClient, harness: Harness, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = sites()
+    site.route("/rss", Reply(corpus.rss2(stories[:1], base=site.base).encode()))
+    settings = harness.settings.model_copy(
+        update={"api_key_hash": key_digest(KEY), "collect_allow_private": False}
+    )
+    with client_for(settings, harness.engine) as guarded:
+        for url in (
+            site.url("/rss"),
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.7/",
+        ):
+            for kind in ("auto", "feed"):
+                body = {"url": url, "kind": kind}
+                answer = guarded.post("/sources", json=body, headers=AUTH)
+                assert (answer.status_code, answer.json()["code"]) == (422, "private_address")
+        detail = guarded.post("/sources", json={"url": site.url("/rss")}, headers=AUTH).json()
+        assert "127.0.0.1 is a loopback address" in detail["detail"]
+        assert "NEWSDESK_COLLECT_ALLOW_PRIVATE=1" in detail["detail"]
+        metadata = guarded.post("/sources", json={"url": "http://169.254.169.254/"}, headers=AUTH)
+        assert "cloud metadata address" in metadata.json()["detail"]
+    assert site.requests == []  # nothing was asked of the private host
+    # A collection round refuses them too (a source added by the command line, say).
+    guarded_round = harness.with_settings(collect_allow_private=False)
+    with Session(harness.engine) as session:
+        session.add(
+            CollectionSource(source_id=_outlet(session), url=site.url("/other"), kind="feed")
+        )
+        session.commit()
+    try:
+        report = guarded_round.round()
+    finally:
+        guarded_round.close()
+    assert [reason for _, reason in report.failures] == [
+        "not fetched: 127.0.0.1 is a loopback address (NEWSDESK_COLLECT_ALLOW_PRIVATE=1 allows it)"
+    ]
+    assert site.requests == []
+    # Allowed (the other tests' setting), the same URL is added.
+    assert client.post("/sources", json={"url": site.url("/rss")}, headers=AUTH).status_code == 201
+
+
+def _outlet(session: Session) -> int:
+    outlet = Source(name="Intranet", domain="127.0.0.1")
+    session.add(outlet)
+    session.flush()
+    assert outlet.id is not None
+    return outlet.id

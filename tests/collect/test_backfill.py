@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, col, select
 
-from app.models import Article
+from app.models import Article, ArticleTag
 from tests.collect import corpus
 from tests.collect.harness import Harness, each_database, publish
 from tests.collect.site import Reply, Site
@@ -139,3 +139,29 @@ def test_collect_since_on_the_command_line(
     assert run.returncode == 0, run.stderr
     assert "1 sources: 1 fetched, 0 unchanged (304), 3 articles added, 0 failed" in run.stdout
     assert "/old.xml" not in site.paths()
+
+
+def test_feed_and_page_sources_are_backfilled_from_the_sitemaps_their_robots_txt_lists(
+    harness: Harness, sites: Callable[[], Site], stories: list[corpus.Story]
+) -> None:
+    site = index_site(sites, stories)
+    robots = f"User-agent: *\nDisallow: /private/\n\nSitemap: {site.url('/sitemap.xml')}\n"
+    site.route("/robots.txt", Reply(robots.encode(), headers={"Content-Type": "text/plain"}))
+    site.route("/rss", Reply(corpus.rss2(stories[5:], base=site.base).encode()))
+    [feed] = harness.add(site.url("/rss"), tags=["uk"])
+    bare = sites()  # its robots.txt lists no sitemap: nothing to walk
+    publish(bare, stories[:1])
+    bare.route("/rss", Reply(corpus.rss2(stories[:1], base=bare.base).encode()))
+    harness.add(bare.url("/rss"))
+
+    report = harness.collector.backfill(SINCE)
+    assert (report.added, report.failures) == (3, [])
+    assert stored_urls(harness) == {site.url(s.path) for s in stories[3:]}
+    assert "/old.xml" not in site.paths() and site.paths().count("/rss") == 1  # by `add`
+    assert (bare.url("/robots.txt"), f"lists no Sitemap: for {bare.url('/rss')}") in report.skipped
+    assert not [path for path in bare.paths() if path.startswith("/news/")]
+    with Session(harness.engine) as session:
+        outlets = set(session.exec(select(col(Article.source_id))))
+        tags = set(session.exec(select(ArticleTag.tag)))
+    assert (outlets, tags) == ({feed.source_id}, {"uk"})
+    assert harness.collector.backfill(SINCE).added == 0  # resumable, as for a sitemap source

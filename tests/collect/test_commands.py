@@ -27,7 +27,11 @@ from tests.e2e.live import free_port
 from tests.helpers import settings_for
 
 pytestmark = pytest.mark.corpus
-FAST = {"NEWSDESK_COLLECT_HOST_DELAY_SECONDS": "0.02", "NEWSDESK_COLLECT_RETRIES": "0"}
+FAST = {
+    "NEWSDESK_COLLECT_HOST_DELAY_SECONDS": "0.02",
+    "NEWSDESK_COLLECT_RETRIES": "0",
+    "NEWSDESK_COLLECT_ALLOW_PRIVATE": "1",
+}
 
 
 def newsdesk(database: str, *args: str) -> subprocess.CompletedProcess[str]:

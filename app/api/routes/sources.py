@@ -14,6 +14,7 @@ from app.api.errors import ApiError
 from app.api.routes.admin import KEY_ERRORS, WriterSessionDep
 from app.api.security import ApiKeyDep
 from app.models import MAX_ID, CollectionSource, Source
+from app.net.addresses import RefusedTarget, check_url
 from app.schemas import (
     ErrorResponse,
     FeedHealth,
@@ -69,7 +70,7 @@ def get_source(source_id: SourceId, session: SessionDep) -> SourceOut:
 def add_source(body: SourceIn, session: WriterSessionDep, settings: SettingsDep) -> SourceOut:
     """As `newsdesk sources add`: the URL is read to find its kind (a feed, a sitemap, or a
     page whose advertised feeds are used) and its outlet; the answer is that source."""
-    from app.collect.fetch import Fetcher
+    from app.collect.fetch import ALLOW_PRIVATE, Fetcher
     from app.collect.sources import SourceError, parse_interval
     from app.collect.sources import add_source as add_collection_source
 
@@ -77,6 +78,12 @@ def add_source(body: SourceIn, session: WriterSessionDep, settings: SettingsDep)
         seconds = parse_interval(body.interval)
     except SourceError as error:
         raise ApiError(422, "invalid_parameter", f"interval: {error}") from None
+    try:
+        check_url(body.url, allow_private=settings.collect_allow_private, allowed_by=ALLOW_PRIVATE)
+    except RefusedTarget as refused:
+        raise ApiError(
+            422, "private_address", f"url: {refused}; not fetched inside the server's own network"
+        ) from None
     fetcher = Fetcher(settings)
     try:
         added = add_collection_source(
