@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import importlib
 import re
 from collections import Counter
@@ -19,6 +20,7 @@ from app.ingest.entities.names import (
     load_alias_file,
     name_key,
 )
+from app.ingest.entities.spans import SpanGuess, corrected
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -68,12 +70,36 @@ _SENTENCE_OPENERS = frozenset(_OPENER_WORDS.split())
 _HONORIFIC_BEFORE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.?\s+$")
 
 
+# A number standing alone in a line: a score, a position, a count ("3", "2-1", "(4)").
+_NUMBER_TOKEN = re.compile(r"(?<!\S)\(?\d+(?:[-–:]\d+)?\)?[,;.]?(?!\S)")
+_PROSE_WORD = re.compile(r"(?<![\w'])[a-z]{3,}\b")
+_TABLE_WORDS = frozenset({"and", "aet", "pen", "pens", "agg"})
+# "The Legal Affairs Committee (JURI)": an acronym in brackets right after a name NER found.
+_BRACKETED_ACRONYM = re.compile(r"\s*\(([A-Z][A-Z0-9&.-]{1,9})\)")
+# Calendar words are never searched for on their own: "May" the person is not "May" the month.
+_CALENDAR_WORDS = frozenset(
+    word.casefold() for word in (*calendar.month_name, *calendar.day_name) if word
+)
+
+
 @dataclass(frozen=True)
 class _Segment:
-    """One line of an article (or its title): NER never sees across a line break."""
+    """One line of an article (or its title): NER never sees across a line break.
+
+    `ner_text` is what the model reads: the same length as `text`, with the numbers of a
+    table row blanked out ("Karlsruhe 3 Bayern Munich 1" is two clubs, not "Karlsruhe 3") and
+    a line in capitals re-cased. A heading in capitals, like the title, only confirms names
+    the body states.
+    """
 
     text: str
     in_title: bool
+    ner_text: str = ""
+    table_row: bool = False
+
+    @property
+    def model_text(self) -> str:
+        return self.ner_text or self.text
 
 
 @dataclass(frozen=True)
@@ -84,7 +110,7 @@ class _Found:
     start: int
     end: int
     mention: Mention
-    rank: int  # higher wins an overlap: defined acronyms 2, curated names 1, NER 0
+    rank: int  # higher wins an overlap: defined acronyms 2, curated names 1, NER 0, repeats -1
 
 
 @dataclass(frozen=True)
@@ -124,7 +150,7 @@ class EntityRecognizer:
     ) -> list[list[FoundEntity]]:
         """Entities of each (title, body) pair; title entities only confirm ones in the body."""
         per_article = [_segments(title, body) for title, body in articles]
-        texts = (segment.text for segments in per_article for segment in segments)
+        texts = (segment.model_text for segments in per_article for segment in segments)
         docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
         results = []
         for segments in per_article:
@@ -143,6 +169,7 @@ class EntityRecognizer:
             finds.extend(_acronym_finds(segments, definition))
         if self._curated_phrase is not None:
             finds.extend(self._curated_finds(segments))
+        finds.extend(_other_mentions(segments, finds))
         return link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
 
     def _curated_finds(self, segments: list[_Segment]) -> Iterator[_Found]:
@@ -165,21 +192,93 @@ def _configured_aliases() -> AliasTable:
 def _segments(title: str | None, body: str) -> list[_Segment]:
     """The title, then every non-blank line of the body."""
     lines = [line.strip() for line in body.splitlines()]
-    segments = [_Segment(line, False) for line in lines if line]
+    segments = [_body_segment(line) for line in lines if line]
     if title and title.strip():
         segments.insert(0, _Segment(" ".join(title.split()), True))
     return segments
 
 
+def _body_segment(line: str) -> _Segment:
+    """A body line as NER should read it: headings in capitals, table rows, or prose."""
+    letters = [char for char in line if char.isalpha()]
+    if len(letters) >= 4 and not any(char.islower() for char in letters):
+        return _Segment(line, True, ner_text=_recased(line))
+    numbers = list(_NUMBER_TOKEN.finditer(line))
+    if numbers and not any(
+        word not in _TABLE_WORDS for word in _PROSE_WORD.findall(_NUMBER_TOKEN.sub(" ", line))
+    ):
+        masked = line
+        for match in numbers:
+            blank = "," + " " * (match.end() - match.start() - 1)
+            masked = masked[: match.start()] + blank + masked[match.end() :]
+        return _Segment(line, False, ner_text=masked, table_row=True)
+    return _Segment(line, False)
+
+
+def _recased(line: str) -> str:
+    """A line in capitals in title case, the same length: "EASTERN CONFERENCE"."""
+    return re.sub(r"[^\W\d_]+", lambda m: m.group().capitalize(), line)
+
+
 def _ner_finds(index: int, segment: _Segment, entities: Sequence[Span]) -> Iterator[_Found]:
-    """NER spans of one segment with a type we keep."""
-    for span in entities:
-        entity_type = ENTITY_TYPES.get(span.label_)
+    """NER spans of one segment with a type we keep, corrected where NER cuts names short."""
+    guesses = [
+        SpanGuess(span.start_char, _end_at_sentence_break(span), span.label_) for span in entities
+    ]
+    for guess in guesses:
+        fixed = corrected(segment.model_text, guess, [g for g in guesses if g is not guess])
+        label = fixed.label
+        if segment.table_row and label in ("GPE", "LOC"):
+            label = "ORG"  # a place in a table of results is the club or team playing
+        entity_type = ENTITY_TYPES.get(label)
         if entity_type is None:
             continue
-        start, end = _with_honorific(segment.text, span.start_char), _end_at_sentence_break(span)
-        mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=span.label_)
+        start, end = _with_honorific(segment.text, fixed.start), fixed.end
+        mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=label)
         yield _Found(index, start, end, mention, rank=0)
+
+
+def _other_mentions(segments: list[_Segment], finds: list[_Found]) -> Iterator[_Found]:
+    """Every other place a name found once is written, where NER missed it (lowest rank)."""
+    forms: dict[str, Mention] = {}
+    for found in finds:
+        mention = found.mention
+        if mention.type == "other" or mention.in_title or len(mention.text) <= 2:
+            continue
+        forms.setdefault(mention.text, mention)
+        name = canonical_name(mention.text, mention.type) if mention.type == "person" else None
+        if name is not None and " " in name:
+            # The surname alone ("Mittal" after "Lakshmi Mittal"); linking joins it to the name.
+            surname = name.split()[-1]
+            forms.setdefault(surname, Mention(surname, "person", False, label=mention.label))
+    lower_words = {word for segment in segments for word in re.findall(r"\b[a-z]\w+", segment.text)}
+    # A single word also written in lower case ("Brown" and "brown") is a common word.
+    searchable = [
+        form
+        for form in forms
+        if form[:1].isupper()
+        and form.casefold() not in _CALENDAR_WORDS
+        and (" " in form or form.casefold() not in lower_words)
+    ]
+    if not searchable:
+        return
+    pattern = re.compile(
+        r"(?<![\w-])(?:"
+        + "|".join(re.escape(f) for f in sorted(searchable, key=len, reverse=True))
+        + r")(?![\w-])"
+    )
+    for index, segment in enumerate(segments):
+        for match in pattern.finditer(segment.text):
+            source = forms[match.group()]
+            mention = Mention(
+                match.group(),
+                source.type,
+                segment.in_title,
+                source.name,
+                source.acronym,
+                source.label,
+            )
+            yield _Found(index, match.start(), match.end(), mention, rank=-1)
 
 
 def _with_honorific(text: str, start: int) -> int:
@@ -262,6 +361,19 @@ def _defined_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:
             yield match.group(2).strip(), match.group(1), match.start(2), match.end(2)
 
 
+def _bracketed_after_names(
+    index: int, segment: _Segment, ner_finds: list[_Found]
+) -> Iterator[tuple[str, str, int, int]]:
+    """(name, acronym, start, end) where an organisation NER found is followed by an acronym
+    in brackets whose letters need not be its initials: "Legal Affairs Committee (JURI)"."""
+    for found in ner_finds:
+        if found.segment != index or found.mention.type != "organization":
+            continue
+        match = _BRACKETED_ACRONYM.match(segment.text, found.end)
+        if match is not None and sum(char.isupper() for char in match.group(1)) >= 2:
+            yield found.mention.text, match.group(1), found.start, found.end
+
+
 def _definitions(
     segments: list[_Segment], ner_finds: list[_Found], curated: AliasTable
 ) -> list[_Definition]:
@@ -270,7 +382,8 @@ def _definitions(
     for index, segment in enumerate(segments):
         if segment.in_title:
             continue
-        for long_form, acronym, start, end in _defined_pairs(segment.text):
+        pairs = [*_defined_pairs(segment.text), *_bracketed_after_names(index, segment, ner_finds)]
+        for long_form, acronym, start, end in pairs:
             if acronym in definitions:
                 continue
             overlapping = [
