@@ -161,3 +161,43 @@ def test_a_surface_form_has_one_type_in_an_article(recognizer: EntityRecognizer)
     types = {name_key(form): entity.type for entity in entities.values() for form in entity.forms}
     assert types[name_key("Altria")] == "organization"
     assert len([e for e in entities.values() if "Altria" in e.forms]) == 1
+
+
+def test_an_acronym_or_a_plural_is_no_person(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "He said a British man told him he was from MI6. The Tories and the Lib Dems "
+        "called for an inquiry.",
+    )
+    assert owner_of(entities, "MI6") is not None
+    assert all(e.type != "person" for e in entities.values()), entities
+
+
+def test_a_first_name_alone_links_to_the_full_name(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        'David Blunkett quit last week. The prime minister said: "I have made my admiration '
+        'for David very clear."',
+    )
+    assert "David" not in entities
+    assert "David" in entities["David Blunkett"].forms
+
+
+def test_a_common_word_capitalised_is_no_entity(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "Digital sales in the US are used to compile the chart. Sales of digital music "
+        "rose in Europe.",
+    )
+    assert "Digital" not in entities
+    assert {"US", "Europe"} <= set(entities)
+
+
+def test_a_long_name_is_widened_over_each_connector(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "Lawyers will ask the full US Court of Appeals for the District of Columbia to hear "
+        "the case. The National Transition Government of Liberia will stay in place.",
+    )
+    assert "US Court of Appeals for the District of Columbia" in entities
+    assert "National Transition Government of Liberia" in entities

@@ -16,6 +16,7 @@ from app.ingest.entities.names import (
     canonical_name,
     has_honorific,
     is_acronym,
+    is_first_name,
     name_key,
 )
 
@@ -118,6 +119,18 @@ def _merge_partial_person_names(groups: dict[str, list[_Resolved]]) -> None:
         owners = [
             f for f in full_names if f != key and f in groups and f.split()[-len(words) :] == words
         ]
+        if len(owners) == 1:
+            groups[owners[0]].extend(groups.pop(key))
+    _merge_first_names(groups, full_names)
+
+
+def _merge_first_names(groups: dict[str, list[_Resolved]], full_names: list[str]) -> None:
+    """Link a lone first name ("David") to the one full name of the article it begins."""
+    for key in [k for k in groups if " " not in k]:
+        members = groups[key]
+        if _group_type(members) != "person" or not is_first_name(members[0].name):
+            continue
+        owners = [f for f in full_names if f in groups and f.split()[0] == key]
         if len(owners) == 1:
             groups[owners[0]].extend(groups.pop(key))
 

@@ -32,7 +32,8 @@ _TITLE_WORDS = """
     mr mrs ms miss mx dr prof professor sir dame madam madame monsieur herr
     president vice deputy acting former interim prime minister secretary general
     chancellor premier senator sen rep representative congressman congresswoman governor gov
-    mayor judge justice chairman chairwoman chair chief executive ceo spokesman spokeswoman
+    mayor judge justice treasurer chairman chairwoman chair chief executive ceo spokesman
+    spokeswoman
     spokesperson ambassador envoy commander gen lt col colonel maj major capt captain sgt
     admiral marshal foreign defence defense interior finance security council state
     mullah maulvi maulana sheikh sheik shaikh imam ayatollah hojatoleslam emir amir sultan

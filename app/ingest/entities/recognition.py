@@ -170,7 +170,8 @@ class EntityRecognizer:
         if self._curated_phrase is not None:
             finds.extend(self._curated_finds(segments))
         finds.extend(_other_mentions(segments, finds))
-        return link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
+        linked = link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
+        return _without_common_words(segments, linked, self.curated)
 
     def _curated_finds(self, segments: list[_Segment]) -> Iterator[_Found]:
         """Multi-word curated names found in the text, even where NER missed them."""
@@ -238,6 +239,27 @@ def _ner_finds(index: int, segment: _Segment, entities: Sequence[Span]) -> Itera
         yield _Found(index, start, end, mention, rank=0)
 
 
+def _without_common_words(
+    segments: list[_Segment], entities: list[FoundEntity], curated: AliasTable
+) -> list[FoundEntity]:
+    """Drop one-word entities the article also writes in lower case as a common word
+    ("Budget" and "budget", "Digital" and "digital"): capitalised by a heading or a sentence's
+    start, not names. Curated names and acronyms stay."""
+    lower_words = _lower_words(segments)
+    return [
+        entity
+        for entity in entities
+        if " " in entity.name
+        or entity.name.isupper()
+        or entity.name.casefold() not in lower_words
+        or curated.lookup(entity.name) is not None
+    ]
+
+
+def _lower_words(segments: list[_Segment]) -> set[str]:
+    return {word for segment in segments for word in re.findall(r"\b[a-z]\w+", segment.text)}
+
+
 def _other_mentions(segments: list[_Segment], finds: list[_Found]) -> Iterator[_Found]:
     """Every other place a name found once is written, where NER missed it (lowest rank)."""
     forms: dict[str, Mention] = {}
@@ -251,7 +273,7 @@ def _other_mentions(segments: list[_Segment], finds: list[_Found]) -> Iterator[_
             # The surname alone ("Mittal" after "Lakshmi Mittal"); linking joins it to the name.
             surname = name.split()[-1]
             forms.setdefault(surname, Mention(surname, "person", False, label=mention.label))
-    lower_words = {word for segment in segments for word in re.findall(r"\b[a-z]\w+", segment.text)}
+    lower_words = _lower_words(segments)
     # A single word also written in lower case ("Brown" and "brown") is a common word.
     searchable = [
         form

@@ -13,10 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.ingest.entities.names import SURNAME_TITLES, is_first_name
+from app.ingest.entities.names import SURNAME_TITLES, is_acronym, is_first_name
 
 # A capitalised word of a name ("Skills", "McDonald's", "AT&T").
 _WORD = r"[A-Z][\w'’&.-]*"
+_CONNECTOR_WORDS = frozenset({"and", "of", "for", "the", "&"})
 _CONTINUATION = re.compile(rf"\s+(and|of|for|the|&)\s+((?:the\s+)?{_WORD}(?:\s+{_WORD})*)")
 _INITIALS_BEFORE = re.compile(r"(?<![\w.])([A-Z]\.?[A-Z]\.?(?:[A-Z]\.?)?)\s+$")
 _FOLLOWING_WORD = re.compile(r"\s+([A-Z][a-z]+)\b")
@@ -81,6 +82,16 @@ def _organization(text: str, span: SpanGuess, others: Sequence[SpanGuess]) -> Sp
     initials = _INITIALS_BEFORE.search(text, 0, start)
     if initials and _free(initials.start(1), start, others, frozenset()):
         start = initials.start(1)
+    # NER sometimes ends a name on its connector ("National Transition Government of").
+    if text[start:end].rsplit(maxsplit=1)[-1] in _CONNECTOR_WORDS:
+        end = start + len(text[start:end].rsplit(maxsplit=1)[0])
+    while (widened := _continued(text, start, end, others)) != end:
+        end = widened
+    return SpanGuess(start, end, span.label)
+
+
+def _continued(text: str, start: int, end: int, others: Sequence[SpanGuess]) -> int:
+    """Where the name ends when its next connector and capitalised words belong to it."""
     match = _CONTINUATION.match(text, end)
     if match is not None:
         connector = match.group(1)
@@ -93,8 +104,8 @@ def _organization(text: str, span: SpanGuess, others: Sequence[SpanGuess]) -> Sp
         if joins and connector in ("and", "&") and " " not in match.group(2):
             allowed = frozenset({"ORG"})
         if joins and _free(match.start(2), match.end(2), others, allowed):
-            end = match.end(2)
-    return SpanGuess(start, end, span.label)
+            return match.end(2)
+    return end
 
 
 def _club(text: str, span: SpanGuess) -> SpanGuess:
@@ -112,11 +123,12 @@ def _club(text: str, span: SpanGuess) -> SpanGuess:
 
 
 def _person(text: str, span: SpanGuess) -> SpanGuess:
-    """A club NER took for a person, or a lone first name before a surname that is also a
-    title: "Mike" + "Judge"."""
+    """An organisation NER took for a person, or a lone first name before a surname that is
+    also a title: "Mike" + "Judge"."""
     name = text[span.start : span.end]
-    if name.split()[-1] in CLUB_SUFFIXES:
-        return SpanGuess(span.start, span.end, "ORG")  # "Bolton Wanderers" is a club
+    # "Bolton Wanderers" is a club, "MI6" an agency, "the Lib Dems" a party: no one's name.
+    if name.split()[-1] in CLUB_SUFFIXES or is_acronym(name) or name[:4] in ("the ", "The "):
+        return SpanGuess(span.start, span.end, "ORG")
     after = _FOLLOWING_WORD.match(text, span.end)
     if after is None or " " in name or after.group(1).casefold() not in SURNAME_TITLES:
         return span
