@@ -25,8 +25,8 @@ GOLD: dict[str, Any] = json.loads(
 )
 TYPES = ("person", "organization", "location")
 # Floors a change must not fall below (the figures when the gold was made, less a margin).
-MIN_F1 = {"person": 0.78, "organization": 0.57, "location": 0.81, "all": 0.72}
-MIN_LINKED_FORMS = 0.85
+MIN_F1 = {"person": 0.80, "organization": 0.56, "location": 0.75, "all": 0.73}
+MIN_LINKED_FORMS = 0.92
 
 # (canonical name or form as written, type): what a system says one document names.
 Found = list[tuple[set[str], str]]

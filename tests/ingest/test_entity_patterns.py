@@ -201,3 +201,29 @@ def test_a_long_name_is_widened_over_each_connector(recognizer: EntityRecognizer
     )
     assert "US Court of Appeals for the District of Columbia" in entities
     assert "National Transition Government of Liberia" in entities
+
+
+def test_a_results_headline_makes_its_towns_clubs(recognizer: EntityRecognizer) -> None:
+    [found] = recognizer.recognize(
+        [
+            (
+                "Newcastle 2-1 Bolton",
+                "Kieron Dyer scored the winner for Newcastle against Bolton on Saturday. "
+                "Fans in Newcastle celebrated.",
+            )
+        ]
+    )
+    types = {entity.name: entity.type for entity in found}
+    assert types["Newcastle"] == "organization" and types.get("Bolton") != "location"
+
+
+def test_the_players_of_a_line_up_are_people(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "Jerzy Dudek saved well from Drogba.\n"
+        "Dudek, Finnan, Carragher, Hyypia, Traore (Biscan 67), Luis Garcia, Gerrard.\n",
+    )
+    for player in ("Finnan", "Carragher", "Hyypia", "Traore", "Biscan", "Luis Garcia"):
+        assert entities[player].type == "person", entities.get(player)
+    assert "Dudek" in entities["Jerzy Dudek"].forms
+    assert not any("," in name for name in entities)

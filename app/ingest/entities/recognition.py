@@ -7,7 +7,7 @@ import importlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from app.ingest.entities.names import (
     load_alias_file,
     name_key,
 )
+from app.ingest.entities.segments import Segment, article_segments, lineup_names
 from app.ingest.entities.spans import SpanGuess, corrected
 
 if TYPE_CHECKING:
@@ -70,36 +71,12 @@ _SENTENCE_OPENERS = frozenset(_OPENER_WORDS.split())
 _HONORIFIC_BEFORE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.?\s+$")
 
 
-# A number standing alone in a line: a score, a position, a count ("3", "2-1", "(4)").
-_NUMBER_TOKEN = re.compile(r"(?<!\S)\(?\d+(?:[-–:]\d+)?\)?[,;.]?(?!\S)")
-_PROSE_WORD = re.compile(r"(?<![\w'])[a-z]{3,}\b")
-_TABLE_WORDS = frozenset({"and", "aet", "pen", "pens", "agg"})
 # "The Legal Affairs Committee (JURI)": an acronym in brackets right after a name NER found.
 _BRACKETED_ACRONYM = re.compile(r"\s*\(([A-Z][A-Z0-9&.-]{1,9})\)")
 # Calendar words are never searched for on their own: "May" the person is not "May" the month.
 _CALENDAR_WORDS = frozenset(
     word.casefold() for word in (*calendar.month_name, *calendar.day_name) if word
 )
-
-
-@dataclass(frozen=True)
-class _Segment:
-    """One line of an article (or its title): NER never sees across a line break.
-
-    `ner_text` is what the model reads: the same length as `text`, with the numbers of a
-    table row blanked out ("Karlsruhe 3 Bayern Munich 1" is two clubs, not "Karlsruhe 3") and
-    a line in capitals re-cased. A heading in capitals, like the title, only confirms names
-    the body states.
-    """
-
-    text: str
-    in_title: bool
-    ner_text: str = ""
-    table_row: bool = False
-
-    @property
-    def model_text(self) -> str:
-        return self.ner_text or self.text
 
 
 @dataclass(frozen=True)
@@ -149,7 +126,7 @@ class EntityRecognizer:
         self, articles: Sequence[tuple[str | None, str]], batch_size: int = 64
     ) -> list[list[FoundEntity]]:
         """Entities of each (title, body) pair; title entities only confirm ones in the body."""
-        per_article = [_segments(title, body) for title, body in articles]
+        per_article = [article_segments(title, body) for title, body in articles]
         texts = (segment.model_text for segments in per_article for segment in segments)
         docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
         results = []
@@ -162,9 +139,9 @@ class EntityRecognizer:
             results.append(self._link(segments, ner_finds))
         return results
 
-    def _link(self, segments: list[_Segment], ner_finds: list[_Found]) -> list[FoundEntity]:
+    def _link(self, segments: list[Segment], ner_finds: list[_Found]) -> list[FoundEntity]:
         """Add defined acronyms and curated names to the NER finds, settle overlaps, link."""
-        finds = list(ner_finds)
+        finds = _clubs_throughout(segments, ner_finds)
         for definition in _definitions(segments, ner_finds, self.curated):
             finds.extend(_acronym_finds(segments, definition))
         if self._curated_phrase is not None:
@@ -173,7 +150,7 @@ class EntityRecognizer:
         linked = link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
         return _without_common_words(segments, linked, self.curated)
 
-    def _curated_finds(self, segments: list[_Segment]) -> Iterator[_Found]:
+    def _curated_finds(self, segments: list[Segment]) -> Iterator[_Found]:
         """Multi-word curated names found in the text, even where NER missed them."""
         assert self._curated_phrase is not None
         for index, segment in enumerate(segments):
@@ -190,39 +167,14 @@ def _configured_aliases() -> AliasTable:
     return AliasTable(load_alias_file(path) if path.is_file() else ())
 
 
-def _segments(title: str | None, body: str) -> list[_Segment]:
-    """The title, then every non-blank line of the body."""
-    lines = [line.strip() for line in body.splitlines()]
-    segments = [_body_segment(line) for line in lines if line]
-    if title and title.strip():
-        segments.insert(0, _Segment(" ".join(title.split()), True))
-    return segments
-
-
-def _body_segment(line: str) -> _Segment:
-    """A body line as NER should read it: headings in capitals, table rows, or prose."""
-    letters = [char for char in line if char.isalpha()]
-    if len(letters) >= 4 and not any(char.islower() for char in letters):
-        return _Segment(line, True, ner_text=_recased(line))
-    numbers = list(_NUMBER_TOKEN.finditer(line))
-    if numbers and not any(
-        word not in _TABLE_WORDS for word in _PROSE_WORD.findall(_NUMBER_TOKEN.sub(" ", line))
-    ):
-        masked = line
-        for match in numbers:
-            blank = "," + " " * (match.end() - match.start() - 1)
-            masked = masked[: match.start()] + blank + masked[match.end() :]
-        return _Segment(line, False, ner_text=masked, table_row=True)
-    return _Segment(line, False)
-
-
-def _recased(line: str) -> str:
-    """A line in capitals in title case, the same length: "EASTERN CONFERENCE"."""
-    return re.sub(r"[^\W\d_]+", lambda m: m.group().capitalize(), line)
-
-
-def _ner_finds(index: int, segment: _Segment, entities: Sequence[Span]) -> Iterator[_Found]:
-    """NER spans of one segment with a type we keep, corrected where NER cuts names short."""
+def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterator[_Found]:
+    """NER spans of one segment with a type we keep, corrected where NER cuts names short;
+    the players of a line-up, which the model reads poorly, without it."""
+    if segment.lineup:
+        for start, end in lineup_names(segment.text):
+            mention = Mention(segment.text[start:end], "person", False, label="PERSON")
+            yield _Found(index, start, end, mention, rank=0)
+        return
     guesses = [
         SpanGuess(span.start_char, _end_at_sentence_break(span), span.label_) for span in entities
     ]
@@ -239,8 +191,24 @@ def _ner_finds(index: int, segment: _Segment, entities: Sequence[Span]) -> Itera
         yield _Found(index, start, end, mention, rank=0)
 
 
+def _clubs_throughout(segments: list[Segment], finds: list[_Found]) -> list[_Found]:
+    """A name that is a club in a results line ("Newcastle 2-1 Bolton") is the club wherever
+    the article writes it, not the town NER may read elsewhere: one type per surface form."""
+    clubs = {
+        name_key(f.mention.text)
+        for f in finds
+        if segments[f.segment].table_row and f.mention.type == "organization"
+    }
+    return [
+        replace(f, mention=replace(f.mention, type="organization"))
+        if f.mention.type == "location" and name_key(f.mention.text) in clubs
+        else f
+        for f in finds
+    ]
+
+
 def _without_common_words(
-    segments: list[_Segment], entities: list[FoundEntity], curated: AliasTable
+    segments: list[Segment], entities: list[FoundEntity], curated: AliasTable
 ) -> list[FoundEntity]:
     """Drop one-word entities the article also writes in lower case as a common word
     ("Budget" and "budget", "Digital" and "digital"): capitalised by a heading or a sentence's
@@ -256,11 +224,11 @@ def _without_common_words(
     ]
 
 
-def _lower_words(segments: list[_Segment]) -> set[str]:
+def _lower_words(segments: list[Segment]) -> set[str]:
     return {word for segment in segments for word in re.findall(r"\b[a-z]\w+", segment.text)}
 
 
-def _other_mentions(segments: list[_Segment], finds: list[_Found]) -> Iterator[_Found]:
+def _other_mentions(segments: list[Segment], finds: list[_Found]) -> Iterator[_Found]:
     """Every other place a name found once is written, where NER missed it (lowest rank)."""
     forms: dict[str, Mention] = {}
     for found in finds:
@@ -384,7 +352,7 @@ def _defined_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:
 
 
 def _bracketed_after_names(
-    index: int, segment: _Segment, ner_finds: list[_Found]
+    index: int, segment: Segment, ner_finds: list[_Found]
 ) -> Iterator[tuple[str, str, int, int]]:
     """(name, acronym, start, end) where an organisation NER found is followed by an acronym
     in brackets whose letters need not be its initials: "Legal Affairs Committee (JURI)"."""
@@ -397,7 +365,7 @@ def _bracketed_after_names(
 
 
 def _definitions(
-    segments: list[_Segment], ner_finds: list[_Found], curated: AliasTable
+    segments: list[Segment], ner_finds: list[_Found], curated: AliasTable
 ) -> list[_Definition]:
     """Acronyms the body defines that NER or the curated names confirm as entities."""
     definitions: dict[str, _Definition] = {}
@@ -430,7 +398,7 @@ def _voted_type(overlapping: list[_Found], named: list[_Found], long_form: str) 
     return votes.most_common(1)[0][0] if votes else "organization"
 
 
-def _acronym_finds(segments: list[_Segment], definition: _Definition) -> Iterator[_Found]:
+def _acronym_finds(segments: list[Segment], definition: _Definition) -> Iterator[_Found]:
     """The long form where it is defined and every standalone use of the acronym."""
     acronym = re.compile(rf"(?<![\w-]){re.escape(definition.acronym)}(?![\w-])")
     for index, segment in enumerate(segments):
