@@ -550,6 +550,46 @@ def entities_split(
     curate(database_url, change)
 
 
+@entities_app.command("rename")
+def entities_rename(
+    entity: Annotated[str, typer.Argument(help="Entity to rename: id, canonical name or alias.")],
+    name: Annotated[str, typer.Argument(help="Its new canonical name.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Give ENTITY the canonical name NAME; the old name stays an alias; re-ingest keeps it."""
+    from app.ingest.entities.curation import find_entity, rename_entity
+
+    def change(session: Session) -> str:
+        found = find_entity(session, entity)
+        old = found.name
+        renamed = rename_entity(session, found, name)
+        return f"Renamed {old!r} to {renamed.name!r} (id {renamed.id}, {renamed.type})."
+
+    curate(database_url, change)
+
+
+@entities_app.command("retype")
+def entities_retype(
+    entity: Annotated[str, typer.Argument(help="Entity to change: id, canonical name or alias.")],
+    entity_type: Annotated[str, typer.Argument(help="person, organization, location or other.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Change the type of ENTITY; its forms keep linking to it at re-ingest."""
+    from app.ingest.entities.curation import find_entity, retype_entity
+
+    if entity_type not in ("person", "organization", "location", "other"):
+        console.print(f"[red]Unknown type {entity_type!r}.[/red]", highlight=False)
+        raise typer.Exit(2)
+
+    def change(session: Session) -> str:
+        found = find_entity(session, entity)
+        old = found.type
+        retyped = retype_entity(session, found, entity_type)
+        return f"Changed {retyped.name!r} (id {retyped.id}) from {old} to {retyped.type}."
+
+    curate(database_url, change)
+
+
 @entities_app.command("list")
 def entities_list(
     query: Annotated[str | None, typer.Argument(help="Part of a name or alias.")] = None,

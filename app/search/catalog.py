@@ -225,10 +225,12 @@ def top_sources(session: Session, entity_id: int, limit: int) -> list[tuple[Sour
 
 
 def aliases_of(session: Session, entity_id: int) -> list[str]:
-    """Every form stored as naming the entity, A–Z."""
+    """Every form stored as naming the entity, A–Z, each once (a form may be stored under two
+    types, as after merging entities of different types)."""
     return list(
         session.execute(
             select(col(EntityAlias.alias))
+            .distinct()
             .where(col(EntityAlias.entity_id) == entity_id)
             .order_by(col(EntityAlias.alias))
         ).scalars()

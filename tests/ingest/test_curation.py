@@ -1,4 +1,5 @@
-"""`newsdesk entities merge / split`: what they change, and that a re-ingest keeps it."""
+"""`newsdesk entities merge / split / rename / retype`: what they change, and that a re-ingest,
+recognition run again and a rebuilt index keep it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from app.db import create_db_engine
 from app.keys import name_key
 from app.models import ArticleEntity, Entity, EntityAlias
-from tests.clients import run_newsdesk
+from tests.clients import client_with, run_newsdesk
 from tests.helpers import SEEDS_DIR, ingest_paths, settings_for
 
 Links = dict[int, tuple[int, list[str]]]  # article id -> (mentions, forms)
@@ -165,3 +166,125 @@ def test_entities_list_shows_ids_for_curation(url: str) -> None:
     shown = run_newsdesk("entities", "list", "putin", database_url=url)
     assert shown.returncode == 0, shown.stderr
     assert f"{putin} " in shown.stdout and "Vladimir Putin" in shown.stdout
+
+
+def relink_everything(url: str, seeds: Path, changed: str) -> None:
+    """Change one seed's text (re-ingest), drop every other article's links (recognition runs
+    again on them, as after a crash), re-ingest, and rebuild the search index."""
+    change_text(seed_file(seeds, changed))
+    engine = create_db_engine(settings_for(url), writer=True)
+    with Session(engine) as session:
+        session.execute(delete(ArticleEntity))
+        session.commit()
+    engine.dispose()
+    assert reingest(url, seeds).startswith("0 added, 1 updated, 4 unchanged")
+    done = run_newsdesk("reindex", database_url=url)
+    assert done.returncode == 0, done.stderr
+
+
+def indexed_articles(url: str, entity: str) -> set[int]:
+    """Ids of the articles /articles?entity= lists, answered by the search index."""
+    with client_with(url, search_engine="tantivy") as client:
+        response = client.get("/articles", params={"entity": entity, "limit": 100})
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+
+def test_split_of_a_surname_survives_reingest_reextraction_and_reindex(
+    url: str, seeds: Path
+) -> None:
+    done = run_newsdesk("entities", "split", "Vladimir Putin", "Putin", database_url=url)
+    assert done.returncode == 0, done.stderr
+    [full], [short] = entity_ids(url, "Vladimir Putin"), entity_ids(url, "Putin")
+    assert full != short
+    full_links, short_links = links_of(url, full), links_of(url, short)
+
+    relink_everything(url, seeds, "003")
+
+    assert entity_ids(url, "Putin") == [short]
+    # Every article that writes "Putin" links it to the split-off entity, not the full name
+    # (the other forms of an article that never wrote "Vladimir Putin" go back to it).
+    assert set(links_of(url, short)) == set(short_links)
+    assert all(forms == ["Putin"] for _, forms in links_of(url, short).values())
+    assert set(full_links) <= set(links_of(url, full))
+    assert all("Putin" not in forms for _, forms in links_of(url, full).values())
+    assert indexed_articles(url, str(short)) == set(short_links)
+
+
+def test_merge_from_readme_survives_reingest_reextraction_and_reindex(
+    url: str, seeds: Path
+) -> None:
+    [kept] = entity_ids(url, "Russian Security Council")
+    [dropped] = entity_ids(url, "Russian National Security Council")
+    articles = set(links_of(url, kept)) | set(links_of(url, dropped))
+    done = run_newsdesk(
+        "entities",
+        "merge",
+        "Russian Security Council",
+        "Russian National Security Council",
+        database_url=url,
+    )
+    assert done.returncode == 0, done.stderr
+
+    relink_everything(url, seeds, "000")
+
+    assert entity_named(url, "Russian National Security Council") is None
+    assert entity_ids(url, "Russian National Security Council") == [kept]
+    assert set(links_of(url, kept)) == articles
+    assert indexed_articles(url, "Russian National Security Council") == articles
+
+
+def test_a_merged_entity_lists_each_alias_once(url: str) -> None:
+    [russia] = entity_ids(url, "Russia")
+    done = run_newsdesk("entities", "merge", "Russia", "Russian", database_url=url)
+    assert done.returncode == 0, done.stderr
+    with client_with(url) as client:
+        aliases = client.get(f"/entities/{russia}").json()["aliases"]
+    assert "Russian" in aliases
+    assert len(aliases) == len(set(aliases)), aliases
+
+
+def test_rename_survives_reingest_reextraction_and_reindex(url: str, seeds: Path) -> None:
+    [russia] = entity_ids(url, "Russia")
+    articles = set(links_of(url, russia))
+    done = run_newsdesk("entities", "rename", "Russia", "Russian Federation", database_url=url)
+    assert done.returncode == 0, done.stderr
+    assert "Renamed 'Russia' to 'Russian Federation'" in done.stdout
+
+    relink_everything(url, seeds, "001")
+
+    renamed = entity_named(url, "Russian Federation")
+    assert renamed is not None and renamed.id == russia
+    assert entity_named(url, "Russia") is None
+    assert entity_ids(url, "Russia") == [russia]
+    assert set(links_of(url, russia)) == articles
+    assert indexed_articles(url, "Russian Federation") == articles
+
+
+def test_type_change_survives_reingest_reextraction_and_reindex(url: str, seeds: Path) -> None:
+    [kremlin] = entity_ids(url, "Kremlin")
+    articles = set(links_of(url, kremlin))
+    done = run_newsdesk("entities", "retype", "Kremlin", "location", database_url=url)
+    assert done.returncode == 0, done.stderr
+
+    relink_everything(url, seeds, "000")
+
+    retyped = entity_named(url, "Kremlin")
+    assert retyped is not None and (retyped.id, retyped.type) == (kremlin, "location")
+    assert entity_ids(url, "Kremlin") == [kremlin]
+    assert set(links_of(url, kremlin)) == articles
+    with client_with(url, search_engine="tantivy") as client:
+        page = client.get("/articles", params={"entity_type": "location", "limit": 100}).json()
+    assert articles <= {item["id"] for item in page["items"]}
+
+
+def test_rename_and_retype_refuse_what_is_a_merge(url: str) -> None:
+    [kremlin], [russia] = entity_ids(url, "Kremlin"), entity_ids(url, "Russia")
+    done = run_newsdesk("entities", "retype", "Kremlin", "location", database_url=url)
+    assert done.returncode == 0, done.stderr
+    taken = run_newsdesk("entities", "rename", "Kremlin", "Russia", database_url=url)
+    assert taken.returncode == 1
+    advice = f"merge them instead: newsdesk entities merge {russia} {kremlin}"
+    assert advice in " ".join(taken.stderr.split())
+    bad = run_newsdesk("entities", "retype", "Kremlin", "planet", database_url=url)
+    assert bad.returncode == 2

@@ -1,6 +1,7 @@
-"""Manual entity curation: merge two entities into one, or split a wrongly linked name off.
+"""Manual entity curation: merge two entities, split a wrongly linked name off, rename an
+entity or change its type.
 
-Both record what the person decided as curated aliases, which EntityResolver consults before
+Each records what the person decided as curated aliases, which EntityResolver consults before
 anything else, so a later ingest (even of changed articles that are recognised again) links
 the same names the same way.
 """
@@ -167,6 +168,57 @@ def split_alias(
     set_curated_alias(session, source.name, source.type, source.id)
     session.flush()
     return CurationResult(target, moved)
+
+
+def rename_entity(session: Session, entity: Entity, name: str) -> Entity:
+    """Give the entity a new canonical name; its old name stays one of its curated aliases."""
+    name = " ".join(name.split())
+    if entity.id is None or not name_key(name):
+        raise CurationError("rename needs an entity and a name")
+    if name == entity.name:
+        raise CurationError(f"{entity.name!r} already has that name")
+    _refuse_taken(session, entity, name, entity.type)
+    old = entity.name
+    entity.name = name
+    session.add(entity)
+    session.flush()
+    for form in (old, name):
+        set_curated_alias(session, form, entity.type, entity.id)
+    session.flush()
+    return entity
+
+
+def retype_entity(session: Session, entity: Entity, entity_type: str) -> Entity:
+    """Change the entity's type. Its forms stay curated under the old type too, so text that
+    recognition still reads the old way links to it."""
+    if entity.id is None:
+        raise CurationError("retype needs an entity")
+    if entity_type == entity.type:
+        raise CurationError(f"{entity.name!r} already is of type {entity_type}")
+    _refuse_taken(session, entity, entity.name, entity_type)
+    old = entity.type
+    own = select(col(EntityAlias.alias)).where(col(EntityAlias.entity_id) == entity.id)
+    forms = set(session.scalars(own))
+    entity.type = entity_type
+    session.add(entity)
+    session.flush()
+    for form in {entity.name, *forms}:
+        for form_type in (old, entity_type):
+            set_curated_alias(session, form, form_type, entity.id)
+    session.flush()
+    return entity
+
+
+def _refuse_taken(session: Session, entity: Entity, name: str, entity_type: str) -> None:
+    """CurationError when another entity already is (name, type): that is a merge."""
+    other = session.scalars(
+        select(Entity).where(col(Entity.name) == name, col(Entity.type) == entity_type)
+    ).first()
+    if other is not None and other.id != entity.id:
+        raise CurationError(
+            f"entity {other.id} already is {name!r} ({entity_type}); "
+            f"merge them instead: newsdesk entities merge {other.id} {entity.id}"
+        )
 
 
 def _entity_named(session: Session, name: str, entity_type: str) -> Entity:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -16,6 +16,7 @@ from app.ingest.entities.names import (
     canonical_name,
     has_honorific,
     is_acronym,
+    is_first_name,
     name_key,
 )
 
@@ -66,6 +67,7 @@ def link_mentions(mentions: Sequence[Mention], curated: AliasTable) -> list[Foun
     for item in resolved:
         groups.setdefault(name_key(item.name), []).append(item)
     _merge_partial_person_names(groups)
+    _merge_organization_short_forms(groups)
     adjectives = {name_key(m.text) for m in mentions if m.label == "NORP"}
     _merge_nationality_prefixed(groups, adjectives)
     return [
@@ -119,6 +121,83 @@ def _merge_partial_person_names(groups: dict[str, list[_Resolved]]) -> None:
         ]
         if len(owners) == 1:
             groups[owners[0]].extend(groups.pop(key))
+    _merge_first_names(groups, full_names)
+
+
+def _merge_first_names(groups: dict[str, list[_Resolved]], full_names: list[str]) -> None:
+    """Link a lone first name ("David") to the one full name of the article it begins."""
+    for key in [k for k in groups if " " not in k]:
+        members = groups[key]
+        if _group_type(members) != "person" or not is_first_name(members[0].name):
+            continue
+        owners = [f for f in full_names if f in groups and f.split()[0] == key]
+        if len(owners) == 1:
+            groups[owners[0]].extend(groups.pop(key))
+
+
+def _merge_organization_short_forms(groups: dict[str, list[_Resolved]]) -> None:
+    """Link "Altria" to "Altria Group" and "Reynolds" to "RJ Reynolds Tobacco" named in the
+    same article: a short form takes the organisation's type, whatever NER typed it."""
+    owners: dict[str, list[str]] = {}
+    for key, members in groups.items():
+        if _group_type(members) == "organization" and _body_count(members):
+            for short in _short_forms(_longest_name(members)):
+                owners.setdefault(short, []).append(key)
+    for key in sorted(groups, key=lambda k: len(k.split())):
+        candidates = [owner for owner in owners.get(key, ()) if owner != key and owner in groups]
+        if len(candidates) != 1 or key not in groups:
+            continue
+        group_type = _group_type(groups[key])
+        # A place stays a place ("Manchester" of "Manchester United"), an adjective stays one
+        # ("European" of "European Union"), and a person's full name stays a person ("Tony
+        # Blair" of "Tony Blair Institute").
+        if group_type in ("location", "other"):
+            continue
+        if group_type == "person" and len(key.split()) > 1:
+            continue
+        owner = groups[candidates[0]]
+        owner.extend(replace(r, type="organization") for r in groups.pop(key))
+
+
+def _longest_name(members: Sequence[_Resolved]) -> str:
+    return max((r.name for r in members), key=lambda name: len(name.split()))
+
+
+# Words that never make a short form on their own ("the Group", "the Bank").
+_GENERIC_WORDS = frozenset(
+    [
+        "of",
+        "the",
+        "and",
+        "for",
+        "in",
+        "on",
+        "at",
+        "de",
+        "&",
+        "group",
+        "company",
+        "bank",
+        "inc",
+        "corp",
+    ]
+)
+
+
+def _short_forms(name: str) -> set[str]:
+    """Keys of the ways an organisation's name is shortened: its word prefixes ("Altria" of
+    "Altria Group") and its first word after initials ("Reynolds" of "RJ Reynolds Tobacco")."""
+    words = name.split()
+    keys = {name_key(" ".join(words[:size])) for size in range(1, len(words))}
+    head = next((w for w in words if not _is_initials(w)), None)
+    if head is not None and head is not words[0]:
+        keys.add(name_key(head))
+    return {key for key in keys if key and key.split()[-1] not in _GENERIC_WORDS}
+
+
+def _is_initials(word: str) -> bool:
+    letters = word.replace(".", "")
+    return len(letters) <= 3 and letters.isupper()
 
 
 def _merge_nationality_prefixed(groups: dict[str, list[_Resolved]], adjectives: set[str]) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from gender_guesser.detector import Detector
 
 from app.keys import name_key
 
@@ -16,6 +20,7 @@ __all__ = [
     "canonical_name",
     "has_honorific",
     "is_acronym",
+    "is_first_name",
     "load_alias_file",
     "name_key",
 ]
@@ -27,13 +32,19 @@ _TITLE_WORDS = """
     mr mrs ms miss mx dr prof professor sir dame madam madame monsieur herr
     president vice deputy acting former interim prime minister secretary general
     chancellor premier senator sen rep representative congressman congresswoman governor gov
-    mayor judge justice chairman chairwoman chair chief executive ceo spokesman spokeswoman
+    mayor judge justice treasurer chairman chairwoman chair chief executive ceo spokesman
+    spokeswoman
     spokesperson ambassador envoy commander gen lt col colonel maj major capt captain sgt
     admiral marshal foreign defence defense interior finance security council state
     mullah maulvi maulana sheikh sheik shaikh imam ayatollah hojatoleslam emir amir sultan
-    rev reverend pastor cardinal bishop archbishop rabbi
+    rev reverend pastor cardinal bishop archbishop rabbi sergeant
 """
 PERSON_TITLES = frozenset(_TITLE_WORDS.split())
+# Title words that are also common surnames: "John Major", "Mike Judge", "Mr Bishop".
+SURNAME_TITLES = frozenset({"major", "judge", "bishop", "marshal", "cardinal"})
+# Words ending like an adjective of nationality or office ("Russian", "Catholic", "Federal"),
+# which before a title qualify it rather than being a first name.
+_ADJECTIVE_ENDING = re.compile(r"(?:an|ese|ish|i|ic|al)$")
 # Honorifics only ever put before a person's name: "Mr Balls" is a person whatever NER says.
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame"})
 
@@ -69,7 +80,18 @@ def canonical_name(surface: str, entity_type: str) -> str | None:
         if cleaned == name:
             break
         name = cleaned
+    if entity_type == "person" and _is_title(name) and not _honorific_before(surface, name):
+        return None
     return name if _looks_like_name(name) else None
+
+
+def _honorific_before(surface: str, name: str) -> bool:
+    """True when the surface writes an honorific right before `name` ("Mr. Major")."""
+    words = surface.split()
+    return any(
+        _is_honorific(word) and following.strip(_EDGE_JUNK).startswith(name)
+        for word, following in itertools.pairwise(words)
+    )
 
 
 def _clean_once(surface: str, entity_type: str) -> str:
@@ -100,9 +122,14 @@ def is_acronym(name: str) -> bool:
 def _strip_person_decoration(name: str) -> str:
     """Drop leading titles ("Deputy Prime Minister Mullah ...") and middle initials ("V.")."""
     words = name.split()
-    while len(words) > 1 and (_is_title(words[0]) or _is_title_adjective(words[:2])):
+    while len(words) > 1 and not _is_surname_pair(words):
+        if not (_is_title(words[0]) or _is_title_adjective(words[:2])):
+            break
+        # "Mr Major" is Major the person; "Mr President" names no one.
+        if _is_honorific(words[0]) and len(words) == 2 and _is_surname_title(words[1]):
+            return words[1]
         words = words[1:]
-    if len(words) == 1 and _is_title(words[0]):
+    if len(words) == 1 and _is_title(words[0]) and not _is_surname_title(words[0]):
         return ""
     if len(words) > 2:
         words = [words[0], *(w for w in words[1:-1] if not _MIDDLE_INITIAL.match(w)), words[-1]]
@@ -111,6 +138,42 @@ def _strip_person_decoration(name: str) -> str:
 
 def _is_title(word: str) -> bool:
     return word.rstrip(".").casefold() in PERSON_TITLES
+
+
+def _is_surname_title(word: str) -> bool:
+    return word.rstrip(".").casefold() in SURNAME_TITLES
+
+
+def _is_honorific(word: str) -> bool:
+    return word.rstrip(".").casefold() in HONORIFICS
+
+
+def _is_surname_pair(words: list[str]) -> bool:
+    """True for a first name and a surname that is also a title: "John Major", "Mike Judge".
+
+    The first word must be a known first name, or, before a title that is a common surname,
+    a capitalised word that is neither a title nor shaped like an adjective ("Catholic").
+    """
+    if len(words) != 2 or not _is_title(words[1]):
+        return False
+    first = words[0]
+    if not first[:1].isupper() or not first.isalpha() or _is_title(first):
+        return False
+    if is_first_name(first):
+        return True
+    return _is_surname_title(words[1]) and not _ADJECTIVE_ENDING.search(first.casefold())
+
+
+@cache
+def _first_names() -> Detector:
+    """The first-name dictionary (about 40,000 names of many countries), loaded on first use."""
+    return Detector(case_sensitive=False)
+
+
+def is_first_name(word: str) -> bool:
+    """True for a first name known in any of the countries the dictionary covers."""
+    gender: str = _first_names().get_gender(word)
+    return gender != "unknown"
 
 
 def _is_title_adjective(words: list[str]) -> bool:

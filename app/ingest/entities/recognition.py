@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import importlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from app.ingest.entities.names import (
     load_alias_file,
     name_key,
 )
+from app.ingest.entities.segments import Segment, article_segments, lineup_names
+from app.ingest.entities.spans import SpanGuess, corrected
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -68,12 +71,12 @@ _SENTENCE_OPENERS = frozenset(_OPENER_WORDS.split())
 _HONORIFIC_BEFORE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.?\s+$")
 
 
-@dataclass(frozen=True)
-class _Segment:
-    """One line of an article (or its title): NER never sees across a line break."""
-
-    text: str
-    in_title: bool
+# "The Legal Affairs Committee (JURI)": an acronym in brackets right after a name NER found.
+_BRACKETED_ACRONYM = re.compile(r"\s*\(([A-Z][A-Z0-9&.-]{1,9})\)")
+# Calendar words are never searched for on their own: "May" the person is not "May" the month.
+_CALENDAR_WORDS = frozenset(
+    word.casefold() for word in (*calendar.month_name, *calendar.day_name) if word
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class _Found:
     start: int
     end: int
     mention: Mention
-    rank: int  # higher wins an overlap: defined acronyms 2, curated names 1, NER 0
+    rank: int  # higher wins an overlap: defined acronyms 2, curated names 1, NER 0, repeats -1
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,8 @@ class EntityRecognizer:
         self, articles: Sequence[tuple[str | None, str]], batch_size: int = 64
     ) -> list[list[FoundEntity]]:
         """Entities of each (title, body) pair; title entities only confirm ones in the body."""
-        per_article = [_segments(title, body) for title, body in articles]
-        texts = (segment.text for segments in per_article for segment in segments)
+        per_article = [article_segments(title, body) for title, body in articles]
+        texts = (segment.model_text for segments in per_article for segment in segments)
         docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
         results = []
         for segments in per_article:
@@ -136,16 +139,18 @@ class EntityRecognizer:
             results.append(self._link(segments, ner_finds))
         return results
 
-    def _link(self, segments: list[_Segment], ner_finds: list[_Found]) -> list[FoundEntity]:
+    def _link(self, segments: list[Segment], ner_finds: list[_Found]) -> list[FoundEntity]:
         """Add defined acronyms and curated names to the NER finds, settle overlaps, link."""
-        finds = list(ner_finds)
+        finds = _clubs_throughout(segments, ner_finds)
         for definition in _definitions(segments, ner_finds, self.curated):
             finds.extend(_acronym_finds(segments, definition))
         if self._curated_phrase is not None:
             finds.extend(self._curated_finds(segments))
-        return link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
+        finds.extend(_other_mentions(segments, finds))
+        linked = link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
+        return _without_common_words(segments, linked, self.curated)
 
-    def _curated_finds(self, segments: list[_Segment]) -> Iterator[_Found]:
+    def _curated_finds(self, segments: list[Segment]) -> Iterator[_Found]:
         """Multi-word curated names found in the text, even where NER missed them."""
         assert self._curated_phrase is not None
         for index, segment in enumerate(segments):
@@ -162,24 +167,108 @@ def _configured_aliases() -> AliasTable:
     return AliasTable(load_alias_file(path) if path.is_file() else ())
 
 
-def _segments(title: str | None, body: str) -> list[_Segment]:
-    """The title, then every non-blank line of the body."""
-    lines = [line.strip() for line in body.splitlines()]
-    segments = [_Segment(line, False) for line in lines if line]
-    if title and title.strip():
-        segments.insert(0, _Segment(" ".join(title.split()), True))
-    return segments
-
-
-def _ner_finds(index: int, segment: _Segment, entities: Sequence[Span]) -> Iterator[_Found]:
-    """NER spans of one segment with a type we keep."""
-    for span in entities:
-        entity_type = ENTITY_TYPES.get(span.label_)
+def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterator[_Found]:
+    """NER spans of one segment with a type we keep, corrected where NER cuts names short;
+    the players of a line-up, which the model reads poorly, without it."""
+    if segment.lineup:
+        for start, end in lineup_names(segment.text):
+            mention = Mention(segment.text[start:end], "person", False, label="PERSON")
+            yield _Found(index, start, end, mention, rank=0)
+        return
+    guesses = [
+        SpanGuess(span.start_char, _end_at_sentence_break(span), span.label_) for span in entities
+    ]
+    for guess in guesses:
+        fixed = corrected(segment.model_text, guess, [g for g in guesses if g is not guess])
+        label = fixed.label
+        if segment.table_row and label in ("GPE", "LOC"):
+            label = "ORG"  # a place in a table of results is the club or team playing
+        entity_type = ENTITY_TYPES.get(label)
         if entity_type is None:
             continue
-        start, end = _with_honorific(segment.text, span.start_char), _end_at_sentence_break(span)
-        mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=span.label_)
+        start, end = _with_honorific(segment.text, fixed.start), fixed.end
+        mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=label)
         yield _Found(index, start, end, mention, rank=0)
+
+
+def _clubs_throughout(segments: list[Segment], finds: list[_Found]) -> list[_Found]:
+    """A name that is a club in a results line ("Newcastle 2-1 Bolton") is the club wherever
+    the article writes it, not the town NER may read elsewhere: one type per surface form."""
+    clubs = {
+        name_key(f.mention.text)
+        for f in finds
+        if segments[f.segment].table_row and f.mention.type == "organization"
+    }
+    return [
+        replace(f, mention=replace(f.mention, type="organization"))
+        if f.mention.type == "location" and name_key(f.mention.text) in clubs
+        else f
+        for f in finds
+    ]
+
+
+def _without_common_words(
+    segments: list[Segment], entities: list[FoundEntity], curated: AliasTable
+) -> list[FoundEntity]:
+    """Drop one-word entities the article also writes in lower case as a common word
+    ("Budget" and "budget", "Digital" and "digital"): capitalised by a heading or a sentence's
+    start, not names. Curated names and acronyms stay."""
+    lower_words = _lower_words(segments)
+    return [
+        entity
+        for entity in entities
+        if " " in entity.name
+        or entity.name.isupper()
+        or entity.name.casefold() not in lower_words
+        or curated.lookup(entity.name) is not None
+    ]
+
+
+def _lower_words(segments: list[Segment]) -> set[str]:
+    return {word for segment in segments for word in re.findall(r"\b[a-z]\w+", segment.text)}
+
+
+def _other_mentions(segments: list[Segment], finds: list[_Found]) -> Iterator[_Found]:
+    """Every other place a name found once is written, where NER missed it (lowest rank)."""
+    forms: dict[str, Mention] = {}
+    for found in finds:
+        mention = found.mention
+        if mention.type == "other" or mention.in_title or len(mention.text) <= 2:
+            continue
+        forms.setdefault(mention.text, mention)
+        name = canonical_name(mention.text, mention.type) if mention.type == "person" else None
+        if name is not None and " " in name:
+            # The surname alone ("Mittal" after "Lakshmi Mittal"); linking joins it to the name.
+            surname = name.split()[-1]
+            forms.setdefault(surname, Mention(surname, "person", False, label=mention.label))
+    lower_words = _lower_words(segments)
+    # A single word also written in lower case ("Brown" and "brown") is a common word.
+    searchable = [
+        form
+        for form in forms
+        if form[:1].isupper()
+        and form.casefold() not in _CALENDAR_WORDS
+        and (" " in form or form.casefold() not in lower_words)
+    ]
+    if not searchable:
+        return
+    pattern = re.compile(
+        r"(?<![\w-])(?:"
+        + "|".join(re.escape(f) for f in sorted(searchable, key=len, reverse=True))
+        + r")(?![\w-])"
+    )
+    for index, segment in enumerate(segments):
+        for match in pattern.finditer(segment.text):
+            source = forms[match.group()]
+            mention = Mention(
+                match.group(),
+                source.type,
+                segment.in_title,
+                source.name,
+                source.acronym,
+                source.label,
+            )
+            yield _Found(index, match.start(), match.end(), mention, rank=-1)
 
 
 def _with_honorific(text: str, start: int) -> int:
@@ -262,15 +351,29 @@ def _defined_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:
             yield match.group(2).strip(), match.group(1), match.start(2), match.end(2)
 
 
+def _bracketed_after_names(
+    index: int, segment: Segment, ner_finds: list[_Found]
+) -> Iterator[tuple[str, str, int, int]]:
+    """(name, acronym, start, end) where an organisation NER found is followed by an acronym
+    in brackets whose letters need not be its initials: "Legal Affairs Committee (JURI)"."""
+    for found in ner_finds:
+        if found.segment != index or found.mention.type != "organization":
+            continue
+        match = _BRACKETED_ACRONYM.match(segment.text, found.end)
+        if match is not None and sum(char.isupper() for char in match.group(1)) >= 2:
+            yield found.mention.text, match.group(1), found.start, found.end
+
+
 def _definitions(
-    segments: list[_Segment], ner_finds: list[_Found], curated: AliasTable
+    segments: list[Segment], ner_finds: list[_Found], curated: AliasTable
 ) -> list[_Definition]:
     """Acronyms the body defines that NER or the curated names confirm as entities."""
     definitions: dict[str, _Definition] = {}
     for index, segment in enumerate(segments):
         if segment.in_title:
             continue
-        for long_form, acronym, start, end in _defined_pairs(segment.text):
+        pairs = [*_defined_pairs(segment.text), *_bracketed_after_names(index, segment, ner_finds)]
+        for long_form, acronym, start, end in pairs:
             if acronym in definitions:
                 continue
             overlapping = [
@@ -295,7 +398,7 @@ def _voted_type(overlapping: list[_Found], named: list[_Found], long_form: str) 
     return votes.most_common(1)[0][0] if votes else "organization"
 
 
-def _acronym_finds(segments: list[_Segment], definition: _Definition) -> Iterator[_Found]:
+def _acronym_finds(segments: list[Segment], definition: _Definition) -> Iterator[_Found]:
     """The long form where it is defined and every standalone use of the acronym."""
     acronym = re.compile(rf"(?<![\w-]){re.escape(definition.acronym)}(?![\w-])")
     for index, segment in enumerate(segments):

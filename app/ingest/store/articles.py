@@ -89,7 +89,12 @@ class EntityResolver:
     session: Session
     _candidates: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
 
-    def resolve(self, found: FoundEntity) -> int:
+    def resolve(self, found: FoundEntity) -> dict[int, dict[str, int]]:
+        """The stored entities the found one names, each with the forms that name it.
+
+        Usually one; a form a person split off into an entity of its own (`newsdesk entities
+        split`) goes to that entity even where this article linked it to the full name.
+        """
         keys = {name_key(form) for form in (found.name, *found.forms, *found.aliases)}
         entity_id = self._by_curated_alias(keys, found.type, name_key(found.name))
         if entity_id is None:
@@ -99,7 +104,22 @@ class EntityResolver:
         if entity_id is None:
             entity_id = self._create(found.name, found.type)
         self._add_aliases(entity_id, found)
-        return entity_id
+        curated = self._curated_owners({name_key(form) for form in found.forms}, found.type)
+        placed: dict[int, dict[str, int]] = {entity_id: {}}
+        for form, count in found.forms.items():
+            placed.setdefault(curated.get(name_key(form), entity_id), {})[form] = count
+        return placed
+
+    def _curated_owners(self, keys: set[str], entity_type: str) -> dict[str, int]:
+        """The entity each of these forms is curated to, for those that are."""
+        rows = self.session.exec(
+            select(col(EntityAlias.key), col(EntityAlias.entity_id)).where(
+                col(EntityAlias.key).in_(keys),
+                col(EntityAlias.entity_type) == entity_type,
+                col(EntityAlias.curated).is_(True),
+            )
+        ).all()
+        return dict(rows)
 
     def _by_alias(self, key: str, entity_type: str) -> int | None:
         return self.session.exec(
@@ -253,13 +273,16 @@ class ArticleStore:
         self._unlink(article_id)
         links: dict[int, dict[str, Any]] = {}
         for entity in found:
-            entity_id = self.entities.resolve(entity)
-            link = links.setdefault(
-                entity_id,
-                {"article_id": article_id, "entity_id": entity_id, "mentions": 0, "forms": []},
-            )
-            link["mentions"] += entity.mentions
-            link["forms"] = sorted({*link["forms"], *entity.forms})
+            placed = self.entities.resolve(entity)
+            for entity_id, forms in placed.items():
+                if not forms and len(placed) > 1:
+                    continue  # every form went to entities a person split off
+                link = links.setdefault(
+                    entity_id,
+                    {"article_id": article_id, "entity_id": entity_id, "mentions": 0, "forms": []},
+                )
+                link["mentions"] += sum(forms.values()) if len(placed) > 1 else entity.mentions
+                link["forms"] = sorted({*link["forms"], *forms})
         insert_ignoring_conflicts(self.session, ArticleEntity, list(links.values()))
 
     def _find(self, digest: str, draft: ArticleDraft, identity: str) -> Article | None:
