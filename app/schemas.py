@@ -539,3 +539,22 @@ class EntityMerged(BaseModel):
     type: str = Field(examples=["person"])
     merged: int = Field(description="The id that no longer exists.", examples=[2])
     articles_moved: int = Field(description="Article links moved over.", examples=[3])
+
+
+class SignificantTerm(BaseModel):
+    term: str = Field(examples=["champions league"])
+    kind: str = Field(description="word or phrase (two words).", examples=["phrase"])
+    score: float = Field(description="Log-likelihood (G²): higher is more characteristic.")
+    matches: int = Field(description="Sampled matches holding the term.", examples=[41])
+    background_matches: int = Field(
+        description="Archive sample articles holding the term.", examples=[44]
+    )
+
+
+class SignificantTerms(BaseModel):
+    """The terms most characteristic of a search's matches against the whole archive."""
+
+    total: int = Field(description="All matching articles.")
+    sampled: int = Field(description="Matches read (the best ones when there are more).")
+    background: int = Field(description="Archive articles read as the background.")
+    terms: list[SignificantTerm]

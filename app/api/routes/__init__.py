@@ -21,6 +21,7 @@ from app.api.routes import (
     newsapi,
     similar,
     sources,
+    terms,
     timeline,
 )
 
@@ -35,6 +36,7 @@ class Mounted:
 
 
 ROUTERS: list[Mounted] = [
+    Mounted(terms.router),  # before /articles/{article_id}
     Mounted(articles.router),
     Mounted(entities.router),
     Mounted(sources.router),
