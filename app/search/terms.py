@@ -144,8 +144,7 @@ def _archive_sample(
 ) -> DocumentFrequencies:
     key = (url, low, high, size)
     if key not in _BACKGROUNDS:
-        step = max((high - low + 1) / size, 1.0)
-        ids = sorted({min(low + int(i * step), high) for i in range(size)})
+        ids = _spread_ids(session, low, high, size)
         rows = session.execute(
             select(
                 col(Article.title), col(Article.lede), col(Article.body), col(Article.language)
@@ -159,6 +158,26 @@ def _archive_sample(
             _BACKGROUNDS.clear()
         _BACKGROUNDS[key] = DocumentFrequencies.of(texts)
     return _BACKGROUNDS[key]
+
+
+def _spread_ids(session: Session, low: int, high: int, size: int) -> list[int]:
+    """Up to `size` existing ids spread evenly from `low` to `high`: ids at evenly spaced
+    points, twice as many points while deleted articles leave too few."""
+    points, found = size, list[int]()
+    while True:
+        step = (high - low + 1) / points
+        candidates = sorted({min(low + int(i * step), high) for i in range(points)})
+        found = []
+        for start in range(0, len(candidates), 10_000):
+            chunk = candidates[start : start + 10_000]
+            chosen = select(col(Article.id)).where(col(Article.id).in_(chunk))
+            found += [int(i) for i in session.execute(chosen).scalars() if i is not None]
+        if len(found) >= size or points > high - low:
+            break
+        points *= 2
+    found.sort()
+    stride = max(len(found) / size, 1.0)
+    return [found[int(i * stride)] for i in range(min(size, len(found)))]
 
 
 def matches_sample(articles: Sequence[Article]) -> DocumentFrequencies:
