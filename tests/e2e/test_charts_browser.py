@@ -6,14 +6,13 @@ The same server and browser set-up as the docs test (tests/e2e/test_docs_browser
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import urlencode
 
 import pytest
 
 from app.config import PROJECT_ROOT
-from tests.e2e.live import require
-from tests.e2e.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, live_server
+from tests.e2e.live import chromium
+from tests.e2e.test_docs_browser import live_server
 
 __all__ = ["live_server"]  # the fixture, shared with the docs test
 
@@ -23,13 +22,6 @@ SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "timeline-compare.png"
 
 
 def test_the_compare_chart_displays_its_lines_and_spikes(live_server: str) -> None:
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    require(shutil.which("chromium") is not None, "chromium is not on PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright is not installed (pip install -e '.[dev]')")
-        raise
     # Monthly seed counts: all [1, 1, 0, 0, 0, 0, 0, 1]: November is a spike against the two
     # empty months before it; Asia Times [1, 0, ...] has none.
     params = [
@@ -41,32 +33,26 @@ def test_the_compare_chart_displays_its_lines_and_spikes(live_server: str) -> No
         ("spike_min_count", "1"),
     ]
     url = f"{live_server}/timeline/compare.svg?{urlencode(params)}"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 500})
+        response = page.goto(url)
+        assert response is not None and response.status == 200
+        chart = page.locator("svg").first.bounding_box()
+        lines = page.locator("path.series")
+        boxes = [lines.nth(i).bounding_box() for i in range(lines.count())]
+        spikes = [
+            page.locator("circle.spike").nth(i).bounding_box()
+            for i in range(page.locator("circle.spike").count())
+        ]
+        labels = page.locator("text").evaluate_all("texts => texts.map(t => t.textContent)")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+        embedding = browser.new_page()  # an HTML page showing the chart as an image
+        embedding.set_content(f'<img id="chart" src="{url}">')
+        embedding.wait_for_function("document.getElementById('chart').complete")
+        natural = embedding.eval_on_selector(
+            "#chart", "img => [img.naturalWidth, img.naturalHeight]"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 500})
-            response = page.goto(url)
-            assert response is not None and response.status == 200
-            chart = page.locator("svg").first.bounding_box()
-            lines = page.locator("path.series")
-            boxes = [lines.nth(i).bounding_box() for i in range(lines.count())]
-            spikes = [
-                page.locator("circle.spike").nth(i).bounding_box()
-                for i in range(page.locator("circle.spike").count())
-            ]
-            labels = page.locator("text").evaluate_all("texts => texts.map(t => t.textContent)")
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
-            embedding = browser.new_page()  # an HTML page showing the chart as an image
-            embedding.set_content(f'<img id="chart" src="{url}">')
-            embedding.wait_for_function("document.getElementById('chart').complete")
-            natural = embedding.eval_on_selector(
-                "#chart", "img => [img.naturalWidth, img.naturalHeight]"
-            )
-        finally:
-            browser.close()
     assert chart is not None and (chart["width"], chart["height"]) == (860, 380)
     assert len(boxes) == 2
     for box in boxes:
