@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
 from app.ingest.document import ReadFailure
 from app.ingest.read.discovery import unsupported_note
+from app.monitor.commands import deliver, searches_app
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:  # imported where used: `serve` should not load the ingest libraries
@@ -34,7 +35,9 @@ entities_app = typer.Typer(help="Curate entities by hand.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(entities_app, name="entities")
 app.add_typer(sources_app, name="sources")
+app.add_typer(searches_app, name="searches")
 app.command()(collect)
+app.command()(deliver)
 
 console = Console(stderr=True)
 

@@ -17,12 +17,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The points where `NEWSDESK_FAULT_KILL_AT` can kill ingest (app/faults.py), and the state a
 # kill there leaves behind.
-KILL_POINTS = {
+INGEST_KILL_POINTS = {
     "articles_committed": "a batch's articles are committed, their entities not yet linked",
     "index_written": "the database is committed; the search index holds the new documents, "
     "uncommitted",
     "index_committed": "the search index is committed; its watermark is not yet moved",
 }
+# ... and `newsdesk deliver` (app/monitor/deliveries.py).
+DELIVERY_KILL_POINTS = {
+    "webhook_sent": "a webhook delivery was answered 2xx; the answer is not yet recorded",
+}
+KILL_POINTS = {**INGEST_KILL_POINTS, **DELIVERY_KILL_POINTS}
 
 
 class Settings(BaseSettings):
@@ -269,6 +274,25 @@ class Settings(BaseSettings):
         le=65_535,
         description="`newsdesk collect --watch` serves Prometheus counters on this port "
         "(/metrics); unset: not served.",
+    )
+    # Saved searches' webhooks (`newsdesk deliver`, `newsdesk collect --watch`).
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private and link-local addresses (cloud "
+        "metadata addresses stay refused).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="How long a webhook receiver may take to answer."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="The wait before a failed delivery's first retry; it doubles per attempt.",
+    )
+    webhook_retry_window_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="How long a delivery is retried before its search's webhook is marked failing.",
     )
     collect_metrics_host: str = Field(
         default="127.0.0.1", description="Interface the collector's /metrics listens on."

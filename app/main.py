@@ -35,6 +35,11 @@ TAGS = [
         "description": "People, organisations and places, linked across articles.",
     },
     {"name": "sources", "description": "The outlets articles come from."},
+    {
+        "name": "searches",
+        "description": "Saved searches: the articles each matched since it was saved, its "
+        "Atom feed and its webhook deliveries.",
+    },
     {"name": "health", "description": "Liveness and readiness for operators."},
 ]
 ADMIN_TAG = {

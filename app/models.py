@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Ids are 32-bit integers on PostgreSQL: a larger id names no row, and is refused up front.
@@ -170,3 +170,61 @@ class CollectedUrl(SQLModel, table=True):
     article_id: int | None = Field(default=None, foreign_key="article.id", ondelete="SET NULL")
     outcome: str = Field(max_length=20, description="added, updated, unchanged or skipped")
     seen_at: datetime = Field(default_factory=utc_now)
+
+
+class SavedSearch(SQLModel, table=True):
+    """A search kept to be told of new matches: its /articles parameters and its webhook."""
+
+    __tablename__ = "saved_search"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=300)
+    # The /articles parameters under their own names (repeatable ones as lists), validated.
+    query: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    webhook_secret: str | None = Field(default=None, max_length=200)
+    # Set when a delivery gave up after a day of retries; cleared by the next success.
+    webhook_failing_since: datetime | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class SearchMatch(SQLModel, table=True):
+    """An article a saved search matched, recorded once: an update that still matches is
+    not a new match."""
+
+    __tablename__ = "search_match"
+    __table_args__ = (
+        UniqueConstraint("search_id", "article_id", name="uq_search_match_pair"),
+        Index("ix_search_match_search_id", "search_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    search_id: int = Field(foreign_key="saved_search.id", ondelete="CASCADE")
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", index=True)
+    matched_at: datetime = Field(default_factory=utc_now)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One webhook POST of a search's new matches, queued with them and sent until delivered.
+
+    `delivery_id` is the Standard Webhooks message id: every attempt sends the same one, so a
+    receiver can drop a repeat (a delivery cut before its answer was recorded is sent again).
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "state", "next_attempt_at"),
+        Index("ix_webhook_delivery_search", "search_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(unique=True, max_length=64)
+    search_id: int = Field(foreign_key="saved_search.id", ondelete="CASCADE")
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the JSON body, fixed when queued
+    state: str = Field(default="pending", max_length=20, description="pending, delivered, failed")
+    attempts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    next_attempt_at: datetime | None = Field(default_factory=utc_now)
+    created_at: datetime = Field(default_factory=utc_now)
+    delivered_at: datetime | None = None

@@ -558,3 +558,92 @@ class SignificantTerms(BaseModel):
     sampled: int = Field(description="Matches read (the best ones when there are more).")
     background: int = Field(description="Archive articles read as the background.")
     terms: list[SignificantTerm]
+
+
+# -- saved searches (/searches) ---------------------------------------------------------------
+
+
+class SavedSearchIn(BaseModel):
+    """A search to keep: its /articles parameters and, optionally, a webhook to tell."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300, examples=["Shoigu and the Taliban"])
+    query: dict[str, Any] = Field(
+        default_factory=dict,
+        description="/articles parameters under the same names (repeatable ones as lists), "
+        "checked as /articles checks them.",
+        examples=[{"q": "Taliban", "entity": ["Sergei Shoigu"], "language": ["en"]}],
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Receives a signed JSON POST of each batch of new matches (http or https; "
+        "not a private, loopback or link-local address).",
+        examples=["https://alerts.example.org/newsdesk"],
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A Standard Webhooks secret (`whsec_` + base64 of 24 to 64 bytes); "
+        "generated when absent. Returned once, in this answer.",
+    )
+
+
+class SavedSearchOut(BaseModel):
+    """A saved search."""
+
+    id: int = Field(examples=[1])
+    name: str
+    query: dict[str, Any]
+    webhook_url: str | None
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Only in the answer that created the search: keep it to verify signatures.",
+    )
+    webhook_failing_since: datetime | None = Field(
+        description="When a delivery was given up after a day of retries; null once one "
+        "succeeds again."
+    )
+    created_at: datetime
+
+
+class SavedSearchList(BaseModel):
+    items: list[SavedSearchOut]
+
+
+class SearchMatchItem(ArticleSummary):
+    """An article a saved search matched, as /articles lists it, and when it matched."""
+
+    matched_at: datetime
+
+
+class SearchMatchPage(BaseModel):
+    """A saved search's matches, newest first."""
+
+    items: list[SearchMatchItem]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class DeliveryAttempt(BaseModel):
+    at: datetime
+    status: int | None = Field(description="The receiver's HTTP status; null without one.")
+    error: str | None = Field(description="Why the attempt failed; null when it succeeded.")
+
+
+class DeliveryOut(BaseModel):
+    """One webhook delivery: a batch of new matches, and each attempt to send it."""
+
+    delivery_id: str = Field(description="The `webhook-id` header: the same on every attempt.")
+    state: Literal["pending", "delivered", "failed"]
+    articles: int = Field(description="How many articles it carries.")
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    attempts: list[DeliveryAttempt]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]

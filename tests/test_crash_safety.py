@@ -30,7 +30,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from app.config import KILL_POINTS, PROJECT_ROOT, Settings
+from app.config import INGEST_KILL_POINTS, PROJECT_ROOT, Settings
 from app.ingest.read.discovery import find_articles
 from app.ingest.read.files import origin_of
 from tests.backends import sqlite_url
@@ -256,7 +256,7 @@ def assert_killed_where_meant(point: str, database: Path, corpus: Corpus) -> Non
 
 @pytest.mark.corpus
 @pytest.mark.slow
-@pytest.mark.parametrize("point", list(KILL_POINTS))
+@pytest.mark.parametrize("point", list(INGEST_KILL_POINTS))
 def test_kill_minus_9_then_recovery_links_every_entity_and_catches_the_index_up(
     point: str, corpus: Corpus, tmp_path: Path
 ) -> None:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, date, datetime, time
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
-from urllib.parse import parse_qsl
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
-from sqlmodel import Session
+from pydantic import BeforeValidator
 
 from app.api.deps import SessionDep, SettingsDep
-from app.api.errors import ApiError, describe_validation_error
+from app.api.errors import ApiError
 from app.config import Settings
 from app.search.filter import ArticleFilter
 from app.search.lookup import resolve_entity, resolve_source
@@ -181,50 +177,3 @@ def parse_query_within(text: str, settings: Settings) -> TextQuery:
 
 
 ArticleFilterDep = Annotated[ArticleFilter, Depends(article_filter)]
-
-
-# -- the same filters from a query string (a named query of /timeline/compare) ----------
-
-# article_filter's own parameters, read once: names, annotations (their Query() says the
-# alias, e.g. from/to) and defaults, so a query string is validated exactly as /articles is.
-_INJECTED = ("session", "settings")
-
-
-def _filter_parameters_model() -> type[BaseModel]:
-    hints = get_type_hints(article_filter, include_extras=True)
-    fields: dict[str, Any] = {
-        name: (hints[name], parameter.default)
-        for name, parameter in inspect.signature(article_filter).parameters.items()
-        if name not in _INJECTED
-    }
-    return create_model("ArticleFilterParameters", __config__=ConfigDict(extra="forbid"), **fields)
-
-
-ArticleFilterParameters = _filter_parameters_model()
-LIST_PARAMETERS = {
-    field.alias or name
-    for name, field in ArticleFilterParameters.model_fields.items()
-    if get_origin(field.annotation) in (list, UnionType, Union)
-    and any(get_origin(arg) is list for arg in get_args(field.annotation))
-}
-
-
-def filter_from_query_string(session: Session, settings: Settings, text: str) -> ArticleFilter:
-    """The ArticleFilter of an /articles query string ("q=Taliban&source=Amu+TV").
-
-    ValueError says what is wrong (an unknown parameter, a value of the wrong form);
-    resolving names and parsing q raise as for /articles.
-    """
-    values: dict[str, Any] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True):
-        if name in LIST_PARAMETERS:
-            values.setdefault(name, []).append(value)
-        else:
-            values[name] = value  # the last one wins, as in a request
-    try:
-        parsed = ArticleFilterParameters.model_validate(values)
-    except ValidationError as error:
-        raise ValueError(
-            "; ".join(describe_validation_error(dict(e)) for e in error.errors())
-        ) from None
-    return article_filter(session, settings, **dict(parsed))

@@ -18,17 +18,13 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from app.commandline import DatabaseOption, settings_for
+from app.commandline import fail as _fail
 from app.db import create_db_engine, upgrade_database
 
 sources_app = typer.Typer(
     help="The feeds, sitemaps and pages Newsdesk collects.", no_args_is_help=True
 )
 console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]{message}[/red]", highlight=False)
-    return typer.Exit(code)
 
 
 @sources_app.command("add")
@@ -207,7 +203,7 @@ def collect(
 
     With --watch, keep going until SIGTERM or SIGINT: the round in flight finishes, what it
     fetched is stored, and the command exits (after NEWSDESK_SHUTDOWN_GRACE_SECONDS + 1 s
-    at the latest).
+    at the latest). Saved searches' webhook deliveries are sent meanwhile, as they fall due.
     """
     from app.collect.rounds import Collector, RoundReport
 
@@ -251,7 +247,16 @@ def collect(
                 )
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, stop_soon)
+            from app.monitor.deliveries import deliver_until
+
+            # Saved searches' webhooks go out beside the rounds, never holding them up.
+            deliveries = threading.Thread(
+                target=deliver_until, args=(engine, settings, stop), daemon=True
+            )
+            deliveries.start()
             collector.watch(report_round)
+            # A delivery in flight records its answer (else it is sent again next time).
+            deliveries.join(settings.shutdown_grace_seconds)
         else:
             with round_progress() as progress:
                 task = progress.add_task("Collecting", total=None)

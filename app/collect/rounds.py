@@ -209,7 +209,10 @@ class Collector:
                 report.added += 1
                 self.metrics.articles.inc()
             seen.append(_seen(url, source_id, article_id, outcome.value, now))
-        ingest.link_unlinked([article_id for _, article_id in gathered.recovered])
+        recovered = [article_id for _, article_id in gathered.recovered]
+        ingest.link_unlinked(recovered)
+        # Stored by a round killed before it finished: maybe never matched (pairs are kept once).
+        ingest.match_saved_searches(recovered)
         for url, article_id in gathered.recovered:
             seen.append(_seen(url, source_id, article_id, Outcome.UNCHANGED.value, now))
         for url, reason, lasting in gathered.skipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,8 @@ from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
     from app.ingest.entities.recognition import EntityRecognizer
+
+log = logging.getLogger("newsdesk.ingest")
 
 # What ArticleStore.save returns: the article id, what happened, whether it needs entities.
 Saved = tuple[int, Outcome, bool]
@@ -64,6 +67,16 @@ class IngestReport:
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.failed} failed{skipped} ({self.files} files in {self.seconds:.1f}s)"
         )
+
+
+def changed_ids(results: list[Saved | ReadFailure]) -> list[int]:
+    """The articles a batch added or changed, and those it linked entities to afresh (a run
+    killed before linking them had not matched them yet): what saved searches are asked."""
+    return [
+        saved[0]
+        for saved in results
+        if not isinstance(saved, ReadFailure) and (saved[1] is not Outcome.UNCHANGED or saved[2])
+    ]
 
 
 # Each root as given, with the article files found below it.
@@ -166,9 +179,10 @@ class Ingest:
         while batch := list(islice(items, self.settings.ingest_batch_size)):
             drafts = [item for item in batch if isinstance(item, ArticleDraft)]
             self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
-            self._store_batch(drafts)
+            saved = self._store_batch(drafts)
             # Searchable as soon as committed; another ingest holding the index catches up.
             self._sync_index(wait_seconds=0)
+            self.match_saved_searches(changed_ids(saved))
         self._sync_index(wait_seconds=self.settings.search_index_wait_ms / 1000)
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -179,9 +193,27 @@ class Ingest:
         results: list[Saved | ReadFailure] = []
         size = self.settings.ingest_batch_size
         for start in range(0, len(drafts), size):
-            results += self._store_batch(drafts[start : start + size])
+            saved = self._store_batch(drafts[start : start + size])
             self._sync_index(wait_seconds=0)
+            self.match_saved_searches(changed_ids(saved))
+            results += saved
         return results
+
+    def match_saved_searches(self, article_ids: list[int]) -> None:
+        """Record the saved searches these stored articles match and queue their webhooks.
+
+        A failure here is logged and noted, never raised: the articles are stored, and an
+        alert must not cost an ingest.
+        """
+        if not article_ids or self.locked_out is not None:
+            return
+        from app.monitor.matching import match_articles
+
+        try:
+            match_articles(self.engine, self.settings, article_ids)
+        except Exception as error:  # any failure: matching must not fail the ingest
+            log.exception("saved searches not matched")
+            self.report.notes.append(f"saved searches not matched for a batch: {error}")
 
     def link_unlinked(self, article_ids: list[int]) -> int:
         """Recognise and link the entities of these stored articles that have none (stored by

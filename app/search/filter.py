@@ -57,6 +57,8 @@ class ArticleFilter:
     # Only articles with an id up to this: a walk's snapshot, so that the total and facets of
     # its later pages count the articles its pages list, not ones ingested since.
     up_to_id: int | None = None
+    # Only these articles (None: any): a saved search matched against one ingest batch.
+    article_ids: list[int] | None = None
 
 
 @dataclass
@@ -209,6 +211,17 @@ UP_TO_ID = SearchFilter(
     (),
     lambda f: [col(Article.id) <= f.up_to_id] if f.up_to_id is not None else [],
     lambda f, s: [(MUST, id_range(s, None, f.up_to_id))] if f.up_to_id is not None else [],
+)
+
+ARTICLE_IDS = SearchFilter(
+    "article_ids",
+    (),
+    lambda f: (
+        []
+        if f.article_ids is None
+        else [col(Article.id).in_(f.article_ids) if f.article_ids else false()]
+    ),
+    lambda f, s: [] if f.article_ids is None else [(MUST, one_of(s, "id", f.article_ids))],
 )
 
 SOURCE = SearchFilter(
@@ -374,6 +387,7 @@ EXCLUDE_DOMAIN = SearchFilter(
 
 FILTERS: tuple[SearchFilter, ...] = (
     UP_TO_ID,
+    ARTICLE_IDS,
     SOURCE,
     PUBLISHED,
     ENTITY,

@@ -38,7 +38,7 @@ from app.search.tantivy.index import database_head, search_index_for
 from app.search.tantivy.sync import sync_search_index
 from app.search.timeline import SplitBy, TimelineCounts
 
-Answer = Literal["page", "count", "facets", "timeline", "seek"]
+Answer = Literal["page", "count", "facets", "timeline", "seek", "ids"]
 
 
 class Engine(Protocol):
@@ -67,6 +67,8 @@ class Engine(Protocol):
     ) -> TimelineCounts: ...
 
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None: ...
+
+    def ids(self, flt: ArticleFilter, limit: int) -> list[int]: ...
 
 
 @dataclass
@@ -164,6 +166,11 @@ class SearchService:
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None:
         """A cursor after the first `offset` (>= 1) results; None when there are fewer."""
         return self._current("seek").seek(flt, sort, offset)
+
+    def ids(self, flt: ArticleFilter, limit: int) -> list[int]:
+        """The ids of up to `limit` matches, in no promised order, no rows read: what a saved
+        search's matching asks of a batch (its filter holds the batch's ids)."""
+        return self._current("ids").ids(flt, limit)
 
     # -- pages as the API serves them ----------------------------------------------------
 

@@ -258,9 +258,15 @@ def test_the_charts_draw_one_line_per_series_and_mark_spikes(
             [("query", "t:sort=relevance")],
             400,
             "invalid_query",
-            "query t: sort: Extra inputs",
+            "query t: query.sort: Extra inputs",
         ),
-        ("/timeline/compare", [("query", "t:from=May")], 400, "invalid_query", "query t: from"),
+        (
+            "/timeline/compare",
+            [("query", "t:from=May")],
+            400,
+            "invalid_query",
+            "query t: query.from",
+        ),
         ("/timeline/compare", [("query", "t:q=(Taliban")], 400, "invalid_query", "query t: q:"),
         ("/timeline/compare", [("query", "t:source=Nowhere")], 404, "unknown_source", "unknown"),
         (

@@ -37,6 +37,10 @@ CASES: dict[str, Case] = {
         ArticleFilter(up_to_id=w.ids["a4"]),
         ["a1", "a2", "a3", "a4"],
     ),
+    "article_ids": lambda w: (
+        ArticleFilter(article_ids=[w.ids["a2"], w.ids["a5"], w.ids["a9"]]),
+        ["a2", "a5", "a9"],
+    ),
     "source": lambda w: (ArticleFilter(source_ids=[w.source_ids["wire"]]), ["a2", "a7"]),
     "published": lambda w: (
         ArticleFilter(published_from=MAY_1),

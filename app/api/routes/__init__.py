@@ -19,6 +19,7 @@ from app.api.routes import (
     feeds,
     health,
     newsapi,
+    searches,
     similar,
     sources,
     terms,
@@ -44,7 +45,9 @@ ROUTERS: list[Mounted] = [
     Mounted(timeline.router),
     Mounted(feeds.router),
     Mounted(similar.router),
+    Mounted(searches.router),
     Mounted(admin.router, needs_api_key=True),
     Mounted(sources.write_router, needs_api_key=True),
+    Mounted(searches.write_router, needs_api_key=True),
     Mounted(newsapi.router, accepts_unknown_parameters=True),
 ]

@@ -8,6 +8,7 @@ server never loads it.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
@@ -36,6 +37,7 @@ KEY_ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(tags=["admin"], dependencies=[ApiKeyDep], responses=KEY_ERRORS)
 _recognizer_lock = threading.Lock()
+logger = logging.getLogger("newsdesk.monitor")
 
 
 def writer_session(settings: SettingsDep) -> Iterator[Session]:
@@ -121,6 +123,8 @@ def put_article(
             409, "conflict", "the article clashes with a stored one (same URL, other text?)"
         ) from None
     searchable(settings, session)
+    if outcome.value != "unchanged":
+        alert_saved_searches(settings, session, article_id)
     response.status_code = 201 if outcome.value == "added" else 200
     return ArticleWritten(
         id=article_id,
@@ -187,6 +191,17 @@ def merge_entities(
         merged=payload.merge,
         articles_moved=result.articles_moved,
     )
+
+
+def alert_saved_searches(settings: SettingsDep, session: Session, article_id: int) -> None:
+    """Match a stored article against the saved searches, as ingest does after a batch; a
+    failure is logged, never the answer (the article is stored)."""
+    from app.monitor.matching import match_articles
+
+    try:
+        match_articles(session_engine(session), settings, [article_id])
+    except Exception:  # any failure: the write succeeded, alerts must not undo its answer
+        logger.exception("saved searches not matched for article %s", article_id)
 
 
 def searchable(settings: SettingsDep, session: Session) -> None:

@@ -81,10 +81,18 @@ def articles_feed(
         marks,
         window=settings.snippet_window_chars,
     )
+    query = request.query_params.get("q")
+    title = f"Newsdesk: {query}" if query else "Newsdesk: latest articles"
+    return atom_response(request, title, hits, items)
+
+
+def atom_response(
+    request: Request, title: str, hits: list[Hit], items: list[ArticleSummary]
+) -> Response:
+    """An Atom 1.0 feed of these hits (items: their summaries), identified by its own URL."""
     feed = FeedGenerator()
     feed.id(xml_safe(str(request.url)))
-    query = request.query_params.get("q")
-    feed.title(xml_safe(f"Newsdesk: {query}" if query else "Newsdesk: latest articles"))
+    feed.title(xml_safe(title))
     feed.link(href=xml_safe(str(request.url)), rel="self")
     feed.author({"name": "Newsdesk"})  # entries without an author inherit it (Atom 4.1.2)
     feed.generator("Newsdesk")

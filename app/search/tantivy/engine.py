@@ -94,3 +94,6 @@ class IndexEngine:
         snapshot = newest_id(self.session)
         key = self.index.key_at(self.searcher, flt, sort, offset, snapshot)
         return Cursor(key=key, snapshot=snapshot, query_hash="") if key is not None else None
+
+    def ids(self, flt: ArticleFilter, limit: int) -> list[int]:
+        return self.index.matching_ids(self.searcher, flt, limit)

@@ -273,6 +273,10 @@ class SearchIndex:
             return int(searcher.num_docs)
         return matches_count(searcher, self.compile(flt, None))
 
+    def matching_ids(self, searcher: tantivy.Searcher, flt: ArticleFilter, limit: int) -> list[int]:
+        """Up to `limit` matching ids, by id (no scores, no dates read)."""
+        return self._ids_by_id(searcher, self.compile(flt, None), False, limit)
+
     def relevance_page(
         self,
         searcher: tantivy.Searcher,

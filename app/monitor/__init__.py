@@ -1,0 +1,1 @@
+"""Saved searches: matching each ingest batch against them, and their webhook deliveries."""

@@ -1,0 +1,152 @@
+"""`newsdesk searches ...` and `newsdesk deliver`: saved searches on the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from app.commandline import DatabaseOption, settings_for
+from app.commandline import fail as _fail
+from app.db import create_db_engine, upgrade_database
+
+searches_app = typer.Typer(
+    help="Saved searches: matched against every ingest, alerting by webhook.",
+    no_args_is_help=True,
+)
+
+
+def parse_query_option(text: str) -> dict[str, Any]:
+    """--query as JSON (`{"q": "Taliban", "tag": ["sport"]}`) or as an /articles query
+    string (`q=Taliban&tag=sport`); exit 2 when it is neither."""
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise _fail(f"--query: not valid JSON ({error})", 2) from None
+        if not isinstance(value, dict):
+            raise _fail("--query: a JSON object of /articles parameters", 2)
+        return value
+    pairs = parse_qs(text, keep_blank_values=True)
+    return {name: values[0] if len(values) == 1 else values for name, values in pairs.items()}
+
+
+@searches_app.command("add")
+def searches_add(
+    name: Annotated[str, typer.Argument(help="What to call the search.")],
+    query: Annotated[
+        str,
+        typer.Option(
+            help="/articles parameters: a query string (q=Taliban&tag=sport) or JSON "
+            '({"q": "Taliban", "tag": ["sport"]}).'
+        ),
+    ] = "",
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Receives a signed POST of each batch of new matches.")
+    ] = None,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="A Standard Webhooks secret (whsec_...); default: new.")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Save a search; prints it as JSON, with its webhook secret (shown this once)."""
+    from app.api.errors import ApiError
+    from app.api.routes.searches import search_out
+    from app.monitor.searches import add_search
+    from app.search.lookup import NotFound
+    from app.search.query import QuerySyntaxError
+
+    parameters = parse_query_option(query)
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    try:
+        with Session(engine) as session:
+            search, secret = add_search(
+                session, settings, name, parameters, webhook_url, webhook_secret
+            )
+            session.commit()
+            session.refresh(search)
+            print(search_out(search, secret).model_dump_json(indent=2))
+    except QuerySyntaxError as error:
+        raise _fail(f"q: {error}", 2) from None
+    except (ApiError, NotFound) as error:
+        raise _fail(str(error), 2) from None
+    finally:
+        engine.dispose()
+
+
+@searches_app.command("list")
+def searches_list(database_url: DatabaseOption = None) -> None:
+    """Show every saved search with its query and webhook."""
+    from app.monitor.searches import saved_searches
+
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings)
+    with Session(engine) as session:
+        rows = saved_searches(session)
+    engine.dispose()
+    table = Table(title=f"{len(rows)} saved searches", title_justify="left")
+    for column in ("id", "name", "query", "webhook", "failing since"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        failing = row.webhook_failing_since
+        table.add_row(
+            str(row.id),
+            row.name,
+            json.dumps(row.query, ensure_ascii=False),
+            row.webhook_url or "-",
+            failing.strftime("%Y-%m-%d %H:%M") if failing else "-",
+        )
+    Console(width=200).print(table)
+
+
+@searches_app.command("remove")
+def searches_remove(
+    search_id: Annotated[int, typer.Argument(help="The saved search's id.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Delete a saved search with its matches and deliveries (the articles stay)."""
+    from app.api.errors import ApiError
+    from app.monitor.searches import remove_search
+
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    try:
+        with Session(engine) as session:
+            removed = remove_search(session, search_id)
+            session.commit()
+            print(f"removed search {search_id} ({removed.name})")
+    except ApiError as error:
+        raise _fail(error.detail) from None
+    finally:
+        engine.dispose()
+
+
+def deliver(
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Also wait for retries falling due within this many seconds of the start."
+        ),
+    ] = 60.0,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Send the saved searches' webhook deliveries that are due, then exit."""
+    from app.monitor.deliveries import deliver_due
+
+    settings = settings_for(database_url)
+    upgrade_database(settings.database_url)
+    engine = create_db_engine(settings, writer=True)
+    try:
+        report = deliver_due(engine, settings, wait_seconds=wait)
+    finally:
+        engine.dispose()
+    print(report.summary(), flush=True)

@@ -1,0 +1,1 @@
+"""Network checks shared by whatever sends requests to addresses users give."""
