@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     timeline_max_periods: int = Field(
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )
+    compare_max_queries: int = Field(
+        default=10, ge=1, description="Most named queries one /timeline/compare takes."
+    )
+    terms_sample_size: int = Field(
+        default=500,
+        ge=1,
+        description="/articles/terms reads at most this many matches (the best: most "
+        "relevant with q, else newest) and as many archive articles as its background.",
+    )
     export_concurrency: int = Field(
         default=2,
         ge=1,

@@ -363,6 +363,24 @@ class TimelineSeries(BaseModel):
     id: int | None = Field(examples=[3])
     total: int = Field(description="Dated matching articles in this series.", examples=[1])
     counts: list[int] = Field(description="Aligned with `periods`.")
+    shares: list[float | None] | None = Field(
+        default=None, description="With normalize=share: counts / the timeline's denominators."
+    )
+
+
+class SpikeRuleOut(BaseModel):
+    """The spike rule a timeline was flagged with (its parameters, echoed)."""
+
+    window: int = Field(description="Trailing periods a count is compared with.", examples=[28])
+    threshold: float = Field(description="Standard deviations above their mean.", examples=[3])
+    min_count: int = Field(description="Smallest count that can be a spike.", examples=[5])
+
+
+SHARE_DESCRIPTION = (
+    "With normalize=share: per period, every article published under the query's source, "
+    "from/to, language and duplicates filters (q, search_in, entity, entity_any, "
+    "entity_type, tag and author dropped): the share's denominator."
+)
 
 
 class Timeline(BaseModel):
@@ -384,6 +402,44 @@ class Timeline(BaseModel):
         default=None,
         description="With `by`: per period, the articles in none of the listed series.",
     )
+    normalize: str | None = Field(default=None, examples=["share"])
+    denominators: list[int] | None = Field(default=None, description=SHARE_DESCRIPTION)
+    shares: list[float | None] | None = Field(
+        default=None,
+        description="With normalize=share: counts / denominators; null where the denominator is 0.",
+    )
+    spikes: list[bool] | None = Field(
+        default=None, description="With spikes=true: whether each period's count is a spike."
+    )
+    spike_rule: SpikeRuleOut | None = None
+    chart: str = Field(
+        description="The same timeline drawn as an SVG chart (a path and query string).",
+        examples=["/timeline.svg?q=Taliban&interval=week"],
+    )
+
+
+class ComparedQuery(BaseModel):
+    """One named query of a comparison, on the comparison's period axis."""
+
+    name: str = Field(examples=["taliban"])
+    query: str = Field(description="Its /articles query string.", examples=["q=Taliban"])
+    counts: list[int] = Field(description="Aligned with `periods`.")
+    total: int = Field(description="All its matches: sum(counts) + undated.")
+    undated: int
+    denominators: list[int] | None = Field(default=None, description=SHARE_DESCRIPTION)
+    shares: list[float | None] | None = None
+    spikes: list[bool] | None = None
+
+
+class TimelineComparison(BaseModel):
+    """Several queries' counts per period on one axis, from the earliest to the latest."""
+
+    interval: str = Field(examples=["month"])
+    periods: list[str] = Field(examples=[["2024-04", "2024-05"]])
+    normalize: str | None = Field(default=None, examples=["share"])
+    queries: list[ComparedQuery]
+    spike_rule: SpikeRuleOut | None = None
+    chart: str = Field(description="The comparison drawn as an SVG chart.")
 
 
 class ArticleIn(BaseModel):
@@ -483,6 +539,25 @@ class EntityMerged(BaseModel):
     type: str = Field(examples=["person"])
     merged: int = Field(description="The id that no longer exists.", examples=[2])
     articles_moved: int = Field(description="Article links moved over.", examples=[3])
+
+
+class SignificantTerm(BaseModel):
+    term: str = Field(examples=["champions league"])
+    kind: str = Field(description="word or phrase (two words).", examples=["phrase"])
+    score: float = Field(description="Log-likelihood (G²): higher is more characteristic.")
+    matches: int = Field(description="Sampled matches holding the term.", examples=[41])
+    background_matches: int = Field(
+        description="Archive sample articles holding the term.", examples=[44]
+    )
+
+
+class SignificantTerms(BaseModel):
+    """The terms most characteristic of a search's matches against the whole archive."""
+
+    total: int = Field(description="All matching articles.")
+    sampled: int = Field(description="Matches read (the best ones when there are more).")
+    background: int = Field(description="Archive articles read as the background.")
+    terms: list[SignificantTerm]
 
 
 # -- saved searches (/searches) ---------------------------------------------------------------

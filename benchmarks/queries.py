@@ -130,6 +130,35 @@ def build_mix(db: Path, paths: set[str]) -> list[Query]:
             "Datasette: the same GROUP BY as arbitrary SQL",
         )
     )
+    compared = [("query", f"{word}:q={quote(word)}") for word in (COMMON, "market", "oil")]
+    compared += [
+        ("query", f"person:entity={quote(person)}"),
+        ("query", f"source:source={quote(source)}"),
+    ]
+    mix.append(
+        Query(
+            "compare 5 queries (month, share)",
+            "/timeline/compare?"
+            + urlencode([*compared, ("interval", "month"), ("normalize", "share")], quote_via=quote)
+            if "/timeline/compare" in paths
+            else None,
+        )
+    )
+    mix.append(
+        Query(
+            "timeline share (month)",
+            api("/timeline", q=COMMON, interval="month", normalize="share")
+            if "/timeline" in paths
+            else None,
+        )
+    )
+    mix.append(
+        Query(
+            "significant terms",
+            api("/articles/terms", q=COMMON) if "/articles/terms" in paths else None,
+            note="the best 500 matches against 500 archive articles",
+        )
+    )
     mix.append(
         Query(
             "NewsAPI /v2/everything",

@@ -9,6 +9,7 @@ SQLite or PostgreSQL, gets the same values and the answers compare one to one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, insert, text, update
@@ -35,9 +36,12 @@ def source_for(article_id: int) -> str | None:
     return SOURCES[min((article_id * 13) % 7, len(SOURCES) - 1)]
 
 
-def spread_dates_and_sources(engine: Engine) -> None:
-    """Set every article's published_at and source from its id (through the ORM tables,
-    so the same on every database, and logged for the search index like any change)."""
+def spread_dates_and_sources(
+    engine: Engine, published: Callable[[int], datetime | None] = published_for
+) -> None:
+    """Set every article's published_at (`published`) and source from its id (through the
+    ORM tables, so the same on every database, and logged for the search index like any
+    change)."""
     with engine.begin() as connection:
         source_ids = {
             name: connection.execute(
@@ -53,7 +57,7 @@ def spread_dates_and_sources(engine: Engine) -> None:
             rows.append(
                 {
                     "article_id": article_id,
-                    "published": published_for(article_id),
+                    "published": published(article_id),
                     "source": source_ids[source] if source is not None else None,
                 }
             )

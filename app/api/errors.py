@@ -38,7 +38,12 @@ def error_response(
 
 
 def describe_validation_error(error: dict[str, Any]) -> str:
-    location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+    # The first part says where the parameter was (query, path, body): a parameter may be
+    # named "query" itself (/timeline/compare), so only that first part is dropped.
+    parts = list(error.get("loc", ()))
+    if parts and parts[0] in ("query", "path", "body"):
+        parts = parts[1:]
+    location = [str(part) for part in parts]
     return f"{'.'.join(location) or 'request'}: {error.get('msg', 'invalid value')}"
 
 

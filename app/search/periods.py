@@ -65,3 +65,16 @@ def period_keys(first: date, last: date, interval: Interval) -> list[str]:
         return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
     step = timedelta(days=7 if interval == "week" else 1)
     return [(start + step * i).isoformat() for i in range(count)]
+
+
+def key_start(key: str) -> date:
+    """The first day of the period a key names (the inverse of period_key)."""
+    return date.fromisoformat(key if len(key) > 7 else f"{key}-01")
+
+
+def period_last_day(start: date, interval: Interval) -> date:
+    """The last day of the period starting on `start`."""
+    if interval == "month":
+        following = start.year * 12 + start.month  # the next month, counted from year 0
+        return date(following // 12, following % 12 + 1, 1) - timedelta(days=1)
+    return start + timedelta(days=6 if interval == "week" else 0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,22 +21,13 @@ import httpx
 import pytest
 
 from app.config import PROJECT_ROOT
-from tests.e2e.live import SEED_TITLES, free_port, require, stop, wait_until_serving
+from tests.e2e.live import SEED_TITLES, chromium, free_port, stop, wait_until_serving
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, Route
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "docs.png"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -80,13 +70,6 @@ def operations(base_url: str) -> set[tuple[str, str]]:
 
 
 def test_docs_page_lists_every_operation_and_runs_a_search(live_server: str) -> None:
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    require(shutil.which("chromium") is not None, "chromium is not on PATH")
-    try:
-        from playwright.sync_api import Route, sync_playwright
-    except ImportError:
-        require(False, "playwright is not installed (pip install -e '.[dev]')")
-        raise
     expected = operations(live_server)
     blocked: list[str] = []
 
@@ -97,21 +80,15 @@ def test_docs_page_lists_every_operation_and_runs_a_search(live_server: str) -> 
             blocked.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600})
-            page.route("**/*", only_loopback)
-            page.goto(f"{live_server}/docs")
-            page.wait_for_selector(".opblock-summary", timeout=30_000)
-            listed = listed_operations(page)
-            body = try_out_search(page, "Taliban")
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1600})
+        page.route("**/*", only_loopback)
+        page.goto(f"{live_server}/docs")
+        page.wait_for_selector(".opblock-summary", timeout=30_000)
+        listed = listed_operations(page)
+        body = try_out_search(page, "Taliban")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     assert blocked == [], f"the docs page tried to reach other hosts: {blocked}"
     assert listed == expected

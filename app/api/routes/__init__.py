@@ -22,6 +22,7 @@ from app.api.routes import (
     searches,
     similar,
     sources,
+    terms,
     timeline,
 )
 
@@ -36,6 +37,7 @@ class Mounted:
 
 
 ROUTERS: list[Mounted] = [
+    Mounted(terms.router),  # before /articles/{article_id}
     Mounted(articles.router),
     Mounted(entities.router),
     Mounted(sources.router),

@@ -1,0 +1,204 @@
+"""Significant terms: the words and two-word phrases most characteristic of a result.
+
+Each term is scored by Dunning's log-likelihood (G²) on document frequencies: in how many of
+the matches it occurs against in how many articles of the archive, both read as samples
+(settings.terms_sample_size): every match when there are no more, else the best ones (most
+relevant with q, else newest); the archive's sample is that many articles at evenly spaced
+ids. Only terms more frequent in the matches than in the archive are kept. Stop words are
+removed per article language with spaCy's lists (read from their files: the server does not
+load spaCy itself); an unknown language keeps them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.models import Article
+from app.search.filter import ArticleFilter, Sort
+from app.search.service import SearchService
+
+# Words are runs of letters (digits, numbers and codes say little about a topic).
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# Phrases never span a sentence or a clause.
+CLAUSE = re.compile(r"[.,;:!?()\[\]\"“”«»—–]+|\s-\s")
+MIN_LENGTH = 3
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
+@lru_cache(maxsize=64)
+def stop_words(language: str | None) -> frozenset[str]:
+    """spaCy's stop words for an ISO 639-1 code, or none. Read from the list's own file
+    (a set literal, no imports), so asking for them does not load spaCy."""
+    if language is None or not LANGUAGE.fullmatch(language):
+        return frozenset()
+    spec = importlib.util.find_spec("spacy")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / language / "stop_words.py"
+    loaded = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    if not path.is_file() or loaded is None or loaded.loader is None:
+        return frozenset()
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return frozenset(word.lower() for word in getattr(module, "STOP_WORDS", ()))
+
+
+def document_terms(text: str, language: str | None) -> set[str]:
+    """The words and two-word phrases of one article, stop words and short words left out."""
+    stops = stop_words(language)
+    terms: set[str] = set()
+    for clause in CLAUSE.split(text.lower()):
+        words = [w.replace("’", "'") for w in WORD.findall(clause)]
+        kept = [w if len(w) >= MIN_LENGTH and w not in stops else None for w in words]
+        terms.update(w for w in kept if w)
+        terms.update(f"{a} {b}" for a, b in pairwise(kept) if a and b)
+    return terms
+
+
+@dataclass
+class DocumentFrequencies:
+    """In how many of `documents` each term occurs."""
+
+    documents: int
+    counts: Counter[str]
+
+    @classmethod
+    def of(cls, texts: Iterable[tuple[str, str | None]]) -> DocumentFrequencies:
+        counts: Counter[str] = Counter()
+        documents = 0
+        for text, language in texts:
+            counts.update(document_terms(text, language))
+            documents += 1
+        return cls(documents, counts)
+
+
+def log_likelihood(a: int, n: int, b: int, m: int) -> float:
+    """Dunning's G² for a term in `a` of `n` documents against `b` of `m`."""
+    cells = [(a, n, a + b), (n - a, n, n + m - a - b), (b, m, a + b), (m - b, m, n + m - a - b)]
+    total = n + m
+    return 2 * sum(k * math.log(k * total / (size * margin)) for k, size, margin in cells if k)
+
+
+@dataclass
+class Term:
+    term: str
+    kind: Literal["word", "phrase"]
+    score: float
+    matches: int
+    background_matches: int
+
+
+def significant_terms(
+    found: DocumentFrequencies, background: DocumentFrequencies, size: int
+) -> list[Term]:
+    """The `size` terms of `found` most over-represented against `background`.
+
+    A term must occur in at least 2 matched articles (3 from 30 on): one article's
+    peculiar words are not what characterises a result.
+    """
+    least = 3 if found.documents >= 30 else 2
+    n, m = found.documents, max(background.documents, 1)
+    scored = []
+    for term, a in found.counts.items():
+        b = background.counts.get(term, 0)
+        if a < least or a / n <= b / m:
+            continue
+        kind: Literal["word", "phrase"] = "phrase" if " " in term else "word"
+        scored.append(Term(term, kind, log_likelihood(a, n, b, m), a, b))
+    scored.sort(key=lambda t: (-t.score, t.term))
+    return scored[:size]
+
+
+def article_text(article: Article) -> str:
+    return "\n".join(part for part in (article.title, article.lede, article.body) if part)
+
+
+def archive_sample(session: Session, size: int) -> DocumentFrequencies:
+    """Document frequencies of up to `size` articles at evenly spaced ids (the background),
+    cached per database and id range (a new article renews it; edits of old ones, which
+    hardly move 500 articles' frequencies, wait for the next)."""
+    low, high = session.execute(select(func.min(Article.id), func.max(Article.id))).one()
+    if low is None:
+        return DocumentFrequencies(0, Counter())
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return _archive_sample(session, url, int(low), int(high), size)
+
+
+_BACKGROUNDS: dict[tuple[str, int, int, int], DocumentFrequencies] = {}
+
+
+def _archive_sample(
+    session: Session, url: str, low: int, high: int, size: int
+) -> DocumentFrequencies:
+    key = (url, low, high, size)
+    if key not in _BACKGROUNDS:
+        ids = _spread_ids(session, low, high, size)
+        rows = session.execute(
+            select(
+                col(Article.title), col(Article.lede), col(Article.body), col(Article.language)
+            ).where(col(Article.id).in_(ids))
+        ).all()
+        texts = (
+            ("\n".join(p for p in (title, lede, body) if p), language)
+            for title, lede, body, language in rows
+        )
+        if len(_BACKGROUNDS) > 16:
+            _BACKGROUNDS.clear()
+        _BACKGROUNDS[key] = DocumentFrequencies.of(texts)
+    return _BACKGROUNDS[key]
+
+
+def _spread_ids(session: Session, low: int, high: int, size: int) -> list[int]:
+    """Up to `size` existing ids spread evenly from `low` to `high`: ids at evenly spaced
+    points, twice as many points while deleted articles leave too few."""
+    points, found = size, list[int]()
+    while True:
+        step = (high - low + 1) / points
+        candidates = sorted({min(low + int(i * step), high) for i in range(points)})
+        found = []
+        for start in range(0, len(candidates), 10_000):
+            chunk = candidates[start : start + 10_000]
+            chosen = select(col(Article.id)).where(col(Article.id).in_(chunk))
+            found += [int(i) for i in session.execute(chosen).scalars() if i is not None]
+        if len(found) >= size or points > high - low:
+            break
+        points *= 2
+    found.sort()
+    stride = max(len(found) / size, 1.0)
+    return [found[int(i * stride)] for i in range(min(size, len(found)))]
+
+
+def matches_sample(articles: Sequence[Article]) -> DocumentFrequencies:
+    return DocumentFrequencies.of((article_text(a), a.language) for a in articles)
+
+
+@dataclass
+class TermsAnswer:
+    total: int
+    sampled: int
+    background: int
+    terms: list[Term]
+
+
+def characteristic_terms(search: SearchService, flt: ArticleFilter, size: int) -> TermsAnswer:
+    """The result's significant terms, from its best matches against the archive's sample."""
+    sample = search.settings.terms_sample_size
+    sort: Sort = "relevance" if flt.query is not None else "-published_at"
+    hits, _ = search.page(flt, sort, sample, None)
+    total = len(hits) if len(hits) < sample else search.count(flt)
+    found = matches_sample([hit.article for hit in hits])
+    background = archive_sample(search.session, sample)
+    terms = significant_terms(found, background, size) if hits else []
+    return TermsAnswer(total, found.documents, background.documents, terms)
