@@ -5,11 +5,13 @@ every mutant again)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tantivy
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -18,7 +20,7 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.models import Article
 from app.search.tantivy.index import SearchIndex, search_index_for
-from app.search.tantivy.sync import READ_CHUNK, sync_index
+from app.search.tantivy.sync import READ_CHUNK, documents, sync_index, sync_search_index
 from tests.backends import copy_database
 from tests.helpers import settings_for
 
@@ -68,3 +70,69 @@ def test_a_rebuild_reads_every_chunk_and_counts_them_all(
     assert report.rebuilt and report.applied == 5 + extra
     searcher = index.any_searcher()
     assert searcher is not None and searcher.num_docs == 5 + extra
+
+
+def test_an_article_without_title_or_body_text_gives_the_index_no_words(
+    indexed: tuple[Settings, Engine],
+) -> None:
+    settings_, engine = indexed
+    with Session(engine) as session:
+        article = Article(title=None, body="", content_hash="empty", origin="empty")
+        session.add(article)
+        session.commit()
+        article_id = article.id
+    assert article_id is not None
+    with engine.connect() as connection:
+        [document] = documents(index_of(settings_), connection, [article_id])
+    fields = document.to_dict()
+    assert (fields["id"], fields["title"], fields["body"]) == ([article_id], [""], [""])
+
+
+def synced_events(caplog: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "newsdesk.search" and r.msg == event]
+
+
+def test_each_sync_logs_what_it_applied_and_how(
+    indexed: tuple[Settings, Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings_, engine = indexed
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id IN (2, 4)"))
+    with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+        sync_index(index_of(settings_), engine)
+        sync_index(index_of(settings_), engine, rebuild=True)
+    updated, rebuilt = synced_events(caplog, "search_index_synced")
+    assert (updated.applied, updated.rebuilt) == (2, False)  # type: ignore[attr-defined]
+    assert (rebuilt.applied, rebuilt.rebuilt) == (5, True)  # type: ignore[attr-defined]
+
+
+def test_a_busy_writer_is_logged_and_the_sync_left_for_later(
+    indexed: tuple[Settings, Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings_, engine = indexed
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id = 3"))
+    held = tantivy.Index.open(str(index_of(settings_).directory)).writer(50_000_000, 1)
+    with caplog.at_level(logging.WARNING, logger="newsdesk.search"):
+        assert sync_search_index(settings_, engine, wait_seconds=0.0) is None
+    [busy] = synced_events(caplog, "search_index_busy")
+    assert "LockBusy" in busy.error  # type: ignore[attr-defined]
+    held.rollback()
+    del held
+    report = sync_search_index(settings_, engine)
+    assert report is not None and report.applied == 1
+
+
+def test_an_index_already_current_is_left_alone_even_while_its_writer_is_busy(
+    indexed: tuple[Settings, Engine],
+) -> None:
+    settings_, engine = indexed
+    index = index_of(settings_)
+    state = index.read_state()
+    assert state is not None
+    held = tantivy.Index.open(str(index.directory)).writer(50_000_000, 1)
+    report = sync_index(index, engine, wait_seconds=0.0)  # no writer needed: no IndexBusy
+    held.rollback()
+    del held
+    assert (report.applied, report.rebuilt, report.watermark) == (0, False, state.watermark)
+    assert re.fullmatch(r"search index updated: 0 articles in \d+\.\ds", report.summary())
