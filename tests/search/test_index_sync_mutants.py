@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,13 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.models import Article
 from app.search.tantivy.index import SearchIndex, search_index_for
-from app.search.tantivy.sync import READ_CHUNK, documents, sync_index, sync_search_index
+from app.search.tantivy.sync import (
+    READ_CHUNK,
+    REBUILD_SHARE,
+    documents,
+    sync_index,
+    sync_search_index,
+)
 from tests.backends import copy_database
 from tests.helpers import settings_for
 
@@ -33,6 +40,17 @@ def indexed(sqlite_seeded_template: Path, tmp_path: Path) -> Iterator[tuple[Sett
     engine = create_db_engine(settings_, writer=True)
     yield settings_, engine
     engine.dispose()
+
+
+def add_articles(engine: Engine, count: int, prefix: str) -> None:
+    with Session(engine) as session:
+        session.add_all(
+            Article(
+                title=f"Filler {n}", body="filler", content_hash=f"{prefix}{n}", origin="filler"
+            )
+            for n in range(count)
+        )
+        session.commit()
 
 
 def index_of(settings_: Settings) -> SearchIndex:
@@ -50,7 +68,9 @@ def test_the_summary_says_whether_the_index_was_rebuilt_or_updated(
     assert re.fullmatch(r"search index rebuilt: 5 articles in \d+\.\ds", rebuilt.summary())
     with engine.begin() as connection:
         connection.execute(text("UPDATE article SET title = title || ' ' WHERE id = 5"))
+    before = time.perf_counter()
     updated = sync_index(index, engine)
+    assert 0 <= updated.seconds <= time.perf_counter() - before  # the time it took
     assert re.fullmatch(r"search index updated: 1 articles in \d+\.\ds", updated.summary())
 
 
@@ -58,18 +78,29 @@ def test_a_rebuild_reads_every_chunk_and_counts_them_all(
     indexed: tuple[Settings, Engine],
 ) -> None:
     settings_, engine = indexed
-    extra = READ_CHUNK + 1  # the rebuild reads the articles in two chunks and then some
-    with Session(engine) as session:
-        session.add_all(
-            Article(title=f"Filler {n}", body="filler", content_hash=f"f{n}", origin=f"f{n}")
-            for n in range(extra)
-        )
-        session.commit()
+    extra = READ_CHUNK + 1  # the rebuild reads the articles in two chunks
+    add_articles(engine, extra, "f")
     index = index_of(settings_)
     report = sync_index(index, engine, rebuild=True)
     assert report.rebuilt and report.applied == 5 + extra
     searcher = index.any_searcher()
     assert searcher is not None and searcher.num_docs == 5 + extra
+
+
+def test_changes_to_more_than_a_quarter_of_the_index_rebuild_it(
+    indexed: tuple[Settings, Engine],
+) -> None:
+    settings_, engine = indexed
+    index = index_of(settings_)
+    # Below 1,000 documents the share is taken of 1,000: 250 changes are applied one by one,
+    # 251 rebuild every document.
+    threshold = int(REBUILD_SHARE * 1_000)
+    add_articles(engine, threshold, "a")
+    applied = sync_index(index, engine)
+    assert (applied.applied, applied.rebuilt) == (threshold, False)
+    add_articles(engine, threshold + 1, "b")
+    rebuilt = sync_index(index, engine)
+    assert (rebuilt.applied, rebuilt.rebuilt) == (5 + 2 * threshold + 1, True)
 
 
 def test_an_article_without_title_or_body_text_gives_the_index_no_words(
@@ -131,8 +162,11 @@ def test_an_index_already_current_is_left_alone_even_while_its_writer_is_busy(
     state = index.read_state()
     assert state is not None
     held = tantivy.Index.open(str(index.directory)).writer(50_000_000, 1)
+    before = time.perf_counter()
     report = sync_index(index, engine, wait_seconds=0.0)  # no writer needed: no IndexBusy
+    outside = time.perf_counter() - before
     held.rollback()
     del held
     assert (report.applied, report.rebuilt, report.watermark) == (0, False, state.watermark)
+    assert 0 <= report.seconds <= outside  # the time it took, not a moment
     assert re.fullmatch(r"search index updated: 0 articles in \d+\.\ds", report.summary())
