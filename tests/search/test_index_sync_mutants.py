@@ -72,6 +72,11 @@ def test_the_summary_says_whether_the_index_was_rebuilt_or_updated(
     updated = sync_index(index, engine)
     assert 0 <= updated.seconds <= time.perf_counter() - before  # the time it took
     assert re.fullmatch(r"search index updated: 1 articles in \d+\.\ds", updated.summary())
+    state = index.read_state()
+    assert state is not None and updated.watermark == state.watermark
+    with engine.connect() as connection:  # the applied changes are pruned
+        left = connection.execute(text("SELECT count(*) FROM search_change")).scalar_one()
+    assert left == 0
 
 
 def test_a_rebuild_reads_every_chunk_and_counts_them_all(
