@@ -25,6 +25,7 @@ from app.search.tantivy.sync import (
     READ_CHUNK,
     REBUILD_SHARE,
     documents,
+    prune_changes,
     sync_index,
     sync_search_index,
 )
@@ -175,3 +176,31 @@ def test_an_index_already_current_is_left_alone_even_while_its_writer_is_busy(
     assert (report.applied, report.rebuilt, report.watermark) == (0, False, state.watermark)
     assert 0 <= report.seconds <= outside  # the time it took, not a moment
     assert re.fullmatch(r"search index updated: 0 articles in \d+\.\ds", report.summary())
+
+
+def change_log_rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM search_change")).scalar_one())
+
+
+def test_a_change_log_locked_by_another_writer_is_kept_for_the_next_sync(
+    indexed: tuple[Settings, Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings_, engine = indexed
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id = 1"))
+    assert change_log_rows(engine) > 0
+    impatient = create_db_engine(
+        settings_.model_copy(update={"sqlite_busy_timeout_ms": 50}), writer=True
+    )
+    try:
+        with engine.begin() as holder, caplog.at_level(logging.WARNING, logger="newsdesk.search"):
+            holder.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock is held
+            prune_changes(impatient, 10**9)
+        [kept] = synced_events(caplog, "search_change_not_pruned")
+        assert "locked" in kept.error  # type: ignore[attr-defined]
+        assert change_log_rows(engine) > 0
+        prune_changes(impatient, 10**9)
+        assert change_log_rows(engine) == 0
+    finally:
+        impatient.dispose()
