@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,20 @@ def test_a_change_log_locked_by_another_writer_is_kept_for_the_next_sync(
         assert change_log_rows(engine) == 0
     finally:
         impatient.dispose()
+
+
+def test_a_sync_waits_for_a_writer_released_within_its_wait(
+    indexed: tuple[Settings, Engine],
+) -> None:
+    settings_, engine = indexed
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id = 2"))
+    # Another writer, dropped (its lock released) half a second into the sync's wait.
+    held = [tantivy.Index.open(str(index_of(settings_).directory)).writer(50_000_000, 1)]
+    release = threading.Timer(0.5, lambda: held.pop().rollback())
+    release.start()
+    try:
+        report = sync_search_index(settings_, engine, wait_seconds=30.0)
+    finally:
+        release.join()
+    assert report is not None and report.applied == 1
