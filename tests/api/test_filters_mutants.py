@@ -144,6 +144,13 @@ def test_entity_types_languages_tags_duplicates(client: TestClient, world: World
     assert len(ROWS) == len(EVERY)
 
 
+def test_authors_are_whole_bylines_in_any_case(client: TestClient, world: World) -> None:
+    assert names(client, world, author="jane doe") == ["a1", "a2"]
+    assert names(client, world, author="ÉLISE DUPONT") == ["a4"]
+    assert names(client, world, author=["Jane Doe-Smith", "élise dupont"]) == ["a4", "a6"]
+    assert names(client, world, author="Jane") == []
+
+
 def test_a_query_at_the_length_limit_is_read_and_one_past_it_is_refused(
     client: TestClient, world: World, settings: Settings
 ) -> None:

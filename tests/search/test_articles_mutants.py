@@ -6,23 +6,26 @@ one source, so a filter that admits everything passes. Here nine articles differ
 source, date (to the microsecond at the edges of a day), language, tags, entity types,
 duplicates and hosts, and each filter's answer is compared with the set its documented
 meaning picks out, on SQLite FTS5 ([sqlite]) and on the tantivy index ([tantivy]).
-The articles are in tests/filter_world.py. Covers app/search/articles.py (filter_conditions,
-on_domains, matching_ids, count_articles) and SearchIndex._filters in app/search/tantivy/index.py.
+The articles are in tests/filter_world.py. Covers the filter registry and its pieces
+(app/search/filter.py: on_domains, hosts_of, micros), app/search/articles.py (matching_ids,
+count_articles, sort_key_check) and SearchIndex.compile in app/search/tantivy/index.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import Session
 
 from app.search.articles import sort_key_check
-from app.search.filter import ArticleFilter
+from app.search.filter import ArticleFilter, hosts_of, micros
 from app.search.newsapi import page_cursor
 from app.search.query import parse_query
-from tests.filter_world import MAY_1, World, build_world, expected, on_domain
+from app.search.service import SearchService
+from tests.filter_world import MAY_1, ROWS, World, build_world, expected, on_domain
+from tests.helpers import settings_for
 
 
 @pytest.fixture
@@ -119,6 +122,20 @@ def test_a_text_query_with_and_without_filters(world: World) -> None:
     assert world.names(ArticleFilter(query=report, search_in="title")) == []
 
 
+def test_a_filter_narrows_a_relevance_page_without_changing_its_scores(world: World) -> None:
+    report = parse_query("report")
+    narrowed = ArticleFilter(query=report, languages=["en"], exclude_duplicates=True)
+    with Session(world.engine) as session:
+        search = SearchService(session, settings_for(str(world.engine.url)))
+        every, _ = search.page(ArticleFilter(query=report), "relevance", 100, None)
+        some, _ = search.page(narrowed, "relevance", 100, None)
+    score_of = {hit.article.id: hit.score for hit in every}
+    assert len(every) == len(ROWS) and 0 < len(some) < len(every)
+    assert [(hit.article.id, hit.score) for hit in some] == [
+        (hit.article.id, score_of[hit.article.id]) for hit in some
+    ]
+
+
 def test_a_deep_newsapi_page_starts_after_the_right_article(world: World) -> None:
     # page_cursor reads the score column matching_ids selects (NULL without q) by name.
     khorasan = ArticleFilter(domains=["khorasan.example"])
@@ -141,3 +158,21 @@ def test_a_relevance_cursor_may_rank_every_article_of_its_snapshot() -> None:
     assert not check([1.5, 5, 6], 5)
     assert check([1.5, 5], 5)
     assert not check([1.5, 5, 1, 1], 5)
+
+
+def test_the_index_reads_a_host_from_web_urls_only() -> None:
+    # The database's domain filter (on_domains) matches http:// and https:// URLs only.
+    assert hosts_of("ftp://khorasan.example/a1", None) == []
+    assert hosts_of("mailto:desk@khorasan.example", "wire.example") == ["wire.example"]
+    assert hosts_of("HTTPS://WWW.Khorasan.example/a1", None) == [
+        "www.khorasan.example",
+        "khorasan.example",
+    ]
+
+
+def test_index_dates_are_microseconds_of_the_moment_in_utc() -> None:
+    # SQLite hands dates back without a zone: they are UTC.
+    assert micros(datetime(1970, 1, 1, 0, 0, 1)) == 1_000_000
+    one_hour_east = timezone(timedelta(hours=1))
+    assert micros(datetime(1970, 1, 1, 1, 0, 1, tzinfo=one_hour_east)) == 1_000_000
+    assert micros(datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)) == -1
