@@ -20,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("article") as batch:
-        batch.add_column(sa.Column("entity_model", sa.String(length=40), nullable=True))
+    # Plain ALTER TABLE: a batch copy of `article` would break the search-change triggers.
+    op.add_column("article", sa.Column("entity_model", sa.String(length=40), nullable=True))
     op.execute(
         "UPDATE article SET entity_model = 'en_core_web_sm' "
         "WHERE id IN (SELECT article_id FROM article_entity)"
@@ -29,5 +29,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("article") as batch:
-        batch.drop_column("entity_model")
+    op.drop_column("article", "entity_model")
