@@ -125,3 +125,26 @@ def test_natasha_loads_only_when_a_russian_article_comes() -> None:
     assert russian.model == "natasha"
     assert {e.name for e in russian.entities} == {"Vladimir Putin", "Moscow"}
     assert recognizer.russian._tools is not None
+
+
+def test_a_transliteration_variant_links_to_the_english_spelling(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "lavrov"
+    folder.mkdir()
+    english = "Russia's Foreign Minister Sergey Lavrov met Taliban envoys in Moscow on Monday."
+    (folder / "a-en.txt").write_text(f"Lavrov meets envoys\n\n{english}\n", encoding="utf-8")
+    ingest_paths(settings, folder)
+    russian = "Министр иностранных дел Сергей Лавров встретился с послами в Москве."
+    (folder / "b-ru.txt").write_text(f"Лавров и послы\n\n{russian}\n", encoding="utf-8")
+    ingest_paths(settings, folder)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Article.origin, Entity.name)
+            .join(ArticleEntity, ArticleEntity.article_id == Article.id)
+            .join(Entity, Entity.id == ArticleEntity.entity_id)
+            .where(Entity.type == "person")
+        ).all()
+    people = {(Path(origin).name, name) for origin, name in rows}
+    assert ("a-en.txt", "Sergey Lavrov") in people
+    assert ("b-ru.txt", "Sergey Lavrov") in people
