@@ -225,10 +225,12 @@ def print_dry_run(
         table.add_row("words", str(item.word_count), "")
         table.add_row("lede", (item.lede or "")[:300], "")
         if recognizer is not None:
-            entities = recognizer.recognize([(item.title, item.body)], batch_size=1)[0]
-            entities.sort(key=lambda entity: (-entity.mentions, entity.name))
+            [analysis] = recognizer.analyse([(item.title, item.body, item.language)], 1)
+            entities = sorted(analysis.entities, key=lambda entity: (-entity.mentions, entity.name))
             names = ", ".join(f"{e.name} ({e.type}, {e.mentions})" for e in entities)
-            table.add_row("entities", names, "ner")
+            if analysis.model is None:
+                names = f"not analysed: no entity model for language {item.language!r}"
+            table.add_row("entities", names, analysis.model or "")
         out.print(table)
     return 1 if failed else 0
 

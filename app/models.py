@@ -53,6 +53,9 @@ class Article(SQLModel, table=True):
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     provenance: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     duplicate_of: int | None = Field(default=None, foreign_key="article.id", index=True)
+    # The model that recognised the entities (en_core_web_sm, natasha); None when none ran,
+    # e.g. no model for the article's language is installed: "not analysed", not "none found".
+    entity_model: str | None = Field(default=None, max_length=40)
     fingerprint: str | None = Field(default=None, max_length=64)
     ingested_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)

@@ -199,6 +199,14 @@ class ArticleDetail(BaseModel):
     cites: list[str] = Field(description="News agencies the article cites, e.g. TASS.")
     tags: list[str]
     entities: list[ArticleEntityOut]
+    entities_analysed: bool = Field(
+        description="Whether a model read the article for entities. False when none is "
+        "installed for its language (entities are recognised in English and Russian) or "
+        "ingest ran without entities: an empty `entities` then means not analysed, not none."
+    )
+    entity_model: str | None = Field(
+        description="The model that recognised the entities.", examples=["en_core_web_sm"]
+    )
     provenance: dict[str, str] = Field(
         description=(
             "Where each field came from: sidecar, cli, html-meta[:<sources>], text:<rule>, "

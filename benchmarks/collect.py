@@ -240,9 +240,15 @@ class TimedRecognizer:
         self.inner, self.seconds = inner, 0.0
 
     def recognize(self, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self.inner.recognize, *args, **kwargs)
+
+    def analyse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self.inner.analyse, *args, **kwargs)
+
+    def _timed(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return self.inner.recognize(*args, **kwargs)
+            return call(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - started
 

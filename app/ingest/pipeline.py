@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -26,7 +26,7 @@ from app.models import Article, ArticleEntity
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
-    from app.ingest.entities.recognition import EntityRecognizer
+    from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
 
 log = logging.getLogger("newsdesk.ingest")
 
@@ -225,18 +225,18 @@ class Ingest:
         )
         with Session(self.engine) as session:
             rows = session.exec(
-                select(col(Article.id), col(Article.title), col(Article.body)).where(
-                    col(Article.id).in_(article_ids), ~linked.exists()
-                )
+                select(
+                    col(Article.id), col(Article.title), col(Article.body), col(Article.language)
+                ).where(col(Article.id).in_(article_ids), ~linked.exists())
             ).all()
         pending = [
-            (article_id, ArticleDraft(origin="", body=body, title=title))
-            for article_id, title, body in rows
+            (article_id, ArticleDraft(origin="", body=body, title=title, language=language))
+            for article_id, title, body, language in rows
             if article_id is not None
         ]
         if pending:
-            found = self.recognizer.recognize(
-                [(draft.title, draft.body) for _, draft in pending],
+            found = self.recognizer.analyse(
+                [(draft.title, draft.body, draft.language) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
             )
             run_retrying(lambda: self._link_all(pending, found))
@@ -290,8 +290,8 @@ class Ingest:
             if needs_entities and self.recognizer is not None:
                 pending.append((article_id, draft))
         if pending and self.recognizer is not None:
-            found = self.recognizer.recognize(
-                [(draft.title, draft.body) for _, draft in pending],
+            found = self.recognizer.analyse(
+                [(draft.title, draft.body, draft.language) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
             )
             try:
@@ -342,9 +342,11 @@ class Ingest:
                 return ReadFailure(draft.origin, f"database: {reason}")
         raise AssertionError("unreachable")
 
-    def _link_all(self, pending: list[tuple[int, ArticleDraft]], found: list[Any]) -> None:
+    def _link_all(
+        self, pending: list[tuple[int, ArticleDraft]], found: list[EntityAnalysis]
+    ) -> None:
         with Session(self.engine) as session:
             store = ArticleStore(session)
-            for (article_id, _), entities in zip(pending, found, strict=True):
-                store.link_entities(article_id, entities)
+            for (article_id, _), analysis in zip(pending, found, strict=True):
+                store.link_entities(article_id, analysis.entities, analysis.model)
             session.commit()

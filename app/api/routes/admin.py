@@ -27,7 +27,7 @@ from app.schemas import ArticleIn, ArticleWritten, EntityMerged, EntityMergeIn, 
 from app.search.service import index_after_write
 
 if TYPE_CHECKING:
-    from app.ingest.entities.recognition import EntityRecognizer, FoundEntity
+    from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
 
 KEY_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No API key sent."},
@@ -67,14 +67,16 @@ def shared_recognizer() -> EntityRecognizer | None:
     return EntityRecognizer()
 
 
-def recognize(title: str | None, body: str) -> tuple[list[FoundEntity] | None, str | None]:
+def recognize(
+    title: str | None, body: str, language: str | None
+) -> tuple[EntityAnalysis | None, str | None]:
     """The article's entities, or None and the reason recognition was skipped."""
     recognizer = shared_recognizer()
     if recognizer is None:
         return None, "spaCy or its English model is not installed on this server"
     with _recognizer_lock:  # one spaCy pipeline, not safe to share between threads at once
         try:
-            return recognizer.recognize([(title, body)], batch_size=1)[0], None
+            return recognizer.analyse([(title, body, language)], batch_size=1)[0], None
         except (ImportError, OSError) as error:
             return None, f"entity recognition failed to load: {type(error).__name__}"
 
@@ -111,12 +113,12 @@ def put_article(
         ) from None
     # The origin names the article for later updates: its URL, else its content.
     draft.origin = f"api:{draft.url}" if draft.url else f"api:{content_hash(draft)[:16]}"
-    found, note = recognize(draft.title, draft.body)
+    found, note = recognize(draft.title, draft.body, draft.language)
     store = ArticleStore(session)
     try:
         article_id, outcome, needs_entities = store.save(draft)
         if found is not None and needs_entities:
-            store.link_entities(article_id, found)
+            store.link_entities(article_id, found.entities, found.model)
         session.commit()
     except IntegrityError:
         raise ApiError(

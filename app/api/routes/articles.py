@@ -216,6 +216,7 @@ def get_article(
         | dict(
             source=source_ref(source),
             tags=list(tags),
+            entities_analysed=article.entity_model is not None,
             entities=[
                 ArticleEntityOut(id=e.id, name=e.name, type=e.type, mentions=m, forms=forms)
                 for e, m, forms in rows

