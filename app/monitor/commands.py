@@ -52,23 +52,49 @@ def searches_add(
     webhook_secret: Annotated[
         str | None, typer.Option(help="A Standard Webhooks secret (whsec_...); default: new.")
     ] = None,
+    alert_on: Annotated[
+        str,
+        typer.Option(help="Tell the webhook of new matches (match), spiking days (volume), both."),
+    ] = "match",
+    alert_threshold: Annotated[
+        float, typer.Option(help="Volume: standard deviations above the trailing mean.")
+    ] = 3.0,
+    alert_min_count: Annotated[
+        int, typer.Option(help="Volume: a day with fewer articles never spikes.")
+    ] = 5,
+    alert_window: Annotated[int, typer.Option(help="Volume: trailing days of the mean.")] = 28,
     database_url: DatabaseOption = None,
 ) -> None:
     """Save a search; prints it as JSON, with its webhook secret (shown this once)."""
+    from pydantic import ValidationError
+
     from app.api.errors import ApiError
     from app.api.routes.searches import search_out
     from app.monitor.searches import add_search
+    from app.schemas import SearchAlert
     from app.search.lookup import NotFound
     from app.search.query import QuerySyntaxError
 
     parameters = parse_query_option(query)
+    try:
+        alert = SearchAlert(
+            on=alert_on,  # type: ignore[arg-type]  # checked by the model, as the API's body
+            threshold=alert_threshold,
+            min_count=alert_min_count,
+            window=alert_window,
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"--alert-{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors()
+        )
+        raise _fail(problems, 2) from None
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     try:
         with Session(engine) as session:
             search, secret = add_search(
-                session, settings, name, parameters, webhook_url, webhook_secret
+                session, settings, name, parameters, webhook_url, webhook_secret, alert=alert
             )
             session.commit()
             session.refresh(search)
