@@ -9,11 +9,12 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.ingest.document import ArticleDraft
-from app.models import SearchSpike, WebhookDelivery
+from app.models import SavedSearch, SearchSpike, WebhookDelivery
 from app.monitor.deliveries import deliver_due
 from tests.clients import run_newsdesk
 from tests.monitor.receiver import Receiver
@@ -142,19 +143,26 @@ def test_both_tells_of_matches_and_spikes_and_match_mode_of_matches_only(
         n = history(engine, empty_db)
         default = saved(empty_db, receiver, None)
         both = saved(empty_db, receiver, {"on": "both"})
+        legacy = saved(empty_db, receiver, None)
+        with Session(engine) as session:  # as saved before volume alerts: no alert settings
+            unset = update(SavedSearch).where(col(SavedSearch.id) == legacy).values(alert=None)
+            session.execute(unset)
+            session.commit()
         store(engine, settings, *on_the_spike_day(n, 6))
-        assert deliver_due(engine, settings).delivered == 3
+        assert deliver_due(engine, settings).delivered == 4
         by_search = sorted((r.json()["search"]["id"], r.json()["type"]) for r in receiver.received)
         assert by_search == [
             (default, "search.matched"),
             (both, "search.matched"),
             (both, "search.volume_spike"),
+            (legacy, "search.matched"),
         ]
         matched = next(r.json() for r in receiver.received if r.json()["search"]["id"] == default)
         assert len(matched["articles"]) == 6
         with api(settings) as client:
-            shown = client.get(f"/searches/{default}").json()
-        assert shown["alert"]["on"] == "match" and shown["last_spike"] is None
+            for search_id in (default, legacy):
+                shown = client.get(f"/searches/{search_id}").json()
+                assert shown["alert"]["on"] == "match" and shown["last_spike"] is None
     finally:
         receiver.close()
 
