@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
 
 import typer
@@ -14,6 +14,9 @@ from sqlmodel import Session
 from app.commandline import DatabaseOption, settings_for
 from app.commandline import fail as _fail
 from app.db import create_db_engine, upgrade_database
+
+if TYPE_CHECKING:  # imported where used, as the commands' other dependencies
+    from app.schemas import SearchAlert
 
 searches_app = typer.Typer(
     help="Saved searches: matched against every ingest, alerting by webhook.",
@@ -109,8 +112,9 @@ def searches_add(
 
 @searches_app.command("list")
 def searches_list(database_url: DatabaseOption = None) -> None:
-    """Show every saved search with its query and webhook."""
+    """Show every saved search with its query, webhook and what it alerts on."""
     from app.monitor.searches import saved_searches
+    from app.monitor.volume import alert_of
 
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
@@ -119,7 +123,7 @@ def searches_list(database_url: DatabaseOption = None) -> None:
         rows = saved_searches(session)
     engine.dispose()
     table = Table(title=f"{len(rows)} saved searches", title_justify="left")
-    for column in ("id", "name", "query", "webhook", "failing since"):
+    for column in ("id", "name", "query", "webhook", "alert", "failing since"):
         table.add_column(column, overflow="fold")
     for row in rows:
         failing = row.webhook_failing_since
@@ -128,9 +132,16 @@ def searches_list(database_url: DatabaseOption = None) -> None:
             row.name,
             json.dumps(row.query, ensure_ascii=False),
             row.webhook_url or "-",
+            _alert_text(alert_of(row)),
             failing.strftime("%Y-%m-%d %H:%M") if failing else "-",
         )
     Console(width=200).print(table)
+
+
+def _alert_text(alert: SearchAlert) -> str:
+    if not alert.on_volume:
+        return alert.on
+    return f"{alert.on} (>{alert.threshold:g} sd over {alert.window} days, min {alert.min_count})"
 
 
 @searches_app.command("remove")

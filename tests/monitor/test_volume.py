@@ -204,6 +204,8 @@ def test_searches_add_takes_the_alert_options(empty_db: str) -> None:
     assert added.returncode == 0, added.stderr
     created = json.loads(added.stdout)
     assert created["alert"] == {"on": "both", "threshold": 2.5, "min_count": 3, "window": 14}
+    listed = run_newsdesk("searches", "list", database_url=empty_db)
+    assert "both (>2.5 sd over 14 days, min 3)" in listed.stdout, listed.stdout
     bad = run_newsdesk(
         "searches", "add", "x", "--query", "q=x", "--alert-on", "daily", database_url=empty_db
     )
