@@ -24,6 +24,8 @@ from app.search.service import SearchService
 from app.search.spikes import SpikeRule, flag_spikes, trailing_stats
 
 EVENT_TYPE = "search.volume_spike"
+# Days of a batch counted by one timeline query (with the window, well under its period limit).
+GROUP_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,23 @@ def spiking_days(
     service: SearchService, flt: ArticleFilter, alert: SearchAlert, days: set[date]
 ) -> list[DaySpike]:
     """Of `days`, those whose count spikes: each with its count and its window's mean and
-    standard deviation. One timeline query covers every day and its trailing window."""
-    if not days:
-        return []
+    standard deviation. One timeline query per year of days (with their trailing window),
+    so a batch of old articles spread over decades stays within the timeline's limit."""
+    spikes: list[DaySpike] = []
+    group: set[date] = set()
+    for day in sorted(days):
+        if group and (day - min(group)).days >= GROUP_DAYS:
+            spikes += _spiking_days(service, flt, alert, group)
+            group = set()
+        group.add(day)
+    if group:
+        spikes += _spiking_days(service, flt, alert, group)
+    return spikes
+
+
+def _spiking_days(
+    service: SearchService, flt: ArticleFilter, alert: SearchAlert, days: set[date]
+) -> list[DaySpike]:
     first = datetime.combine(min(days) - timedelta(days=alert.window), time.min, UTC)
     last = datetime.combine(max(days), time.max, UTC)
     low = max(first, flt.published_from) if flt.published_from else first

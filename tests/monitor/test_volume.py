@@ -210,3 +210,27 @@ def test_searches_add_takes_the_alert_options(empty_db: str) -> None:
         "searches", "add", "x", "--query", "q=x", "--alert-on", "daily", database_url=empty_db
     )
     assert bad.returncode == 2 and "--alert-on" in bad.stderr, bad.stderr
+
+
+def test_a_batch_spread_over_decades_is_matched_and_checked(empty_db: str, engine: Engine) -> None:
+    # Forty years of days is more than one timeline may hold: the check must not fail the
+    # matching (which would leave the batch's matches unrecorded).
+    receiver = Receiver(SECRET)
+    try:
+        settings = monitor_settings(empty_db)
+        search_id = saved(empty_db, receiver, {"on": "volume", "min_count": 1})
+        old, recent = date(1984, 1, 2), date(2024, 1, 2)
+        report = store(engine, settings, article(1, old), article(2, recent))
+        assert report
+        with api(settings) as client:
+            matched = client.get(f"/searches/{search_id}/articles").json()["items"]
+        assert sorted(a["url"] for a in matched) == [
+            "https://news.example/1",
+            "https://news.example/2",
+        ]
+        # Each day is the first with an article: above a flat history of zeros, and at least 1.
+        with Session(engine) as session:
+            days = session.exec(select(SearchSpike.day).order_by(col(SearchSpike.day))).all()
+        assert list(days) == [old, recent]
+    finally:
+        receiver.close()
