@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
@@ -186,6 +186,8 @@ class SavedSearch(SQLModel, table=True):
     query: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     webhook_url: str | None = Field(default=None, max_length=2000)
     webhook_secret: str | None = Field(default=None, max_length=200)
+    # What the webhook is told of (schemas.SearchAlert as a dict); null: each new match.
+    alert: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Set when a delivery gave up after a day of retries; cleared by the next success.
     webhook_failing_since: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)
@@ -205,6 +207,23 @@ class SearchMatch(SQLModel, table=True):
     search_id: int = Field(foreign_key="saved_search.id", ondelete="CASCADE")
     article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", index=True)
     matched_at: datetime = Field(default_factory=utc_now)
+
+
+class SearchSpike(SQLModel, table=True):
+    """A day on which a saved search's count spiked, recorded once: a later batch of the same
+    day finds it here and alerts no second time."""
+
+    __tablename__ = "search_spike"
+    __table_args__ = (UniqueConstraint("search_id", "day", name="uq_search_spike_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    search_id: int = Field(foreign_key="saved_search.id", ondelete="CASCADE")
+    day: date
+    count: int
+    mean: float
+    stddev: float
+    threshold: float
+    detected_at: datetime = Field(default_factory=utc_now)
 
 
 class WebhookDelivery(SQLModel, table=True):

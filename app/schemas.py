@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -571,6 +571,45 @@ class SignificantTerms(BaseModel):
 # -- saved searches (/searches) ---------------------------------------------------------------
 
 
+class SearchAlert(BaseModel):
+    """When a saved search's webhook is told: of each batch of new matches (`match`), of a day
+    whose count spikes (`volume`), or both. A day spikes when its count (articles published
+    that day, UTC) is at least `min_count` and more than `threshold` standard deviations
+    above the mean of the `window` days before it, the rule of /timeline?spikes=true."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: Literal["match", "volume", "both"] = Field(
+        default="match", description="match: each new match; volume: spiking days; both."
+    )
+    threshold: float = Field(
+        default=3.0, gt=0, le=100, description="Standard deviations above the trailing mean."
+    )
+    min_count: int = Field(
+        default=5, ge=1, le=1_000_000, description="A day with fewer articles never spikes."
+    )
+    window: int = Field(default=28, ge=2, le=366, description="Trailing days of the mean.")
+
+    @property
+    def on_match(self) -> bool:
+        return self.on in ("match", "both")
+
+    @property
+    def on_volume(self) -> bool:
+        return self.on in ("volume", "both")
+
+
+class SearchSpikeOut(BaseModel):
+    """A day on which a saved search's count spiked (alerted once)."""
+
+    day: date
+    count: int
+    mean: float
+    stddev: float
+    threshold: float
+    detected_at: datetime
+
+
 class SavedSearchIn(BaseModel):
     """A search to keep: its /articles parameters and, optionally, a webhook to tell."""
 
@@ -596,6 +635,11 @@ class SavedSearchIn(BaseModel):
         description="A Standard Webhooks secret (`whsec_` + base64 of 24 to 64 bytes); "
         "generated when absent. Returned once, in this answer.",
     )
+    alert: SearchAlert = Field(
+        default_factory=SearchAlert,
+        description="What the webhook is told of; by default each batch of new matches.",
+        examples=[{"on": "volume", "threshold": 3, "min_count": 5, "window": 28}],
+    )
 
 
 class SavedSearchOut(BaseModel):
@@ -612,6 +656,10 @@ class SavedSearchOut(BaseModel):
     webhook_failing_since: datetime | None = Field(
         description="When a delivery was given up after a day of retries; null once one "
         "succeeds again."
+    )
+    alert: SearchAlert
+    last_spike: SearchSpikeOut | None = Field(
+        default=None, description="The latest day the search's count spiked (volume alerts)."
     )
     created_at: datetime
 
@@ -642,11 +690,14 @@ class DeliveryAttempt(BaseModel):
 
 
 class DeliveryOut(BaseModel):
-    """One webhook delivery: a batch of new matches, and each attempt to send it."""
+    """One webhook delivery: a batch of new matches or a spiking day, and each attempt."""
 
     delivery_id: str = Field(description="The `webhook-id` header: the same on every attempt.")
+    type: Literal["search.matched", "search.volume_spike"] = Field(
+        description="search.matched: new matches; search.volume_spike: a day's count spiked."
+    )
     state: Literal["pending", "delivered", "failed"]
-    articles: int = Field(description="How many articles it carries.")
+    articles: int = Field(description="How many articles it carries (0 for a spike).")
     created_at: datetime
     next_attempt_at: datetime | None
     delivered_at: datetime | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
 
 import typer
@@ -14,6 +14,9 @@ from sqlmodel import Session
 from app.commandline import DatabaseOption, settings_for
 from app.commandline import fail as _fail
 from app.db import create_db_engine, upgrade_database
+
+if TYPE_CHECKING:  # imported where used, as the commands' other dependencies
+    from app.schemas import SearchAlert
 
 searches_app = typer.Typer(
     help="Saved searches: matched against every ingest, alerting by webhook.",
@@ -52,23 +55,49 @@ def searches_add(
     webhook_secret: Annotated[
         str | None, typer.Option(help="A Standard Webhooks secret (whsec_...); default: new.")
     ] = None,
+    alert_on: Annotated[
+        str,
+        typer.Option(help="Tell the webhook of new matches (match), spiking days (volume), both."),
+    ] = "match",
+    alert_threshold: Annotated[
+        float, typer.Option(help="Volume: standard deviations above the trailing mean.")
+    ] = 3.0,
+    alert_min_count: Annotated[
+        int, typer.Option(help="Volume: a day with fewer articles never spikes.")
+    ] = 5,
+    alert_window: Annotated[int, typer.Option(help="Volume: trailing days of the mean.")] = 28,
     database_url: DatabaseOption = None,
 ) -> None:
     """Save a search; prints it as JSON, with its webhook secret (shown this once)."""
+    from pydantic import ValidationError
+
     from app.api.errors import ApiError
     from app.api.routes.searches import search_out
     from app.monitor.searches import add_search
+    from app.schemas import SearchAlert
     from app.search.lookup import NotFound
     from app.search.query import QuerySyntaxError
 
     parameters = parse_query_option(query)
+    try:
+        alert = SearchAlert(
+            on=alert_on,  # type: ignore[arg-type]  # checked by the model, as the API's body
+            threshold=alert_threshold,
+            min_count=alert_min_count,
+            window=alert_window,
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"--alert-{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors()
+        )
+        raise _fail(problems, 2) from None
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
     try:
         with Session(engine) as session:
             search, secret = add_search(
-                session, settings, name, parameters, webhook_url, webhook_secret
+                session, settings, name, parameters, webhook_url, webhook_secret, alert=alert
             )
             session.commit()
             session.refresh(search)
@@ -83,8 +112,9 @@ def searches_add(
 
 @searches_app.command("list")
 def searches_list(database_url: DatabaseOption = None) -> None:
-    """Show every saved search with its query and webhook."""
+    """Show every saved search with its query, webhook and what it alerts on."""
     from app.monitor.searches import saved_searches
+    from app.monitor.volume import alert_of
 
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
@@ -93,7 +123,7 @@ def searches_list(database_url: DatabaseOption = None) -> None:
         rows = saved_searches(session)
     engine.dispose()
     table = Table(title=f"{len(rows)} saved searches", title_justify="left")
-    for column in ("id", "name", "query", "webhook", "failing since"):
+    for column in ("id", "name", "query", "webhook", "alert", "failing since"):
         table.add_column(column, overflow="fold")
     for row in rows:
         failing = row.webhook_failing_since
@@ -102,9 +132,16 @@ def searches_list(database_url: DatabaseOption = None) -> None:
             row.name,
             json.dumps(row.query, ensure_ascii=False),
             row.webhook_url or "-",
+            _alert_text(alert_of(row)),
             failing.strftime("%Y-%m-%d %H:%M") if failing else "-",
         )
     Console(width=200).print(table)
+
+
+def _alert_text(alert: SearchAlert) -> str:
+    if not alert.on_volume:
+        return alert.on
+    return f"{alert.on} (>{alert.threshold:g} sd over {alert.window} days, min {alert.min_count})"
 
 
 @searches_app.command("remove")

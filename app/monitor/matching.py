@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Table
@@ -25,6 +26,8 @@ from app.config import Settings
 from app.db import run_retrying
 from app.models import Article, SavedSearch, SearchMatch, Source, WebhookDelivery, utc_now
 from app.monitor.queries import saved_filter
+from app.monitor.volume import alert_of, record_spikes, spike_delivery, spiking_days
+from app.schemas import SearchAlert
 from app.search.filter import ArticleFilter, Hit
 from app.search.service import SearchService
 from app.search.text import Highlight
@@ -79,13 +82,41 @@ def _match(engine: Engine, settings: Settings, ids: list[int]) -> MatchReport:
         batch: dict[int, Hit] | None = None  # the batch's rows, read once a delivery needs them
         for search, flt, found in matched:
             new = [i for i in found if (search.id, i) in fresh]
-            if new and search.webhook_url:
-                batch = batch if batch is not None else _batch_hits(session, ids)
-                new_hits = newest_first([batch[i] for i in new if i in batch])
+            if not new:
+                continue
+            alert = alert_of(search)
+            batch = batch if batch is not None else _batch_hits(session, ids)
+            new_hits = newest_first([batch[i] for i in new if i in batch])
+            if alert.on_match and search.webhook_url:
                 session.add(_delivery(session, settings, search, flt, new_hits))
                 report.deliveries += 1
+            if alert.on_volume:
+                report.deliveries += _volume(session, service, search, flt, alert, new_hits)
         session.commit()
     return report
+
+
+def _volume(
+    session: Session,
+    service: SearchService,
+    search: SavedSearch,
+    flt: ArticleFilter,
+    alert: SearchAlert,
+    new_hits: list[Hit],
+) -> int:
+    """Record the spikes on the days the new matches were published, and queue one delivery
+    per spike first seen; how many were queued."""
+    days = {
+        hit.article.published_at.astimezone(UTC).date()
+        for hit in new_hits
+        if hit.article.published_at is not None
+    }
+    spikes = record_spikes(session, search, alert, spiking_days(service, flt, alert, days))
+    for spike in spikes:
+        log.info("saved search %s spiked on %s: %s articles", search.id, spike.day, spike.count)
+        if search.webhook_url:
+            session.add(spike_delivery(new_delivery_id(), search, spike))
+    return len(spikes) if search.webhook_url else 0
 
 
 def _batch_hits(session: Session, ids: list[int]) -> dict[int, Hit]:

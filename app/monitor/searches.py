@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 
 from app.api.errors import ApiError
 from app.config import Settings
-from app.models import Article, SavedSearch, SearchMatch, Source, WebhookDelivery
+from app.models import Article, SavedSearch, SearchMatch, SearchSpike, Source, WebhookDelivery
 from app.monitor.queries import check_query, query_filter
 from app.net.addresses import RefusedTarget, Resolver, check_url, system_resolver
+from app.schemas import SearchAlert
 from app.search.filter import Hit
 
 SECRET_PREFIX = "whsec_"
@@ -53,6 +54,7 @@ def add_search(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     resolve: Resolver = system_resolver,
+    alert: SearchAlert | None = None,
 ) -> tuple[SavedSearch, str | None]:
     """Check and store a saved search (not committed); it and its webhook secret.
 
@@ -70,7 +72,13 @@ def add_search(
         secret = check_secret(webhook_secret) if webhook_secret is not None else new_secret()
     elif webhook_secret is not None:
         raise ApiError(422, "invalid_parameter", "webhook_secret: given without a webhook_url")
-    search = SavedSearch(name=name, query=stored, webhook_url=webhook_url, webhook_secret=secret)
+    search = SavedSearch(
+        name=name,
+        query=stored,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        alert=(alert or SearchAlert()).model_dump(mode="json"),
+    )
     session.add(search)
     session.flush()
     return search, secret
@@ -93,6 +101,7 @@ def remove_search(session: Session, search_id: int) -> SavedSearch:
     search = saved_search(session, search_id)
     session.execute(delete(SearchMatch).where(col(SearchMatch.search_id) == search_id))
     session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.search_id) == search_id))
+    session.execute(delete(SearchSpike).where(col(SearchSpike.search_id) == search_id))
     session.delete(search)
     return search
 

@@ -42,3 +42,10 @@ def flag_spikes(counts: Sequence[int], rule: SpikeRule) -> list[bool]:
         squares += count * count
         flags.append(flagged)
     return flags
+
+
+def trailing_stats(window: Sequence[int]) -> tuple[float, float]:
+    """The mean and population standard deviation of a window's counts, as flag_spikes
+    computes them (exact integer sums first)."""
+    size, total, squares = len(window), sum(window), sum(c * c for c in window)
+    return total / size, math.sqrt(squares * size - total * total) / size

@@ -16,7 +16,7 @@ from app.api.routes.feeds import atom_response
 from app.api.security import ApiKeyDep
 from app.api.summaries import summarize
 from app.config import Settings
-from app.models import MAX_ID, SavedSearch, WebhookDelivery
+from app.models import MAX_ID, SavedSearch, SearchSpike, WebhookDelivery
 from app.monitor.queries import saved_filter
 from app.monitor.searches import (
     add_search,
@@ -26,6 +26,7 @@ from app.monitor.searches import (
     saved_search,
     saved_searches,
 )
+from app.monitor.volume import alert_of, last_spike
 from app.schemas import (
     ArticleSummary,
     DeliveryAttempt,
@@ -37,6 +38,7 @@ from app.schemas import (
     SavedSearchOut,
     SearchMatchItem,
     SearchMatchPage,
+    SearchSpikeOut,
 )
 from app.search.filter import ArticleFilter, Hit
 from app.search.text import Highlight
@@ -62,10 +64,14 @@ def match_summaries(
     )
 
 
-def search_out(search: SavedSearch, secret: str | None = None) -> SavedSearchOut:
+def search_out(
+    search: SavedSearch, secret: str | None = None, spike: SearchSpike | None = None
+) -> SavedSearchOut:
     """The API's view of a saved search; the secret only when it was just made."""
     assert search.id is not None  # a stored row
     return SavedSearchOut(
+        alert=alert_of(search),
+        last_spike=SearchSpikeOut.model_validate(spike, from_attributes=True) if spike else None,
         id=search.id,
         name=search.name,
         query=search.query,
@@ -117,8 +123,9 @@ def search_feed(
     summary="One saved search",
 )
 def get_search(search_id: SearchId, session: SessionDep) -> SavedSearchOut:
-    """The search's name, query and webhook (its secret is shown only when created)."""
-    return search_out(saved_search(session, search_id))
+    """The search's name, query, webhook (its secret is shown only when created), alert
+    settings and the last day its count spiked."""
+    return search_out(saved_search(session, search_id), spike=last_spike(session, search_id))
 
 
 @router.get(
@@ -180,10 +187,12 @@ def search_deliveries(search_id: SearchId, session: SessionDep, limit: PageSizeD
 
 
 def _delivery_out(delivery: WebhookDelivery) -> DeliveryOut:
+    body = json.loads(delivery.payload)
     return DeliveryOut(
         delivery_id=delivery.delivery_id,
+        type=body["type"],
         state=delivery.state,  # type: ignore[arg-type]  # one of the states deliveries.py sets
-        articles=len(json.loads(delivery.payload).get("articles", [])),
+        articles=len(body.get("articles", [])),
         created_at=delivery.created_at,
         next_attempt_at=delivery.next_attempt_at,
         delivered_at=delivery.delivered_at,
@@ -210,7 +219,13 @@ def create_search(
     """As `newsdesk searches add`: the query is checked as /articles checks it; the webhook
     secret, generated when absent, is in this answer only."""
     search, secret = add_search(
-        session, settings, body.name, body.query, body.webhook_url, body.webhook_secret
+        session,
+        settings,
+        body.name,
+        body.query,
+        body.webhook_url,
+        body.webhook_secret,
+        alert=body.alert,
     )
     session.commit()
     session.refresh(search)
