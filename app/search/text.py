@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
+from app.search.letters import REMOVED, fold_letters_keeping_words
 from app.search.passages import highlight_query, needles, opening, passage_window
 from app.search.query import Query, to_fts5, to_tsquery
 
@@ -167,10 +168,15 @@ def snippets(
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
 
 
-# A full-text table of the connection's own (SQLite's temp schema) that holds one page.
-_PAGE_FTS = (
+# A full-text table of the connection's own (SQLite's temp schema) that holds one page: it
+# indexes the folded text (app/search/letters.py) but reads the text as written from
+# page_text, so snippet() shows that. Harakat are word characters here, as they are inside
+# words once folded away, so both texts have the same words and the matches line up.
+_PAGE_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS page_text (id INTEGER PRIMARY KEY, title TEXT, body TEXT)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5("
-    "title, body, tokenize='unicode61 remove_diacritics 2')"
+    "title, body, content='page_text', content_rowid='id', "
+    f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '{REMOVED}'\")",
 )
 
 
@@ -184,11 +190,23 @@ def _page_fts5_snippets(
     """FTS5's snippet() (the best passage of whichever column matched) over a temporary
     table holding only the page's passage windows: over the whole index, FTS5 would first
     expand a prefix such as `elect*` across every article and score whole bodies."""
-    session.execute(text(_PAGE_FTS))
-    session.execute(text("DELETE FROM temp.page_fts"))
+    for table_sql in _PAGE_TABLES:
+        session.execute(text(table_sql))
+    session.execute(text("INSERT INTO temp.page_fts(page_fts) VALUES ('delete-all')"))
+    session.execute(text("DELETE FROM temp.page_text"))
+    rows = [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()]
+    session.execute(
+        text("INSERT INTO temp.page_text(id, title, body) VALUES (:id, :title, :body)"), rows
+    )
     session.execute(
         text("INSERT INTO temp.page_fts(rowid, title, body) VALUES (:id, :title, :body)"),
-        [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()],
+        [
+            {
+                key: fold_letters_keeping_words(value) if isinstance(value, str) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        ],
     )
     statement = text(
         "SELECT rowid, snippet(page_fts, -1, :open, :close, '…', :tokens) "

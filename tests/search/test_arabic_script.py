@@ -1,0 +1,94 @@
+"""Arabic-script text is found whichever keyboard typed it, on every engine: letter variants
+(ي/ی, ك/ک, ة/ه), harakat and tatweel are folded at index and query time, and the zero-width
+non-joiner (which ingest drops from stored text) is removed, joining the word's halves.
+Snippets show the text as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.db import create_db_engine
+from app.search.letters import fold_letters
+from tests.clients import client_for
+from tests.helpers import ingest_paths, settings_for
+
+# Typed on an Arabic keyboard: Arabic yeh and kaf, teh marbuta, harakat and tatweel.
+ARABIC_KEYBOARD = (
+    "بانك مركزي\n\nوَزِيرِ اقتصاد گفت كه بانك مركزي نرخ بهـــرة را براي يك سال كاهش مي‌دهد.\n"
+)
+# Typed on a Persian keyboard: Persian yeh and keheh, and a zero-width non-joiner in می‌خواهد.
+PERSIAN_KEYBOARD = "کتابخانه کابل\n\nشهردار کابل می‌خواهد یک کتابخانه تازه در مرکز شهر بسازد.\n"
+
+
+@pytest.fixture
+def persian_db(empty_db: str, tmp_path: Path) -> str:
+    folder = tmp_path / "persian"
+    folder.mkdir()
+    (folder / "bank.txt").write_text(ARABIC_KEYBOARD)
+    (folder / "library.txt").write_text(PERSIAN_KEYBOARD)
+    report = ingest_paths(settings_for(empty_db), folder, nlp=False)
+    assert report.failed == 0  # type: ignore[attr-defined]
+    return empty_db
+
+
+def search(database_url: str, q: str) -> dict:  # type: ignore[type-arg]
+    settings = settings_for(database_url)
+    engine = create_db_engine(settings)
+    try:
+        with client_for(settings, engine) as client:
+            response = client.get("/articles", params={"q": q})
+    finally:
+        engine.dispose()
+    assert response.status_code == 200, response.json()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def titles(database_url: str, q: str) -> list[str]:
+    return [item["title"] for item in search(database_url, q)["items"]]
+
+
+@pytest.mark.parametrize(
+    ("q", "title"),
+    [
+        # Persian-keyboard queries find the Arabic-keyboard text...
+        ("بانک مرکزی", "بانك مركزي"),
+        ("وزیر", "بانك مركزي"),  # written with harakat
+        ("بهره", "بانك مركزي"),  # written with tatweel and teh marbuta
+        ('"برای یک سال"', "بانك مركزي"),
+        # ...and Arabic-keyboard queries, with harakat, the Persian-keyboard text.
+        ("كتابخانه", "کتابخانه کابل"),
+        ("تازة", "کتابخانه کابل"),
+        ("كَابُل", "کتابخانه کابل"),
+        ("شهـردار", "کتابخانه کابل"),
+        ("كتابخانة", "کتابخانه کابل"),
+    ],
+)
+def test_either_keyboard_finds_the_other(persian_db: str, q: str, title: str) -> None:
+    assert titles(persian_db, q) == [title]
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("می‌خواهد", True),  # as written, with the non-joiner
+        ("میخواهد", True),  # without it: the same word
+        ("مي‌خواهد", True),  # Arabic yeh
+        ("می خواهد", False),  # with a space: two other words
+        ('"می خواهد"', False),
+    ],
+)
+def test_the_zero_width_non_joiner_joins_a_word(persian_db: str, q: str, found: bool) -> None:
+    assert titles(persian_db, q) == (["کتابخانه کابل"] if found else [])
+
+
+def test_snippets_show_the_text_as_written(persian_db: str) -> None:
+    snippet = search(persian_db, "کاهش بهره")["items"][0]["snippet"]
+    assert "وَزِيرِ" in snippet and "يك" in snippet
+    assert "<mark>كاهش</mark>" in snippet and "<mark>بهـــرة</mark>" in snippet
+
+
+def test_folding_unifies_letters_and_removes_marks() -> None:
+    assert fold_letters("كِتَابٌ يك مدرسـة") == "کتاب یک مدرسه"
+    assert fold_letters("Medvédev") == "Medvédev"  # other scripts as they were
