@@ -8,11 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session
 
 from app.db import create_db_engine
 from app.search.letters import fold_letters
 from tests.clients import client_for
-from tests.helpers import ingest_paths, settings_for
+from tests.helpers import build_search_index, ingest_paths, settings_for
+from tests.search.test_service import answered
 
 # Typed on an Arabic keyboard: Arabic yeh and kaf, teh marbuta, harakat and tatweel.
 ARABIC_KEYBOARD = (
@@ -23,24 +26,30 @@ PERSIAN_KEYBOARD = "کتابخانه کابل\n\nشهردار کابل می‌خ
 
 
 @pytest.fixture
-def persian_db(empty_db: str, tmp_path: Path) -> str:
+def persian_db(empty_db: str, tmp_path: Path, backend: str) -> str:
     folder = tmp_path / "persian"
     folder.mkdir()
     (folder / "bank.txt").write_text(ARABIC_KEYBOARD)
     (folder / "library.txt").write_text(PERSIAN_KEYBOARD)
     report = ingest_paths(settings_for(empty_db), folder, nlp=False)
     assert report.failed == 0  # type: ignore[attr-defined]
+    if backend == "tantivy":
+        build_search_index(Path(empty_db.removeprefix("sqlite:///")))
     return empty_db
 
 
 def search(database_url: str, q: str) -> dict:  # type: ignore[type-arg]
+    """The /articles page for `q`, answered by the backend's own engine (never a fallback)."""
     settings = settings_for(database_url)
     engine = create_db_engine(settings)
     try:
         with client_for(settings, engine) as client:
+            engines = {name for name, _ in answered(client, "/articles", {"q": q})}
             response = client.get("/articles", params={"q": q})
     finally:
         engine.dispose()
+    indexed = settings.search_engine == "tantivy" and settings.is_sqlite
+    assert engines == {"index" if indexed else "database"}
     assert response.status_code == 200, response.json()
     return response.json()  # type: ignore[no-any-return]
 
@@ -81,6 +90,30 @@ def test_either_keyboard_finds_the_other(persian_db: str, q: str, title: str) ->
 )
 def test_the_zero_width_non_joiner_joins_a_word(persian_db: str, q: str, found: bool) -> None:
     assert titles(persian_db, q) == (["کتابخانه کابل"] if found else [])
+
+
+@pytest.fixture
+def stored_non_joiner_db(persian_db: str, backend: str) -> str:
+    """The library article's body stored with its non-joiner, as another writer may store it."""
+    settings = settings_for(persian_db)
+    engine = create_db_engine(settings)
+    with Session(engine) as session:
+        session.execute(
+            text("UPDATE article SET body = :body WHERE title = 'کتابخانه کابل'"),
+            {"body": PERSIAN_KEYBOARD.split("\n\n")[1]},
+        )
+        session.commit()
+    engine.dispose()
+    if backend == "tantivy":
+        build_search_index(Path(persian_db.removeprefix("sqlite:///")))
+    return persian_db
+
+
+@pytest.mark.parametrize("q", ["می‌خواهد", "میخواهد"])
+def test_a_stored_non_joiner_is_removed_too(stored_non_joiner_db: str, q: str) -> None:
+    page = search(stored_non_joiner_db, q)
+    assert [item["title"] for item in page["items"]] == ["کتابخانه کابل"]
+    assert "<mark>می\u200cخواهد</mark>" in page["items"][0]["snippet"]
 
 
 def test_snippets_show_the_text_as_written(persian_db: str) -> None:
