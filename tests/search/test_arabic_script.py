@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.db import create_db_engine, downgrade_database, upgrade_database
 from app.search.letters import fold_letters
 from app.search.query import parse_query
+from app.search.similar import folded_words
 from app.search.text import matches
 from tests.clients import client_for
 from tests.helpers import build_search_index, ingest_paths, settings_for
@@ -147,3 +148,5 @@ def test_the_migration_folds_articles_already_stored(persian_db: str, backend: s
 def test_folding_unifies_letters_and_removes_marks() -> None:
     assert fold_letters("كِتَابٌ يك مدرسـة") == "کتاب یک مدرسه"
     assert fold_letters("Medvédev") == "Medvédev"  # other scripts as they were
+    # Similar articles weigh an article's words by the index's counts of the folded words.
+    assert folded_words("وَزِيرِ بانك مي‌دهد") == ["وزیر", "بانک", "میدهد"]
