@@ -21,13 +21,15 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.search.letters import REMOVED, fold_letters
 from app.search.query import And, Not, Or, Phrase, Query, Term
 
 # How far into a text the first match is looked for, in windows: a match later than that
 # (in a text of more than ~30,000 characters at the default window) leaves the snippet to
 # the text's opening words.
 SCAN_WINDOWS = 20
-_WORD = re.compile(r"[^\W_]+")
+# Words as in the text; Arabic harakat are marks, not word characters, to `re`.
+_WORD = re.compile(rf"(?:[^\W_]|[{REMOVED}])+")
 _CONTROLS = {code: " " for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"}
 
 
@@ -85,7 +87,7 @@ def needles(query: Query) -> list[Needle]:
 
 def fold(word: str) -> str:
     """Lower case without diacritics, as the engines compare words."""
-    lowered = word.lower()
+    lowered = fold_letters(word).lower()
     if lowered.isascii():
         return lowered
     decomposed = unicodedata.normalize("NFD", lowered)

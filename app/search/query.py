@@ -34,6 +34,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from app.search.letters import fold_letters
+
 QUOTES = '"“”„'  # straight and typographic quotes, as pasted from articles
 MAX_NESTING = 10  # deeper trees overflow the FTS5 expression parser (~30 levels of output)
 # Defaults of settings.max_query_words and settings.max_query_prefixes.
@@ -100,11 +102,12 @@ def split_words(text: str) -> list[str]:
     """Split text into words as FTS5's unicode61 tokenizer does: runs of letters and digits.
 
     Combining marks stay with their word and are NFC-composed, so a decomposed "é" stays one
-    letter; a run of marks alone is not a word.
+    letter; a run of marks alone is not a word. Arabic-script words are folded as the index
+    folds them (app/search/letters.py), so either keyboard's letters find both.
     """
     words: list[str] = []
     current: list[str] = []
-    for char in text + " ":
+    for char in fold_letters(text) + " ":
         if _is_word_char(char):
             current.append(char)
             continue

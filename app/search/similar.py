@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, case, desc, func, select, text
 from sqlmodel import Session, col
 
 from app.models import Article, ArticleEntity, Entity, Source
+from app.search.letters import fold_letters
 from app.search.query import Or, Term
 from app.search.text import matches
 
@@ -50,7 +51,7 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*")
 
 def folded_words(text_: str) -> list[str]:
     """Lower-cased, accent-free words (digits-only tokens dropped), as the index folds them."""
-    words = _WORD.findall(text_.lower())
+    words = _WORD.findall(fold_letters(text_).lower())
     return [word if word.isascii() else strip_accents(word) for word in words]
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
     Float,
     Integer,
-    Row,
     Text,
     bindparam,
     column,
@@ -25,6 +24,12 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
+from app.search.letters import (
+    REMOVED,
+    fold_letters,
+    fold_letters_keeping_words,
+    unfold_marked,
+)
 from app.search.passages import highlight_query, needles, opening, passage_window
 from app.search.query import Query, to_fts5, to_tsquery
 
@@ -167,10 +172,15 @@ def snippets(
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
 
 
-# A full-text table of the connection's own (SQLite's temp schema) that holds one page.
-_PAGE_FTS = (
+# A full-text table of the connection's own (SQLite's temp schema) that holds one page: it
+# indexes the folded text (app/search/letters.py) but reads the text as written from
+# page_text, so snippet() shows that. Harakat are word characters here, as they are inside
+# words once folded away, so both texts have the same words and the matches line up.
+_PAGE_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS page_text (id INTEGER PRIMARY KEY, title TEXT, body TEXT)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5("
-    "title, body, tokenize='unicode61 remove_diacritics 2')"
+    "title, body, content='page_text', content_rowid='id', "
+    f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '{REMOVED}'\")",
 )
 
 
@@ -180,15 +190,27 @@ def _page_fts5_snippets(
     search_in: SearchIn,
     texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
-) -> Sequence[Row[int, str | None]]:
+) -> list[tuple[int, str | None]]:
     """FTS5's snippet() (the best passage of whichever column matched) over a temporary
     table holding only the page's passage windows: over the whole index, FTS5 would first
     expand a prefix such as `elect*` across every article and score whole bodies."""
-    session.execute(text(_PAGE_FTS))
-    session.execute(text("DELETE FROM temp.page_fts"))
+    for table_sql in _PAGE_TABLES:
+        session.execute(text(table_sql))
+    session.execute(text("INSERT INTO temp.page_fts(page_fts) VALUES ('delete-all')"))
+    session.execute(text("DELETE FROM temp.page_text"))
+    rows = [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()]
+    session.execute(
+        text("INSERT INTO temp.page_text(id, title, body) VALUES (:id, :title, :body)"), rows
+    )
     session.execute(
         text("INSERT INTO temp.page_fts(rowid, title, body) VALUES (:id, :title, :body)"),
-        [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()],
+        [
+            {
+                key: fold_letters_keeping_words(value) if isinstance(value, str) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        ],
     )
     statement = text(
         "SELECT rowid, snippet(page_fts, -1, :open, :close, '…', :tokens) "
@@ -200,7 +222,7 @@ def _page_fts5_snippets(
         "tokens": tokens,
         "match": to_fts5(query, fts5_columns(search_in)),
     }
-    return session.execute(statement, parameters).all()
+    return list(session.execute(statement, parameters).tuples())
 
 
 def _pg_snippets(
@@ -208,24 +230,39 @@ def _pg_snippets(
     query: Query,
     texts: Mapping[int, tuple[str | None, str | None]],
     tokens: int,
-) -> Sequence[Row[int, str | None]]:
+) -> list[tuple[int, str | None]]:
     """ts_headline() over the body's window: its passage, and so the snippet text, differ
     from FTS5's.
 
     ts_headline parses the raw body, where "U.S." is one token, so a match the index found
     through punctuation may go unmarked; the passage then is the window's opening words.
+    It marks the window's Arabic-script letters folded as the index folds them
+    (app/search/letters.py); the marks are then carried back to the text as written.
     """
     options = (
         f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={tokens}, MinWords={tokens // 2}, "
         "MaxFragments=1, FragmentDelimiter=…"
     )
+    bodies = {i: body or "" for i, (_title, body) in texts.items()}
     page = values(column("id", Integer), column("body", Text), name="page").data(
-        [(i, body or "") for i, (_title, body) in texts.items()]
+        [(i, fold_letters(body)) for i, body in bodies.items()]
     )
     headline = func.ts_headline(
         literal_column("'newsdesk'::regconfig"), page.c.body, _pg_tsquery(query), options
     )
-    return session.execute(select(page.c.id, headline)).all()
+    return [
+        (i, _as_written(marked, bodies[i]))
+        for i, marked in session.execute(select(page.c.id, headline)).tuples()
+    ]
+
+
+def _as_written(marked: str | None, body: str) -> str | None:
+    """A headline of the folded body as the same passage of the body as written (its
+    opening words, unmarked, if the headline can not be found in the folded body)."""
+    if marked is None or fold_letters(body) == body:
+        return marked
+    passage = unfold_marked(marked, body, _OPEN + _CLOSE)
+    return passage if passage is not None else " ".join(body.split()[: len(marked.split())])
 
 
 def lede_snippet(text_: str | None, tokens: int, window: int = 2_000) -> str | None:

@@ -153,3 +153,24 @@ def test_cli_load_jsonl_reports_and_new_articles_are_searchable(
         page = client.get("/articles?q=clove&entity=pemba&source=island courier").json()
         assert [item["title"] for item in page["items"]] == [record["title"]]
         assert client.get("/articles").json()["total"] == 6
+
+
+@pytest.mark.parametrize("fts", ["triggers", "deferred"])
+def test_bulk_loaded_arabic_script_is_indexed_folded(
+    fts: FtsMode, bulk_db: str, tmp_path: Path
+) -> None:
+    """Typed on an Arabic keyboard, found by the same words typed on a Persian one."""
+    record = {
+        "title": "بانك مركزي",
+        "body": "وَزِيرِ اقتصاد گفت كه بانك مركزي نرخ بهـــرة را كاهش مي‌دهد.",
+        "source": "Kabul Desk",
+        "language": "fa",
+    }
+    jsonl = write_jsonl(tmp_path / "one.jsonl", [record])
+    bulk_engine = create_db_engine(settings_for(bulk_db), writer=True)
+    assert BulkLoader(bulk_engine, fts=fts).load([jsonl]).added == 1
+    sync_search_index(settings_for(bulk_db), bulk_engine)
+    with make_client(settings_for(bulk_db), bulk_engine) as client:
+        page = client.get("/articles", params={"q": "بانک بهره"}).json()
+        assert [item["title"] for item in page["items"]] == [record["title"]]
+    bulk_engine.dispose()

@@ -36,6 +36,7 @@ from app.ingest.read.bulk_records import BulkArticle, BulkEntity, read_records
 from app.ingest.store.articles import domain_of
 from app.keys import name_key as _name_key
 from app.models import Article, Entity, EntityAlias, Source, utc_now
+from app.search.letters import sqlite_fold
 
 FtsMode = Literal["triggers", "deferred"]
 _INSERT_TRIGGER = "article_fts_insert"
@@ -183,10 +184,12 @@ class BulkLoader:
         while batch := list(islice(records, self.batch_size)):
             self._store(connection, batch)
         indexing = time.perf_counter()
+        # Folded as the insert trigger folds (migration 0010).
         connection.execute(
             text(
                 "INSERT INTO article_fts(rowid, title, body) "
-                "SELECT id, title, body FROM article WHERE id >= :first ORDER BY id"
+                f"SELECT id, {sqlite_fold('title')}, {sqlite_fold('body')} "
+                "FROM article WHERE id >= :first ORDER BY id"
             ),
             {"first": first_new},
         )

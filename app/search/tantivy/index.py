@@ -63,7 +63,8 @@ log = logging.getLogger("newsdesk.search")
 # (`schema_fields`), and an index built with other fields is rebuilt too.
 # 3: the date orders read `published` and `id` (no more second-precision order keys).
 # 4: the state records the filters' fields.
-SCHEMA_VERSION = 4
+# 5: Arabic-script letters folded (app/search/letters.py).
+SCHEMA_VERSION = 5
 STATE_FILE = "newsdesk-index.json"
 WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and

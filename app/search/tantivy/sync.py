@@ -26,6 +26,7 @@ from sqlmodel import col
 from app.faults import kill_point
 from app.models import Article, Source
 from app.search.filter import Facts, document_fields, document_reads, micros
+from app.search.letters import fold_letters
 from app.search.tantivy.index import (
     MICROS_PER_DAY,
     IndexState,
@@ -188,8 +189,8 @@ def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
     """One article's index document: its text, its date, and every filter's fields."""
     fields: dict[str, Any] = {
         "id": facts["id"],
-        "title": unicodedata.normalize("NFC", facts["title"] or ""),
-        "body": unicodedata.normalize("NFC", facts["body"] or ""),
+        "title": fold_letters(unicodedata.normalize("NFC", facts["title"] or "")),
+        "body": fold_letters(unicodedata.normalize("NFC", facts["body"] or "")),
         **document_fields(facts),
     }
     published = facts["published_at"]
