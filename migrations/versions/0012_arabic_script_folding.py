@@ -4,8 +4,8 @@ The stored text stays as written; only what is indexed changes. SQLite: the FTS5
 index folded title and body, and the index is refilled. PostgreSQL: the generated tsvector
 is recomputed with the letters folded.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from app.search.letters import postgres_fold, sqlite_fold
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
