@@ -12,7 +12,7 @@ benchmarks/results/collect.json and the "Collection" section of BENCHMARKS.md.
 Run: .venv/bin/python benchmarks/collect.py [--sources 50] [--items 100] [--rounds 4]
      [--new 5] [--delay 0.05]          (`make bench-collect`; `make bench` runs it too)
 
-`--memory` runs many small rounds instead (5 hosts x 40 articles, then 8 rounds of 20 new
+`--memory` runs many small rounds instead (5 hosts x 40 articles, then 8 rounds of 10 new
 articles per host, a few minutes): RSS, spaCy's string count and Python's object count after
 each round, with `--trace` the largest tracemalloc growths between rounds. Its result goes to
 benchmarks/results/collect-memory.json and the "Memory over many rounds" part of the section.
@@ -57,7 +57,7 @@ FIRST_DAY = datetime(2024, 1, 1, tzinfo=UTC)
 # RSS growth per later round above which the report says memory is not shown bounded.
 GROWTH_NOTED_MIB = 5.0
 DEFAULTS = {"sources": 50, "items": 100, "rounds": 4, "new": 5}
-MEMORY_DEFAULTS = {"sources": 5, "items": 40, "rounds": 8, "new": 20}
+MEMORY_DEFAULTS = {"sources": 5, "items": 40, "rounds": 8, "new": 10}
 
 
 # The server (its own process, so its memory and threads are not the collector's) ------------
@@ -165,9 +165,14 @@ _last_snapshot: tracemalloc.Snapshot | None = None
 def memory_counts(recognizer: Any) -> dict[str, int]:
     """What could grow with the rounds besides RSS: spaCy's strings, Python's objects."""
     gc.collect()
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     return {
         "vocab_strings": len(recognizer.nlp.vocab.strings),
         "gc_objects": len(gc.get_objects()),
+        # Anonymous memory (the heap: Python, spaCy, tantivy's writer) apart from file pages
+        # (the mmapped index and libraries), which the kernel can drop and re-read.
+        "rss_anon_mib": int(status.get("RssAnon", "0 kB").split()[0]) / 1024,
+        "rss_file_mib": int(status.get("RssFile", "0 kB").split()[0]) / 1024,
     }
 
 
