@@ -11,11 +11,17 @@ benchmarks/results/collect.json and the "Collection" section of BENCHMARKS.md.
 
 Run: .venv/bin/python benchmarks/collect.py [--sources 50] [--items 100] [--rounds 4]
      [--new 5] [--delay 0.05]          (`make bench-collect`; `make bench` runs it too)
+
+`--memory` runs many small rounds instead (5 hosts x 40 articles, then 8 rounds of 10 new
+articles per host, a few minutes): RSS, spaCy's string count and Python's object count after
+each round, with `--trace` the largest tracemalloc growths between rounds. Its result goes to
+benchmarks/results/collect-memory.json and the "Memory over many rounds" part of the section.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,11 +49,15 @@ from app.collect.rounds import Collector  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 RESULT = RESULTS / "collect.json"
+MEMORY_RESULT = RESULTS / "collect-memory.json"
 OUT = ROOT / "BENCHMARKS.md"
 SECTION = "## Collection"
+MEMORY_PART = "### Memory over many rounds"
 FIRST_DAY = datetime(2024, 1, 1, tzinfo=UTC)
 # RSS growth per later round above which the report says memory is not shown bounded.
 GROWTH_NOTED_MIB = 5.0
+DEFAULTS = {"sources": 50, "items": 100, "rounds": 4, "new": 5}
+MEMORY_DEFAULTS = {"sources": 5, "items": 40, "rounds": 8, "new": 10}
 
 
 # The server (its own process, so its memory and threads are not the collector's) ------------
@@ -148,6 +159,40 @@ def rss_mib() -> float:
     return 0.0
 
 
+_last_snapshot: tracemalloc.Snapshot | None = None
+
+
+def memory_counts(recognizer: Any) -> dict[str, int]:
+    """What could grow with the rounds besides RSS: spaCy's strings, Python's objects."""
+    gc.collect()
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {
+        "vocab_strings": len(recognizer.nlp.vocab.strings),
+        "gc_objects": len(gc.get_objects()),
+        # Anonymous memory (the heap: Python, spaCy, tantivy's writer) apart from file pages
+        # (the mmapped index and libraries), which the kernel can drop and re-read.
+        "rss_anon_mib": int(status.get("RssAnon", "0 kB").split()[0]) / 1024,
+        "rss_file_mib": int(status.get("RssFile", "0 kB").split()[0]) / 1024,
+    }
+
+
+def print_growth(number: int, top: int = 12) -> None:
+    """The allocation sites that grew most since the previous round (to stderr)."""
+    global _last_snapshot
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    if _last_snapshot is not None:
+        print(f"-- round {number + 1}: tracemalloc growth since round {number}", file=sys.stderr)
+        for stat in snapshot.compare_to(_last_snapshot, "traceback")[:top]:
+            frames = " <- ".join(f"{f.filename}:{f.lineno}" for f in stat.traceback[:4])
+            print(
+                f"{stat.size_diff / 1024:+9.0f} KiB {stat.count_diff:+7d}  {frames}",
+                file=sys.stderr,
+            )
+    _last_snapshot = snapshot
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Start the server, add its feeds, run the rounds; the figures."""
     import httpx
@@ -198,6 +243,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     collector = TimedCollector(engine, settings, recognizer)  # type: ignore[arg-type]  # duck-typed timer
     rounds = []
     load_before = os.getloadavg()
+    if args.trace:
+        tracemalloc.start(10)
     try:
         for number in range(args.rounds):
             if number:
@@ -206,7 +253,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 session.execute(update(CollectionSource).values(next_fetch_at=None))
                 session.commit()
             rounds.append(one_round(collector, recognizer))
+            rounds[-1].update(memory_counts(recognizer.inner))
             print(json.dumps(rounds[-1]), flush=True)
+            if args.trace:
+                print_growth(number)
     finally:
         collector.close()
         engine.dispose()
@@ -230,6 +280,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": rounds,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "command": "benchmarks/collect.py " + " ".join(sys.argv[1:]),
+        "traced": args.trace,
     }
 
 
@@ -376,6 +427,41 @@ def section(result: dict[str, Any] | None = None) -> list[str]:
     return lines
 
 
+def memory_part(result: dict[str, Any]) -> list[str]:
+    """The many-rounds part of the Collection section: memory after each round."""
+    lines = [
+        MEMORY_PART,
+        "",
+        f"`{result['command']}`, {result['date']}, commit {result['commit']}; 1-minute load "
+        f"average {result['load_average_before'][0]:.1f} before, "
+        f"{result['load_average_after'][0]:.1f} after"
+        + (" (tracemalloc on: slower, more memory)" if result.get("traced") else "")
+        + f". {result['sources']} hosts of {result['items']} articles, then "
+        f"{result['new_per_round']} new articles per host each round; after each round the "
+        "collector's RSS, the strings in spaCy's StringStore and the objects the garbage "
+        "collector tracks (after a collection).",
+        "",
+        "| round | articles added | seconds | RSS after (MiB) | spaCy strings | Python objects |",
+        "|---|---|---|---|---|---|",
+    ]
+    for number, run in enumerate(result["rounds"], 1):
+        lines.append(
+            f"| {number} | {run['added']:,} | {run['seconds']:.1f} | {run['rss_mib']:.0f} | "
+            f"{run['vocab_strings']:,} | {run['gc_objects']:,} |"
+        )
+    return lines
+
+
+def write_memory_part(lines: list[str]) -> None:
+    """Put the many-rounds part at the end of the Collection section (replacing it)."""
+    current = section()
+    if MEMORY_PART in current:
+        current = current[: current.index(MEMORY_PART)]
+    while current and not current[-1]:
+        current.pop()
+    write_section([*current, "", *lines] if current else [SECTION, "", *lines])
+
+
 def _section_in(text: str) -> list[str]:
     start = text.find(SECTION + "\n")
     if start < 0:
@@ -388,6 +474,8 @@ def write_section(lines: list[str]) -> None:
     """Put the section into BENCHMARKS.md (replacing it, else before "## Reproducing")."""
     text = OUT.read_text() if OUT.is_file() else "# Benchmarks\n"
     old = _section_in(text)
+    if MEMORY_PART in old and MEMORY_PART not in lines:
+        lines = [*lines, "", *old[old.index(MEMORY_PART) :]]  # the many-rounds part stays
     block = "\n".join(lines) + "\n"
     if old:
         text = text.replace("\n".join(old) + "\n", block)
@@ -400,21 +488,31 @@ def write_section(lines: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sources", type=int, default=50)
-    parser.add_argument("--items", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--new", type=int, default=5, help="articles per host in later rounds")
+    parser.add_argument("--sources", type=int)
+    parser.add_argument("--items", type=int)
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--new", type=int, help="articles per host in later rounds")
     parser.add_argument("--delay", type=float, default=0.05, help="per-host delay, seconds")
+    parser.add_argument("--memory", action="store_true", help="many small rounds, memory only")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc growth per round")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    defaults = MEMORY_DEFAULTS if args.memory else DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.serve:
         serve(args.sources, args.items)
         return
     result = measure(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2))
-    write_section(section(result))
-    print(f"wrote {RESULT} and the Collection section of {OUT}")
+    target = MEMORY_RESULT if args.memory else RESULT
+    target.write_text(json.dumps(result, indent=2))
+    if args.memory:
+        write_memory_part(memory_part(result))
+    else:
+        write_section(section(result))
+    print(f"wrote {target} and the Collection section of {OUT}")
 
 
 if __name__ == "__main__":

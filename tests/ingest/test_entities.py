@@ -212,3 +212,16 @@ def test_bbc_entities_are_well_formed(recognizer: EntityRecognizer) -> None:
             assert canonical_name(entity.name, entity.type) == entity.name, entity
             assert entity.mentions == sum(entity.forms.values()) > 0
             assert all("\n" not in form for form in entity.forms)
+
+
+def test_recognition_leaves_the_vocabulary_as_it_was(recognizer: EntityRecognizer) -> None:
+    """A long-running collector or ingest must not keep each article's new words: the model's
+    strings are the same after a text of unseen words, and the names found outlive the docs."""
+    text = "Zorblaxia Quentiverse met Drimbleton Ostrakova of the Vrelmontic Trust on Tuesday."
+    strings = recognizer.nlp.vocab.strings
+    before = len(strings)
+    [found] = recognizer.recognize([(None, text)])
+    assert len(strings) == before
+    assert "Quentiverse" not in strings
+    names = {entity.name for entity in found}
+    assert any("Quentiverse" in name for name in names), names

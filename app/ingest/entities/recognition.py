@@ -152,15 +152,21 @@ class EntityRecognizer:
             return []  # nothing to read: the model need not load
         per_article = [article_segments(title, body) for title, body in articles]
         texts = (segment.model_text for segments in per_article for segment in segments)
-        docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
+        nlp = self.nlp
         results = []
-        for segments in per_article:
-            ner_finds = [
-                found
-                for index, doc in enumerate(islice(docs, len(segments)))
-                for found in _ner_finds(index, segments[index], doc.ents)
-            ]
-            results.append(self._link(segments, ner_finds))
+        # Every new word of a text would stay in the vocabulary (its StringStore and lexemes)
+        # for the life of the process: a collector or ingest that runs for days grows with
+        # each article. The zone frees them on exit, so the docs must not outlive it: the
+        # finds are plain strings and offsets before it closes.
+        with nlp.memory_zone():
+            docs = iter(nlp.pipe(texts, batch_size=batch_size))
+            for segments in per_article:
+                ner_finds = [
+                    found
+                    for index, doc in enumerate(islice(docs, len(segments)))
+                    for found in _ner_finds(index, segments[index], doc.ents)
+                ]
+                results.append(self._link(segments, ner_finds))
         return results
 
     def analyse(
