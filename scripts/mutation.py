@@ -46,6 +46,9 @@ RECORD = ROOT / "docs" / "mutation-results.json"
 # and, from runs before the record existed, the mutants seen surviving.
 KILLED_BY = ROOT / "mutants" / "killed-by"
 SURVIVORS_SEEN = ROOT / "mutants" / "survivors-seen.json"
+# mutmut's map of the tests that call each function, and the functions it was last made for.
+STATS = ROOT / "mutants" / "mutmut-stats.json"
+TRACED = ROOT / "mutants" / "traced-functions.json"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
 # The modules that decide answers, and the functions of each in scope (None: all of them).
@@ -322,12 +325,35 @@ def run_module(module: str, everything: bool, jobs: int) -> int:
     if not names:
         print(f"mutation: {module}: every mutant in scope has a result")
         return 0
+    refresh_test_map(mutants)
     print(f"mutation: {module}: checking {len(names)} mutants", flush=True)
     code = subprocess.call(
         [str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=ROOT, env=mutmut_env()
     )
     save_record()  # after each module, so what ran is kept even if the next one is stopped
     return code
+
+
+def refresh_test_map(mutants: list[Mutant]) -> None:
+    """Make mutmut map tests to functions again when a function it must check is new to it.
+
+    mutmut finds each function's tests once, in a stats run that traces the whole suite,
+    and later only traces new tests: a function added since has no tests in its map, and
+    its mutants would count as "no tests". Setting the map aside (kept as .old) makes mutmut
+    trace everything again; functions found by such a run are noted, so one no test calls
+    does not bring the whole run back every time.
+    """
+    if not STATS.exists():
+        return
+    mapped = json.loads(STATS.read_text())["tests_by_mangled_function_name"]
+    traced = set(json.loads(TRACED.read_text())) if TRACED.exists() else set()
+    unmapped = {
+        m.name.partition("__mutmut_")[0] for m in mutants if m.status in (NOT_RUN, NO_TESTS, OTHER)
+    } - set(mapped)
+    if unmapped - traced:
+        print(f"mutation: tracing the tests again for {len(unmapped - traced)} new functions")
+        STATS.replace(STATS.with_suffix(".json.old"))
+        TRACED.write_text(json.dumps(sorted(traced | unmapped), indent=0))
 
 
 # ------------------------------------------------------------------------------------- report
