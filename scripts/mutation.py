@@ -14,11 +14,19 @@ names, which shift whenever a function gains or loses a mutation point.
 or survived (or had no test) without an explanation, so an interrupted run goes on where it
 stopped and a rerun after new tests checks just those survivors. `--all` checks every
 mutant in scope again.
+
+mutmut keeps its results in mutants/, which is not committed. After each run the outcomes
+are also written to docs/mutation-results.json, with the hash mutmut gives each mutated
+function (of its syntax tree): a new checkout starts from that record, and a result counts
+only while its function's hash is unchanged, so a changed function's mutants run again. A
+new test does not void a kill; a deleted one is noticed only by `run --all`.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import functools
 import json
 import os
 import subprocess
@@ -27,14 +35,20 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "mutation.md"
 EXPLANATIONS = ROOT / "docs" / "mutation-equivalent.toml"
+# The committed record of outcomes (see the module docstring).
+RECORD = ROOT / "docs" / "mutation-results.json"
+# Beside mutmut's results: the first failing test of each mutant run (tests/mutation_killers.py)
+# and, from runs before the record existed, the mutants seen surviving.
 KILLED_BY = ROOT / "mutants" / "killed-by"
-# Every mutant seen surviving (or without a test), so the report can name the test that
-# kills it now. Kept beside mutmut's results.
 SURVIVORS_SEEN = ROOT / "mutants" / "survivors-seen.json"
+# mutmut's map of the tests that call each function, and the functions it was last made for.
+STATS = ROOT / "mutants" / "mutmut-stats.json"
+TRACED = ROOT / "mutants" / "traced-functions.json"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
 # The modules that decide answers, and the functions of each in scope (None: all of them).
@@ -76,6 +90,8 @@ STATUS_BY_CODE: dict[int | None, str] = {
 }
 # Not caught by any test: these need a new test or an explanation.
 UNCAUGHT = {SURVIVED, NO_TESTS}
+# A result written back into mutmut's own record (mutants/*.meta) from ours.
+CODE_BY_STATUS = {KILLED: 1, SURVIVED: 0, NO_TESTS: 33, TIMEOUT: 36}
 
 
 @dataclass(frozen=True)
@@ -114,29 +130,160 @@ def in_scope(module: str, function: str) -> bool:
     return functions is None or function in functions
 
 
-def mutants_of(module: str) -> list[Mutant] | None:
-    """The module's mutants in scope with their last results; None before the first run."""
-    meta = ROOT / "mutants" / f"{module}.meta"
-    if not meta.exists():
-        return None
-    codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
-    found = [
-        Mutant(name, module, function_of(name), STATUS_BY_CODE.get(code, OTHER))
-        for name, code in codes.items()
-    ]
-    return sorted(
-        (m for m in found if in_scope(module, m.function)), key=lambda m: (m.function, m.number)
+def mangled_of(name: str) -> str:
+    """mutmut's key of a mutant's function: `x_function` or `xǁClassǁmethod`."""
+    return name.rpartition(".")[2].partition("__mutmut_")[0]
+
+
+def short_of(name: str) -> str:
+    """A mutant's name without its module, as the record keeps it."""
+    return name.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A module as it is now: mutmut's mutated copy, its mutants, each function's hash."""
+
+    module: str
+    mutated: str
+    names: list[str]
+    hashes: dict[str, str]
+
+
+@functools.cache
+def source_of(module: str) -> Source:
+    """The mutants mutmut makes of the module's current code (the same names and hashes as
+    `mutmut run`), without running anything or needing mutants/."""
+    from mutmut.mutation.file_mutation import mutate_file_contents
+
+    mutated = mutate_file_contents(module, (ROOT / module).read_text())
+    dotted = module.removesuffix(".py").replace("/", ".")
+    names = [f"{dotted}.{name}" for name in mutated.mutant_names]
+    return Source(module, mutated.code, names, dict(mutated.hash_by_function_name))
+
+
+def meta_path(module: str) -> Path:
+    return ROOT / "mutants" / f"{module}.meta"
+
+
+def load_meta(module: str) -> dict[str, Any] | None:
+    path = meta_path(module)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load_record() -> dict[str, Any]:
+    if not RECORD.exists():
+        return {}
+    modules: dict[str, Any] = json.loads(RECORD.read_text())["modules"]
+    return modules
+
+
+def results(module: str, record: dict[str, Any]) -> list[Mutant]:
+    """The module's mutants in scope, each with its last result that still holds: mutmut's
+    (mutants/) or the record's, whichever was taken while its function had today's hash."""
+    source = source_of(module)
+    meta = load_meta(module) or {"hash_by_function_name": {}, "exit_code_by_key": {}}
+    entry = record.get(module, {"functions": {}, "mutants": {}})
+    found = []
+    for name in source.names:
+        function = function_of(name)
+        if not in_scope(module, function):
+            continue
+        current = source.hashes.get(mangled_of(name))
+        status = NOT_RUN
+        if meta["hash_by_function_name"].get(mangled_of(name)) == current:
+            code = meta["exit_code_by_key"].get(name)
+            if code is not None:
+                status = STATUS_BY_CODE.get(code, OTHER)
+        if status == NOT_RUN and entry["functions"].get(mangled_of(name)) == current:
+            status = entry["mutants"].get(short_of(name), NOT_RUN)
+        found.append(Mutant(name, module, function, status))
+    return sorted(found, key=lambda m: (m.function, m.number))
+
+
+def survived_once(module: str, record: dict[str, Any], mutants: list[Mutant]) -> set[str]:
+    """Every mutant of the module seen surviving (or without a test), so the report can name
+    the test that kills it now."""
+    legacy = set(json.loads(SURVIVORS_SEEN.read_text())) if SURVIVORS_SEEN.exists() else set()
+    recorded = {m for m in record.get(module, {}).get("survived_once", [])}
+    current = {m.name for m in mutants}
+    return (
+        {m.name for m in mutants if m.status in UNCAUGHT}
+        | (legacy & current)
+        | {name for name in current if short_of(name) in recorded}
     )
 
 
-def seen_survivors() -> set[str]:
-    return set(json.loads(SURVIVORS_SEEN.read_text())) if SURVIVORS_SEEN.exists() else set()
+def killer_of(mutant: Mutant, record: dict[str, Any]) -> str | None:
+    path = KILLED_BY / mutant.name
+    if path.exists():
+        return path.read_text().strip()
+    killer: str | None = (
+        record.get(mutant.module, {}).get("killed_by", {}).get(short_of(mutant.name))
+    )
+    return killer
 
 
-def remember_survivors(mutants: list[Mutant]) -> None:
-    seen = seen_survivors() | {m.name for m in mutants if m.status in UNCAUGHT}
-    SURVIVORS_SEEN.parent.mkdir(exist_ok=True)
-    SURVIVORS_SEEN.write_text(json.dumps(sorted(seen), indent=0))
+def save_record() -> dict[str, Any]:
+    """Write every module's results that still hold to the record; returns it."""
+    import mutmut
+
+    record = load_record()
+    modules: dict[str, Any] = {}
+    for module in SCOPE:
+        mutants = results(module, record)
+        seen = survived_once(module, record, mutants)
+        functions = {mangled_of(m.name) for m in mutants}
+        hashes = source_of(module).hashes
+        modules[module] = {
+            "functions": {f: hashes[f] for f in sorted(functions)},
+            "mutants": {short_of(m.name): m.status for m in mutants if m.status in CODE_BY_STATUS},
+            "survived_once": sorted(short_of(name) for name in seen),
+            "killed_by": {
+                short_of(m.name): killer
+                for m in mutants
+                if m.name in seen
+                and m.status in (KILLED, TIMEOUT)
+                and (killer := killer_of(m, record))
+            },
+        }
+    RECORD.write_text(
+        json.dumps({"mutmut": mutmut.__version__, "modules": modules}, indent=1, ensure_ascii=False)
+        + "\n"
+    )
+    return modules
+
+
+def restore(module: str, record: dict[str, Any]) -> None:
+    """Put the record's results into mutmut's own (mutants/*.meta) for every function whose
+    hash is unchanged, so mutmut keeps them instead of running those mutants again."""
+    entry = record.get(module)
+    if entry is None:
+        return
+    source = source_of(module)
+    meta = load_meta(module) or {
+        "exit_code_by_key": {},
+        "hash_by_function_name": {},
+        "type_check_error_by_key": {},
+        "durations_by_key": {},
+        "estimated_durations_by_key": {},
+    }
+    codes, hashes = meta["exit_code_by_key"], meta["hash_by_function_name"]
+    for name in source.names:
+        function, short = mangled_of(name), short_of(name)
+        current = source.hashes.get(function)
+        if entry["functions"].get(function) != current or short not in entry["mutants"]:
+            continue
+        if hashes.get(function) != current:
+            # mutmut's result is of older code (or missing): the record's holds for today's.
+            for other in source.names:
+                if mangled_of(other) == function:
+                    codes[other] = None
+            hashes[function] = current
+        if codes.get(name) is None:
+            codes[name] = CODE_BY_STATUS[entry["mutants"][short]]
+    meta_path(module).parent.mkdir(parents=True, exist_ok=True)
+    meta_path(module).write_text(json.dumps(meta, indent=4))
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -160,40 +307,53 @@ def run(modules: list[str], everything: bool, jobs: int) -> int:
 
 
 def run_module(module: str, everything: bool, jobs: int) -> int:
-    for attempt in range(3):
-        mutants = mutants_of(module)
-        remember_survivors(mutants or [])
-        if mutants is None or everything:
-            scoped = SCOPE[module]
-            functions: list[str | None] = [None] if scoped is None else list(scoped)
-            names = [pattern_of(module, function) for function in functions]
-        else:
-            # Survivors explained as equivalent are not run again: no test can kill them.
-            explained = {e.key for e in load_explanations()}
-            names = [
-                m.name
-                for m in mutants
-                if m.status in (NOT_RUN, OTHER)
-                or (m.status in UNCAUGHT and explanation_key(m) not in explained)
-            ]
-        if not names:
-            print(f"mutation: {module}: every mutant in scope has a result")
-            return 0
-        print(f"mutation: {module}: checking {len(names)} mutants (or patterns)", flush=True)
-        code = subprocess.call(
-            [str(MUTMUT), "run", "--max-children", str(jobs), *names],
-            cwd=ROOT,
-            env=mutmut_env(),
-        )
-        remember_survivors(mutants_of(module) or [])
-        if code != 0:
-            return code
-        everything = False
-        # mutmut made new mutants of functions changed since the last run: check those too.
-        if not any(m.status == NOT_RUN for m in mutants_of(module) or []):
-            return 0
-        print(f"mutation: {module}: new mutants appeared (pass {attempt + 1}); checking them")
-    return 0
+    os.chdir(ROOT)  # mutmut reads and writes mutants/ relative to the working directory
+    record = save_record()
+    restore(module, record)
+    mutants = results(module, record)
+    if everything:
+        names = [m.name for m in mutants]
+    else:
+        # Survivors explained as equivalent are not run again: no test can kill them.
+        explained = {e.key for e in load_explanations()}
+        names = [
+            m.name
+            for m in mutants
+            if m.status in (NOT_RUN, OTHER)
+            or (m.status in UNCAUGHT and explanation_key(m) not in explained)
+        ]
+    if not names:
+        print(f"mutation: {module}: every mutant in scope has a result")
+        return 0
+    refresh_test_map(mutants)
+    print(f"mutation: {module}: checking {len(names)} mutants", flush=True)
+    code = subprocess.call(
+        [str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=ROOT, env=mutmut_env()
+    )
+    save_record()  # after each module, so what ran is kept even if the next one is stopped
+    return code
+
+
+def refresh_test_map(mutants: list[Mutant]) -> None:
+    """Make mutmut map tests to functions again when a function it must check is new to it.
+
+    mutmut finds each function's tests once, in a stats run that traces the whole suite,
+    and later only traces new tests: a function added since has no tests in its map, and
+    its mutants would count as "no tests". Setting the map aside (kept as .old) makes mutmut
+    trace everything again; functions found by such a run are noted, so one no test calls
+    does not bring the whole run back every time.
+    """
+    if not STATS.exists():
+        return
+    mapped = json.loads(STATS.read_text())["tests_by_mangled_function_name"]
+    traced = set(json.loads(TRACED.read_text())) if TRACED.exists() else set()
+    unmapped = {
+        m.name.partition("__mutmut_")[0] for m in mutants if m.status in (NOT_RUN, NO_TESTS, OTHER)
+    } - set(mapped)
+    if unmapped - traced:
+        print(f"mutation: tracing the tests again for {len(unmapped - traced)} new functions")
+        STATS.replace(STATS.with_suffix(".json.old"))
+        TRACED.write_text(json.dumps(sorted(traced | unmapped), indent=0))
 
 
 # ------------------------------------------------------------------------------------- report
@@ -233,11 +393,24 @@ def normalise(lines: str) -> str:
     return "\n".join(line.strip() for line in lines.strip().splitlines())
 
 
-def changed_lines(mutant: Mutant) -> tuple[str, str]:
-    """The function's lines the mutant removes and adds (mutmut's own diff)."""
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
+@functools.cache
+def parsed(module: str) -> Any:
+    import libcst
 
-    diff = get_diff_for_mutant(mutant.name, path=mutant.module).splitlines()[2:]
+    return libcst.parse_module(source_of(module).mutated)
+
+
+def changed_lines(mutant: Mutant) -> tuple[str, str]:
+    """The function's lines the mutant removes and adds (as `mutmut show` diffs them)."""
+    import libcst
+    from mutmut.mutation.diff_apply import read_mutant_function, read_original_function
+
+    tree = parsed(mutant.module)
+    original, changed = (
+        libcst.Module([read(tree, mutant.name)]).code.strip().splitlines()
+        for read in (read_original_function, read_mutant_function)
+    )
+    diff = list(difflib.unified_diff(original, changed, lineterm=""))[2:]
     removed = [line[1:] for line in diff if line.startswith("-")]
     added = [line[1:] for line in diff if line.startswith("+")]
     return normalise("\n".join(removed)), normalise("\n".join(added))
@@ -247,11 +420,6 @@ def explanation_key(mutant: Mutant) -> tuple[str, str, str, str]:
     """What an explanation of `mutant` in docs/mutation-equivalent.toml must match."""
     original, changed = changed_lines(mutant)
     return (mutant.module, mutant.function, original, changed)
-
-
-def killer_of(mutant: Mutant) -> str | None:
-    path = KILLED_BY / mutant.name
-    return path.read_text().strip() if path.exists() else None
 
 
 def fenced(original: str, mutant: str) -> list[str]:
@@ -278,6 +446,7 @@ def report(check: bool) -> int:
     import mutmut  # the version goes into the report
 
     os.chdir(ROOT)  # mutmut reads its copy under mutants/ relative to the working directory
+    record = save_record()
     explanations = load_explanations()
     by_key = {e.key: e for e in explanations}
     used: set[tuple[str, str, str, str]] = set()
@@ -288,15 +457,10 @@ def report(check: bool) -> int:
     missing: list[str] = []
     incomplete: set[str] = set()
     for module in SCOPE:
-        remember_survivors(mutants_of(module) or [])
-    seen = seen_survivors()
-    for module in SCOPE:
-        mutants = mutants_of(module)
-        if mutants is None:
+        mutants = results(module, record)
+        seen = {short_of(name) for name in record[module]["survived_once"]}
+        if all(m.status == NOT_RUN for m in mutants):
             missing.append(module)
-            incomplete.add(module)
-            rows.append(f"| `{module}` | not run yet | | | | | |")
-            continue
         counts = Counter(m.status for m in mutants)
         explained = 0
         for mutant in mutants:
@@ -323,8 +487,8 @@ def report(check: bool) -> int:
                         *toml_stub(mutant, original, changed),
                         "",
                     ]
-            elif mutant.status in (KILLED, TIMEOUT) and mutant.name in seen:
-                killer = killer_of(mutant)
+            elif mutant.status in (KILLED, TIMEOUT) and short_of(mutant.name) in seen:
+                killer = killer_of(mutant, record)
                 if killer:
                     original, changed = changed_lines(mutant)
                     killed_by_new += [
@@ -351,7 +515,9 @@ def report(check: bool) -> int:
         "`None` for a value, a dropped argument); a test run in which no test fails means the "
         "tests do not pin that behaviour down. Every mutant that survives here is either "
         "explained as equivalent in `docs/mutation-equivalent.toml` or listed under "
-        "*Unexplained* below, to be killed with a test.",
+        "*Unexplained* below, to be killed with a test. Outcomes are kept in "
+        "`docs/mutation-results.json` and count only while the function they mutate is "
+        "unchanged; a changed function's mutants are *not run* until the next run.",
         "",
         "| module | functions | mutants | killed | timeout | equivalent | unexplained | not run |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -100,6 +100,11 @@ class FacetCounting:
     multi_valued: bool = False
 
 
+def _no_document_fields(_facts: Facts) -> dict[str, Any]:
+    """A filter the index applies on fields of its own (the id, the date) adds none."""
+    return {}
+
+
 @dataclass(frozen=True)
 class SearchFilter:
     """One filter: everything every engine needs to apply it."""
@@ -111,7 +116,7 @@ class SearchFilter:
     clauses: Callable[[ArticleFilter, tantivy.Schema], list[Clause]]
     fields: tuple[IndexField, ...] = ()
     reads: tuple[str, ...] = ()  # the Article columns its document values need
-    document: Callable[[Facts], dict[str, Any]] = lambda _facts: {}
+    document: Callable[[Facts], dict[str, Any]] = _no_document_fields
     facet: FacetCounting | None = None
 
 
@@ -206,40 +211,63 @@ MUST, MUST_NOT = tantivy.Occur.Must, tantivy.Occur.MustNot
 
 # -- the registry -----------------------------------------------------------------------------
 
-UP_TO_ID = SearchFilter(
-    "up_to_id",
-    (),
-    lambda f: [col(Article.id) <= f.up_to_id] if f.up_to_id is not None else [],
-    lambda f, s: [(MUST, id_range(s, None, f.up_to_id))] if f.up_to_id is not None else [],
-)
+Conditions = list[ColumnElement[bool]]
 
-ARTICLE_IDS = SearchFilter(
-    "article_ids",
-    (),
-    lambda f: (
-        []
-        if f.article_ids is None
-        else [col(Article.id).in_(f.article_ids) if f.article_ids else false()]
-    ),
-    lambda f, s: [] if f.article_ids is None else [(MUST, one_of(s, "id", f.article_ids))],
-)
+
+def _up_to_id_conditions(f: ArticleFilter) -> Conditions:
+    return [col(Article.id) <= f.up_to_id] if f.up_to_id is not None else []
+
+
+def _up_to_id_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST, id_range(schema, None, f.up_to_id))] if f.up_to_id is not None else []
+
+
+UP_TO_ID = SearchFilter("up_to_id", (), _up_to_id_conditions, _up_to_id_clauses)
+
+
+def _article_ids_conditions(f: ArticleFilter) -> Conditions:
+    if f.article_ids is None:
+        return []
+    return [col(Article.id).in_(f.article_ids) if f.article_ids else false()]
+
+
+def _article_ids_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    if f.article_ids is None:
+        return []
+    return [(MUST, one_of(schema, "id", f.article_ids))]
+
+
+ARTICLE_IDS = SearchFilter("article_ids", (), _article_ids_conditions, _article_ids_clauses)
+
+
+def _source_conditions(f: ArticleFilter) -> Conditions:
+    if f.source_ids is None:
+        return []
+    return [col(Article.source_id).in_(f.source_ids) if f.source_ids else false()]
+
+
+def _source_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    if f.source_ids is None:
+        return []
+    return [(MUST, one_of(schema, "source", f.source_ids))]
+
+
+def _source_document(facts: Facts) -> dict[str, Any]:
+    return {"source": facts["source_id"]} if facts["source_id"] is not None else {}
+
 
 SOURCE = SearchFilter(
     "source",
     ("source",),
-    lambda f: (
-        []
-        if f.source_ids is None
-        else [col(Article.source_id).in_(f.source_ids) if f.source_ids else false()]
-    ),
-    lambda f, s: [] if f.source_ids is None else [(MUST, one_of(s, "source", f.source_ids))],
+    _source_conditions,
+    _source_clauses,
     fields=(IndexField("source", "unsigned", fast=True),),
     reads=("source_id",),
-    document=lambda a: {"source": a["source_id"]} if a["source_id"] is not None else {},
+    document=_source_document,
 )
 
 
-def _published_conditions(f: ArticleFilter) -> list[ColumnElement[bool]]:
+def _published_conditions(f: ArticleFilter) -> Conditions:
     conditions = []
     if f.published_from is not None:
         conditions.append(col(Article.published_at) >= f.published_from)
@@ -260,101 +288,174 @@ def _published_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]
 
 PUBLISHED = SearchFilter("published", ("from", "to"), _published_conditions, _published_clauses)
 
-ENTITY = SearchFilter(
-    "entity",
-    ("entity", "entity_any"),
-    lambda f: [
+
+def _entity_conditions(f: ArticleFilter) -> Conditions:
+    """One condition per group: an article names every group, any entity of each."""
+    return [
         _in_articles(
             select(col(ArticleEntity.article_id)).where(col(ArticleEntity.entity_id).in_(group))
         )
         for group in f.entity_groups
-    ],
-    lambda f, s: [(MUST, one_of(s, "entity", group)) for group in f.entity_groups],
+    ]
+
+
+def _entity_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST, one_of(schema, "entity", group)) for group in f.entity_groups]
+
+
+def _entity_document(facts: Facts) -> dict[str, Any]:
+    return {"entity": facts["entity_ids"]}
+
+
+ENTITY = SearchFilter(
+    "entity",
+    ("entity", "entity_any"),
+    _entity_conditions,
+    _entity_clauses,
     fields=(IndexField("entity", "unsigned", fast=True),),
-    document=lambda a: {"entity": a["entity_ids"]},
+    document=_entity_document,
 )
+
+
+def _entity_type_conditions(f: ArticleFilter) -> Conditions:
+    if not f.entity_types:
+        return []
+    with_type = (
+        select(col(ArticleEntity.article_id))
+        .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
+        .where(col(Entity.type).in_(f.entity_types))
+    )
+    return [_in_articles(with_type)]
+
+
+def _entity_type_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST, one_of(schema, "entity_type", f.entity_types))] if f.entity_types else []
+
+
+def _entity_type_document(facts: Facts) -> dict[str, Any]:
+    return {"entity_type": facts["entity_types"]}
+
 
 ENTITY_TYPE = SearchFilter(
     "entity_type",
     ("entity_type",),
-    lambda f: (
-        [
-            _in_articles(
-                select(col(ArticleEntity.article_id))
-                .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
-                .where(col(Entity.type).in_(f.entity_types))
-            )
-        ]
-        if f.entity_types
-        else []
-    ),
-    lambda f, s: [(MUST, one_of(s, "entity_type", f.entity_types))] if f.entity_types else [],
+    _entity_type_conditions,
+    _entity_type_clauses,
     fields=(IndexField("entity_type", "text", fast=True),),
-    document=lambda a: {"entity_type": a["entity_types"]},
+    document=_entity_type_document,
 )
+
+
+def _language_conditions(f: ArticleFilter) -> Conditions:
+    return [col(Article.language).in_(f.languages)] if f.languages else []
+
+
+def _language_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST, one_of(schema, "language", f.languages))] if f.languages else []
+
+
+def _language_document(facts: Facts) -> dict[str, Any]:
+    return {"language": facts["language"]} if facts["language"] is not None else {}
+
+
+def _language_pairs(ids: Select[Any]) -> Select[Any]:
+    return ids.add_columns(col(Article.language).label("value")).where(
+        col(Article.language).is_not(None)
+    )
+
 
 LANGUAGE = SearchFilter(
     "language",
     ("language",),
-    lambda f: [col(Article.language).in_(f.languages)] if f.languages else [],
-    lambda f, s: [(MUST, one_of(s, "language", f.languages))] if f.languages else [],
+    _language_conditions,
+    _language_clauses,
     fields=(IndexField("language", "text", fast=True),),
     reads=("language",),
-    document=lambda a: {"language": a["language"]} if a["language"] is not None else {},
-    facet=FacetCounting(
-        "language",
-        lambda ids: ids.add_columns(col(Article.language).label("value")).where(
-            col(Article.language).is_not(None)
-        ),
-    ),
+    document=_language_document,
+    facet=FacetCounting("language", _language_pairs),
 )
+
+
+def _tag_conditions(f: ArticleFilter) -> Conditions:
+    if not f.tags:
+        return []
+    return [_in_articles(select(col(ArticleTag.article_id)).where(col(ArticleTag.tag).in_(f.tags)))]
+
+
+def _tag_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST, one_of(schema, "tag", f.tags))] if f.tags else []
+
+
+def _tag_document(facts: Facts) -> dict[str, Any]:
+    return {"tag": facts["tags"]}
+
+
+def _tag_pairs(ids: Select[Any]) -> Select[Any]:
+    return ids.add_columns(col(ArticleTag.tag).label("value")).join(
+        ArticleTag, col(ArticleTag.article_id) == col(Article.id)
+    )
+
 
 TAG = SearchFilter(
     "tag",
     ("tag",),
-    lambda f: (
-        [_in_articles(select(col(ArticleTag.article_id)).where(col(ArticleTag.tag).in_(f.tags)))]
-        if f.tags
-        else []
-    ),
-    lambda f, s: [(MUST, one_of(s, "tag", f.tags))] if f.tags else [],
+    _tag_conditions,
+    _tag_clauses,
     fields=(IndexField("tag", "text", fast=True),),
-    document=lambda a: {"tag": a["tags"]},
-    facet=FacetCounting(
-        "tag",
-        lambda ids: ids.add_columns(col(ArticleTag.tag).label("value")).join(
-            ArticleTag, col(ArticleTag.article_id) == col(Article.id)
-        ),
-        multi_valued=True,
-    ),
+    document=_tag_document,
+    facet=FacetCounting("tag", _tag_pairs, multi_valued=True),
 )
+
+
+def _author_conditions(f: ArticleFilter) -> Conditions:
+    if not f.authors:
+        return []
+    return [lower_text(col(Article.author)).in_([fold_case(a) for a in f.authors])]
+
+
+def _author_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    if not f.authors:
+        return []
+    return [(MUST, one_of(schema, "author", [fold_case(a) for a in f.authors]))]
+
+
+def _author_document(facts: Facts) -> dict[str, Any]:
+    return {"author": fold_case(facts["author"])} if facts["author"] is not None else {}
+
 
 AUTHOR = SearchFilter(
     "author",
     ("author",),
-    lambda f: (
-        [lower_text(col(Article.author)).in_([fold_case(a) for a in f.authors])]
-        if f.authors
-        else []
-    ),
-    lambda f, s: (
-        [(MUST, one_of(s, "author", [fold_case(a) for a in f.authors]))] if f.authors else []
-    ),
+    _author_conditions,
+    _author_clauses,
     fields=(IndexField("author", "text"),),
     reads=("author",),
-    document=lambda a: {"author": fold_case(a["author"])} if a["author"] is not None else {},
+    document=_author_document,
 )
+
+
+def _duplicates_conditions(f: ArticleFilter) -> Conditions:
+    return [col(Article.duplicate_of).is_(None)] if f.exclude_duplicates else []
+
+
+def _duplicates_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    if not f.exclude_duplicates:
+        return []
+    return [(MUST_NOT, tantivy.Query.term_query(schema, "duplicate", True))]
+
+
+def _duplicates_document(facts: Facts) -> dict[str, Any]:
+    return {"duplicate": facts["duplicate_of"] is not None}
+
 
 DUPLICATES = SearchFilter(
     "duplicates",
     ("duplicates",),
-    lambda f: [col(Article.duplicate_of).is_(None)] if f.exclude_duplicates else [],
-    lambda f, s: (
-        [(MUST_NOT, tantivy.Query.term_query(s, "duplicate", True))] if f.exclude_duplicates else []
-    ),
+    _duplicates_conditions,
+    _duplicates_clauses,
     fields=(IndexField("duplicate", "boolean"),),
     reads=("duplicate_of",),
-    document=lambda a: {"duplicate": a["duplicate_of"] is not None},
+    document=_duplicates_document,
 )
 
 HOST = IndexField("host", "text")
@@ -364,12 +465,28 @@ def _hosts(facts: Facts) -> dict[str, Any]:
     return {"host": hosts_of(facts["url"], facts["source_domain"])}
 
 
+def _domain_conditions(f: ArticleFilter) -> Conditions:
+    return [on_domains(f.domains)] if f.domains else []
+
+
+def _domain_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST, one_of(schema, "host", f.domains))] if f.domains else []
+
+
+def _exclude_domain_conditions(f: ArticleFilter) -> Conditions:
+    return [~on_domains(f.exclude_domains)] if f.exclude_domains else []
+
+
+def _exclude_domain_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
+    return [(MUST_NOT, one_of(schema, "host", f.exclude_domains))] if f.exclude_domains else []
+
+
 # NewsAPI's `domains` and `excludeDomains` (not parameters of /articles).
 DOMAIN = SearchFilter(
     "domain",
     (),
-    lambda f: [on_domains(f.domains)] if f.domains else [],
-    lambda f, s: [(MUST, one_of(s, "host", f.domains))] if f.domains else [],
+    _domain_conditions,
+    _domain_clauses,
     fields=(HOST,),
     reads=("url",),
     document=_hosts,
@@ -378,8 +495,8 @@ DOMAIN = SearchFilter(
 EXCLUDE_DOMAIN = SearchFilter(
     "exclude_domain",
     (),
-    lambda f: [~on_domains(f.exclude_domains)] if f.exclude_domains else [],
-    lambda f, s: [(MUST_NOT, one_of(s, "host", f.exclude_domains))] if f.exclude_domains else [],
+    _exclude_domain_conditions,
+    _exclude_domain_clauses,
     fields=(HOST,),
     reads=("url",),
     document=_hosts,

@@ -222,3 +222,28 @@ def test_a_sync_waits_for_a_writer_released_within_its_wait(
     finally:
         release.join()
     assert report is not None and report.applied == 1
+
+
+def test_the_settings_sync_rebuilds_when_asked(indexed: tuple[Settings, Engine]) -> None:
+    settings_, engine = indexed
+    report = sync_search_index(settings_, engine, rebuild=True)
+    assert report is not None and (report.applied, report.rebuilt) == (5, True)
+
+
+def test_the_settings_sync_gives_up_after_the_wait_it_is_given(
+    indexed: tuple[Settings, Engine],
+) -> None:
+    settings_, engine = indexed
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id = 4"))
+    # Another writer, released three seconds in: well after this sync's wait, well within
+    # the default one.
+    held = [tantivy.Index.open(str(index_of(settings_).directory)).writer(50_000_000, 1)]
+    release = threading.Timer(3.0, lambda: held.pop().rollback())
+    release.start()
+    try:
+        assert sync_search_index(settings_, engine, wait_seconds=0.2) is None
+    finally:
+        release.join()
+    report = sync_search_index(settings_, engine)
+    assert report is not None and report.applied == 1
