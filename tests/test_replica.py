@@ -111,7 +111,11 @@ def test_a_node_on_the_replica_answers_as_a_node_on_the_primary(
         on_replica = node_client(
             stack, node_settings(primary_db, tmp_path / "b.index", replica_url)
         )
-        with create_db_engine(settings_for(replica_url)).connect() as connection:
+        reading = create_db_engine(
+            node_settings(primary_db, tmp_path / "b.index", replica_url), reader=True
+        )
+        stack.callback(reading.dispose)
+        with reading.connect() as connection:  # what the replica node reads: the standby
             assert connection.execute(text("SELECT pg_is_in_recovery()")).scalar_one()
         for client in (on_primary, on_replica):
             assert client.get("/readyz").json()["search_index"] == "current"
