@@ -47,9 +47,14 @@ def _connect(url: URL):  # type: ignore[no-untyped-def]
     return engine.connect()
 
 
-def _run(command: list[str], what: str) -> None:
+def _run(command: list[str], what: str, password: str | None = None) -> None:
+    environment = {**os.environ, **({"PGPASSWORD": password} if password else {})}
     result = subprocess.run(
-        ["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True, timeout=300
+        ["runuser", "-u", "postgres", "--", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
     )
     if result.returncode != 0:
         raise ReplicaUnavailable(f"{what} failed: {(result.stderr or result.stdout).strip()}")
@@ -131,6 +136,7 @@ def start_replica(primary: URL) -> Replica:
                 *("-R", "-X", "stream", "--checkpoint=fast", "--no-sync"),
             ],
             "pg_basebackup (does pg_hba.conf allow replication from 127.0.0.1? see .ci/run)",
+            primary.password,
         )
         # Debian keeps the server's configuration outside the data directory: the copy gets
         # files of its own (trust on loopback: a throwaway test cluster).

@@ -24,6 +24,7 @@ from app.search.tantivy.changes import backlog, prune_older_than
 from app.search.tantivy.index import search_index_for
 from app.search.tantivy.sync import sync_index
 from tests.backends import PostgresServer
+from tests.clients import make_client
 from tests.helpers import catch_up, seed_database, settings_for
 
 pytestmark = pytest.mark.postgres
@@ -166,3 +167,33 @@ def test_a_node_answers_within_its_lag_bound_then_falls_back(
                                 "(SELECT min(id) FROM article)"))  # fmt: skip
     assert index_count(patient, "wombat") == 0  # within an hour's bound: the index, as it was
     assert index_count(strict, "wombat") is None  # no lag allowed: the database answers
+
+
+@pytest.mark.parametrize("behind", ["database", "not_ready"])
+def test_readyz_reports_the_lag_and_a_strict_node_is_not_ready_while_behind(
+    primary: str, writer: Engine, tmp_path: Path, behind: str
+) -> None:
+    settings = node(
+        primary, tmp_path / "node.index", search_index_max_lag_ms=0, search_index_behind=behind
+    )
+    catch_up(settings, writer)
+    engine = create_db_engine(settings, reader=True)
+    client = make_client(settings, engine)  # no lifespan: no catch-up thread in this test
+    try:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["search_index"] == "current"
+        assert ready.json()["search_index_lag"] == 0
+        with writer.begin() as connection:
+            connection.execute(text("UPDATE article SET title = title || ' numbat' WHERE id = "
+                                    "(SELECT min(id) FROM article)"))  # fmt: skip
+        late = client.get("/readyz")
+        assert late.status_code == (503 if behind == "not_ready" else 200)
+        assert late.json()["search_index"] == "behind"
+        assert late.json()["search_index_lag"] == 1
+        assert late.json()["search_index_lag_seconds"] >= 0
+        # Not ready or not, searches still answer, from the database: with the change.
+        found = client.get("/articles", params={"q": "numbat"})
+        assert found.status_code == 200 and found.json()["total"] == 1
+    finally:
+        engine.dispose()
