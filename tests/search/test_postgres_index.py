@@ -176,10 +176,13 @@ def test_readyz_reports_the_lag_and_a_strict_node_is_not_ready_while_behind(
     settings = node(
         primary, tmp_path / "node.index", search_index_max_lag_ms=0, search_index_behind=behind
     )
-    catch_up(settings, writer)
     engine = create_db_engine(settings, reader=True)
     client = make_client(settings, engine)  # no lifespan: no catch-up thread in this test
     try:
+        empty = client.get("/readyz")  # a node with an empty index folder, not built yet
+        assert empty.status_code == (503 if behind == "not_ready" else 200)
+        assert empty.json()["search_index"] == "absent"
+        catch_up(settings, writer)
         ready = client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["search_index"] == "current"
