@@ -35,6 +35,7 @@ from app.search.tantivy.changes import (
     backlog,
     changed_articles,
     database_head,
+    is_sqlite,
     prune_applied,
     prune_older_than,
 )
@@ -77,13 +78,16 @@ def sync_index(
     if state is not None and not rebuild:
         with engine.connect() as connection:
             behind = backlog(connection, state.watermark)
+            # SQLite: a database whose log restarted below the watermark (a file put back)
+            # is synced too, which moves the watermark down to it.
+            moved_back = is_sqlite(connection) and database_head(connection) < state.watermark
         if behind.stranded:
             log.warning(
                 "search_index_stranded",
                 extra={"watermark": state.watermark, "action": "rebuild"},
             )
             rebuild = True
-        elif behind.changes == 0:
+        elif behind.changes == 0 and not moved_back:
             return SyncReport(0, False, state.watermark, time.perf_counter() - started)
     if state is None:
         index.reset()  # another schema version, or a folder that is not a finished index
