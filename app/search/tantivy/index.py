@@ -4,9 +4,11 @@ The database stays the store of record; the index can be thrown away and rebuilt
 any time (`newsdesk reindex`). app/search/tantivy/sync.py keeps it current from the change
 log; the index records the last change it holds (its watermark) beside its files.
 
-The API searches the index only while it is current: its watermark equals the database's
-newest change. Otherwise (no index yet, an ingest that crashed, another process's writes
-not yet applied) it answers from FTS5, slower but never stale.
+On SQLite the API searches the index only while it is current: its watermark equals the
+database's newest change. Otherwise (no index yet, an ingest that crashed, another process's
+writes not yet applied) it answers from FTS5, slower but never stale. On PostgreSQL each API
+node keeps an index of its own current from the change log (app/search/tantivy/catchup.py)
+and searches it while its oldest missing change is within NEWSDESK_SEARCH_INDEX_MAX_LAG_MS.
 
 Everything a filter needs is an indexed field, and the date orders are fast fields, so the
 engine returns the page's ids and scores; the database then reads just those rows.
