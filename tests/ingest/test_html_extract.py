@@ -105,6 +105,36 @@ def test_standfirst_in_the_article_header_opens_the_body_but_not_a_byline() -> N
     assert byline not in extract(html.replace(STANDFIRST, byline)).body
 
 
+def test_standfirst_under_the_headline_opens_the_body_without_a_header_element() -> None:
+    # No <header>: the block holding the <h1> is the article's header (a "teaser" block,
+    # which trafilatura leaves out). The standfirst has line breaks inside it and a list of
+    # tag links below it; a photo stands between it and the body's container.
+    tags = " | ".join(f'<a href="/tag/{tag}">{tag}</a>' for tag in ("budget", "council", "parks"))
+    head = (
+        '<div class="teaser"><div class="meta">18/03/2019 | Ann Lee</div>'
+        "<h1>Council passes budget</h1>"
+        "<div><p>Six hours of debate ended<br> with a vote that cuts fees<br>"
+        " and closes two libraries.</p></div>"
+        f'<div class="tags">{tags} | <a href="/tag/libraries">town libraries</a></div></div>'
+        '<div class="pic"><img src="hall.jpg" alt=""></div>'
+    )
+    html = page(*STORY, h1=None).replace("<article>", f"<article>{head}<div><section>")
+    html = html.replace("</article>", "</section></div></article>")
+    assert extract(html).body.startswith(STANDFIRST)
+
+
+def test_a_paragraph_beside_the_headline_is_not_taken_for_a_standfirst() -> None:
+    # The <h1> shares its block with the body: that block is no header, and its last
+    # paragraph stays where it is.
+    closing = "The next budget debate is set for the spring, when the council meets again."
+    h1 = "Council passes the new budget after six hours of debate"
+    html = page(*STORY, closing, h1=None).replace("<article>", f"<article><div><h1>{h1}</h1>")
+    html = html.replace("</article>", "</div></article>")
+    draft = extract(html)
+    assert draft.body.startswith(STORY[0])
+    assert draft.body.endswith(closing)
+
+
 def test_text_standfirst_rule_counts_other_sentence_ends() -> None:
     text = "Council passes budget\n\n新しい予算が承認された。\n\nThe council met on Monday.\n"
     draft = extract_text_article(text, "a.txt")
