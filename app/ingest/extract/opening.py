@@ -11,6 +11,9 @@ in the page itself, walking back from the element holding the reading's first pa
   headline), its last block of running text (a full sentence, not a byline; a list of tag
   links below it is passed over) is the standfirst and goes first.
 
+A short paragraph directly above the first one, in the same container, opens the body
+too (the text rules then judge it as a line above the story).
+
 The walk never leaves the article (`<article>`, `<main>`, `<body>`), passes over short text
 (a byline, a date, "Share") and stops at any other longer text, so a figure further up the
 page or one separated from the paragraph by a related-story list is left out. A standfirst
@@ -74,7 +77,7 @@ def _opening(html: str, first: str, lines: list[str], title: str | None) -> list
     paragraph = _element_holding(tree, first)
     if paragraph is None:
         return []
-    found = _opening_above(paragraph)
+    found = [*_opening_above(paragraph), *_short_paragraph_before(paragraph)]
     texts = [normalise_line(text) for text in found]
     return [
         text
@@ -128,6 +131,22 @@ def _opening_above(paragraph: lxml.html.HtmlElement) -> list[str]:
             break
         node = parent
     return [caption] if caption else []
+
+
+def _short_paragraph_before(paragraph: lxml.html.HtmlElement) -> list[str]:
+    """The short `<p>` directly above the first paragraph, in its container, else [].
+
+    Precision drops a short paragraph opening the text (a link to the original, a dateline
+    on its own line); the text rules then judge it as any line above the body (a byline, a
+    date or a label still go).
+    """
+    before = paragraph.getprevious()
+    while before is not None and not isinstance(before.tag, str):
+        before = before.getprevious()  # a comment between the two
+    if before is None or before.tag != "p":
+        return []
+    text = _own_text(before)
+    return [text] if 0 < len(text) < _SHORT_TEXT_CHARS else []
 
 
 def _standfirst_in(element: lxml.html.HtmlElement) -> str | None:
