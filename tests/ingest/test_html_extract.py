@@ -181,6 +181,15 @@ def test_opening_paragraph_dropped_inside_the_article_is_given_back() -> None:
 # dates
 
 
+def test_page_with_a_first_and_a_later_date_is_dated_by_the_first() -> None:
+    # No published-date tag: htmldate decides, and it must look for the original date,
+    # not the latest (an update) the page shows.
+    times = '<time datetime="2019-03-05">5 March</time> <time datetime="2020-06-01">1 June</time>'
+    draft = extract(page(*STORY).replace("</h1>", f"</h1>{times}"))
+    assert draft.published_at == datetime(2019, 3, 5, tzinfo=UTC)
+    assert draft.provenance["published_at"] == "html-meta:htmldate"
+
+
 def test_date_printed_in_the_page_is_found_when_the_markup_has_none() -> None:
     draft = extract(
         page(*STORY, before="<aside><p>Last year, on April 17, 2019, we met.</p></aside>")
