@@ -137,13 +137,15 @@ def test_a_paragraph_beside_the_headline_is_not_taken_for_a_standfirst() -> None
 
 def test_short_linked_paragraph_opening_the_text_is_kept_but_not_a_byline() -> None:
     # Precision drops a short paragraph that is all link (a link to the original story);
-    # directly above the first paragraph it is the article's. A byline there still goes.
+    # directly above the first paragraph it is the article's. A byline there, in a language
+    # the text rules do not read, stays out.
     link = '<p><a href="/original"><em>The original story, in English</em></a></p>'
     html = page(*STORY).replace("</h1>", f"</h1>{link}")
     draft = extract(html)
     assert draft.body.startswith("The original story, in English\n\nThe town council approved")
-    byline = extract(page(*STORY).replace("</h1>", "</h1><p>By Ann Lee</p>"))
-    assert byline.body.startswith("The town council approved")
+    for line in ("By Ann Lee", "Von Ann-Kathrin Lee-Schmidt"):
+        byline = extract(page(*STORY).replace("</h1>", f'</h1><p class="byline">{line}</p>'))
+        assert byline.body.startswith("The town council approved")
 
 
 def test_text_standfirst_rule_counts_other_sentence_ends() -> None:

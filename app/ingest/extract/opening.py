@@ -11,8 +11,8 @@ in the page itself, walking back from the element holding the reading's first pa
   headline), its last block of running text (a full sentence, not a byline; a list of tag
   links below it is passed over) is the standfirst and goes first.
 
-A short paragraph directly above the first one, in the same container, opens the body
-too (the text rules then judge it as a line above the story).
+A short paragraph that is all link directly above the first one, in the same container,
+opens the body too (the text rules then judge it as a line above the story).
 
 The walk never leaves the article (`<article>`, `<main>`, `<body>`), passes over short text
 (a byline, a date, "Share") and stops at any other longer text, so a figure further up the
@@ -82,7 +82,9 @@ def _opening(html: str, first: str, lines: list[str], title: str | None) -> list
     return [
         text
         for text in texts
-        if not _repeats(text, title) and not any(_repeats(text, line) for line in lines[:3])
+        if text not in lines
+        and not _repeats(text, title)
+        and not any(_repeats(text, line) for line in lines[:3])
     ]
 
 
@@ -134,11 +136,11 @@ def _opening_above(paragraph: lxml.html.HtmlElement) -> list[str]:
 
 
 def _short_paragraph_before(paragraph: lxml.html.HtmlElement) -> list[str]:
-    """The short `<p>` directly above the first paragraph, in its container, else [].
+    """The short linked `<p>` directly above the first paragraph, in its container, else [].
 
-    Precision drops a short paragraph opening the text (a link to the original, a dateline
-    on its own line); the text rules then judge it as any line above the body (a byline, a
-    date or a label still go).
+    Precision drops a short paragraph that is all link (a link to the original story)
+    opening the text; the text rules then judge it as any line above the body. Other short
+    text there (a byline, a date line in any language) is left out.
     """
     before = paragraph.getprevious()
     while before is not None and not isinstance(before.tag, str):
@@ -146,7 +148,8 @@ def _short_paragraph_before(paragraph: lxml.html.HtmlElement) -> list[str]:
     if before is None or before.tag != "p":
         return []
     text = _own_text(before)
-    return [text] if 0 < len(text) < _SHORT_TEXT_CHARS else []
+    linked = 0 < len(text) < _SHORT_TEXT_CHARS and _is_link_list(before, text)
+    return [text] if linked else []
 
 
 def _standfirst_in(element: lxml.html.HtmlElement) -> str | None:
