@@ -37,6 +37,15 @@ def ner_ratio() -> float | None:
     return float(match.group(1)) if match else None
 
 
+def ingest_speedup() -> float | None:
+    """How many times the single-process rate `newsdesk ingest` reaches with its workers."""
+    path = RESULTS / "ner_overhead.txt"
+    if not path.exists():
+        return None
+    match = re.search(r"\d+ workers: ([\d.]+)x the single-process rate", path.read_text())
+    return float(match.group(1)) if match else None
+
+
 def section(results: list[dict[str, Any]]) -> list[str]:
     largest = results[-1]
     size = largest["load"]["articles"]
@@ -85,6 +94,12 @@ def section(results: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| ingest NER overhead over bare nlp.pipe ≤ 15% | recognize() runs at {ratio:.2f}× "
             f"the full pipeline's rate ({overhead:+.0f}% time) | {verdict(overhead <= 15)} |"
+        )
+    speedup = ingest_speedup()
+    if speedup is not None:
+        lines.append(
+            f"| ingest with NER on 2 cores ≥ 1.8× one process | {speedup:.2f}× (see the load "
+            f"average in the NER section) | {verdict(speedup >= 1.8)} |"
         )
     if bulk:
         short = bulk["cpu_rate"] < 20_000
