@@ -107,12 +107,19 @@ def read_found(
     """Every draft or failure from the files found, each origin the path as named."""
     for root, discovery in found:
         for path in discovery.files:
-            for item in read_path(path, root=root, limits=limits):
-                if defaults is not None and isinstance(item, ArticleDraft):
-                    defaults.apply(item)
-                yield item
+            yield from with_defaults(read_path(path, root=root, limits=limits), defaults)
             if on_file is not None:
                 on_file(path)
+
+
+def with_defaults(
+    items: Iterable[ArticleDraft | ReadFailure], defaults: IngestDefaults | None
+) -> Iterator[ArticleDraft | ReadFailure]:
+    """The items, each draft with the run's defaults applied."""
+    for item in items:
+        if defaults is not None and isinstance(item, ArticleDraft):
+            defaults.apply(item)
+        yield item
 
 
 def read_all(
@@ -232,17 +239,9 @@ class Ingest:
         if self.workers is None:
             items = read_found(found, self.limits, on_file, self.defaults)
         else:
-            items = self._with_defaults(self.workers.read(found, self.limits, on_file))
+            items = with_defaults(self.workers.read(found, self.limits, on_file), self.defaults)
         while batch := list(islice(items, self.settings.ingest_batch_size)):
             yield batch
-
-    def _with_defaults(
-        self, items: Iterator[ArticleDraft | ReadFailure]
-    ) -> Iterator[ArticleDraft | ReadFailure]:
-        for item in items:
-            if self.defaults is not None and isinstance(item, ArticleDraft):
-                self.defaults.apply(item)
-            yield item
 
     def _recognised_ahead(self, batches: Iterator[Batch]) -> Iterator[Batch]:
         """Each batch once the workers have started recognising it and the next one, so they
