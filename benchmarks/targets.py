@@ -29,21 +29,22 @@ def latency_rows(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def ner_ratio() -> float | None:
+def ner_figure(pattern: str) -> float | None:
+    """The number `pattern` captures in benchmarks/ner_overhead.py's output, if it ran."""
     path = RESULTS / "ner_overhead.txt"
     if not path.exists():
         return None
-    match = re.search(r"recognize\(\) is ([\d.]+)x the full pipeline", path.read_text())
+    match = re.search(pattern, path.read_text())
     return float(match.group(1)) if match else None
+
+
+def ner_ratio() -> float | None:
+    return ner_figure(r"recognize\(\) is ([\d.]+)x the full pipeline")
 
 
 def ingest_speedup() -> float | None:
     """How many times the single-process rate `newsdesk ingest` reaches with its workers."""
-    path = RESULTS / "ner_overhead.txt"
-    if not path.exists():
-        return None
-    match = re.search(r"\d+ workers: ([\d.]+)x the single-process rate", path.read_text())
-    return float(match.group(1)) if match else None
+    return ner_figure(r"\d+ workers: ([\d.]+)x the single-process rate")
 
 
 def section(results: list[dict[str, Any]]) -> list[str]:
