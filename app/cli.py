@@ -72,6 +72,14 @@ def ingest(
     tag: Annotated[
         list[str] | None, typer.Option(help="Tag added to every article read (repeatable).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes reading files and recognising entities (default: "
+            "NEWSDESK_INGEST_WORKERS, else one per core; 1: all in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Read articles, extract their metadata and entities, and store them (idempotent).
 
@@ -89,6 +97,7 @@ def ingest(
             print_dry_run(paths, settings, follow_symlinks, nlp=nlp, defaults=defaults)
         )
     from app.ingest.pipeline import Ingest
+    from app.ingest.workers import available_cores
 
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
@@ -97,7 +106,14 @@ def ingest(
         from app.ingest.entities.recognition import EntityRecognizer
 
         recognizer = EntityRecognizer()
-    run = Ingest(engine, settings, recognizer, follow_symlinks=follow_symlinks, defaults=defaults)
+    run = Ingest(
+        engine,
+        settings,
+        recognizer,
+        follow_symlinks=follow_symlinks,
+        defaults=defaults,
+        workers=workers or settings.ingest_workers or available_cores(),
+    )
     if settings.aliases_file.exists():
         run.apply_aliases(settings.aliases_file)
     with ingest_progress() as progress:

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=64, ge=1, le=10_000, description="Articles per NER batch and per commit."
     )
+    ingest_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Processes that read files and recognise entities during `newsdesk "
+        "ingest` while its own process stores them; default: one per core. 1 does everything "
+        "in the ingest's process.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite connection waits for a lock."
     )

@@ -142,7 +142,12 @@ def section(results: list[dict[str, Any]], results_dir: Path) -> list[str]:
         lines += [
             "## Entity recognition at ingest",
             "",
-            "`benchmarks/ner_overhead.py` on the BBC originals (the same texts for each line):",
+            "`benchmarks/ner_overhead.py` on the BBC originals (the same texts for each line). "
+            "The `newsdesk ingest` lines time the whole command (model loading, worker start, "
+            "storing, the search index) on a fresh SQLite database; CPU-seconds are its own and "
+            "its workers'. On a shared machine the wall-clock speed-up of workers says little "
+            "(more processes get a larger share of a busy machine, or none is free): compare "
+            "CPU-seconds per article, and the load average printed before and after.",
             "",
             "```",
             ner.read_text().strip(),

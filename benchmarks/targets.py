@@ -29,12 +29,22 @@ def latency_rows(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def ner_ratio() -> float | None:
+def ner_figure(pattern: str) -> float | None:
+    """The number `pattern` captures in benchmarks/ner_overhead.py's output, if it ran."""
     path = RESULTS / "ner_overhead.txt"
     if not path.exists():
         return None
-    match = re.search(r"recognize\(\) is ([\d.]+)x the full pipeline", path.read_text())
+    match = re.search(pattern, path.read_text())
     return float(match.group(1)) if match else None
+
+
+def ner_ratio() -> float | None:
+    return ner_figure(r"recognize\(\) is ([\d.]+)x the full pipeline")
+
+
+def ingest_speedup() -> float | None:
+    """How many times the single-process rate `newsdesk ingest` reaches with its workers."""
+    return ner_figure(r"\d+ workers: ([\d.]+)x the single-process rate")
 
 
 def section(results: list[dict[str, Any]]) -> list[str]:
@@ -85,6 +95,12 @@ def section(results: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| ingest NER overhead over bare nlp.pipe ≤ 15% | recognize() runs at {ratio:.2f}× "
             f"the full pipeline's rate ({overhead:+.0f}% time) | {verdict(overhead <= 15)} |"
+        )
+    speedup = ingest_speedup()
+    if speedup is not None:
+        lines.append(
+            f"| ingest with NER on 2 cores ≥ 1.8× one process | {speedup:.2f}× (see the load "
+            f"average in the NER section) | {verdict(speedup >= 1.8)} |"
         )
     if bulk:
         short = bulk["cpu_rate"] < 20_000

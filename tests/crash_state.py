@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
+from app.config import PROJECT_ROOT
 from app.search.tantivy.index import SearchIndex
+from tests.backends import sqlite_url
 
 # Per origin, its article's linked entities by (name, type): mentions and forms.
 LinkTable = dict[str, dict[tuple[str, str], tuple[int, tuple[str, ...]]]]
+
+
+def run_cli_ingest(
+    root: Path, database: Path, *, batch: int, workers: int, kill_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`newsdesk ingest` with entity recognition, as a user runs it (this tree's code), in
+    batches of `batch` articles, with `workers` worker processes (1: none), and killed at
+    `kill_at` (NEWSDESK_FAULT_KILL_AT) if given."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env |= {
+        "DATABASE_URL": sqlite_url(database),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "NEWSDESK_INGEST_BATCH_SIZE": str(batch),
+    }
+    if kill_at is not None:
+        env["NEWSDESK_FAULT_KILL_AT"] = kill_at
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "ingest", "--workers", str(workers), str(root)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert " 0 failed" in result.stdout, result.stdout
 
 
 def query(database: Path, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:

@@ -15,12 +15,10 @@ article whose text changed: its links from the old text must not survive the cra
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,17 +28,19 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from app.config import INGEST_KILL_POINTS, PROJECT_ROOT, Settings
+from app.config import INGEST_KILL_POINTS, Settings
 from app.ingest.read.discovery import find_articles
 from app.ingest.read.files import origin_of
 from tests.backends import sqlite_url
 from tests.crash_state import (
     article_ids,
+    assert_clean_run,
     database_links,
     entity_links,
     index_is_behind,
     index_links,
     query,
+    run_cli_ingest,
     stored_origins,
 )
 from tests.helpers import SEEDS_DIR
@@ -99,30 +99,10 @@ def cut_short(text: str) -> str:
 
 
 def run_ingest(
-    root: Path, database: Path, kill_at: str | None = None
+    root: Path, database: Path, kill_at: str | None = None, workers: int = 1
 ) -> subprocess.CompletedProcess[str]:
-    """`newsdesk ingest` with entity recognition, as a user runs it (this tree's code)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
-    env |= {
-        "DATABASE_URL": sqlite_url(database),
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "NEWSDESK_INGEST_BATCH_SIZE": str(BATCH),
-    }
-    if kill_at is not None:
-        env["NEWSDESK_FAULT_KILL_AT"] = kill_at
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "ingest", str(root)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def assert_clean_run(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert " 0 failed" in result.stdout, result.stdout
+    """`newsdesk ingest` in batches of BATCH: see tests/crash_state.py."""
+    return run_cli_ingest(root, database, batch=BATCH, workers=workers, kill_at=kill_at)
 
 
 def copy_database(source: Path, target: Path) -> Path:
@@ -256,12 +236,15 @@ def assert_killed_where_meant(point: str, database: Path, corpus: Corpus) -> Non
 
 @pytest.mark.corpus
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2], ids=["one process", "two workers"])
 @pytest.mark.parametrize("point", list(INGEST_KILL_POINTS))
 def test_kill_minus_9_then_recovery_links_every_entity_and_catches_the_index_up(
-    point: str, corpus: Corpus, tmp_path: Path
+    point: str, workers: int, corpus: Corpus, tmp_path: Path
 ) -> None:
+    """With workers, the killed ingest and the rerun recognise in worker processes (which
+    must not outlive the killed one) and store what one process does: the reference."""
     database = copy_database(corpus.base, tmp_path / "crash.db")
-    killed = run_ingest(corpus.root, database, kill_at=f"{point}:{KILLS[point]}")
+    killed = run_ingest(corpus.root, database, f"{point}:{KILLS[point]}", workers)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert_killed_where_meant(point, database, corpus)
     stored_when_killed = len(query(database, "SELECT id FROM article"))
@@ -270,7 +253,7 @@ def test_kill_minus_9_then_recovery_links_every_entity_and_catches_the_index_up(
         # A restart alone brings the index level with what the crash left in the database.
         assert assert_index_equals_database(database, on_index, on_fts5) == stored_when_killed
         # Running the same ingest again finishes the job, the servers still running.
-        assert_clean_run(run_ingest(corpus.root, database))
+        assert_clean_run(run_ingest(corpus.root, database, workers=workers))
         shown = assert_index_equals_database(database, on_index, on_fts5)
     assert shown >= stored_when_killed
     assert shown == len(query(corpus.reference, "SELECT id FROM article"))

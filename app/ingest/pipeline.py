@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -21,12 +22,19 @@ from app.faults import kill_point
 from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.extract.defaults import IngestDefaults
 from app.ingest.read.readers import Discovery, ReadLimits, find_articles, read_path
-from app.ingest.store.articles import ArticleStore, Outcome, add_curated_alias
+from app.ingest.store.articles import (
+    ArticleStore,
+    Outcome,
+    add_curated_alias,
+    content_hash,
+    linked_hashes,
+)
 from app.models import Article, ArticleEntity
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
     from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
+    from app.ingest.workers import IngestWorkers
 
 log = logging.getLogger("newsdesk.ingest")
 
@@ -81,6 +89,8 @@ def changed_ids(results: list[Saved | ReadFailure]) -> list[int]:
 
 # Each root as given, with the article files found below it.
 Found = list[tuple[Path, Discovery]]
+# A batch of what was read: drafts to store and files that could not be read.
+Batch = list[ArticleDraft | ReadFailure]
 
 
 def find_all(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Found:
@@ -97,12 +107,19 @@ def read_found(
     """Every draft or failure from the files found, each origin the path as named."""
     for root, discovery in found:
         for path in discovery.files:
-            for item in read_path(path, root=root, limits=limits):
-                if defaults is not None and isinstance(item, ArticleDraft):
-                    defaults.apply(item)
-                yield item
+            yield from with_defaults(read_path(path, root=root, limits=limits), defaults)
             if on_file is not None:
                 on_file(path)
+
+
+def with_defaults(
+    items: Iterable[ArticleDraft | ReadFailure], defaults: IngestDefaults | None
+) -> Iterator[ArticleDraft | ReadFailure]:
+    """The items, each draft with the run's defaults applied."""
+    for item in items:
+        if defaults is not None and isinstance(item, ArticleDraft):
+            defaults.apply(item)
+        yield item
 
 
 def read_all(
@@ -136,7 +153,11 @@ def apply_alias_file(engine: Engine, path: Path) -> int:
 
 
 class Ingest:
-    """One ingest run against one database."""
+    """One ingest run against one database.
+
+    With `workers` above 1 (and a recognizer), `run` reads files and recognises entities in
+    that many worker processes (app/ingest/workers.py); this process alone writes.
+    """
 
     def __init__(
         self,
@@ -146,10 +167,13 @@ class Ingest:
         *,
         follow_symlinks: bool = False,
         defaults: IngestDefaults | None = None,
+        workers: int = 1,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.recognizer = recognizer
+        self.worker_count = workers
+        self.workers: IngestWorkers | None = None
         self.limits = ReadLimits.from_settings(settings, follow_symlinks=follow_symlinks)
         self.defaults = defaults
         self.report = IngestReport()
@@ -175,17 +199,79 @@ class Ingest:
         self.report.skipped = [skip for _, discovery in found for skip in discovery.skipped]
         for _, discovery in found:
             self.report.unsupported.update(discovery.unsupported)
-        items = read_found(found, self.limits, on_file, self.defaults)
-        while batch := list(islice(items, self.settings.ingest_batch_size)):
-            drafts = [item for item in batch if isinstance(item, ArticleDraft)]
-            self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
-            saved = self._store_batch(drafts)
-            # Searchable as soon as committed; another ingest holding the index catches up.
-            self._sync_index(wait_seconds=0)
-            self.match_saved_searches(changed_ids(saved))
+        with self._worker_pool(found):
+            for batch in self._recognised_ahead(self._batches(found, on_file)):
+                drafts = [item for item in batch if isinstance(item, ArticleDraft)]
+                self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
+                saved = self._store_batch(drafts)
+                if self.workers is not None:
+                    self.workers.forget(drafts)
+                # Searchable as soon as committed; another ingest holding the index catches up.
+                self._sync_index(wait_seconds=0)
+                self.match_saved_searches(changed_ids(saved))
         self._sync_index(wait_seconds=self.settings.search_index_wait_ms / 1000)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    @contextmanager
+    def _worker_pool(self, found: Found) -> Iterator[None]:
+        """Worker processes for this run, when it has more than one batch to recognise."""
+        files = [path for _, discovery in found for path in discovery.files]
+        several_batches = len(files) > self.settings.ingest_batch_size or any(
+            path.suffix == ".jsonl" for path in files
+        )
+        if self.worker_count <= 1 or self.recognizer is None or not several_batches:
+            yield
+            return
+        from app.ingest.workers import IngestWorkers
+
+        self.workers = IngestWorkers(
+            self.worker_count, self.recognizer, self.settings.ingest_batch_size
+        )
+        try:
+            yield
+        finally:
+            self.workers.close()
+            self.workers = None
+
+    def _batches(self, found: Found, on_file: Callable[[Path], None] | None) -> Iterator[Batch]:
+        """What the files found hold, a batch at a time, read by the workers if there are any."""
+        if self.workers is None:
+            items = read_found(found, self.limits, on_file, self.defaults)
+        else:
+            items = with_defaults(self.workers.read(found, self.limits, on_file), self.defaults)
+        while batch := list(islice(items, self.settings.ingest_batch_size)):
+            yield batch
+
+    def _recognised_ahead(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """Each batch once the workers have started recognising it and the next one, so they
+        recognise while this process stores. Drafts whose text is stored with entities
+        already are left out: a re-ingest stores them unchanged."""
+        if self.workers is None:
+            yield from batches
+            return
+        upcoming: deque[Batch] = deque()
+        for batch in batches:
+            drafts = [
+                (item, content_hash(item)) for item in batch if isinstance(item, ArticleDraft)
+            ]
+            with Session(self.engine) as session:
+                linked = linked_hashes(session, [digest for _, digest in drafts])
+            self.workers.start([draft for draft, digest in drafts if digest not in linked])
+            upcoming.append(batch)
+            if len(upcoming) > 1:
+                yield upcoming.popleft()
+        yield from upcoming
+
+    def _analyse(self, drafts: list[ArticleDraft]) -> list[EntityAnalysis]:
+        """The entities of each draft, recognised by the workers if there are any."""
+        if self.workers is not None:
+            return self.workers.analyse(drafts)
+        assert self.recognizer is not None
+        return self.recognizer.analyse(
+            [(draft.title, draft.body, draft.language) for draft in drafts],
+            batch_size=self.settings.ingest_batch_size,
+        )
 
     def store_drafts(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
         """Store drafts read elsewhere (the collector's pages) as `run` stores files': in
@@ -290,10 +376,7 @@ class Ingest:
             if needs_entities and self.recognizer is not None:
                 pending.append((article_id, draft))
         if pending and self.recognizer is not None:
-            found = self.recognizer.analyse(
-                [(draft.title, draft.body, draft.language) for _, draft in pending],
-                batch_size=self.settings.ingest_batch_size,
-            )
+            found = self._analyse([draft for _, draft in pending])
             try:
                 run_retrying(lambda: self._link_all(pending, found))
             except OperationalError as error:

@@ -174,6 +174,20 @@ class EntityResolver:
         insert_ignoring_conflicts(self.session, EntityAlias, rows)
 
 
+def linked_hashes(session: Session, digests: list[str]) -> set[str]:
+    """Those of these content hashes whose article is stored with entity links: a re-ingest
+    stores such a text unchanged, without recognising it again."""
+    linked = select(ArticleEntity.article_id).where(
+        col(ArticleEntity.article_id) == col(Article.id)
+    )
+    rows = session.exec(
+        select(col(Article.content_hash)).where(
+            col(Article.content_hash).in_(digests), linked.exists()
+        )
+    ).all()
+    return {digest for digest in rows if digest is not None}
+
+
 def add_curated_alias(session: Session, alias: str, canonical: str, entity_type: str) -> int:
     """Tie `alias` to the entity (canonical, type), creating it; a person's word wins.
 
