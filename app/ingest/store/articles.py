@@ -211,7 +211,7 @@ def add_curated_alias(session: Session, alias: str, canonical: str, entity_type:
             )
         ).one()
         assert entity_id is not None  # a stored row's primary key
-    for form in {alias, canonical}:
+    for form in dict.fromkeys((alias, canonical)):  # in order, so alias ids are the same every run
         key = name_key(form)
         session.execute(
             delete(EntityAlias).where(
