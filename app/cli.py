@@ -246,6 +246,14 @@ def load_jsonl(
         ),
     ] = "deferred",
     batch_size: Annotated[int, typer.Option(min=1, help="Articles per executemany.")] = 5_000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes parsing lines and building index documents (default: one per "
+            "core); this one writes, in file order, so any number gives the same database.",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Bulk-load articles whose entities are given (no NER, no extraction): the fast path."""
@@ -261,15 +269,17 @@ def load_jsonl(
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
+    processes = workers or os.cpu_count() or 1
     loader = BulkLoader(
         engine,
         batch_size,
         fts=fts,  # type: ignore[arg-type]  # a str checked against both choices above
         max_line_bytes=settings.max_file_bytes,
         max_file_bytes=settings.max_jsonl_bytes,
+        workers=processes,
     )
     report = loader.load(files)
-    indexed = sync_search_index(settings, engine, wait_seconds=60)
+    indexed = sync_search_index(settings, engine, wait_seconds=60, processes=processes)
     engine.dispose()
     for failure in report.failures[:20]:
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
