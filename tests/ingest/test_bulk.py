@@ -21,8 +21,10 @@ from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.db import create_db_engine
+from app.ingest.read import bulk_records
 from app.ingest.store.bulk import BulkLoader, FtsMode
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
+from app.search.tantivy import sync
 from app.search.tantivy.sync import sync_search_index
 from tests.backends import Backend, Template, fresh_database
 from tests.clients import make_client
@@ -174,3 +176,69 @@ def test_bulk_loaded_arabic_script_is_indexed_folded(
         page = client.get("/articles", params={"q": "بانک بهره"}).json()
         assert [item["title"] for item in page["items"]] == [record["title"]]
     bulk_engine.dispose()
+
+
+@pytest.fixture
+def other_bulk_db(empty_template: Template, tmp_path: Path, backend: Backend) -> Iterator[str]:
+    """A second empty database, for loading the same file another way."""
+    yield from fresh_database(empty_template, tmp_path / "other.db", backend)
+
+
+def stored_rows(engine: Engine) -> dict[str, list[Any]]:
+    """Every row the bulk path writes, in key order, without the load's own timestamps."""
+    tables = {
+        "article": "SELECT * FROM article ORDER BY id",
+        "source": "SELECT * FROM source ORDER BY id",
+        "entity": "SELECT * FROM entity ORDER BY id",
+        "entity_alias": "SELECT * FROM entity_alias ORDER BY id",
+        "article_entity": "SELECT * FROM article_entity ORDER BY article_id, entity_id",
+        "article_tag": "SELECT * FROM article_tag ORDER BY article_id, tag",
+    }
+    with engine.connect() as connection:
+        return {
+            table: [
+                {k: v for k, v in row._mapping.items() if k not in ("ingested_at", "updated_at")}
+                for row in connection.exec_driver_sql(sql)
+            ]
+            for table, sql in tables.items()
+        }
+
+
+def test_several_processes_load_the_same_database_as_one(
+    engine: Engine,
+    bulk_db: str,
+    other_bulk_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lines parsed in two processes, chunk by chunk, and the index built in two: the same
+    rows, ids, entity links, failures and search answers as one process gives."""
+    seeds: list[Any] = export_as_bulk(engine)
+    records: list[Any] = []
+    for copy in range(8):  # variants of the seeds: new entities and aliases along the way
+        for seed in seeds:
+            entities = [{**e, "name": f"{e['name']} {copy % 3}"} for e in seed["entities"]]
+            records.append(
+                {**seed, "body": f"{seed['body']} Copy {copy}.", "url": None}
+                | {"entities": seed["entities"] + entities, "tags": [f"copy-{copy % 2}"]}
+            )
+    records[7:7] = [{"title": "no body"}, records[3], "not an object"]  # bad lines, a duplicate
+    jsonl = write_jsonl(tmp_path / "many.jsonl", records)
+    monkeypatch.setattr(bulk_records, "CHUNK_LINES", 3)  # many chunks, out of order if wrong
+    monkeypatch.setattr(sync, "READ_CHUNK", 4)  # many id ranges to build documents from
+    loaded = {}
+    for processes, url in ((1, bulk_db), (2, other_bulk_db)):
+        bulk_engine = create_db_engine(settings_for(url), writer=True)
+        report = BulkLoader(bulk_engine, batch_size=7, fts="deferred", workers=processes).load(
+            [jsonl]
+        )
+        sync_search_index(settings_for(url), bulk_engine, rebuild=True, processes=processes)
+        with make_client(settings_for(url), bulk_engine) as client:
+            answers = [client.get(request).json() for request in REQUESTS]
+        loaded[processes] = (report.added, report.skipped, report.failures), answers
+        loaded[processes] += (stored_rows(bulk_engine),)
+        bulk_engine.dispose()
+    assert loaded[1][0][:2] == (40, 1)
+    assert [f.origin.rsplit(":", 1)[1] for f in loaded[1][0][2]] == ["8", "10"]
+    assert loaded[1][2]["article_entity"] and loaded[1][2]["entity_alias"]
+    assert loaded[2] == loaded[1]
