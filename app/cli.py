@@ -258,6 +258,7 @@ def load_jsonl(
 ) -> None:
     """Bulk-load articles whose entities are given (no NER, no extraction): the fast path."""
     from app.ingest.store.bulk import BulkLoader
+    from app.parallel import worker_pool
 
     if fts not in ("triggers", "deferred"):
         console.print("[red]--fts must be triggers or deferred[/red]")
@@ -269,17 +270,17 @@ def load_jsonl(
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
-    processes = workers or os.cpu_count() or 1
-    loader = BulkLoader(
-        engine,
-        batch_size,
-        fts=fts,  # type: ignore[arg-type]  # a str checked against both choices above
-        max_line_bytes=settings.max_file_bytes,
-        max_file_bytes=settings.max_jsonl_bytes,
-        workers=processes,
-    )
-    report = loader.load(files)
-    indexed = sync_search_index(settings, engine, wait_seconds=60, processes=processes)
+    with worker_pool(workers or os.cpu_count() or 1) as pool:
+        loader = BulkLoader(
+            engine,
+            batch_size,
+            fts=fts,  # type: ignore[arg-type]  # a str checked against both choices above
+            max_line_bytes=settings.max_file_bytes,
+            max_file_bytes=settings.max_jsonl_bytes,
+            pool=pool,
+        )
+        report = loader.load(files)
+        indexed = sync_search_index(settings, engine, wait_seconds=60, pool=pool)
     engine.dispose()
     for failure in report.failures[:20]:
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)

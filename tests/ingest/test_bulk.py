@@ -24,6 +24,7 @@ from app.db import create_db_engine
 from app.ingest.read import bulk_records
 from app.ingest.store.bulk import BulkLoader, FtsMode
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
+from app.parallel import worker_pool
 from app.search.tantivy import sync
 from app.search.tantivy.sync import sync_search_index
 from tests.backends import Backend, Template, fresh_database
@@ -229,10 +230,10 @@ def test_several_processes_load_the_same_database_as_one(
     loaded = {}
     for processes, url in ((1, bulk_db), (2, other_bulk_db)):
         bulk_engine = create_db_engine(settings_for(url), writer=True)
-        report = BulkLoader(bulk_engine, batch_size=7, fts="deferred", workers=processes).load(
-            [jsonl]
-        )
-        sync_search_index(settings_for(url), bulk_engine, rebuild=True, processes=processes)
+        with worker_pool(processes) as pool:
+            loader = BulkLoader(bulk_engine, batch_size=7, fts="deferred", pool=pool)
+            report = loader.load([jsonl])
+            sync_search_index(settings_for(url), bulk_engine, rebuild=True, pool=pool)
         with make_client(settings_for(url), bulk_engine) as client:
             answers = [client.get(request).json() for request in REQUESTS]
         loaded[processes] = (report.added, report.skipped, report.failures), answers

@@ -8,6 +8,7 @@ Each line is one object: `title`, `body` (required), `url`, `source`, `author`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -117,17 +118,17 @@ def read_records(
     paths: Iterable[Path],
     max_line_bytes: int = 5_000_000,
     max_file_bytes: int = 2_000_000_000,
-    workers: int = 1,
+    pool: Executor | None = None,
 ) -> Iterator[BulkArticle | ReadFailure]:
     """Every record of every JSONL file, or a failure naming its file and line, in file order.
 
     Read line by line: a line over `max_line_bytes` fails unread, a file over
     `max_file_bytes` fails whole. Origins are the path as given and the line (`dumps/a.jsonl:7`).
-    With several `workers`, lines are parsed in that many processes, chunk by chunk, and
-    come back in the order read: the same stream as with one.
+    With a worker `pool`, lines are parsed in its processes, chunk by chunk, and come back
+    in the order read: the same stream as without.
     """
     lines = _numbered_lines(paths, max_line_bytes, max_file_bytes)
-    for parsed in ordered_map(parse_chunk, _chunks(lines), workers):
+    for parsed in ordered_map(parse_chunk, _chunks(lines), pool):
         yield from parsed
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -165,7 +166,8 @@ def _max_id(connection: Connection, table: Table) -> int:
 
 class BulkLoader:
     """Loads JSONL records into one database, `batch_size` articles per executemany; lines
-    are parsed and checked in `workers` processes, stored by this one in file order."""
+    are parsed and checked in a worker `pool`'s processes, if given, and stored by this one
+    in file order."""
 
     def __init__(
         self,
@@ -174,10 +176,10 @@ class BulkLoader:
         fts: FtsMode = "triggers",
         max_line_bytes: int = 5_000_000,
         max_file_bytes: int = 2_000_000_000,
-        workers: int = 1,
+        pool: Executor | None = None,
     ) -> None:
         self.engine = engine
-        self.workers = workers
+        self.pool = pool
         self.max_line_bytes, self.max_file_bytes = max_line_bytes, max_file_bytes
         self.batch_size = batch_size
         self.sqlite = engine.dialect.name == "sqlite"
@@ -186,7 +188,7 @@ class BulkLoader:
 
     def load(self, paths: Iterable[Path]) -> BulkReport:
         started = time.perf_counter()
-        records = read_records(paths, self.max_line_bytes, self.max_file_bytes, self.workers)
+        records = read_records(paths, self.max_line_bytes, self.max_file_bytes, self.pool)
         if self.fts == "deferred":
             with (
                 self.engine.begin() as connection,
@@ -253,19 +255,29 @@ class BulkLoader:
             links += _entity_links(article_id, record.entities, names)
         names.flush(connection)
         connection.execute(insert(Article), articles)
-        # The link tables are most of the rows: plain executemany, no per-row bind processing.
-        mark = "?" if self.sqlite else "%s"
-        for sql, rows in (
-            (f"INSERT INTO article_tag (article_id, tag) VALUES ({mark}, {mark})", tags),
-            (
-                "INSERT INTO article_entity (article_id, entity_id, mentions, forms) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark})",
-                links,
-            ),
+        # The link tables are most of the rows: no per-row bind processing.
+        for table, columns, rows in (
+            ("article_tag", ("article_id", "tag"), tags),
+            ("article_entity", ("article_id", "entity_id", "mentions", "forms"), links),
         ):
             if rows:
-                connection.exec_driver_sql(sql, rows)
+                _insert_rows(connection, table, columns, rows)
         self.report.added += len(records)
+
+
+def _insert_rows(
+    connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Plain rows into a table: PostgreSQL's COPY, SQLite's executemany."""
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        connection.exec_driver_sql(sql, rows)
+        return
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 @contextmanager

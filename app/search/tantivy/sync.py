@@ -14,6 +14,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,10 +69,10 @@ def sync_index(
     engine: Engine,
     wait_seconds: float = 10.0,
     rebuild: bool = False,
-    processes: int = 1,
+    pool: Executor | None = None,
 ) -> SyncReport:
     """Apply the database's changes after the watermark (or rebuild, its documents built
-    in `processes` processes); IndexBusy when another process kept the writer for
+    in a worker `pool`'s processes, if given); IndexBusy when another process kept the writer for
     `wait_seconds`."""
     started = time.perf_counter()
     state = index.read_state()
@@ -94,7 +95,7 @@ def sync_index(
                 rebuild = len(changed) > REBUILD_SHARE * max(_num_docs(handle), 1_000)
             if state is None or rebuild:
                 writer.delete_all_documents()
-                applied = _add_all(index, writer, connection, engine, processes)
+                applied = _add_all(index, writer, connection, engine, pool)
             else:
                 applied = _apply(index, writer, connection, changed)
         kill_point("index_written")
@@ -116,7 +117,7 @@ def sync_search_index(
     engine: Engine,
     wait_seconds: float = 10.0,
     rebuild: bool = False,
-    processes: int = 1,
+    pool: Executor | None = None,
 ) -> SyncReport | None:
     """Bring the settings' index up to date; None when there is none or it is busy
     (searches then use the database until the next sync)."""
@@ -124,7 +125,7 @@ def sync_search_index(
     if index is None:
         return None
     try:
-        return sync_index(index, engine, wait_seconds, rebuild, processes)
+        return sync_index(index, engine, wait_seconds, rebuild, pool)
     except IndexBusy as error:
         log.warning("search_index_busy", extra={"error": str(error)})
         return None
@@ -135,11 +136,11 @@ def _add_all(
     writer: tantivy.IndexWriter,
     connection: Connection,
     engine: Engine,
-    processes: int,
+    pool: Executor | None,
 ) -> int:
-    """Every article's document; built in `processes` processes, each reading its own
-    ranges of ids, when there are several (the writer indexes on its own threads)."""
-    if processes <= 1:
+    """Every article's document; built in the pool's processes, if given, each reading
+    its own ranges of ids (the writer indexes on its own threads)."""
+    if pool is None:
         count, after = 0, 0
         while ids := _ids_after(connection, after):
             for document in documents(index, connection, ids):
@@ -150,7 +151,7 @@ def _add_all(
     url = engine.url.render_as_string(hide_password=False)
     ranges = ((url, start, start + READ_CHUNK) for start in range(0, top or 0, READ_CHUNK))
     count = 0
-    for values in ordered_map(_document_values_between, ranges, processes):
+    for values in ordered_map(_document_values_between, ranges, pool):
         for fields in values:
             writer.add_document(tantivy.Document.from_dict(fields, index.schema))
         count += len(values)
