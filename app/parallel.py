@@ -10,6 +10,9 @@ size is never held in memory whole.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -19,6 +22,7 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+PARENT_CHECK_SECONDS = 0.5
 TASKS_AHEAD = 6  # tasks sent before the first result is taken: every worker kept busy
 
 
@@ -29,8 +33,22 @@ def worker_pool(processes: int) -> Iterator[Executor | None]:
         yield None
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    ) as pool:
         yield pool
+
+
+def _exit_with(parent: int) -> None:
+    """In a worker: end when the parent does (killed, it can't shut its pool down, and the
+    workers would wait for tasks forever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def ordered_map(

@@ -8,8 +8,13 @@ the same answers to the same requests.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -20,6 +25,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.cli import app as cli
+from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from app.ingest.read import bulk_records
 from app.ingest.store.bulk import BulkLoader, FtsMode
@@ -195,10 +201,12 @@ def stored_rows(engine: Engine) -> dict[str, list[Any]]:
         "article_entity": "SELECT * FROM article_entity ORDER BY article_id, entity_id",
         "article_tag": "SELECT * FROM article_tag ORDER BY article_id, tag",
     }
+    # PostgreSQL's sequences are not rolled back: a killed load leaves gaps in alias ids.
+    unstable = {"article": ("ingested_at", "updated_at"), "entity_alias": ("id",)}
     with engine.connect() as connection:
         return {
             table: [
-                {k: v for k, v in row._mapping.items() if k not in ("ingested_at", "updated_at")}
+                {k: v for k, v in row._mapping.items() if k not in unstable.get(table, ())}
                 for row in connection.exec_driver_sql(sql)
             ]
             for table, sql in tables.items()
@@ -243,3 +251,39 @@ def test_several_processes_load_the_same_database_as_one(
     assert [f.origin.rsplit(":", 1)[1] for f in loaded[1][0][2]] == ["8", "10"]
     assert loaded[1][2]["article_entity"] and loaded[1][2]["entity_alias"]
     assert loaded[2] == loaded[1]
+
+
+def run_load(jsonl: Path, database_url: str, kill_at: str | None = None) -> CompletedProcess[str]:
+    """`newsdesk load-jsonl` as a user runs it (this tree's code), two batches of two."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env |= {"PYTHONPATH": str(PROJECT_ROOT)} | (
+        {"NEWSDESK_FAULT_KILL_AT": kill_at} if kill_at else {}
+    )
+    command = [sys.executable, "-m", "app.cli", "load-jsonl", str(jsonl), "--batch-size", "2"]
+    command += ["--workers", "2", "--database-url", database_url]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("point", ["bulk_batch_stored:2", "index_written", "index_committed"])
+def test_killed_load_then_run_again_gives_the_database_of_a_clean_load(
+    point: str, engine: Engine, bulk_db: str, other_bulk_db: str, tmp_path: Path
+) -> None:
+    """kill -9 inside the load's transaction, or between its commit and the index's: the
+    same load run again leaves the rows, entity links and search answers of a clean load."""
+    jsonl = write_jsonl(tmp_path / "seeds.jsonl", export_as_bulk(engine))
+    killed = run_load(jsonl, bulk_db, kill_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    again = run_load(jsonl, bulk_db)
+    assert again.returncode == 0, again.stderr[-2000:]
+    clean = run_load(jsonl, other_bulk_db)
+    assert clean.returncode == 0 and "5 added, 0 skipped" in clean.stdout, clean.stdout
+    results = []
+    for url in (bulk_db, other_bulk_db):
+        bulk_engine = create_db_engine(settings_for(url))
+        with make_client(settings_for(url), bulk_engine) as client:
+            results.append(
+                (stored_rows(bulk_engine), [client.get(request).json() for request in REQUESTS])
+            )
+        bulk_engine.dispose()
+    assert results[0] == results[1]
+    assert results[0][1][0]["total"] == 5

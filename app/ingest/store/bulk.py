@@ -32,6 +32,7 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, text
 from sqlalchemy.engine import Engine
 
+from app.faults import kill_point
 from app.ingest.document import ReadFailure
 from app.ingest.read.bulk_records import BulkArticle, BulkEntity, read_records
 from app.ingest.store.articles import domain_of
@@ -263,6 +264,7 @@ class BulkLoader:
             if rows:
                 _insert_rows(connection, table, columns, rows)
         self.report.added += len(records)
+        kill_point("bulk_batch_stored")
 
 
 def _insert_rows(
