@@ -23,11 +23,15 @@ INGEST_KILL_POINTS = {
     "uncommitted",
     "index_committed": "the search index is committed; its watermark is not yet moved",
 }
+# ... `newsdesk load-jsonl` (app/ingest/store/bulk.py; the index sync's points above too) ...
+BULK_KILL_POINTS = {
+    "bulk_batch_stored": "a bulk load's batch is written, its transaction not yet committed",
+}
 # ... and `newsdesk deliver` (app/monitor/deliveries.py).
 DELIVERY_KILL_POINTS = {
     "webhook_sent": "a webhook delivery was answered 2xx; the answer is not yet recorded",
 }
-KILL_POINTS = {**INGEST_KILL_POINTS, **DELIVERY_KILL_POINTS}
+KILL_POINTS = {**INGEST_KILL_POINTS, **BULK_KILL_POINTS, **DELIVERY_KILL_POINTS}
 
 
 class Settings(BaseSettings):

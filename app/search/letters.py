@@ -40,11 +40,13 @@ LETTER_VARIANTS = {
 REMOVED = "\u0640" + "".join(chr(code) for code in range(0x064B, 0x0656)) + "\u0670\u200c"
 
 _TABLE = str.maketrans({**LETTER_VARIANTS, **dict.fromkeys(REMOVED)})
+# Looked for first: translate() maps character by character, and most text has none of these.
+_FOLDED = re.compile(f"[{''.join(LETTER_VARIANTS)}{REMOVED}]")
 
 
 def fold_letters(text: str) -> str:
     """`text` with Arabic-script letter variants unified and tatweel and harakat removed."""
-    if text.isascii():
+    if text.isascii() or not _FOLDED.search(text):
         return text
     return text.translate(_TABLE)
 

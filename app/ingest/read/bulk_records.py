@@ -8,9 +8,11 @@ Each line is one object: `title`, `body` (required), `url`, `source`, `author`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,19 +27,22 @@ from app.ingest.extract.metafields import (
 )
 from app.ingest.read.files import ArticleFileError, bounded_lines, open_regular, origin_of
 from app.ingest.store.articles import content_hash
+from app.parallel import ordered_map
 from app.untrusted import url_scheme, web_url
 
 ENTITY_TYPES = frozenset({"person", "organization", "location", "other"})
 BULK = "bulk"  # provenance of every field a bulk record gives
+CHUNK_LINES = 500  # lines a parsing process takes at a time
 _PROVENANCE_FIELDS = ("title", "author", "publisher", "published_at", "language", "url")
 
 
-@dataclass
-class BulkEntity:
+class BulkEntity(NamedTuple):
+    """One entity of a record (a tuple: hashable, and cheap to send between processes)."""
+
     name: str
     type: str
     mentions: int
-    forms: list[str]
+    forms: tuple[str, ...]
 
 
 @dataclass
@@ -72,7 +77,7 @@ def _entity(item: Any) -> BulkEntity:
     forms = item.get("forms") or [name]
     if not isinstance(forms, list) or not all(isinstance(f, str) for f in forms):
         raise MetadataError(f'entity "{name}": forms must be a list of strings')
-    return BulkEntity(name.strip(), kind, mentions, forms)
+    return BulkEntity(name.strip(), kind, mentions, tuple(forms))
 
 
 def parse_record(obj: Any, origin: str) -> BulkArticle:
@@ -113,12 +118,27 @@ def read_records(
     paths: Iterable[Path],
     max_line_bytes: int = 5_000_000,
     max_file_bytes: int = 2_000_000_000,
+    pool: Executor | None = None,
 ) -> Iterator[BulkArticle | ReadFailure]:
-    """Every record of every JSONL file, or a failure naming its file and line.
+    """Every record of every JSONL file, or a failure naming its file and line, in file order.
 
     Read line by line: a line over `max_line_bytes` fails unread, a file over
     `max_file_bytes` fails whole. Origins are the path as given and the line (`dumps/a.jsonl:7`).
+    With a worker `pool`, lines are parsed in its processes, chunk by chunk, and come back
+    in the order read: the same stream as without.
     """
+    lines = _numbered_lines(paths, max_line_bytes, max_file_bytes)
+    for parsed in ordered_map(parse_chunk, _chunks(lines), pool):
+        yield from parsed
+
+
+_Line = tuple[str, bytes] | ReadFailure
+
+
+def _numbered_lines(
+    paths: Iterable[Path], max_line_bytes: int, max_file_bytes: int
+) -> Iterator[_Line]:
+    """Each non-blank line with its origin, or the failure of a file or an overlong line."""
     for path in paths:
         name = origin_of(path)
         try:
@@ -132,10 +152,25 @@ def read_records(
                 if isinstance(line, int):
                     too_long = f"{line:,} bytes, over the {max_line_bytes:,}-byte limit"
                     yield ReadFailure(origin, f"line {number} is {too_long}")
-                    continue
-                if not line.strip():
-                    continue
-                try:
-                    yield parse_record(orjson.loads(line), origin)
-                except (ValueError, MetadataError) as error:
-                    yield ReadFailure(origin, str(error))
+                elif line.strip():
+                    yield origin, line
+
+
+def _chunks(lines: Iterator[_Line]) -> Iterator[list[_Line]]:
+    while chunk := list(islice(lines, CHUNK_LINES)):
+        yield chunk
+
+
+def parse_chunk(chunk: list[_Line]) -> list[BulkArticle | ReadFailure]:
+    """The records of a chunk of lines (failures passed through, bad lines turned into one)."""
+    parsed: list[BulkArticle | ReadFailure] = []
+    for item in chunk:
+        if isinstance(item, ReadFailure):
+            parsed.append(item)
+            continue
+        origin, line = item
+        try:
+            parsed.append(parse_record(orjson.loads(line), origin))
+        except (ValueError, MetadataError) as error:
+            parsed.append(ReadFailure(origin, str(error)))
+    return parsed

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,6 +32,7 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, text
 from sqlalchemy.engine import Engine
 
+from app.faults import kill_point
 from app.ingest.document import ReadFailure
 from app.ingest.read.bulk_records import BulkArticle, BulkEntity, read_records
 from app.ingest.store.articles import domain_of
@@ -42,6 +44,9 @@ FtsMode = Literal["triggers", "deferred"]
 _INSERT_TRIGGER = "article_fts_insert"
 # Change-log triggers redundant while whole articles are inserted (migration 0004).
 _LINK_TRIGGERS = ("search_change_link_insert", "search_change_tag_insert")
+_MEMO_SIZE = 500_000  # remembered entities and form sets (a cache: cleared when full)
+_LOAD_CACHE_KIB = 512 * 1024  # SQLite's page cache while loading in one transaction
+_LOOKUP_CHUNK = 5_000  # values per IN list (SQLite allows 32,766 parameters)
 
 
 # A recombined corpus repeats the same few thousand names millions of times.
@@ -87,6 +92,8 @@ class _Names:
         self.new_sources: list[dict[str, Any]] = []
         self.new_entities: list[dict[str, Any]] = []
         self.new_aliases: list[dict[str, Any]] = []
+        self.known: dict[tuple[str, str, tuple[str, ...]], int] = {}
+        self.stored_forms: dict[tuple[str, ...], str] = {}
 
     def source_id(self, name: str | None, url: str | None) -> int | None:
         if name is None:
@@ -100,22 +107,47 @@ class _Names:
         return self.sources[name]
 
     def entity_id(self, entity: BulkEntity) -> int:
-        """The entity a name's alias key (or exact name) points to, else a new one."""
-        named = (entity.name, entity.type)
-        entity_id = self.aliases.get((name_key(entity.name), entity.type), self.named.get(named))
+        """The entity a name's alias key (or exact name) points to, else a new one.
+
+        An entity given again with the same forms resolves the same way and adds no alias
+        (the maps only grow, and its name's key went in with it), so it is a lookup.
+        """
+        given = (entity.name, entity.type, entity.forms)
+        entity_id = self.known.get(given)
+        if entity_id is None:
+            entity_id = self._resolve((entity.name, entity.type))
+            for form in (entity.name, *entity.forms):
+                self._add_alias(form, entity.type, entity_id)
+            if len(self.known) > _MEMO_SIZE:
+                self.known.clear()
+            self.known[given] = entity_id
+        return entity_id
+
+    def forms_json(self, forms: tuple[str, ...]) -> str:
+        """A link's forms as stored: distinct, sorted, JSON (the same few sets recur)."""
+        stored = self.stored_forms.get(forms)
+        if stored is None:
+            if len(self.stored_forms) > _MEMO_SIZE:
+                self.stored_forms.clear()
+            stored = self.stored_forms[forms] = orjson.dumps(sorted(set(forms))).decode()
+        return stored
+
+    def _resolve(self, named: tuple[str, str]) -> int:
+        entity_id = self.aliases.get((name_key(named[0]), named[1]), self.named.get(named))
         if entity_id is None:
             entity_id = self.named[named] = self.next_entity
-            self.new_entities.append({"id": entity_id, "name": entity.name, "type": entity.type})
+            self.new_entities.append({"id": entity_id, "name": named[0], "type": named[1]})
             self.next_entity += 1
-        for form in (entity.name, *entity.forms):
-            form_key = (name_key(form), entity.type)
-            if form_key[0] and form_key not in self.aliases:
-                self.aliases[form_key] = entity_id
-                self.new_aliases.append(
-                    {"alias": form, "key": form_key[0], "entity_type": entity.type}
-                    | {"entity_id": entity_id, "curated": False}
-                )
         return entity_id
+
+    def _add_alias(self, form: str, kind: str, entity_id: int) -> None:
+        form_key = (name_key(form), kind)
+        if form_key[0] and form_key not in self.aliases:
+            self.aliases[form_key] = entity_id
+            self.new_aliases.append(
+                {"alias": form, "key": form_key[0], "entity_type": kind}
+                | {"entity_id": entity_id, "curated": False}
+            )
 
     def flush(self, connection: Connection) -> None:
         """Insert the sources, entities and aliases met since the last flush."""
@@ -134,7 +166,9 @@ def _max_id(connection: Connection, table: Table) -> int:
 
 
 class BulkLoader:
-    """Loads JSONL records into one database, `batch_size` articles per executemany."""
+    """Loads JSONL records into one database, `batch_size` articles per executemany; lines
+    are parsed and checked in a worker `pool`'s processes, if given, and stored by this one
+    in file order."""
 
     def __init__(
         self,
@@ -143,8 +177,10 @@ class BulkLoader:
         fts: FtsMode = "triggers",
         max_line_bytes: int = 5_000_000,
         max_file_bytes: int = 2_000_000_000,
+        pool: Executor | None = None,
     ) -> None:
         self.engine = engine
+        self.pool = pool
         self.max_line_bytes, self.max_file_bytes = max_line_bytes, max_file_bytes
         self.batch_size = batch_size
         self.sqlite = engine.dialect.name == "sqlite"
@@ -153,18 +189,22 @@ class BulkLoader:
 
     def load(self, paths: Iterable[Path]) -> BulkReport:
         started = time.perf_counter()
-        records = read_records(paths, self.max_line_bytes, self.max_file_bytes)
+        records = read_records(paths, self.max_line_bytes, self.max_file_bytes, self.pool)
         if self.fts == "deferred":
-            with self.engine.begin() as connection, _set_aside(connection, _LINK_TRIGGERS):
+            with (
+                self.engine.begin() as connection,
+                _set_aside(connection, _LINK_TRIGGERS),
+                _large_cache(connection),
+            ):
                 self._load_deferred(connection, records)
         else:
             while batch := list(islice(records, self.batch_size)):
                 with self.engine.begin() as connection:
                     if self.sqlite:
                         with _set_aside(connection, _LINK_TRIGGERS):
-                            self._store(connection, batch)
+                            self._store(connection, batch, _Names(connection))
                     else:
-                        self._store(connection, batch)
+                        self._store(connection, batch, _Names(connection))
         if not self.sqlite:
             with self.engine.begin() as connection:
                 _advance_sequences(connection)
@@ -181,8 +221,9 @@ class BulkLoader:
         ).scalar_one()
         connection.exec_driver_sql(f"DROP TRIGGER {_INSERT_TRIGGER}")
         first_new = _next_article_id(connection)
+        names = _Names(connection)  # one transaction: no other writer adds names meanwhile
         while batch := list(islice(records, self.batch_size)):
-            self._store(connection, batch)
+            self._store(connection, batch, names)
         indexing = time.perf_counter()
         # Folded as the insert trigger folds (migration 0010).
         connection.execute(
@@ -196,14 +237,15 @@ class BulkLoader:
         self.report.index_seconds = time.perf_counter() - indexing
         connection.exec_driver_sql(trigger_sql)
 
-    def _store(self, connection: Connection, batch: list[BulkArticle | ReadFailure]) -> None:
+    def _store(
+        self, connection: Connection, batch: list[BulkArticle | ReadFailure], names: _Names
+    ) -> None:
         """Insert a batch's new articles with their sources, tags and entity links."""
         self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
         records = _new_records(connection, [i for i in batch if isinstance(i, BulkArticle)])
         self.report.skipped += sum(isinstance(i, BulkArticle) for i in batch) - len(records)
         if not records:
             return
-        names = _Names(connection)
         next_id = _next_article_id(connection)
         now = utc_now()
         articles, tags, links = [], [], []
@@ -214,19 +256,30 @@ class BulkLoader:
             links += _entity_links(article_id, record.entities, names)
         names.flush(connection)
         connection.execute(insert(Article), articles)
-        # The link tables are most of the rows: plain executemany, no per-row bind processing.
-        mark = "?" if self.sqlite else "%s"
-        for sql, rows in (
-            (f"INSERT INTO article_tag (article_id, tag) VALUES ({mark}, {mark})", tags),
-            (
-                "INSERT INTO article_entity (article_id, entity_id, mentions, forms) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark})",
-                links,
-            ),
+        # The link tables are most of the rows: no per-row bind processing.
+        for table, columns, rows in (
+            ("article_tag", ("article_id", "tag"), tags),
+            ("article_entity", ("article_id", "entity_id", "mentions", "forms"), links),
         ):
             if rows:
-                connection.exec_driver_sql(sql, rows)
+                _insert_rows(connection, table, columns, rows)
         self.report.added += len(records)
+        kill_point("bulk_batch_stored")
+
+
+def _insert_rows(
+    connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Plain rows into a table: PostgreSQL's COPY, SQLite's executemany."""
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        connection.exec_driver_sql(sql, rows)
+        return
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 @contextmanager
@@ -248,19 +301,23 @@ def _set_aside(connection: Connection, triggers: Iterable[str]) -> Iterator[None
         connection.exec_driver_sql(sql)
 
 
+@contextmanager
+def _large_cache(connection: Connection) -> Iterator[None]:
+    """SQLite: a page cache that holds the indexes a large load updates, for its duration
+    (the default 2 MB makes each index insert of a big load a read from the file)."""
+    default = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{_LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(default)}")
+
+
 def _new_records(connection: Connection, records: list[BulkArticle]) -> list[BulkArticle]:
     """The records whose content hash and URL are neither stored nor earlier in the batch."""
     hashes = [r.values["content_hash"] for r in records]
     urls = [r.values["url"] for r in records if r.values["url"]]
-    seen = set(
-        connection.execute(select(ARTICLE.c.content_hash).where(ARTICLE.c.content_hash.in_(hashes)))
-        .scalars()
-        .all()
-    )
-    if urls:
-        seen.update(
-            connection.execute(select(ARTICLE.c.url).where(ARTICLE.c.url.in_(urls))).scalars().all()
-        )
+    seen = set(_stored(connection, "content_hash", hashes)) | set(_stored(connection, "url", urls))
     fresh = []
     for record in records:
         keys = {record.values["content_hash"], record.values["url"]} - {None}
@@ -269,6 +326,22 @@ def _new_records(connection: Connection, records: list[BulkArticle]) -> list[Bul
         seen |= keys
         fresh.append(record)
     return fresh
+
+
+def _stored(connection: Connection, column: str, values: list[str]) -> list[str]:
+    """Which of `values` the article column holds (driver SQL: a batch's thousands of
+    parameters would cost more to compile as a SQLAlchemy expression than to look up)."""
+    found: list[str] = []
+    for start in range(0, len(values), _LOOKUP_CHUNK):
+        chunk = values[start : start + _LOOKUP_CHUNK]
+        parameters: list[Any]
+        if connection.dialect.name == "sqlite":
+            marks = ", ".join("?" * len(chunk))
+            sql, parameters = f"SELECT {column} FROM article WHERE {column} IN ({marks})", chunk
+        else:
+            sql, parameters = f"SELECT {column} FROM article WHERE {column} = ANY(%s)", [chunk]
+        found += [value for (value,) in connection.exec_driver_sql(sql, tuple(parameters))]
+    return found
 
 
 def _article_row(record: BulkArticle, article_id: int, names: _Names, now: Any) -> dict[str, Any]:
@@ -294,13 +367,17 @@ def _entity_links(
 ) -> list[tuple[int, int, int, str]]:
     """One link row per distinct entity: mentions added up, forms merged (JSON)."""
     mentions: dict[int, int] = {}
-    forms: dict[int, set[str]] = {}
+    forms: dict[int, tuple[str, ...]] = {}
     for entity in entities:
         entity_id = names.entity_id(entity)
-        mentions[entity_id] = mentions.get(entity_id, 0) + entity.mentions
-        forms.setdefault(entity_id, set()).update(entity.forms or (entity.name,))
+        given = entity.forms or (entity.name,)
+        if entity_id in mentions:
+            mentions[entity_id] += entity.mentions
+            forms[entity_id] += given
+        else:
+            mentions[entity_id], forms[entity_id] = entity.mentions, given
     return [
-        (article_id, entity_id, count, orjson.dumps(sorted(forms[entity_id])).decode())
+        (article_id, entity_id, count, names.forms_json(forms[entity_id]))
         for entity_id, count in mentions.items()
     ]
 

@@ -19,16 +19,18 @@ import logging
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import tantivy
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, create_engine, func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from app.faults import kill_point
 from app.models import Article, Source
+from app.parallel import ordered_map
 from app.search.filter import Facts, document_fields, document_reads, micros
 from app.search.letters import fold_letters
 from app.search.tantivy.changes import (
@@ -69,10 +71,15 @@ class IndexBusy(RuntimeError):
 
 
 def sync_index(
-    index: SearchIndex, engine: Engine, wait_seconds: float = 10.0, rebuild: bool = False
+    index: SearchIndex,
+    engine: Engine,
+    wait_seconds: float = 10.0,
+    rebuild: bool = False,
+    pool: Executor | None = None,
 ) -> SyncReport:
-    """Apply the database's changes after the watermark (or rebuild); IndexBusy when
-    another process kept the writer for `wait_seconds`."""
+    """Apply the database's changes after the watermark (or rebuild, its documents built
+    in a worker `pool`'s processes, if given); IndexBusy when another process kept the writer for
+    `wait_seconds`."""
     started = time.perf_counter()
     state = index.read_state()
     if state is not None and not rebuild:
@@ -103,7 +110,7 @@ def sync_index(
                 rebuild = len(changed) > REBUILD_SHARE * max(_num_docs(handle), 1_000)
             if state is None or rebuild:
                 writer.delete_all_documents()
-                applied = _add_all(index, writer, connection)
+                applied = _add_all(index, writer, connection, engine, pool)
             else:
                 applied = _apply(index, writer, connection, changed)
         kill_point("index_written")
@@ -122,7 +129,11 @@ def sync_index(
 
 
 def sync_search_index(
-    settings: Settings, engine: Engine, wait_seconds: float = 10.0, rebuild: bool = False
+    settings: Settings,
+    engine: Engine,
+    wait_seconds: float = 10.0,
+    rebuild: bool = False,
+    pool: Executor | None = None,
 ) -> SyncReport | None:
     """Bring the settings' index up to date; None when there is none or it is busy
     (searches then use the database until the next sync)."""
@@ -135,7 +146,7 @@ def sync_search_index(
         # the replica has not replayed yet.
         return None
     try:
-        return sync_index(index, engine, wait_seconds=wait_seconds, rebuild=rebuild)
+        return sync_index(index, engine, wait_seconds, rebuild, pool)
     except IndexBusy as error:
         log.warning("search_index_busy", extra={"error": str(error)})
         return None
@@ -150,18 +161,53 @@ def prune_search_changes(settings: Settings, engine: Engine) -> None:
         log.info("search_change_pruned", extra={"removed": removed, "kept_seconds": keep})
 
 
-def _add_all(index: SearchIndex, writer: tantivy.IndexWriter, connection: Connection) -> int:
-    count, after = 0, 0
-    while True:
-        chunk = select(col(Article.id)).where(col(Article.id) > after).order_by(col(Article.id))
-        # The primary key is never NULL (its column type says int | None for new rows).
-        ids = [i for i in connection.execute(chunk.limit(READ_CHUNK)).scalars() if i is not None]
-        if not ids:
-            return count
-        for document in documents(index, connection, ids):
-            writer.add_document(document)
-        count += len(ids)
-        after = ids[-1]
+def _add_all(
+    index: SearchIndex,
+    writer: tantivy.IndexWriter,
+    connection: Connection,
+    engine: Engine,
+    pool: Executor | None,
+) -> int:
+    """Every article's document; built in the pool's processes, if given, each reading
+    its own ranges of ids (the writer indexes on its own threads)."""
+    if pool is None:
+        count, after = 0, 0
+        while ids := _ids_after(connection, after):
+            for document in documents(index, connection, ids):
+                writer.add_document(document)
+            count, after = count + len(ids), ids[-1]
+        return count
+    top = connection.execute(select(func.coalesce(func.max(col(Article.id)), 0))).scalar_one()
+    url = engine.url.render_as_string(hide_password=False)
+    ranges = ((url, start, start + READ_CHUNK) for start in range(0, top or 0, READ_CHUNK))
+    count = 0
+    for values in ordered_map(_document_values_between, ranges, pool):
+        for fields in values:
+            writer.add_document(tantivy.Document.from_dict(fields, index.schema))
+        count += len(values)
+    return count
+
+
+def _ids_after(connection: Connection, after: int, through: int | None = None) -> list[int]:
+    chunk = select(col(Article.id)).where(col(Article.id) > after).order_by(col(Article.id))
+    if through is not None:
+        chunk = chunk.where(col(Article.id) <= through)
+    # The primary key is never NULL (its column type says int | None for new rows).
+    return [i for i in connection.execute(chunk.limit(READ_CHUNK)).scalars() if i is not None]
+
+
+_range_engines: dict[str, Engine] = {}
+
+
+def _document_values_between(task: tuple[str, int, int]) -> list[dict[str, Any]]:
+    """In a building process: the document values of the articles with ids in (after,
+    through], read through this process's own engine for the database URL."""
+    url, after, through = task
+    if url not in _range_engines:
+        _range_engines[url] = create_engine(url)
+    with _range_engines[url].connect() as connection:
+        ids = _ids_after(connection, after, through)
+        return [document_values(facts) for facts in document_facts(connection, ids)]
 
 
 def _apply(
@@ -179,6 +225,12 @@ def documents(
     index: SearchIndex, connection: Connection, ids: Sequence[int]
 ) -> Iterator[tantivy.Document]:
     """The index documents of the articles in ids that exist."""
+    for facts in document_facts(connection, ids):
+        yield document(index, facts)
+
+
+def document_facts(connection: Connection, ids: Sequence[int]) -> Iterator[Facts]:
+    """What the index documents of the articles in ids are made of."""
     in_ids: Any = bindparam("ids", expanding=True)
     entities: dict[int, tuple[list[int], set[str]]] = {}
     for article_id, entity_id, entity_type in connection.execute(
@@ -212,11 +264,16 @@ def documents(
             "entity_types": sorted(types),
             "tags": tags.get(row.id, []),
         }
-        yield document(index, facts)
+        yield facts
 
 
 def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
     """One article's index document: its text, its date, and every filter's fields."""
+    return tantivy.Document.from_dict(document_values(facts), index.schema)
+
+
+def document_values(facts: Facts) -> dict[str, Any]:
+    """The values of an article's index document (plain data: built in other processes)."""
     fields: dict[str, Any] = {
         "id": facts["id"],
         "title": fold_letters(unicodedata.normalize("NFC", facts["title"] or "")),
@@ -228,7 +285,7 @@ def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
         fields["published"] = micros(published)
         fields["day"] = fields["published"] // MICROS_PER_DAY
         fields["month"] = published.year * 12 + published.month - 1
-    return tantivy.Document.from_dict(fields, index.schema)
+    return fields
 
 
 def prune_changes(engine: Engine, through: int) -> None:
