@@ -22,7 +22,8 @@ from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.periods import Interval
 from app.search.tantivy.aggregations import IndexCounts
-from app.search.tantivy.index import SearchIndex
+from app.search.tantivy.index import WORDS, SearchIndex
+from app.search.tantivy.sync import documents
 from app.search.timeline import SplitBy, TimelineCounts
 
 
@@ -95,5 +96,30 @@ class IndexEngine:
         key = self.index.key_at(self.searcher, flt, sort, offset, snapshot)
         return Cursor(key=key, snapshot=snapshot, query_hash="") if key is not None else None
 
-    def ids(self, flt: ArticleFilter, limit: int) -> list[int]:
-        return self.index.matching_ids(self.searcher, flt, limit)
+    def batch(self, ids: Sequence[int]) -> IndexBatch:
+        return IndexBatch(self.session, self.index, ids)
+
+
+# The smallest heap tantivy lets one writer thread have: a batch is a few dozen documents.
+BATCH_WRITER_HEAP = 15_000_000
+
+
+class IndexBatch:
+    """A batch of articles in an index of its own, in memory, made as the archive's is and
+    searched with the archive's compiled queries (see app/search/batch.py)."""
+
+    def __init__(self, session: Session, index: SearchIndex, ids: Sequence[int]) -> None:
+        self.index = index
+        self.size = len(ids)
+        memory = tantivy.Index(index.schema)
+        memory.register_tokenizer(WORDS, index.analyzer)
+        writer = memory.writer(BATCH_WRITER_HEAP, 1)
+        for document in documents(index, session.connection(), ids):
+            writer.add_document(document)
+        writer.commit()
+        writer.wait_merging_threads()
+        memory.reload()
+        self.searcher = memory.searcher()
+
+    def ids(self, flt: ArticleFilter) -> list[int]:
+        return self.index.matching_ids(self.searcher, flt, self.size)
