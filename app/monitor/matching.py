@@ -174,24 +174,22 @@ def newest_first(hits: list[Hit]) -> list[Hit]:
 
 
 def _record(session: Session, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Insert the (search, article) pairs not recorded yet, in one statement per chunk (not
-    one per search: compiling each costs more than running it); the pairs that were new."""
+    """Insert the (search, article) pairs not recorded yet, one statement compiled once and
+    run over every pair (SQLAlchemy batches the rows into multi-row INSERTs; compiling a
+    statement of thousands of rows costs more than running it); the pairs that were new."""
     now = utc_now()
     target: Table = SearchMatch.__table__  # type: ignore[attr-defined]  # set by table=True
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     fresh: set[tuple[int, int]] = set()
+    statement = (
+        insert(target).on_conflict_do_nothing().returning(target.c.search_id, target.c.article_id)
+    )
     for start in range(0, len(pairs), RECORD_CHUNK):
         rows = [
             {"search_id": search_id, "article_id": article_id, "matched_at": now}
             for search_id, article_id in pairs[start : start + RECORD_CHUNK]
         ]
-        statement = (
-            insert(target)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(target.c.search_id, target.c.article_id)
-        )
-        fresh.update((int(a), int(b)) for a, b in session.execute(statement))
+        fresh.update((int(a), int(b)) for a, b in session.execute(statement, rows))
     return fresh
 
 

@@ -22,15 +22,11 @@ from app.search.filter import ArticleFilter, Hit, Sort, filter_conditions
 from app.search.text import matches
 
 
-def matching_ids(
-    session: Session, flt: ArticleFilter, fts_table: str = "article_fts"
-) -> Select[Any]:
-    """SELECT article.id, score for every article the filter admits (score NULL without q);
-    on SQLite, q is matched in `fts_table` (see text.matches)."""
+def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
+    """SELECT article.id, score for every article the filter admits (score NULL without q)."""
     statement: Select[Any]
     if flt.query is not None:
-        dialect = session.get_bind().dialect.name
-        matched = matches(dialect, flt.query, flt.search_in, fts_table).subquery()
+        matched = matches(session.get_bind().dialect.name, flt.query, flt.search_in).subquery()
         statement = select(col(Article.id), matched.c.score).join(
             matched, matched.c.id == col(Article.id)
         )

@@ -30,6 +30,8 @@ from sqlmodel import Session
 from app.search.articles import matching_ids
 from app.search.filter import ArticleFilter
 from app.search.letters import sqlite_fold
+from app.search.query import Query, to_fts5
+from app.search.text import SearchIn, fts5_columns
 
 BATCH_FTS = "batch_fts"
 _TOKENIZE = re.compile(r"tokenize\s*=\s*('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")", re.IGNORECASE)
@@ -53,15 +55,22 @@ def _within(flt: ArticleFilter, batch: Sequence[int]) -> ArticleFilter:
 
 class DatabaseBatch:
     """The batch searched in the database: on SQLite, q in a temporary FTS5 table of the
-    batch alone (see the module's docstring); on PostgreSQL, the archive's statement."""
+    batch alone (see the module's docstring); on PostgreSQL, the archive's statement.
+
+    A filter admits the articles its text query matches among those its other filters
+    admit (matching_ids applies both in one statement): here each half is asked once per
+    batch for all the searches that share it, as many searches share their filters (or
+    have none but q), and the two answers are intersected.
+    """
 
     def __init__(self, session: Session, ids: Sequence[int]) -> None:
         self.session = session
         self.batch = list(ids)
-        self.fts_table = "article_fts"
-        if session.get_bind().dialect.name == "sqlite" and self.batch:
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        if self.sqlite and self.batch:
             self._fill_sqlite_table()
-            self.fts_table = BATCH_FTS
+        self._texts: dict[tuple[str, str], set[int]] = {}
+        self._filters: dict[str, list[int]] = {}
 
     def _fill_sqlite_table(self) -> None:
         session = self.session
@@ -87,5 +96,33 @@ class DatabaseBatch:
         session.execute(fill, {"ids": self.batch})
 
     def ids(self, flt: ArticleFilter) -> list[int]:
-        statement = matching_ids(self.session, _within(flt, self.batch), self.fts_table)
-        return [int(row[0]) for row in self.session.execute(statement)]
+        admitted = self._filtered(replace(flt, query=None, search_in="all"))
+        if flt.query is None:
+            return admitted
+        matched = self._matched(flt.query, flt.search_in)
+        return [article_id for article_id in admitted if article_id in matched]
+
+    def _filtered(self, flt: ArticleFilter) -> list[int]:
+        """The batch's articles every filter but q admits (asked once per such filter)."""
+        key = repr(flt)
+        if key not in self._filters:
+            statement = matching_ids(self.session, _within(flt, self.batch))
+            self._filters[key] = [int(row[0]) for row in self.session.execute(statement)]
+        return self._filters[key]
+
+    def _matched(self, query: Query, search_in: SearchIn) -> set[int]:
+        """The batch's articles the text query matches (asked once per query)."""
+        key = (repr(query), search_in)
+        if key not in self._texts:
+            if not self.batch:
+                found: set[int] = set()
+            elif self.sqlite:
+                match = text(f"SELECT rowid FROM temp.{BATCH_FTS} WHERE {BATCH_FTS} MATCH :match")
+                parameters = {"match": to_fts5(query, fts5_columns(search_in))}
+                found = {int(i) for i in self.session.execute(match, parameters).scalars()}
+            else:
+                only_q = ArticleFilter(query=query, search_in=search_in, article_ids=self.batch)
+                statement = matching_ids(self.session, only_q)
+                found = {int(row[0]) for row in self.session.execute(statement)}
+            self._texts[key] = found
+        return self._texts[key]

@@ -100,20 +100,16 @@ def fts5_columns(search_in: SearchIn) -> list[str] | None:
     return None if search_in == "all" else [search_in]
 
 
-def matches(
-    dialect: str, query: Query, search_in: SearchIn, fts_table: str = "article_fts"
-) -> Select[tuple[int, float]]:
+def matches(dialect: str, query: Query, search_in: SearchIn) -> Select[tuple[int, float]]:
     """SELECT id, score of the articles matching `query`; a higher score is more relevant.
 
     The scores of the two databases differ (BM25 on SQLite, cover density on PostgreSQL),
-    so the order of equally good matches may too; which articles match does not. On SQLite,
-    `fts_table` may name another FTS5 table made as article_fts is (a batch's, in temp).
+    so the order of equally good matches may too; which articles match does not.
     """
     if dialect == "sqlite":
-        index = fts if fts_table == "article_fts" else table(fts_table, column("rowid", Integer))
-        bm25 = func.bm25(literal_column(fts_table), TITLE_WEIGHT, BODY_WEIGHT)
-        return select(index.c.rowid.label("id"), (-bm25).label("score")).where(
-            literal_column(fts_table).op("MATCH")(
+        bm25 = func.bm25(literal_column("article_fts"), TITLE_WEIGHT, BODY_WEIGHT)
+        return select(fts.c.rowid.label("id"), (-bm25).label("score")).where(
+            literal_column("article_fts").op("MATCH")(
                 bindparam("fts_match", to_fts5(query, fts5_columns(search_in)))
             )
         )

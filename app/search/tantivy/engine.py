@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import tantivy
@@ -102,6 +103,10 @@ class IndexEngine:
 
 # The smallest heap tantivy lets one writer thread have: a batch is a few dozen documents.
 BATCH_WRITER_HEAP = 15_000_000
+# Saved searches' compiled queries, kept from batch to batch (by index and filter): a
+# prefix's automaton costs more to build than to run on a batch. Emptied when full.
+_compiled: dict[tuple[Path, str], tantivy.Query] = {}
+COMPILED_KEPT = 10_000
 
 
 class IndexBatch:
@@ -122,4 +127,10 @@ class IndexBatch:
         self.searcher = memory.searcher()
 
     def ids(self, flt: ArticleFilter) -> list[int]:
-        return self.index.matching_ids(self.searcher, flt, self.size)
+        key = (self.index.directory, repr(flt))
+        query = _compiled.get(key)
+        if query is None:
+            if len(_compiled) >= COMPILED_KEPT:
+                _compiled.clear()
+            query = _compiled[key] = self.index.compile(flt, None)
+        return self.index.ids_of(self.searcher, query, self.size)
