@@ -37,6 +37,10 @@ OUT = ROOT / "BENCHMARKS.md"
 SECTION = "## Monitoring"
 API_PORT = 8767
 SEARCHES, BATCH, RUNS = 1_000, 64, 5
+# The time limit of a request lifted: on a loaded machine waiting for a core would end
+# requests early (503), and what is measured is their cost. wrk runs at least this long.
+UNLIMITED_MS = 600_000
+WRK_MIN_SECONDS = 10.0
 HTTP_LEGS = ("compare 5 queries (month, share)", "significant terms, broad query")
 # The issue's targets, for 1,000,000 articles.
 MATCHING_SECONDS = 1.0
@@ -85,6 +89,23 @@ def matching(db: Path, engine: str) -> dict[str, Any]:
     return result
 
 
+def cpu_ms(db: Path, path: str, repeats: int = 5) -> float:
+    """Median CPU milliseconds of one request answered in this process (no network): what
+    it costs a core, however long it waited for one on a shared machine."""
+    import floor
+
+    capture = floor.Capture(db, "tantivy")
+    capture.settings.query_timeout_ms = UNLIMITED_MS
+    capture.client.get(path)  # warm: the index opened, the statements compiled
+    spent = []
+    for _ in range(repeats):
+        started = time.process_time()
+        capture.client.get(path)
+        spent.append((time.process_time() - started) * 1000)
+    capture.engine.dispose()
+    return sorted(spent)[len(spent) // 2]
+
+
 def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
     """The compare and broad terms rows of the mix, at one connection, on the tantivy index
     (our server with one worker)."""
@@ -95,7 +116,11 @@ def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
         [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "1"],
         API_PORT,
         "/healthz",
-        {"DATABASE_URL": f"sqlite:///{db}", "NEWSDESK_SEARCH_ENGINE": "tantivy"},
+        {
+            "DATABASE_URL": f"sqlite:///{db}",
+            "NEWSDESK_SEARCH_ENGINE": "tantivy",
+            "NEWSDESK_QUERY_TIMEOUT_MS": str(UNLIMITED_MS),
+        },
     )
     rows = []
     try:
@@ -106,7 +131,7 @@ def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
             assert query.api is not None
             status, body = http_load.get_json(server.base + query.api)
             before = os.getloadavg()[0]
-            latency = http_load.wrk(server.base + query.api, 1, seconds)
+            latency = http_load.wrk(server.base + query.api, 1, max(seconds, WRK_MIN_SECONDS))
             row = {
                 "name": name,
                 "api": query.api,
@@ -114,11 +139,13 @@ def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
                 "status": status,
                 "total": body.get("total") if isinstance(body, dict) else None,
                 "c1": latency,
+                "cpu_ms": cpu_ms(db, query.api),
                 "load_average_before": before,
                 "load_average_after": os.getloadavg()[0],
             }
             print(
                 f"  {name}: p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms "
+                f"({latency['n']} requests), {row['cpu_ms']:.1f} CPU ms "
                 f"(status {status}, load {before:.1f})",
                 flush=True,
             )
@@ -184,19 +211,21 @@ def section() -> list[str]:
         "",
         "HTTP, one connection, our server (`--workers 1`) on the tantivy index:",
         "",
-        "| articles | request | matches | p50 / p95 / p99 (ms) | load average | target |",
-        "|---:|---|---:|---:|---:|---|",
+        "| articles | request | matches | p50 / p95 / p99 (ms) | requests "
+        "| CPU ms per request (in process) | load average | target (p50) |",
+        "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for result in results:
         for row in result["http"]:
             c1, target = row["c1"], TARGET_P50_MS[row["name"]]
             name = row["name"] + (f" ({row['note']})" if row.get("note") else "")
             total = "—" if row.get("total") is None else f"{row['total']:,}"
-            verdict = "met" if c1["p50"] <= target else "**missed**"
+            verdict = "met" if c1["n"] and c1["p50"] <= target else "**missed**"
             lines.append(
                 f"| {result['size']:,} | {name} | {total} "
-                f"| {c1['p50']:.1f} / {c1['p95']:.1f} / {c1['p99']:.1f} "
-                f"| {row['load_average_before']:.1f} | p50 ≤ {target:g} ms: {verdict} |"
+                f"| {c1['p50']:.1f} / {c1['p95']:.1f} / {c1['p99']:.1f} | {c1['n']:,} "
+                f"| {row['cpu_ms']:.1f} | {row['load_average_before']:.1f} "
+                f"| ≤ {target:g} ms: {verdict} |"
             )
     commits = ", ".join(f"{r['size']:,}: {r['commit']}, {r['date']}" for r in results)
     lines += ["", f"Measured: {commits}."]
