@@ -120,7 +120,8 @@ def reindex(
     ] = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Rebuild the search index from the database (SQLite with NEWSDESK_SEARCH_ENGINE=tantivy)."""
+    """Rebuild the search index from the database (NEWSDESK_SEARCH_ENGINE=tantivy: on SQLite,
+    or on PostgreSQL with NEWSDESK_SEARCH_INDEX_DIR, read over NEWSDESK_READ_DATABASE_URL)."""
     from app.search.tantivy.index import search_index_for
     from app.search.tantivy.sync import IndexBusy, sync_index
 
@@ -130,7 +131,8 @@ def reindex(
         console.print("No search index to build: search runs in the database for these settings.")
         raise typer.Exit(0)
     upgrade_database(settings.database_url)
-    engine = create_db_engine(settings, writer=True)
+    # The index follows the database the node reads (a replica, when one is configured).
+    engine = create_db_engine(settings, writer=settings.read_database_url is None, reader=True)
     try:
         report = sync_index(index, engine, wait_seconds=60, rebuild=not incremental)
     except IndexBusy:

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "NEWSDESK_DATABASE_URL"),
         description="SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://...",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL: a URL the API reads from (e.g. a hot-standby replica) while "
+        "writes (ingest, collection, curation, write endpoints, migrations) go to "
+        "database_url; the node's search index catches up over it. Unset: database_url.",
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / "data",
         validation_alias=AliasChoices("DATA_DIR", "NEWSDESK_DATA_DIR"),
@@ -111,14 +117,43 @@ class Settings(BaseSettings):
     )
     search_engine: Literal["tantivy", "database"] = Field(
         default="tantivy",
-        description="tantivy: a search index beside the SQLite file, kept current by ingest "
-        "(fast at millions of articles); database: SQLite FTS5 alone. PostgreSQL always "
-        "searches in the database.",
+        description="tantivy: a search index (fast at millions of articles): on SQLite "
+        "beside the database file, kept current by ingest; on PostgreSQL in "
+        "search_index_dir, which each API node keeps current from the change log. "
+        "database: SQLite FTS5 or PostgreSQL's full-text search alone.",
     )
     search_index_dir: Path | None = Field(
         default=None,
-        description="Folder of the tantivy index; default: beside the SQLite file "
-        "(data/newsdesk.index for data/newsdesk.db).",
+        description="Folder of the tantivy index; default on SQLite: beside the database file "
+        "(data/newsdesk.index for data/newsdesk.db). On PostgreSQL the index is used only when "
+        "this is set (one folder per API node, never shared).",
+    )
+    search_index_max_lag_ms: int = Field(
+        default=2_000,
+        ge=0,
+        description="PostgreSQL: the index answers while its oldest missing change is at most "
+        "this old; further behind, searches run in the database (or the node reports not "
+        "ready, see search_index_behind). SQLite's index answers only when it holds every "
+        "change (its writer applies them at once).",
+    )
+    search_index_behind: Literal["database", "not_ready"] = Field(
+        default="database",
+        description="PostgreSQL, when the index is absent or further behind than "
+        "search_index_max_lag_ms: database: searches run in the database and /readyz says "
+        "ok; not_ready: searches still answer from the database (never wrong), but /readyz "
+        "answers 503 so a load balancer sends requests to another node.",
+    )
+    search_index_poll_ms: int = Field(
+        default=500,
+        ge=50,
+        description="PostgreSQL: how often `newsdesk serve` reads the change log (one indexed "
+        "range read) to bring its index up to date.",
+    )
+    search_change_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="PostgreSQL: how long the change log keeps a change (pruned by writers). "
+        "A node down for longer rebuilds its index from the articles when it comes back.",
     )
     search_index_wait_ms: int = Field(
         default=60_000,
@@ -381,6 +416,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def reading_url(self) -> str:
+        """Where the API reads: read_database_url when set, else database_url."""
+        return self.read_database_url or self.database_url
 
 
 @lru_cache

@@ -17,13 +17,14 @@ from sqlmodel import Session, create_engine
 from app.config import Settings, get_settings
 
 
-def create_db_engine(settings: Settings, *, writer: bool = False) -> Engine:
+def create_db_engine(settings: Settings, *, writer: bool = False, reader: bool = False) -> Engine:
     """An engine for settings.database_url; SQLite gets WAL, a busy timeout and foreign keys.
 
     A `writer` engine takes SQLite's write lock when a transaction begins, so two writers
     queue on the busy timeout instead of failing with "database is locked" mid-transaction.
+    A `reader` engine reads settings.reading_url (a replica, when one is configured).
     """
-    url = make_url(settings.database_url)
+    url = make_url(settings.reading_url if reader and not writer else settings.database_url)
     if url.get_backend_name() != "sqlite":
         # Sessions in UTC: PostgreSQL hands timestamps over in the session's time zone, where
         # a date of year 1 can fall in year 0 (west of UTC) and one of 9999 in year 10000
@@ -112,8 +113,8 @@ def run_retrying(transaction: Callable[[], T], attempts: int = 8) -> T:
 
 @lru_cache
 def get_engine() -> Engine:
-    """The process-wide engine for the current settings."""
-    return create_db_engine(get_settings())
+    """The process-wide engine the API reads with (settings.reading_url)."""
+    return create_db_engine(get_settings(), reader=True)
 
 
 def session_engine(session: Session) -> Engine:

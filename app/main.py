@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -13,6 +16,7 @@ from app.api.routes import ROUTERS
 from app.api.security import install_security
 from app.config import Settings, get_settings
 from app.observability import Metrics, RequestObserver, configure_logging
+from app.search.service import start_catch_up
 
 DESCRIPTION = """
 Search and filter news-article metadata: full text, source, publication date and the
@@ -56,7 +60,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
+    configured = settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        catch_up = start_catch_up(configured)  # PostgreSQL with an index: keep it current
+        try:
+            yield
+        finally:
+            if catch_up is not None:
+                catch_up.stop()
+
     app = FastAPIOffline(
+        lifespan=lifespan,
         title="Newsdesk",
         version="0.1.0",
         description=DESCRIPTION,

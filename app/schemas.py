@@ -356,11 +356,18 @@ class Readiness(BaseModel):
         default="not_used",
         examples=["current"],
         description="current: searches use the tantivy index; behind: it lacks "
-        "`search_index_lag` changes and searches run in the database until the next ingest or "
-        "`newsdesk reindex`; absent: not built yet; not_used: search runs in the database.",
+        "`search_index_lag` changes (on PostgreSQL, the oldest is older than "
+        "NEWSDESK_SEARCH_INDEX_MAX_LAG_MS, or the change log was pruned past it) and searches "
+        "run in the database until it catches up; absent: not built yet; not_used: search "
+        "runs in the database.",
     )
     search_index_lag: int | None = Field(
         default=None, examples=[0], description="Changes the database has and the index lacks."
+    )
+    search_index_lag_seconds: float | None = Field(
+        default=None,
+        examples=[0.0],
+        description="PostgreSQL: age of the oldest change the index lacks (0: none).",
     )
 
 

@@ -6,7 +6,8 @@ between mutant runs when the mutant cannot have changed it (tests/mutation_templ
 
 Every database fixture runs on SQLite searched by FTS5 ([sqlite]), on SQLite searched by the
 tantivy index beside it ([tantivy]), and on PostgreSQL too when TEST_DATABASE_URL is set
-([postgresql]; see tests/backends.py). A PostgreSQL test gets its
+([postgresql]; see tests/backends.py); `replica` adds a streaming replica of that server
+(tests/replica.py). A PostgreSQL test gets its
 own database, created from a template database with CREATE DATABASE ... TEMPLATE and dropped
 afterwards. Tests that only make sense on one backend say so with a marker (`postgres`) or
 by not using these fixtures (the FTS5 and sqlite3-file tests).
@@ -49,6 +50,7 @@ from tests.helpers import (
     settings_for,
 )
 from tests.mutation_templates import build_template
+from tests.replica import Replica, ReplicaUnavailable, start_replica
 
 
 def pytest_report_header() -> str:
@@ -86,6 +88,20 @@ def postgres_server() -> PostgresServer:
     if POSTGRES.server is None:
         pytest.skip(POSTGRES.message)
     return POSTGRES.server
+
+
+@pytest.fixture(scope="session")
+def replica(postgres_server: PostgresServer) -> Iterator[Replica]:
+    """A streaming replica (hot standby) of the test server, one per session: skipped with
+    the reason when it can't be made here, failed instead under NEWSDESK_REQUIRE_POSTGRES=1."""
+    try:
+        standby = start_replica(postgres_server.admin_url)
+    except ReplicaUnavailable as error:
+        if POSTGRES.required:
+            pytest.fail(f"no streaming replica: {error}")
+        pytest.skip(f"no streaming replica: {error}")
+    yield standby
+    standby.remove()
 
 
 @pytest.fixture(scope="session")

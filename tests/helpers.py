@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, upgrade_database
 from tests.backends import SEARCH_ENGINES, sqlite_url
@@ -89,3 +91,27 @@ def build_search_index(database: Path) -> None:
         assert sync_search_index(settings, engine, rebuild=True) is not None
     finally:
         engine.dispose()
+
+
+def catch_up(settings: Settings, engine: Engine, timeout: float = 60.0) -> None:
+    """Sync the settings' index until it holds every change the database has: on PostgreSQL
+    a transaction still running anywhere on the server (another test's) holds the boundary
+    back for a moment."""
+    import time
+
+    from app.search.tantivy.changes import backlog
+    from app.search.tantivy.index import search_index_for
+    from app.search.tantivy.sync import sync_index
+
+    index = search_index_for(settings)
+    assert index is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        sync_index(index, engine)
+        state = index.read_state()
+        assert state is not None
+        with engine.connect() as connection:
+            if backlog(connection, state.watermark).changes == 0:
+                return
+        assert time.monotonic() < deadline, "the index did not catch up"
+        time.sleep(0.1)

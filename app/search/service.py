@@ -34,8 +34,10 @@ from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.limits import query_time_limit
 from app.search.periods import Interval
+from app.search.tantivy.catchup import start_catch_up as start_catch_up  # for app/main.py
+from app.search.tantivy.changes import backlog
 from app.search.tantivy.engine import IndexEngine
-from app.search.tantivy.index import database_head, search_index_for
+from app.search.tantivy.index import search_index_for
 from app.search.tantivy.sync import sync_search_index
 from app.search.timeline import SplitBy, TimelineCounts
 
@@ -116,7 +118,10 @@ class SearchService:
 
     def _current(self, answer: Answer) -> Engine:
         """The index when it holds every change the database has, else the database."""
-        searcher = self.index.current_searcher(self.session) if self.index is not None else None
+        searcher = None
+        if self.index is not None:
+            max_lag = self.settings.search_index_max_lag_ms / 1000
+            searcher = self.index.current_searcher(self.session, max_lag)
         return self._counted(answer, searcher)
 
     def _for_page(self, flt: ArticleFilter, sort: Sort, key: list[Any] | None) -> Engine:
@@ -259,17 +264,36 @@ class SearchService:
 IndexStatus = Literal["not_used", "absent", "current", "behind"]
 
 
-def index_readiness(session: Session, settings: Settings) -> tuple[IndexStatus, int | None]:
-    """The search index's state for /readyz, and how many changes it lags; behind is still
-    ready (searches fall back to the database)."""
+@dataclass(frozen=True)
+class IndexReadiness:
+    """The search index's state for /readyz: `lag` changes (or `lag_seconds`, PostgreSQL)
+    behind; `ready` is False only when settings.search_index_behind says a node whose index
+    can't answer is not ready (searches still answer, from the database)."""
+
+    status: IndexStatus
+    lag: int | None = None
+    lag_seconds: float | None = None
+    ready: bool = True
+
+
+def index_readiness(session: Session, settings: Settings) -> IndexReadiness:
+    """Whether searches use the index, and how far behind the database it is."""
     index = search_index_for(settings)
     if index is None:
-        return "not_used", None
+        return IndexReadiness("not_used")
+    strict = settings.search_index_behind == "not_ready" and not settings.is_sqlite
     state = index.read_state()
     if state is None:
-        return "absent", None
-    lag = max(database_head(session.connection()) - state.watermark, 0)
-    return ("current" if lag == 0 else "behind"), lag
+        return IndexReadiness("absent", ready=not strict)
+    behind = backlog(session.connection(), state.watermark)
+    current = behind.within(settings.search_index_max_lag_ms / 1000)
+    seconds = None if behind.seconds is None else round(behind.seconds, 3)
+    return IndexReadiness(
+        "current" if current else "behind",
+        behind.changes,
+        seconds,
+        ready=current or not strict,
+    )
 
 
 def index_after_write(settings: Settings, bind: DatabaseBind, wait_seconds: float) -> None:

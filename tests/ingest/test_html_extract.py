@@ -105,6 +105,49 @@ def test_standfirst_in_the_article_header_opens_the_body_but_not_a_byline() -> N
     assert byline not in extract(html.replace(STANDFIRST, byline)).body
 
 
+def test_standfirst_under_the_headline_opens_the_body_without_a_header_element() -> None:
+    # No <header>: the block holding the <h1> is the article's header (a "teaser" block,
+    # which trafilatura leaves out). The standfirst has line breaks inside it and a list of
+    # tag links below it; a photo stands between it and the body's container.
+    tags = " | ".join(f'<a href="/tag/{tag}">{tag}</a>' for tag in ("budget", "council", "parks"))
+    head = (
+        '<div class="teaser"><div class="meta">18/03/2019 | Ann Lee</div>'
+        "<h1>Council passes budget</h1>"
+        "<div><p>Six hours of debate ended<br> with a vote that cuts fees<br>"
+        " and closes two libraries.</p></div>"
+        f'<div class="tags">{tags} | <a href="/tag/libraries">town libraries</a></div></div>'
+        '<div class="pic"><img src="hall.jpg" alt=""></div>'
+    )
+    html = page(*STORY, h1=None).replace("<article>", f"<article>{head}<div><section>")
+    html = html.replace("</article>", "</section></div></article>")
+    assert extract(html).body.startswith(STANDFIRST)
+
+
+def test_a_paragraph_beside_the_headline_is_not_taken_for_a_standfirst() -> None:
+    # The <h1> shares its block with the body: that block is no header, and its last
+    # paragraph stays where it is.
+    closing = "The next budget debate is set for the spring, when the council meets again."
+    h1 = "Council passes the new budget after six hours of debate"
+    html = page(*STORY, closing, h1=None).replace("<article>", f"<article><div><h1>{h1}</h1>")
+    html = html.replace("</article>", "</div></article>")
+    draft = extract(html)
+    assert draft.body.startswith(STORY[0])
+    assert draft.body.endswith(closing)
+
+
+def test_short_linked_paragraph_opening_the_text_is_kept_but_not_a_byline() -> None:
+    # Precision drops a short paragraph that is all link (a link to the original story);
+    # directly above the first paragraph it is the article's. A byline there, in a language
+    # the text rules do not read, stays out.
+    link = '<p><a href="/original"><em>The original story, in English</em></a></p>'
+    html = page(*STORY).replace("</h1>", f"</h1>{link}")
+    draft = extract(html)
+    assert draft.body.startswith("The original story, in English\n\nThe town council approved")
+    for line in ("By Ann Lee", "Von Ann-Kathrin Lee-Schmidt"):
+        byline = extract(page(*STORY).replace("</h1>", f'</h1><p class="byline">{line}</p>'))
+        assert byline.body.startswith("The town council approved")
+
+
 def test_text_standfirst_rule_counts_other_sentence_ends() -> None:
     text = "Council passes budget\n\n新しい予算が承認された。\n\nThe council met on Monday.\n"
     draft = extract_text_article(text, "a.txt")
@@ -138,6 +181,15 @@ def test_opening_paragraph_dropped_inside_the_article_is_given_back() -> None:
 
 
 # dates
+
+
+def test_page_with_a_first_and_a_later_date_is_dated_by_the_first() -> None:
+    # No published-date tag: htmldate decides, and it must look for the original date,
+    # not the latest (an update) the page shows.
+    times = '<time datetime="2019-03-05">5 March</time> <time datetime="2020-06-01">1 June</time>'
+    draft = extract(page(*STORY).replace("</h1>", f"</h1>{times}"))
+    assert draft.published_at == datetime(2019, 3, 5, tzinfo=UTC)
+    assert draft.provenance["published_at"] == "html-meta:htmldate"
 
 
 def test_date_printed_in_the_page_is_found_when_the_markup_has_none() -> None:

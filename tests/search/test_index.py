@@ -32,10 +32,10 @@ from app.search.tantivy.index import (
     search_index_for,
 )
 from app.search.tantivy.sync import sync_index, sync_search_index
-from tests.backends import copy_database
+from tests.backends import copy_database, copy_of_sqlite
 from tests.clients import make_client
 from tests.corpus_variety import SOURCES, spread_dates_and_sources
-from tests.helpers import SEEDS_DIR, ingest_paths, settings_for
+from tests.helpers import SEEDS_DIR, catch_up, ingest_paths, settings_for
 from tests.search_cases import SAME_MATCHES
 
 # Queries and filters both engines must answer with exactly the same articles.
@@ -55,17 +55,34 @@ SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
 ]
 
 
-@pytest.fixture
-def bbc_pair(sqlite_bbc_template: Path, tmp_path: Path) -> Iterator[dict[str, TestClient]]:
-    """Clients on copies of the BBC database with dates and sources: one searched by FTS5,
-    one by the index."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bbc_pair(
+    request: pytest.FixtureRequest, sqlite_bbc_template: Path, tmp_path: Path
+) -> Iterator[dict[str, TestClient]]:
+    """Clients on the BBC database with dates and sources: one searched by the database
+    (FTS5, or PostgreSQL's own search), one by the tantivy index. On SQLite two copies (the
+    index sits beside the file); on PostgreSQL one database, the index in a node's folder."""
+    urls, settings_by_engine = [], {}
+    if request.param == "sqlite":
+        for engine_name, backend in (("fts5", "sqlite"), ("tantivy", "tantivy")):
+            url = copy_database(sqlite_bbc_template, tmp_path / f"{engine_name}.db", backend)  # type: ignore[arg-type]
+            settings_by_engine[engine_name] = settings_for(url)
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.clone(server.template("bbc", copy_of_sqlite(sqlite_bbc_template)))
+        urls.append(url)
+        settings_by_engine["fts5"] = settings_for(url, search_engine="database")
+        settings_by_engine["tantivy"] = settings_for(
+            url, search_engine="tantivy", search_index_dir=tmp_path / "node.index"
+        )
     clients, engines = {}, []
-    for engine_name, backend in (("fts5", "sqlite"), ("tantivy", "tantivy")):
-        url = copy_database(sqlite_bbc_template, tmp_path / f"{engine_name}.db", backend)  # type: ignore[arg-type]
-        settings_ = settings_for(url)
+    for engine_name, settings_ in settings_by_engine.items():
         writer = create_db_engine(settings_, writer=True)
-        spread_dates_and_sources(writer)
+        if engine_name == "tantivy" or request.param == "sqlite":
+            spread_dates_and_sources(writer)  # on PostgreSQL once: both clients share the rows
         sync_search_index(settings_, writer)  # through the change log, as after any change
+        if request.param == "postgresql" and engine_name == "tantivy":
+            catch_up(settings_, writer)
         writer.dispose()
         engine = create_db_engine(settings_)
         engines.append(engine)
@@ -73,6 +90,8 @@ def bbc_pair(sqlite_bbc_template: Path, tmp_path: Path) -> Iterator[dict[str, Te
     yield clients
     for engine in engines:
         engine.dispose()
+    for url in urls:
+        request.getfixturevalue("postgres_server").release(url)
 
 
 def all_ids(client: TestClient, params: dict[str, str]) -> list[int]:

@@ -14,7 +14,7 @@ from app.api.deps import PlainSessionDep, SessionDep, SettingsDep
 from app.db import current_revision, head_revision, session_engine
 from app.observability import Metrics
 from app.schemas import Health, Readiness
-from app.search.service import index_readiness
+from app.search.service import IndexReadiness, index_readiness
 from app.search.stats import table_counts
 
 router = APIRouter(tags=["health"])
@@ -44,7 +44,13 @@ def expected_revision() -> str | None:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "Database unreachable or not migrated."}},
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "Database unreachable or not migrated (or, with "
+            "NEWSDESK_SEARCH_INDEX_BEHIND=not_ready, the search index too far behind).",
+        }
+    },
     summary="Readiness: database reachable and migrated",
 )
 def readyz(session: PlainSessionDep, settings: SettingsDep) -> Readiness | JSONResponse:
@@ -61,15 +67,17 @@ def readyz(session: PlainSessionDep, settings: SettingsDep) -> Readiness | JSONR
             expected_revision=expected,
         )
         return JSONResponse(status_code=503, content=body.model_dump())
-    ready = revision == expected
-    index_status, lag = index_readiness(session, settings) if ready else ("not_used", None)
+    migrated = revision == expected
+    index = index_readiness(session, settings) if migrated else IndexReadiness("not_used")
+    ready = migrated and index.ready
     body = Readiness(
         status="ok" if ready else "not_ready",
         database="ok",
         schema_revision=revision,
         expected_revision=expected,
-        search_index=index_status,
-        search_index_lag=lag,
+        search_index=index.status,
+        search_index_lag=index.lag,
+        search_index_lag_seconds=index.lag_seconds,
     )
     return body if ready else JSONResponse(status_code=503, content=body.model_dump())
 

@@ -6,9 +6,13 @@ in the page itself, walking back from the element holding the reading's first pa
 
 - the caption of a figure (its `<figcaption>`, or an element in it whose class names a
   caption) met before any longer text opens the body;
-- the first longer text met then ends the walk; when it is the article's own `<header>`
-  (inside `<article>`), its last block of running text (a full sentence, not a byline) is
-  the standfirst and goes first.
+- the first longer text met then ends the walk; when it is the article's own header
+  (inside `<article>`: its `<header>`, else the block holding its `<h1>`, after the
+  headline), its last block of running text (a full sentence, not a byline; a list of tag
+  links below it is passed over) is the standfirst and goes first.
+
+A short paragraph that is all link directly above the first one, in the same container,
+opens the body too (the text rules then judge it as a line above the story).
 
 The walk never leaves the article (`<article>`, `<main>`, `<body>`), passes over short text
 (a byline, a date, "Share") and stops at any other longer text, so a figure further up the
@@ -73,12 +77,14 @@ def _opening(html: str, first: str, lines: list[str], title: str | None) -> list
     paragraph = _element_holding(tree, first)
     if paragraph is None:
         return []
-    found = _opening_above(paragraph)
+    found = [*_opening_above(paragraph), *_short_paragraph_before(paragraph)]
     texts = [normalise_line(text) for text in found]
     return [
         text
         for text in texts
-        if not _repeats(text, title) and not any(_repeats(text, line) for line in lines[:3])
+        if text not in lines
+        and not _repeats(text, title)
+        and not any(_repeats(text, line) for line in lines[:3])
     ]
 
 
@@ -129,25 +135,79 @@ def _opening_above(paragraph: lxml.html.HtmlElement) -> list[str]:
     return [caption] if caption else []
 
 
+def _short_paragraph_before(paragraph: lxml.html.HtmlElement) -> list[str]:
+    """The short linked `<p>` directly above the first paragraph, in its container, else [].
+
+    Precision drops a short paragraph that is all link (a link to the original story)
+    opening the text; the text rules then judge it as any line above the body. Other short
+    text there (a byline, a date line in any language) is left out.
+    """
+    before = paragraph.getprevious()
+    while before is not None and not isinstance(before.tag, str):
+        before = before.getprevious()  # a comment between the two
+    if before is None or before.tag != "p":
+        return []
+    text = _own_text(before)
+    linked = 0 < len(text) < _SHORT_TEXT_CHARS and _is_link_list(before, text)
+    return [text] if linked else []
+
+
 def _standfirst_in(element: lxml.html.HtmlElement) -> str | None:
-    """The standfirst closing the article's own `<header>` (at or wrapped in `element`)."""
-    header = element if element.tag == "header" else next(element.iter("header"), None)
-    if header is None or next(header.iterancestors("article"), None) is None:
+    """The standfirst closing the article's header (at or wrapped in `element`).
+
+    The header is the article's `<header>`, else the block holding the article's `<h1>`
+    (then only what follows the headline counts). A list of links closing it (tags,
+    sharing) is passed over; any other last block that is not a full sentence means none.
+    """
+    found = _article_header(element)
+    if found is None:
         return None
+    header, blocks = found
     if len(_own_text(element)) > len(_own_text(header)) + _SHORT_TEXT_CHARS:
+        return None
+    for block in reversed(blocks):
+        text = _own_text(block)
+        if len(text) < _SHORT_TEXT_CHARS or _is_link_list(block, text):
+            continue  # the byline or date under the standfirst, a list of tags
+        running = len(text) >= _STANDFIRST_MIN_CHARS and ends_sentence(text)
+        return text if running and not starts_with_byline(text) else None
+    return None
+
+
+def _article_header(
+    element: lxml.html.HtmlElement,
+) -> tuple[lxml.html.HtmlElement, list[lxml.html.HtmlElement]] | None:
+    """The article's header at or inside `element`, with its innermost text blocks."""
+    header = element if element.tag == "header" else next(element.iter("header"), None)
+    after: lxml.html.HtmlElement | None = None
+    if header is None:
+        # No <header>: the headline's own block, when it lies inside `element` (a block
+        # holding the headline beside the body's paragraphs is not a header).
+        after = next(element.iter("h1"), None)
+        header = after.getparent() if after is not None else None
+        if header is None or (header is not element and element not in header.iterancestors()):
+            return None
+    if next(header.iterancestors("article"), None) is None:
         return None
     blocks = [
         block
         for block in header.iter("p", "div")
         if not any(isinstance(child.tag, str) and child.tag in ("p", "div") for child in block)
     ]
-    for block in reversed(blocks):
-        text = _own_text(block)
-        if len(text) < _SHORT_TEXT_CHARS:
-            continue  # the byline or date under the standfirst
-        running = len(text) >= _STANDFIRST_MIN_CHARS and ends_sentence(text)
-        return text if running and not starts_with_byline(text) else None
-    return None
+    if after is not None:
+        following = set(after.itersiblings())
+        blocks = [
+            block
+            for block in blocks
+            if block in following or any(up in following for up in block.iterancestors())
+        ]
+    return header, blocks
+
+
+def _is_link_list(block: lxml.html.HtmlElement, text: str) -> bool:
+    """True for a block whose text is mostly links (tags, sharing buttons, related stories)."""
+    linked = sum(len(_own_text(link)) for link in block.iter("a"))
+    return linked * 2 > len(text)
 
 
 def _caption_in(element: lxml.html.HtmlElement) -> str | None:

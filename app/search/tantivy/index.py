@@ -4,9 +4,11 @@ The database stays the store of record; the index can be thrown away and rebuilt
 any time (`newsdesk reindex`). app/search/tantivy/sync.py keeps it current from the change
 log; the index records the last change it holds (its watermark) beside its files.
 
-The API searches the index only while it is current: its watermark equals the database's
-newest change. Otherwise (no index yet, an ingest that crashed, another process's writes
-not yet applied) it answers from FTS5, slower but never stale.
+On SQLite the API searches the index only while it is current: its watermark equals the
+database's newest change. Otherwise (no index yet, an ingest that crashed, another process's
+writes not yet applied) it answers from FTS5, slower but never stale. On PostgreSQL each API
+node keeps an index of its own current from the change log (app/search/tantivy/catchup.py)
+and searches it while its oldest missing change is within NEWSDESK_SEARCH_INDEX_MAX_LAG_MS.
 
 Everything a filter needs is an indexed field, and the date orders are fast fields, so the
 engine returns the page's ids and scores; the database then reads just those rows.
@@ -36,7 +38,6 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 import tantivy
-from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -51,6 +52,7 @@ from app.search.filter import (
     micros,
 )
 from app.search.query import And, Not, Or, Query, Term
+from app.search.tantivy.changes import backlog
 from app.search.text import BODY_WEIGHT, TITLE_WEIGHT, SearchIn
 
 if TYPE_CHECKING:
@@ -187,15 +189,22 @@ class SearchIndex:
                 self._index = index
             return self._index
 
-    def current_searcher(self, session: Session) -> tantivy.Searcher | None:
-        """A searcher holding every change the database has, else None (search the database).
+    def current_searcher(
+        self, session: Session, max_lag_seconds: float = 0.0
+    ) -> tantivy.Searcher | None:
+        """A searcher when the index is current enough, else None (search the database).
 
+        Current enough: on SQLite it holds every change the database has (the writer applies
+        its own changes right away); on PostgreSQL, where each node catches up from the
+        change log, its oldest missing change is at most max_lag_seconds old.
         Decided once per session (a request), so its page, total and facets agree.
         """
         key = ("newsdesk.searcher", self.directory)
         if key not in session.info:
             state = self.read_state()
-            current = state is not None and database_head(session.connection()) <= state.watermark
+            current = state is not None and backlog(session.connection(), state.watermark).within(
+                max_lag_seconds
+            )
             session.info[key] = self.any_searcher() if current else None
         searcher: tantivy.Searcher | None = session.info[key]
         return searcher
@@ -480,20 +489,15 @@ def _order(descending: bool) -> tantivy.Order:
     return tantivy.Order.Desc if descending else tantivy.Order.Asc
 
 
-def database_head(connection: Connection) -> int:
-    """The sequence number of the newest change the database logged (0: none yet)."""
-    value = connection.execute(
-        text("SELECT seq FROM sqlite_sequence WHERE name = 'search_change'")
-    ).scalar()
-    return int(value or 0)
-
-
 def index_directory(settings: Settings) -> Path | None:
-    """Where the settings' tantivy index lives, or None when search runs in the database."""
-    if settings.search_engine != "tantivy" or not settings.is_sqlite:
+    """Where the settings' tantivy index lives, or None when search runs in the database
+    (on PostgreSQL each node names its own folder: search_index_dir)."""
+    if settings.search_engine != "tantivy":
         return None
     if settings.search_index_dir is not None:
         return settings.search_index_dir
+    if not settings.is_sqlite:
+        return None
     database = make_url(settings.database_url).database
     if not database or database == ":memory:":
         return None

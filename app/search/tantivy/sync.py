@@ -1,11 +1,16 @@
 """Keeping the search index current: apply the database's change log, or rebuild from it.
 
-Triggers (migrations 0004 and 0006) append the id of every article whose searchable data changes to
-`search_change`. A sync reads the changes after the index's watermark, replaces those
-articles' documents (or rebuilds every document when most changed), commits the index,
-then moves the watermark and prunes the applied rows. A crash anywhere in between leaves a
-watermark behind the index's content: the next sync applies those changes again, which
+Triggers (migrations 0004 and 0006 on SQLite, 0013 on PostgreSQL) append the id of every
+article whose searchable data changes to `search_change` (app/search/tantivy/changes.py
+reads it). A sync reads the changes after the index's watermark, replaces those articles'
+documents (or rebuilds every document when most changed, or when the log was pruned past the
+watermark), commits the index, then moves the watermark. A crash anywhere in between leaves
+a watermark behind the index's content: the next sync applies those changes again, which
 changes nothing. One process writes the index at a time (tantivy's writer lock).
+
+The watermark lives in the index folder only, so a sync can read a read-only replica.
+Pruning is the writers' work: on SQLite the applied rows (one index per file), on
+PostgreSQL the rows older than the retention (any number of nodes read the log).
 """
 
 from __future__ import annotations
@@ -20,20 +25,21 @@ from typing import TYPE_CHECKING, Any
 import tantivy
 from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from app.faults import kill_point
 from app.models import Article, Source
 from app.search.filter import Facts, document_fields, document_reads, micros
 from app.search.letters import fold_letters
-from app.search.tantivy.index import (
-    MICROS_PER_DAY,
-    IndexState,
-    SearchIndex,
+from app.search.tantivy.changes import (
+    backlog,
+    changed_articles,
     database_head,
-    search_index_for,
+    is_sqlite,
+    prune_applied,
+    prune_older_than,
 )
+from app.search.tantivy.index import MICROS_PER_DAY, IndexState, SearchIndex, search_index_for
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -71,9 +77,18 @@ def sync_index(
     state = index.read_state()
     if state is not None and not rebuild:
         with engine.connect() as connection:
-            head = database_head(connection)
-        if head == state.watermark:
-            return SyncReport(0, False, head, time.perf_counter() - started)
+            behind = backlog(connection, state.watermark)
+            # SQLite: a database whose log restarted below the watermark (a file put back)
+            # is synced too, which moves the watermark down to it.
+            moved_back = is_sqlite(connection) and database_head(connection) < state.watermark
+        if behind.stranded:
+            log.warning(
+                "search_index_stranded",
+                extra={"watermark": state.watermark, "action": "rebuild"},
+            )
+            rebuild = True
+        elif behind.changes == 0 and not moved_back:
+            return SyncReport(0, False, state.watermark, time.perf_counter() - started)
     if state is None:
         index.reset()  # another schema version, or a folder that is not a finished index
     handle = index.open(create=True)
@@ -99,7 +114,8 @@ def sync_index(
         raise
     kill_point("index_committed")
     index.write_state(IndexState(watermark=head))
-    prune_changes(engine, head)
+    if engine.dialect.name == "sqlite":
+        prune_changes(engine, head)
     report = SyncReport(applied, state is None or rebuild, head, time.perf_counter() - started)
     log.info("search_index_synced", extra={"applied": applied, "rebuilt": report.rebuilt})
     return report
@@ -110,14 +126,28 @@ def sync_search_index(
 ) -> SyncReport | None:
     """Bring the settings' index up to date; None when there is none or it is busy
     (searches then use the database until the next sync)."""
+    if engine.dialect.name != "sqlite":
+        prune_search_changes(settings, engine)
     index = search_index_for(settings)
-    if index is None:
+    if index is None or settings.read_database_url:
+        # With a read URL the index follows the database the node reads (its catch-up
+        # applies the changes there): applied from the primary, it could hold articles
+        # the replica has not replayed yet.
         return None
     try:
         return sync_index(index, engine, wait_seconds=wait_seconds, rebuild=rebuild)
     except IndexBusy as error:
         log.warning("search_index_busy", extra={"error": str(error)})
         return None
+
+
+def prune_search_changes(settings: Settings, engine: Engine) -> None:
+    """PostgreSQL: drop the change log's rows older than the retention (writers only); a
+    node whose watermark they passed rebuilds its index on its next sync."""
+    keep = settings.search_change_retention_hours * 3600
+    removed = prune_older_than(engine, keep)
+    if removed:
+        log.info("search_change_pruned", extra={"removed": removed, "kept_seconds": keep})
 
 
 def _add_all(index: SearchIndex, writer: tantivy.IndexWriter, connection: Connection) -> int:
@@ -201,27 +231,9 @@ def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
     return tantivy.Document.from_dict(fields, index.schema)
 
 
-def changed_articles(connection: Connection, after: int, through: int) -> list[int]:
-    return list(
-        connection.execute(
-            text(
-                "SELECT DISTINCT article_id FROM search_change "
-                "WHERE seq > :after AND seq <= :through ORDER BY article_id"
-            ),
-            {"after": after, "through": through},
-        ).scalars()
-    )
-
-
 def prune_changes(engine: Engine, through: int) -> None:
-    """Forget the changes the index holds; a busy database just keeps them for the next time."""
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                text("DELETE FROM search_change WHERE seq <= :through"), {"through": through}
-            )
-    except OperationalError as error:
-        log.warning("search_change_not_pruned", extra={"error": str(error)})
+    """Forget the changes the index holds (SQLite); a busy database keeps them for next time."""
+    prune_applied(engine, through)
 
 
 def _num_docs(index: tantivy.Index) -> int:

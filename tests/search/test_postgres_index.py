@@ -1,0 +1,202 @@
+"""The tantivy index on PostgreSQL: the change log (migration 0013), each node's watermark,
+pruning by age and the rebuild of a node the pruning left behind, the lag bound.
+
+The engine agreement on the BBC corpus runs on PostgreSQL in test_index.py (bbc_pair);
+nodes reading a streaming replica are in tests/test_replica.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.config import Settings
+from app.db import create_db_engine
+from app.search.filter import ArticleFilter
+from app.search.query import parse_query
+from app.search.tantivy.changes import backlog, prune_older_than
+from app.search.tantivy.index import search_index_for
+from app.search.tantivy.sync import sync_index
+from tests.backends import PostgresServer
+from tests.clients import make_client
+from tests.helpers import catch_up, seed_database, settings_for
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def primary(postgres_server: PostgresServer) -> Iterator[str]:
+    url = postgres_server.clone(postgres_server.template("seeded", seed_database))
+    yield url
+    postgres_server.release(url)
+
+
+@pytest.fixture
+def writer(primary: str) -> Iterator[Engine]:
+    engine = create_db_engine(settings_for(primary), writer=True)
+    yield engine
+    engine.dispose()
+
+
+def node(primary: str, folder: Path, **overrides: object) -> Settings:
+    return settings_for(primary, search_engine="tantivy", search_index_dir=folder, **overrides)
+
+
+def logged_since(engine: Engine, boundary: int) -> list[int]:
+    with engine.connect() as connection:
+        return sorted(
+            connection.execute(
+                text("SELECT DISTINCT article_id FROM search_change WHERE xid >= :b"),
+                {"b": boundary},
+            ).scalars()
+        )
+
+
+def boundary_now(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar())
+
+
+def index_count(settings: Settings, q: str) -> int | None:
+    """Matches the node's index counts (None: it would not answer)."""
+    index = search_index_for(settings)
+    assert index is not None
+    engine = create_db_engine(settings, reader=True)
+    try:
+        with Session(engine) as session:
+            searcher = index.current_searcher(session, settings.search_index_max_lag_ms / 1000)
+            if searcher is None:
+                return None
+            return index.count(searcher, ArticleFilter(query=parse_query(q)))
+    finally:
+        engine.dispose()
+
+
+def test_every_searchable_change_is_logged_for_its_articles(writer: Engine) -> None:
+    with writer.connect() as connection:
+        first, second = connection.execute(text("SELECT id FROM article ORDER BY id LIMIT 2"))
+        linked = connection.execute(
+            text("SELECT entity_id, article_id FROM article_entity ORDER BY 1, 2 LIMIT 1")
+        ).one()
+    changes = [
+        ("UPDATE article SET title = title || '!' WHERE id = :a", {"a": first.id}, [first.id]),
+        ("INSERT INTO article_tag (article_id, tag) VALUES (:a, 'x')", {"a": second.id},
+         [second.id]),
+        ("UPDATE article_tag SET article_id = :b WHERE article_id = :a AND tag = 'x'",
+         {"a": second.id, "b": first.id}, [first.id, second.id]),
+        ("DELETE FROM article_tag WHERE tag = 'x'", {}, [first.id]),
+        ("UPDATE entity SET type = type WHERE id = :e", {"e": linked.entity_id},
+         None),
+        ("UPDATE source SET domain = domain || '.x' WHERE id = "
+         "(SELECT source_id FROM article WHERE id = :a)", {"a": first.id}, None),
+        ("DELETE FROM article_entity WHERE entity_id = :e AND article_id = :a",
+         {"e": linked.entity_id, "a": linked.article_id}, [linked.article_id]),
+    ]  # fmt: skip
+    for statement, params, expected in changes:
+        before = boundary_now(writer)
+        with writer.begin() as connection:
+            connection.execute(text(statement), params)
+        found = logged_since(writer, before)
+        if expected is None:  # every article of the entity, of the source
+            assert found, statement
+        else:
+            assert found == sorted(expected), statement
+
+
+def test_a_node_applies_changes_from_the_log_and_never_writes(
+    primary: str, writer: Engine, tmp_path: Path
+) -> None:
+    settings = node(primary, tmp_path / "node.index")
+    catch_up(settings, writer)
+    assert index_count(settings, "hydrodiplomacy") == 0
+    with writer.begin() as connection:
+        connection.execute(text("UPDATE article SET body = body || ' hydrodiplomacy' WHERE id = "
+                                "(SELECT min(id) FROM article)"))  # fmt: skip
+    reading = create_db_engine(settings, reader=True)
+    try:
+        with reading.connect() as connection:
+            rows_before = connection.execute(text("SELECT count(*) FROM search_change")).scalar()
+        # A read-only transaction throughout: a node that wrote would fail here.
+        read_only = reading.execution_options(postgresql_readonly=True)
+        catch_up(settings, read_only)
+        with reading.connect() as connection:
+            rows_after = connection.execute(text("SELECT count(*) FROM search_change")).scalar()
+    finally:
+        reading.dispose()
+    assert index_count(settings, "hydrodiplomacy") == 1
+    assert rows_after == rows_before  # the log is the writers' to prune, not a node's
+
+
+def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
+    primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    behind, current = (node(primary, tmp_path / name) for name in ("behind.index", "cur.index"))
+    catch_up(behind, writer)
+    with writer.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' quokka' WHERE id = "
+                                "(SELECT min(id) FROM article)"))  # fmt: skip
+    catch_up(current, writer)
+    assert prune_older_than(writer, 0) > 0  # every change so far
+    index_behind, index_current = search_index_for(behind), search_index_for(current)
+    assert index_behind is not None and index_current is not None
+    with writer.connect() as connection:
+        assert backlog(connection, index_behind.read_state().watermark).stranded  # type: ignore[union-attr]
+        assert not backlog(connection, index_current.read_state().watermark).stranded  # type: ignore[union-attr]
+    assert index_count(behind, "quokka") is None  # stranded: never answers
+    with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+        report = sync_index(index_behind, writer)
+    assert report.rebuilt
+    assert any(record.message == "search_index_stranded" for record in caplog.records)
+    assert index_count(behind, "quokka") == 1
+
+
+def test_a_node_answers_within_its_lag_bound_then_falls_back(
+    primary: str, writer: Engine, tmp_path: Path
+) -> None:
+    patient = node(primary, tmp_path / "node.index", search_index_max_lag_ms=3_600_000)
+    strict = patient.model_copy(update={"search_index_max_lag_ms": 0})
+    catch_up(patient, writer)
+    with writer.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' wombat' WHERE id = "
+                                "(SELECT min(id) FROM article)"))  # fmt: skip
+    assert index_count(patient, "wombat") == 0  # within an hour's bound: the index, as it was
+    assert index_count(strict, "wombat") is None  # no lag allowed: the database answers
+
+
+@pytest.mark.parametrize("behind", ["database", "not_ready"])
+def test_readyz_reports_the_lag_and_a_strict_node_is_not_ready_while_behind(
+    primary: str, writer: Engine, tmp_path: Path, behind: str
+) -> None:
+    settings = node(
+        primary, tmp_path / "node.index", search_index_max_lag_ms=0, search_index_behind=behind
+    )
+    engine = create_db_engine(settings, reader=True)
+    client = make_client(settings, engine)  # no lifespan: no catch-up thread in this test
+    try:
+        empty = client.get("/readyz")  # a node with an empty index folder, not built yet
+        assert empty.status_code == (503 if behind == "not_ready" else 200)
+        assert empty.json()["search_index"] == "absent"
+        catch_up(settings, writer)
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["search_index"] == "current"
+        assert ready.json()["search_index_lag"] == 0
+        with writer.begin() as connection:
+            connection.execute(text("UPDATE article SET title = title || ' numbat' WHERE id = "
+                                    "(SELECT min(id) FROM article)"))  # fmt: skip
+        late = client.get("/readyz")
+        assert late.status_code == (503 if behind == "not_ready" else 200)
+        assert late.json()["search_index"] == "behind"
+        assert late.json()["search_index_lag"] == 1
+        assert late.json()["search_index_lag_seconds"] >= 0
+        # Not ready or not, searches still answer, from the database: with the change.
+        found = client.get("/articles", params={"q": "numbat"})
+        assert found.status_code == 200 and found.json()["total"] == 1
+    finally:
+        engine.dispose()
