@@ -277,7 +277,9 @@ def load_jsonl(
 ) -> None:
     """Bulk-load articles whose entities are given (no NER, no extraction): the fast path."""
     from app.ingest.store.bulk import BulkLoader
+    from app.monitor.matching import match_added_since
     from app.parallel import worker_pool
+    from app.search.articles import newest_id
 
     if fts not in ("triggers", "deferred"):
         console.print("[red]--fts must be triggers or deferred[/red]")
@@ -289,6 +291,8 @@ def load_jsonl(
     settings = settings_for(database_url)
     upgrade_database(settings.database_url)
     engine = create_db_engine(settings, writer=True)
+    with Session(engine) as session:
+        newest_before = newest_id(session)
     with worker_pool(workers) as pool:
         loader = BulkLoader(
             engine,
@@ -300,10 +304,16 @@ def load_jsonl(
         )
         report = loader.load(files)
         indexed = sync_search_index(settings, engine, wait_seconds=60, pool=pool)
+    # The loaded articles alert as ingested ones do: matched against every saved search.
+    matched = match_added_since(engine, settings, newest_before, chunk=batch_size)
     engine.dispose()
     for failure in report.failures[:20]:
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
-    print(report.summary() + (f"; {indexed.summary()}" if indexed else ""))
+    print(
+        report.summary()
+        + (f"; {indexed.summary()}" if indexed else "")
+        + (f"; {matched.summary()}" if matched.searches else "")
+    )
     raise typer.Exit(1 if report.failures else 0)
 
 

@@ -17,6 +17,8 @@ PHRASE = '"interest rates"'
 PREFIX = "elect*"
 BOOLEAN = "economy NOT china"
 DEPTH = 100_000
+# The issue's significant-terms target is set for a query matching this many articles.
+BROAD_MATCHES = 100_000
 # Datasette table views: return the columns our result items carry, not whole bodies.
 DS_COLUMNS = "&".join(
     f"_col={c}" for c in ("title", "url", "source_id", "author", "published_at", "language")
@@ -40,6 +42,20 @@ def rare_word(connection: sqlite3.Connection, articles: int) -> str:
         "SELECT term FROM temp.vocab WHERE length(term) >= 7 AND term GLOB '[a-z]*' "
         "AND term NOT GLOB '*[0-9]*' ORDER BY abs(doc - ?), term LIMIT 1",
         (target,),
+    ).fetchone()
+    return str(row[0])
+
+
+def broad_word(connection: sqlite3.Connection, articles: int) -> str:
+    """The word found in the number of articles nearest BROAD_MATCHES (or the whole corpus,
+    when it is smaller): significant terms of a query that many articles match."""
+    connection.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, article_fts, row)"
+    )
+    row = connection.execute(
+        "SELECT term FROM temp.vocab WHERE length(term) >= 4 AND term GLOB '[a-z]*' "
+        "AND term NOT GLOB '*[0-9]*' ORDER BY abs(doc - ?), term LIMIT 1",
+        (min(BROAD_MATCHES, articles),),
     ).fetchone()
     return str(row[0])
 
@@ -70,6 +86,7 @@ def build_mix(db: Path, paths: set[str]) -> list[Query]:
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     articles = connection.execute("SELECT count(*) FROM article").fetchone()[0]
     rare = rare_word(connection, articles)
+    broad = broad_word(connection, articles)
     person_id, person = top_person(connection)
     source_id, source = third_source(connection)
     connection.close()
@@ -157,6 +174,14 @@ def build_mix(db: Path, paths: set[str]) -> list[Query]:
             "significant terms",
             api("/articles/terms", q=COMMON) if "/articles/terms" in paths else None,
             note="the best 500 matches against 500 archive articles",
+        )
+    )
+    mix.append(
+        Query(
+            "significant terms, broad query",
+            api("/articles/terms", q=broad) if "/articles/terms" in paths else None,
+            note=f"`{broad}`: the word in the number of articles nearest "
+            f"{min(BROAD_MATCHES, articles):,}",
         )
     )
     mix.append(

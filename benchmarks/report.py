@@ -16,6 +16,7 @@ from typing import Any
 
 import analysis
 import collect
+import monitoring
 import targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,6 +237,8 @@ def main() -> None:
     OUT.write_text("\n".join(lines) + "\n")
     if collection:
         collect.write_section(collection)
+    if watching := monitoring.section():
+        monitoring.write_section(watching)
     print(f"wrote {OUT} and {PLOT}")
 
 

@@ -28,6 +28,7 @@ import experiments
 import floor
 import generate
 import http_load
+import monitoring
 import profile_query
 import queries
 
@@ -342,6 +343,7 @@ def run_size(
         result["postgresql"] = measure_postgres(
             postgres, size, corpus, result["api"]["rows"], seconds
         )
+    monitoring.measure(db, size, seconds)
     text_rows = [
         row
         for row in result["api"]["rows"]

@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-AGGREGATES = ("facets", "timeline")
+AGGREGATES = ("facets", "timeline", "compare")
+# Significant terms read and score hundreds of whole articles: the issue sets p50 only.
+TERMS = "significant terms"
+TERMS_P50_MS = 200.0
+
+
+def latency_targets(name: str) -> tuple[float, float | None]:
+    """The p50 and p99 targets (ms) of a row of the mix; None: no p99 target."""
+    if name.startswith(TERMS):
+        return TERMS_P50_MS, None
+    return (30.0 if name.startswith(AGGREGATES) else 10.0), 50.0
 
 
 def verdict(ok: bool) -> str:
@@ -17,13 +27,13 @@ def verdict(ok: bool) -> str:
 def latency_rows(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for row in rows:
-        aggregate = row["name"].startswith(AGGREGATES)
-        p50_target = 30 if aggregate else 10
+        p50_target, p99_target = latency_targets(row["name"])
         p50, p99 = row["c1"]["p50"], row["c1"]["p99"]
-        ok = p50 <= p50_target and p99 <= 50
-        gap = max(p50 / p50_target, p99 / 50)
+        ok = p50 <= p50_target and (p99_target is None or p99 <= p99_target)
+        gap = max(p50 / p50_target, p99 / p99_target if p99_target else 0)
+        wanted = f"p50 ≤ {p50_target:g} ms" + (f", p99 ≤ {p99_target:g} ms" if p99_target else "")
         lines.append(
-            f"| {row['name']}: p50 ≤ {p50_target} ms, p99 ≤ 50 ms | {p50:.1f} / {p99:.1f} ms "
+            f"| {row['name']}: {wanted} | {p50:.1f} / {p99:.1f} ms "
             f"| {verdict(ok)}{'' if ok else f' ({gap:.1f}× over)'} |"
         )
     return lines

@@ -1,7 +1,8 @@
 """Matching an ingest batch against every saved search.
 
-Each search asks the search service (whichever engine answers) for the batch's articles it
-matches: one query per search, restricted to the batch's ids, never a scan of the archive.
+The engine that answers /articles indexes the batch alone, once (app/search/batch.py), and
+each search asks it for the batch's articles it matches: one query per search against the
+batch, never a scan of the archive, so a batch costs the same however large the archive.
 A pair (search, article) is recorded once, so an article updated later alerts again only if
 it newly matches; the webhook delivery of a search's new matches is queued in the same
 transaction, and sent later (app/monitor/deliveries.py): matching never waits on a receiver.
@@ -12,14 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.api.summaries import summarize
 from app.config import Settings
@@ -46,6 +47,12 @@ class MatchReport:
     matches: int = 0
     deliveries: int = 0
 
+    def summary(self) -> str:
+        return (
+            f"matched against {self.searches} saved searches: {self.matches} new matches, "
+            f"{self.deliveries} webhook deliveries queued"
+        )
+
 
 def new_delivery_id() -> str:
     """A Standard Webhooks message id: the same on every attempt of one delivery."""
@@ -62,11 +69,36 @@ def match_articles(engine: Engine, settings: Settings, article_ids: list[int]) -
     return run_retrying(lambda: _match(engine, settings, ids))
 
 
+def match_added_since(
+    engine: Engine, settings: Settings, newest_before: int, chunk: int
+) -> MatchReport:
+    """Match every article stored with an id above `newest_before` (a bulk load's), `chunk`
+    articles at a time (one webhook delivery per search and chunk); nothing to do, and no
+    article read, while no search is saved."""
+    total = MatchReport()
+    with Session(engine) as session:
+        if session.exec(select(func.count()).select_from(SavedSearch)).one() == 0:
+            return total
+        added = session.exec(
+            select(col(Article.id)).where(col(Article.id) > newest_before).order_by(col(Article.id))
+        ).all()
+    ids = [article_id for article_id in added if article_id is not None]
+    for start in range(0, len(ids), chunk):
+        report = match_articles(engine, settings, ids[start : start + chunk])
+        total.searches = report.searches
+        total.matches += report.matches
+        total.deliveries += report.deliveries
+    return total
+
+
 def _match(engine: Engine, settings: Settings, ids: list[int]) -> MatchReport:
     report = MatchReport()
     with Session(engine) as session:
         searches = session.exec(select(SavedSearch).order_by(col(SavedSearch.id))).all()
+        if not searches:
+            return report
         service = SearchService(session, settings)
+        in_batch = service.batch(ids)  # indexed once, searched by every saved search
         matched: list[tuple[SavedSearch, ArticleFilter, list[int]]] = []
         for search in searches:
             flt = saved_filter(session, settings, search.query)
@@ -74,7 +106,7 @@ def _match(engine: Engine, settings: Settings, ids: list[int]) -> MatchReport:
                 log.warning("saved search %s not matched: its query no longer resolves", search.id)
                 continue
             report.searches += 1
-            found = service.ids(replace(flt, article_ids=ids), len(ids))
+            found = in_batch.ids(flt)
             if found:
                 matched.append((search, flt, found))
         fresh = _record(session, [(s.id, i) for s, _, found in matched for i in found if s.id])
@@ -142,24 +174,22 @@ def newest_first(hits: list[Hit]) -> list[Hit]:
 
 
 def _record(session: Session, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Insert the (search, article) pairs not recorded yet, in one statement per chunk (not
-    one per search: compiling each costs more than running it); the pairs that were new."""
+    """Insert the (search, article) pairs not recorded yet, one statement compiled once and
+    run over every pair (SQLAlchemy batches the rows into multi-row INSERTs; compiling a
+    statement of thousands of rows costs more than running it); the pairs that were new."""
     now = utc_now()
     target: Table = SearchMatch.__table__  # type: ignore[attr-defined]  # set by table=True
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     fresh: set[tuple[int, int]] = set()
+    statement = (
+        insert(target).on_conflict_do_nothing().returning(target.c.search_id, target.c.article_id)
+    )
     for start in range(0, len(pairs), RECORD_CHUNK):
         rows = [
             {"search_id": search_id, "article_id": article_id, "matched_at": now}
             for search_id, article_id in pairs[start : start + RECORD_CHUNK]
         ]
-        statement = (
-            insert(target)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(target.c.search_id, target.c.article_id)
-        )
-        fresh.update((int(a), int(b)) for a, b in session.execute(statement))
+        fresh.update((int(a), int(b)) for a, b in session.execute(statement, rows))
     return fresh
 
 

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from app.search.articles import count_articles, database_page, matching_ids
+from app.search.articles import count_articles, database_page
+from app.search.batch import DatabaseBatch
 from app.search.cursor import Cursor
 from app.search.facets import FacetCounts, compute_facets
 from app.search.filter import ArticleFilter, Hit, Sort
@@ -54,6 +55,5 @@ class DatabaseEngine:
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None:
         return page_cursor(self.session, flt, sort, offset)
 
-    def ids(self, flt: ArticleFilter, limit: int) -> list[int]:
-        statement = matching_ids(self.session, flt).limit(limit)
-        return [int(row[0]) for row in self.session.execute(statement)]
+    def batch(self, ids: Sequence[int]) -> DatabaseBatch:
+        return DatabaseBatch(self.session, ids)

@@ -202,7 +202,12 @@ def hosts_of(url: str | None, source_domain: str | None) -> list[str]:
     return list(dict.fromkeys(hosts))
 
 
-def _in_articles(ids: Select[Any]) -> ColumnElement[bool]:
+def _in_articles(ids: Select[Any], f: ArticleFilter) -> ColumnElement[bool]:
+    """Articles that `ids` (a SELECT of article ids) lists. A filter of given articles (a
+    batch being matched) looks up only those: else the database would read every article
+    of the tag or entity to test a few."""
+    if f.article_ids is not None:
+        ids = ids.where(ids.selected_columns[0].in_(f.article_ids))
     return col(Article.id).in_(ids)
 
 
@@ -293,7 +298,8 @@ def _entity_conditions(f: ArticleFilter) -> Conditions:
     """One condition per group: an article names every group, any entity of each."""
     return [
         _in_articles(
-            select(col(ArticleEntity.article_id)).where(col(ArticleEntity.entity_id).in_(group))
+            select(col(ArticleEntity.article_id)).where(col(ArticleEntity.entity_id).in_(group)),
+            f,
         )
         for group in f.entity_groups
     ]
@@ -325,7 +331,7 @@ def _entity_type_conditions(f: ArticleFilter) -> Conditions:
         .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
         .where(col(Entity.type).in_(f.entity_types))
     )
-    return [_in_articles(with_type)]
+    return [_in_articles(with_type, f)]
 
 
 def _entity_type_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:
@@ -379,7 +385,8 @@ LANGUAGE = SearchFilter(
 def _tag_conditions(f: ArticleFilter) -> Conditions:
     if not f.tags:
         return []
-    return [_in_articles(select(col(ArticleTag.article_id)).where(col(ArticleTag.tag).in_(f.tags)))]
+    tagged = select(col(ArticleTag.article_id)).where(col(ArticleTag.tag).in_(f.tags))
+    return [_in_articles(tagged, f)]
 
 
 def _tag_clauses(f: ArticleFilter, schema: tantivy.Schema) -> list[Clause]:

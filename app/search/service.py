@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.search.articles import newest_id, sort_key, sort_key_check
+from app.search.batch import BatchSearch
 from app.search.cursor import Cursor, CursorCodec, InvalidCursor, codec_for, query_fingerprint
 from app.search.database_engine import DatabaseEngine
 from app.search.facets import FacetCounts
@@ -40,7 +41,7 @@ from app.search.tantivy.index import search_index_for
 from app.search.tantivy.sync import sync_search_index
 from app.search.timeline import SplitBy, TimelineCounts
 
-Answer = Literal["page", "count", "facets", "timeline", "seek", "ids"]
+Answer = Literal["page", "count", "facets", "timeline", "seek", "batch"]
 
 
 class Engine(Protocol):
@@ -70,7 +71,7 @@ class Engine(Protocol):
 
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None: ...
 
-    def ids(self, flt: ArticleFilter, limit: int) -> list[int]: ...
+    def batch(self, ids: Sequence[int]) -> BatchSearch: ...
 
 
 @dataclass
@@ -172,10 +173,11 @@ class SearchService:
         """A cursor after the first `offset` (>= 1) results; None when there are fewer."""
         return self._current("seek").seek(flt, sort, offset)
 
-    def ids(self, flt: ArticleFilter, limit: int) -> list[int]:
-        """The ids of up to `limit` matches, in no promised order, no rows read: what a saved
-        search's matching asks of a batch (its filter holds the batch's ids)."""
-        return self._current("ids").ids(flt, limit)
+    def batch(self, ids: Sequence[int]) -> BatchSearch:
+        """The articles `ids` indexed once by the engine that answers, to be searched with
+        many filters: what a saved search's matching asks of an ingest batch (its cost
+        does not grow with the archive; see app/search/batch.py)."""
+        return self._current("batch").batch(ids)
 
     # -- pages as the API serves them ----------------------------------------------------
 

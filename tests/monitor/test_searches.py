@@ -5,6 +5,7 @@ as Atom; on every engine."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from tests.monitor.world import AUTH, api, draft, monitor_settings, save_search,
 
 TALIBAN = "Taliban delegation meets Russian officials in Kabul to discuss trade."
 WEATHER = "Heavy rain is expected across the region this weekend."
+PRIVATE = {"NEWSDESK_WEBHOOK_ALLOW_PRIVATE": "1"}
 
 
 def counts(engine: Engine) -> tuple[int, int]:
@@ -179,3 +181,38 @@ def test_an_article_written_through_the_api_is_matched(empty_db: str, engine: En
         items = client.get(f"/searches/{search['id']}/articles").json()["items"]
     assert [item["url"] for item in items] == ["https://news.example/api"]
     assert counts(engine) == (1, 0)
+
+
+def test_articles_loaded_from_jsonl_are_matched(
+    empty_db: str, engine: Engine, tmp_path: Path
+) -> None:
+    """`newsdesk load-jsonl` matches what it loaded as ingest does, the articles already
+    stored left alone, each match recorded once and its webhook delivery queued."""
+    settings = monitor_settings(empty_db)
+    store(engine, settings, draft(1, "Archived", TALIBAN))  # stored before the search
+    with api(settings) as client:
+        search = save_search(
+            client, name="Taliban", query={"q": "Taliban"}, webhook_url="http://127.0.0.1:9/"
+        )
+    records = [
+        {"title": f"Report {n}", "body": body, "url": f"https://news.example/bulk/{n}"}
+        for n, body in enumerate([TALIBAN + " Day two.", WEATHER, TALIBAN + " Day three."])
+    ]
+    jsonl = tmp_path / "bulk.jsonl"
+    jsonl.write_text("".join(json.dumps(record) + "\n" for record in records))
+    loaded = run_newsdesk(
+        "load-jsonl", str(jsonl), "--batch-size", "2", database_url=empty_db, **PRIVATE
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert "3 added" in loaded.stdout and "2 new matches" in loaded.stdout
+    with api(settings) as client:
+        items = client.get(f"/searches/{search['id']}/articles").json()["items"]
+        deliveries = client.get(f"/searches/{search['id']}/deliveries").json()["items"]
+    assert sorted(item["url"] for item in items) == [
+        "https://news.example/bulk/0",
+        "https://news.example/bulk/2",
+    ]
+    assert [d["articles"] for d in deliveries] == [1, 1]  # one per chunk of 2 that matched
+    again = run_newsdesk("load-jsonl", str(jsonl), database_url=empty_db, **PRIVATE)
+    assert again.returncode == 0, again.stderr
+    assert counts(engine) == (2, 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import tantivy
@@ -22,7 +23,8 @@ from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.periods import Interval
 from app.search.tantivy.aggregations import IndexCounts
-from app.search.tantivy.index import SearchIndex
+from app.search.tantivy.index import WORDS, SearchIndex
+from app.search.tantivy.sync import documents
 from app.search.timeline import SplitBy, TimelineCounts
 
 
@@ -95,5 +97,40 @@ class IndexEngine:
         key = self.index.key_at(self.searcher, flt, sort, offset, snapshot)
         return Cursor(key=key, snapshot=snapshot, query_hash="") if key is not None else None
 
-    def ids(self, flt: ArticleFilter, limit: int) -> list[int]:
-        return self.index.matching_ids(self.searcher, flt, limit)
+    def batch(self, ids: Sequence[int]) -> IndexBatch:
+        return IndexBatch(self.session, self.index, ids)
+
+
+# The smallest heap tantivy lets one writer thread have: a batch is a few dozen documents.
+BATCH_WRITER_HEAP = 15_000_000
+# Saved searches' compiled queries, kept from batch to batch (by index and filter): a
+# prefix's automaton costs more to build than to run on a batch. Emptied when full.
+_compiled: dict[tuple[Path, str], tantivy.Query] = {}
+COMPILED_KEPT = 10_000
+
+
+class IndexBatch:
+    """A batch of articles in an index of its own, in memory, made as the archive's is and
+    searched with the archive's compiled queries (see app/search/batch.py)."""
+
+    def __init__(self, session: Session, index: SearchIndex, ids: Sequence[int]) -> None:
+        self.index = index
+        self.size = len(ids)
+        memory = tantivy.Index(index.schema)
+        memory.register_tokenizer(WORDS, index.analyzer)
+        writer = memory.writer(BATCH_WRITER_HEAP, 1)
+        for document in documents(index, session.connection(), ids):
+            writer.add_document(document)
+        writer.commit()
+        writer.wait_merging_threads()
+        memory.reload()
+        self.searcher = memory.searcher()
+
+    def ids(self, flt: ArticleFilter) -> list[int]:
+        key = (self.index.directory, repr(flt))
+        query = _compiled.get(key)
+        if query is None:
+            if len(_compiled) >= COMPILED_KEPT:
+                _compiled.clear()
+            query = _compiled[key] = self.index.compile(flt, None)
+        return self.index.ids_of(self.searcher, query, self.size)

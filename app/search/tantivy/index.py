@@ -283,9 +283,9 @@ class SearchIndex:
             return int(searcher.num_docs)
         return matches_count(searcher, self.compile(flt, None))
 
-    def matching_ids(self, searcher: tantivy.Searcher, flt: ArticleFilter, limit: int) -> list[int]:
-        """Up to `limit` matching ids, by id (no scores, no dates read)."""
-        return self._ids_by_id(searcher, self.compile(flt, None), False, limit)
+    def ids_of(self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[int]:
+        """Up to `limit` ids of a compiled filter's matches, by id (no scores, no dates read)."""
+        return self._ids_by_id(searcher, query, False, limit)
 
     def relevance_page(
         self,
