@@ -47,19 +47,6 @@ MATCHING_SECONDS = 1.0
 TARGET_P50_MS = {HTTP_LEGS[0]: 30.0, HTTP_LEGS[1]: 200.0}
 
 
-def code_version() -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.strip()
-    return commit + (" plus uncommitted changes" if dirty else "")
-
-
 def matching(db: Path, engine: str) -> dict[str, Any]:
     """benchmarks/matching.py on `db` with the search engine `engine` (it cleans up)."""
     command = [
@@ -157,6 +144,8 @@ def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
 
 def measure(db: Path, size: int, seconds: float) -> Path:
     """Every leg on one loaded database; the result file."""
+    from run import code_version  # run imports this module
+
     print(f"  monitoring legs at {size:,} articles:", flush=True)
     result: dict[str, Any] = {
         "size": size,
