@@ -51,6 +51,12 @@ NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
             "put a word after OR, or write or in lower case to search for the word",
         ),
         (
+            "a -(-b -c)",
+            "nothing to match: only excluded words",
+            2,
+            "put a word that is not excluded inside the excluded parentheses",
+        ),
+        (
             "-a",
             "nothing to match: only excluded words",
             0,
@@ -115,3 +121,10 @@ def test_has_prefix_looks_inside_exclusions_and_groups(
     query: Term | Not | And, expected: bool
 ) -> None:
     assert has_prefix(query) is expected
+
+
+def test_a_word_limit_points_at_the_first_word_past_it() -> None:
+    text = " ".join(f"w{n}" for n in range(33))
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(text)
+    assert caught.value.position == text.index("w32")
