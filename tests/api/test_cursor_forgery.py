@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +20,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
+from app.db import create_db_engine
+from app.models import ServerSecret
 from app.search.articles import sort_key_check
 from app.search.cursor import (
     CURSOR_SECRET_NAME,
@@ -31,7 +36,9 @@ from app.search.cursor import (
     stored_secret,
 )
 from app.search.filter import Sort
+from tests.backends import Backend, Template, fresh_database
 from tests.clients import make_client
+from tests.helpers import settings_for
 
 Payload = list[Any]
 
@@ -73,6 +80,12 @@ def assert_refused(client: TestClient, path: str, params: dict[str, Any], token:
     response = client.get(path, params={**params, "limit": 1, "cursor": token})
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "invalid_cursor"
+
+
+def remove_cursor_key(engine: Engine) -> None:
+    """Drop the database's cursor key, so the next cursor it signs is under a new one."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(ServerSecret).where(ServerSecret.name == CURSOR_SECRET_NAME))
 
 
 def with_rank(payload: Payload, rank: Any) -> Payload:
@@ -193,6 +206,29 @@ def test_the_key_is_kept_in_the_database_for_every_server_on_it(
         page = another_server.get("/articles", params={"q": "Taliban", "limit": 1, "cursor": token})
     assert page.status_code == 200
     assert page.json()["items"]
+
+
+def test_a_cursor_from_another_database_is_refused(
+    client: TestClient,
+    settings: Settings,
+    seeded_template: Template,
+    backend: Backend,
+    tmp_path: Path,
+) -> None:
+    # Two deployments of the same articles, each with its own key: a cursor is only good on the
+    # database that signed it, even when one server process talks to both.
+    token = next_cursor(client, "/articles", {"q": "Taliban"})
+    with contextmanager(fresh_database)(seeded_template, tmp_path / "another.db", backend) as url:
+        other_settings = settings_for(url)
+        other_engine = create_db_engine(other_settings)
+        remove_cursor_key(other_engine)  # a copy of one template: give it a key of its own
+        with make_client(other_settings, other_engine) as another_database:
+            assert_refused(another_database, "/articles", {"q": "Taliban"}, token)
+            own = next_cursor(another_database, "/articles", {"q": "Taliban"})
+            params = {"q": "Taliban", "limit": 1, "cursor": own}
+            assert another_database.get("/articles", params=params).status_code == 200
+        other_engine.dispose()
+    assert_refused(client, "/articles", {"q": "Taliban"}, own)
 
 
 def test_a_configured_key_signs_instead(

@@ -116,3 +116,88 @@ def test_a_surname_typed_as_an_organisation_joins_the_full_name() -> None:
 def test_a_two_word_organisation_does_not_join_a_person_it_ends() -> None:
     mentions = [Mention("Abdul Ghani Baradar", "person"), Mention("Ghani Baradar", "organization")]
     assert entity_names(mentions) == {"Abdul Ghani Baradar": 1, "Ghani Baradar": 1}
+
+
+def org(text: str) -> Mention:
+    return Mention(text, "organization")
+
+
+@pytest.mark.parametrize(
+    ("long_form", "short_form"),
+    [
+        ("BNP Paribas", "Paribas"),  # three capitals are initials: the next word shortens it
+        ("R.J. Reynolds Tobacco", "Reynolds"),  # so are capitals with dots
+        ("Goldman Sachs Group", "Goldman Sachs"),  # a prefix of two words
+    ],
+)
+def test_the_short_form_after_initials_or_a_prefix_joins(long_form: str, short_form: str) -> None:
+    assert entity_names([org(long_form), org(short_form)]) == {long_form: 2}
+
+
+@pytest.mark.parametrize(
+    ("long_form", "other"),
+    [
+        # Four capitals are an acronym, a name of its own, not initials to skip: "Goddard" is
+        # not a short form of "NASA Goddard", nor "Jones" (three letters, not capitals) of
+        # "Dow Jones". A person of that name stays a person.
+        (org("NASA Goddard"), Mention("Goddard", "person")),
+        (org("Dow Jones"), Mention("Jones", "person")),
+        # A generic last word makes no short form: "Bank" is not "Bank of America".
+        (org("Bank of America"), org("Bank")),
+        # Only an organisation is shortened: "Jordan" is not the place "Jordan Valley".
+        (Mention("Jordan Valley", "location"), Mention("Jordan", "person")),
+    ],
+)
+def test_what_is_no_short_form_stays_apart(long_form: Mention, other: Mention) -> None:
+    assert entity_names([long_form, other]) == {long_form.text: 1, other.text: 1}
+
+
+def test_a_name_written_with_and_without_a_hyphen_is_shortened_by_its_words() -> None:
+    # "Rolls Royce" has two words where "Rolls-Royce" has one: the short form is taken from
+    # the spelling with the most words, so "Rolls" joins.
+    mentions = [org("Rolls-Royce"), org("Rolls Royce"), org("Rolls")]
+    assert entity_names(mentions) == {"Rolls-Royce": 3}
+
+
+def test_a_word_that_shortens_two_organisations_stays_apart() -> None:
+    # "Morgan" shortens both "JP Morgan" and "JP Morgan Chase": shortest names are linked
+    # first, so it is left alone before "JP Morgan" joins "JP Morgan Chase".
+    mentions = [org("JP Morgan"), org("JP Morgan Chase"), org("Morgan")]
+    assert entity_names(mentions) == {"JP Morgan Chase": 2, "Morgan": 1}
+
+
+def test_every_short_form_is_linked_whatever_is_passed_over_before_it() -> None:
+    # A place with no organisation to join, a place that begins one, and a person's full name
+    # that begins one are each passed over; the short forms after them still join.
+    mentions = [
+        Mention("Kabul", "location"),
+        Mention("Manchester", "location"),
+        org("Manchester United"),
+        Mention("Tony Blair", "person"),
+        org("Tony Blair Institute"),
+        org("Goldman Sachs"),
+        org("Goldman Sachs Group"),
+        org("Altria"),
+        org("Altria Group"),
+    ]
+    names = entity_names(mentions)
+    assert names["Altria Group"] == 2 and "Altria" not in names
+    assert names["Goldman Sachs Group"] == 2 and "Goldman Sachs" not in names
+    assert names["Tony Blair"] == 1 and names["Manchester"] == 1
+
+
+def test_a_first_name_joins_the_one_full_name_it_begins() -> None:
+    # Passed over first: a place, and a full name that begins otherwise.
+    mentions = [
+        Mention("Kabul", "location"),
+        Mention("David Blunkett", "person"),
+        Mention("Tony Blair", "person"),
+        Mention("David", "person"),
+    ]
+    assert entity_names(mentions) == {"Kabul": 1, "David Blunkett": 2, "Tony Blair": 1}
+
+
+def test_a_first_name_typed_as_a_place_stays_a_place() -> None:
+    mentions = [Mention("Jordan Henderson", "person"), Mention("Jordan", "location")]
+    entities = {e.name: e.type for e in link_mentions(mentions, AliasTable())}
+    assert entities == {"Jordan Henderson": "person", "Jordan": "location"}

@@ -17,6 +17,7 @@ from app.ingest.entities.names import (
     canonical_name,
     has_honorific,
     is_acronym,
+    is_first_name,
     load_alias_file,
 )
 
@@ -80,6 +81,41 @@ def test_alias_phrases_are_tried_longest_first() -> None:
         "New York",
         "Zu Ma",
     ]
+
+
+@pytest.mark.parametrize(
+    ("surface", "expected"),
+    [
+        # An honorific keeps the title word that is its surname, however it is written.
+        ('Mr "Major"', "Major"),
+        ("Mr. Major", "Major"),
+        ("MX Major", "Major"),
+        # A title word before a title-surname is no first name: the rank alone names no one.
+        ("U.S. Judge", None),
+        ("U.S. Marshal", None),
+        ("Pentagon Spokesman", None),
+        # A first name, even one shaped like an adjective, or a capitalised word the first-name
+        # dictionary lacks, makes a name with a surname that is also a title.
+        ("Alan Judge", "Alan Judge"),
+        ("Sipho Major", "Sipho Major"),
+        # Titles before a full name go, a surname title among them; the surname stays.
+        ("Chief Judge Smith", "Smith"),
+        ("Dr Bishop Tutu", "Tutu"),
+        ("Dr Bishop Desmond Tutu", "Desmond Tutu"),
+        # A nationality that is also a first name ("Germán") still qualifies the title after it.
+        ("German Chancellor Angela Merkel", "Angela Merkel"),
+        # An honorific before a title that is no surname names no one.
+        ("Mr President", None),
+    ],
+)
+def test_titles_that_are_also_surnames(surface: str, expected: str | None) -> None:
+    assert canonical_name(surface, "person") == expected
+
+
+def test_is_first_name_knows_first_names_only() -> None:
+    assert is_first_name("Alan")
+    assert is_first_name("alan")
+    assert not is_first_name("Pentagon")
 
 
 def test_a_nationality_before_a_title_in_lower_case_is_stripped() -> None:

@@ -1,4 +1,130 @@
 """Tests for mutants of app/search/query.py that the rest of the suite let through
-(docs/mutation.md). Empty until the module's survivors are worked through; listed in
-[tool.mutmut] already, so that adding a test here does not change mutmut's test selection
-(which would make it check every mutant again)."""
+(docs/mutation.md): the whole text of each syntax error, how deep parentheses may go, a lone
+dash, and where a limit is reported for an excluded word. Listed in [tool.mutmut], so that
+adding a test here does not change mutmut's test selection (which would make it check every
+mutant again)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.search.query import (
+    And,
+    Not,
+    QuerySyntaxError,
+    Term,
+    has_prefix,
+    parse_query,
+)
+
+NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "position", "hint"),
+    [
+        ("a ()", "empty parentheses", 2, "put a word inside the parentheses or remove them"),
+        (
+            NESTED_TOO_DEEP,
+            "too many nested parentheses",
+            10,
+            "use at most 10 levels of parentheses",
+        ),
+        ("x (a", "unclosed parenthesis", 2, "close the parenthesis opened at 2"),
+        (
+            "a OR",
+            "OR needs a word after it",
+            2,
+            "put a word after OR, or write or in lower case to search for the word",
+        ),
+        # A second operator is no word: the first is missing one.
+        (
+            "a AND AND b",
+            "AND needs a word after it",
+            2,
+            "put a word after AND, or write and in lower case to search for the word",
+        ),
+        (
+            "a OR AND b",
+            "OR needs a word after it",
+            2,
+            "put a word after OR, or write or in lower case to search for the word",
+        ),
+        (
+            "a -(-b -c)",
+            "nothing to match: only excluded words",
+            2,
+            "put a word that is not excluded inside the excluded parentheses",
+        ),
+        (
+            "-a",
+            "nothing to match: only excluded words",
+            0,
+            "a query needs at least one word that is not excluded",
+        ),
+    ],
+)
+def test_a_syntax_error_says_what_where_and_what_to_do(
+    text: str, message: str, position: int, hint: str
+) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(text)
+    error = caught.value
+    assert (error.message, error.position, error.hint) == (message, position, hint)
+    # What the API answers (after "q: "):
+    assert str(error) == f"{message} (at character {position}): {hint}"
+
+
+def test_parentheses_side_by_side_are_not_nested() -> None:
+    # Only depth counts: eleven groups one after another are fine.
+    groups = " ".join(f"({letter})" for letter in "abcdefghijk")
+    assert parse_query(groups) == And(tuple(Term(letter) for letter in "abcdefghijk"))
+
+
+def test_the_depth_after_a_closed_group_starts_again_from_the_top() -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query("(a) " + NESTED_TOO_DEEP.replace("a", "b"))
+    assert caught.value.position == 14  # the eleventh "(" of the second group
+    assert parse_query("(a) " + "(" * 10 + "b" + ")" * 10) == And((Term("a"), Term("b")))
+
+
+@pytest.mark.parametrize("text", ["a - b", "a -"])
+def test_a_dash_on_its_own_excludes_nothing(text: str) -> None:
+    expected = Term("a") if text == "a -" else And((Term("a"), Term("b")))
+    assert parse_query(text) == expected
+
+
+def test_a_word_ending_in_x_is_no_prefix() -> None:
+    assert parse_query("XBOX") == Term("XBOX")
+    assert parse_query("XBOX*") == Term("XBOX", prefix=True)
+
+
+def test_a_limit_passed_at_an_excluded_word_points_at_the_word() -> None:
+    text = "x " + " ".join(f"-w{n}*" for n in range(9))
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(text)
+    assert caught.value.position == text.index("w8")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (Term("elect", prefix=True), True),
+        (Term("election"), False),
+        (Not(Term("elect", prefix=True)), True),
+        (Not(Term("election")), False),
+        (And((Term("vote"), Not(Term("elect", prefix=True)))), True),
+        (And((Term("vote"), Term("election"))), False),
+    ],
+)
+def test_has_prefix_looks_inside_exclusions_and_groups(
+    query: Term | Not | And, expected: bool
+) -> None:
+    assert has_prefix(query) is expected
+
+
+def test_a_word_limit_points_at_the_first_word_past_it() -> None:
+    text = " ".join(f"w{n}" for n in range(33))
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(text)
+    assert caught.value.position == text.index("w32")
