@@ -201,3 +201,11 @@ def test_a_first_name_typed_as_a_place_stays_a_place() -> None:
     mentions = [Mention("Jordan Henderson", "person"), Mention("Jordan", "location")]
     entities = {e.name: e.type for e in link_mentions(mentions, AliasTable())}
     assert entities == {"Jordan Henderson": "person", "Jordan": "location"}
+
+
+def test_an_organisation_is_never_its_own_short_form() -> None:
+    # "_" is a word of its own here, so the name's short forms include the name itself: it must
+    # stay one entity, not move into itself and vanish.
+    mentions = [Mention("Altria _", "organization"), Mention("Altria _", "organization")]
+    [entity] = link_mentions(mentions, AliasTable())
+    assert len(entity.forms) == 1 and sum(entity.forms.values()) == 2

@@ -155,8 +155,8 @@ def _merge_organization_short_forms(groups: dict[str, list[_Resolved]]) -> None:
             continue
         if group_type == "person" and len(key.split()) > 1:
             continue
-        owner = groups[candidates[0]]
-        owner.extend(replace(r, type="organization") for r in groups.pop(key))
+        moved = [replace(r, type="organization") for r in groups.pop(key)]
+        groups[candidates[0]].extend(moved)
 
 
 def _longest_name(members: Sequence[_Resolved]) -> str:
