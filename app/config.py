@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=64, ge=1, le=10_000, description="Articles per NER batch and per commit."
     )
+    gazetteer_min_articles: int = Field(
+        default=2,
+        ge=0,
+        description="An entity linked to at least this many articles has its known forms "
+        "found in new articles where the model misses them (the gazetteer); 0 turns it off.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite connection waits for a lock."
     )

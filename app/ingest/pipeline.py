@@ -22,10 +22,12 @@ from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.extract.defaults import IngestDefaults
 from app.ingest.read.readers import Discovery, ReadLimits, find_articles, read_path
 from app.ingest.store.articles import ArticleStore, Outcome, add_curated_alias
+from app.ingest.store.known_forms import curation_mark, known_forms
 from app.models import Article, ArticleEntity
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
+    from app.ingest.entities.gazetteer import Gazetteer
     from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
 
 log = logging.getLogger("newsdesk.ingest")
@@ -156,6 +158,11 @@ class Ingest:
         # Set once SQLite's write lock stayed with another process past the busy timeout:
         # why the rest of the run's articles are listed as failed instead of stored.
         self.locked_out: str | None = None
+        # The archive's known forms, built at the first batch, then grown from the entities
+        # each batch links; built again when a curation changes what a person decided.
+        self.gazetteer: Gazetteer | None = None
+        self._curation_mark: tuple[int, int | None] | None = None
+        self._linked: set[int] = set()
 
     def apply_aliases(self, path: Path) -> None:
         """Load the curated aliases first; locked out, the run's files are all listed as failed."""
@@ -238,9 +245,28 @@ class Ingest:
             found = self.recognizer.analyse(
                 [(draft.title, draft.body, draft.language) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
+                gazetteer=self._known_forms(),
             )
             run_retrying(lambda: self._link_all(pending, found))
         return len(pending)
+
+    def _known_forms(self) -> Gazetteer | None:
+        """The gazetteer brought up to date: built the first time and after a curation,
+        otherwise grown from the entities the last batches linked (a few indexed queries)."""
+        minimum = self.settings.gazetteer_min_articles
+        if self.recognizer is None or minimum == 0:
+            return None
+        from app.ingest.entities.gazetteer import Gazetteer
+
+        with Session(self.engine) as session:
+            mark = curation_mark(session)
+            if self.gazetteer is None or mark != self._curation_mark:
+                self.gazetteer, self._curation_mark = Gazetteer(), mark
+                self.gazetteer.add(*known_forms(session, minimum))
+            elif self._linked:
+                self.gazetteer.add(*known_forms(session, minimum, self._linked))
+        self._linked = set()
+        return self.gazetteer
 
     def _sync_index(self, wait_seconds: float) -> None:
         """Bring the search index up to date, unless the database is locked (left for later)."""
@@ -293,6 +319,7 @@ class Ingest:
             found = self.recognizer.analyse(
                 [(draft.title, draft.body, draft.language) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
+                gazetteer=self._known_forms(),
             )
             try:
                 run_retrying(lambda: self._link_all(pending, found))
@@ -350,3 +377,4 @@ class Ingest:
             for (article_id, _), analysis in zip(pending, found, strict=True):
                 store.link_entities(article_id, analysis.entities, analysis.model)
             session.commit()
+        self._linked |= store.linked
