@@ -227,3 +227,20 @@ def test_the_players_of_a_line_up_are_people(recognizer: EntityRecognizer) -> No
         assert entities[player].type == "person", entities.get(player)
     assert "Dudek" in entities["Jerzy Dudek"].forms
     assert not any("," in name for name in entities)
+
+
+def test_a_team_sheet_run_into_a_paragraph_is_read_as_line_ups(
+    recognizer: EntityRecognizer,
+) -> None:
+    entities = entities_of(
+        recognizer,
+        "Tom Hardwick scored twice as Ashford beat Corby. "
+        '"We were sharp," said the manager. Ashford: Pell, Garnock, Tuppen, Ravel (Osgood 70), '
+        "Marsh, Dunleavy. Subs Not Used: Kemble, Arnott. Booked: Tuppen, Marsh. "
+        "Goals: Hardwick 12, Hardwick 55. Att: 4,210 Ref: P Lowther (Durham).\n",
+    )
+    for player in ("Pell", "Garnock", "Tuppen", "Osgood", "Kemble", "Arnott", "Marsh"):
+        assert entities[player].type == "person", entities.get(player)
+    assert "Hardwick" in entities["Tom Hardwick"].forms
+    assert entities["Ashford"].type == "organization"
+    assert not {"Att", "Subs Not Used", "Booked", "Goals"} & entities.keys()

@@ -243,7 +243,7 @@ def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterat
     """NER spans of one segment with a type we keep, corrected where NER cuts names short;
     the players of a line-up, which the model reads poorly, without it."""
     if segment.lineup:
-        for start, end in lineup_names(segment.text):
+        for start, end in lineup_names(segment.model_text):
             mention = Mention(segment.text[start:end], "person", False, label="PERSON")
             yield _Found(index, start, end, mention, rank=0)
         return
