@@ -244,3 +244,17 @@ def test_a_team_sheet_run_into_a_paragraph_is_read_as_line_ups(
     assert "Hardwick" in entities["Tom Hardwick"].forms
     assert entities["Ashford"].type == "organization"
     assert not {"Att", "Subs Not Used", "Booked", "Goals"} & entities.keys()
+
+
+def test_titles_of_works_and_phrases_are_no_entities(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "The comedy Meet The Parents topped the chart again, ahead of Gangs Of New York. "
+        "Critics said Cast Away and Different Story were the surprises of the season, and "
+        "the director Ellen Marsh thanked Mr Brown for his support.\n",
+    )
+    assert not {"Meet The Parents", "Gangs Of New York", "Cast Away", "Different Story"} & set(
+        entities
+    ), entities
+    assert entities["Ellen Marsh"].type == "person"
+    assert entities["Brown"].type == "person"

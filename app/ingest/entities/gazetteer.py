@@ -52,6 +52,11 @@ def _common_words() -> frozenset[str]:
     return frozenset(word for word in words if word.islower())
 
 
+def is_common_word(word: str) -> bool:
+    """True when the word, in lower case, is an English dictionary word ("bush", "reading")."""
+    return word.casefold() in _common_words()
+
+
 def forceable(form: str) -> bool:
     """True when a known form may be found in text the model did not mark: a capitalised
     name, and a single word only when it is no common word, first name, title or date word."""
@@ -64,7 +69,7 @@ def forceable(form: str) -> bool:
         return False
     if form.isupper():
         return True  # an acronym ("CSTO") is no common word, whatever it spells
-    return word not in _common_words() and not is_first_name(form)
+    return not is_common_word(word) and not is_first_name(form)
 
 
 class Gazetteer:

@@ -12,12 +12,14 @@ from itertools import islice, pairwise
 from typing import TYPE_CHECKING
 
 from app.config import get_settings
-from app.ingest.entities.gazetteer import Gazetteer
+from app.ingest.entities.gazetteer import Gazetteer, is_common_word
 from app.ingest.entities.linking import FoundEntity, Mention, link_mentions
 from app.ingest.entities.names import (
     AliasRow,
     AliasTable,
     canonical_name,
+    has_honorific,
+    is_first_name,
     load_alias_file,
     name_key,
 )
@@ -73,6 +75,11 @@ _OPENER_WORDS = (
     "meanwhile since while when if so yet"
 )
 _SENTENCE_OPENERS = frozenset(_OPENER_WORDS.split())
+# A capitalised small word inside a name is how titles of works are written ("Meet The
+# Parents", "Gangs Of New York"); names of organisations keep them lower case ("Bank of").
+_TITLE_CASE_INNER = frozenset(
+    {"The", "Of", "For", "And", "In", "On", "At", "To", "With", "A", "An", "Me", "My", "Is"}
+)
 _HONORIFIC_BEFORE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.?\s+$")
 
 
@@ -259,6 +266,10 @@ def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterat
         if entity_type is None:
             continue
         start, end = _with_honorific(segment.text, fixed.start), fixed.end
+        if _is_title_of_work(segment.text[start:end]):
+            continue
+        if entity_type == "person" and _is_phrase(segment.text[start:end]):
+            continue
         mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=label)
         yield _Found(index, start, end, mention, rank=0)
 
@@ -279,6 +290,24 @@ def _known_finds(segments: list[Segment], docs: list[Doc], gazetteer: Gazetteer)
 
 def _overlap(first: _Found, second: _Found) -> bool:
     return first.segment == second.segment and first.start < second.end and second.start < first.end
+
+
+def _is_title_of_work(text: str) -> bool:
+    """True for a span written like the title of a film, song or book: "Meet The Parents"."""
+    return any(word in _TITLE_CASE_INNER for word in text.split()[1:-1])
+
+
+def _is_phrase(text: str) -> bool:
+    """True for a "person" made of common words and no first name ("Cast Away", "Young
+    People", "Boxer"): a title or a phrase in capitals, not someone's name. Mr, Ms ... before
+    it make it a person whatever the words ("Mr Brown")."""
+    if has_honorific(text):
+        return False
+    name = canonical_name(text, "person")
+    if name is None:
+        return False
+    words = name.split()
+    return is_common_word(words[-1]) and not any(is_first_name(w) for w in words)
 
 
 def _clubs_throughout(segments: list[Segment], finds: list[_Found]) -> list[_Found]:
