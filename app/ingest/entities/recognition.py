@@ -298,16 +298,16 @@ def _is_title_of_work(text: str) -> bool:
 
 
 def _is_phrase(text: str) -> bool:
-    """True for a "person" made of common words and no first name ("Cast Away", "Young
-    People", "Boxer"): a title or a phrase in capitals, not someone's name. Mr, Ms ... before
-    it make it a person whatever the words ("Mr Brown")."""
+    """True for a "person" made of dictionary words, none a first name ("Cast Away",
+    "Atomic Bomb", "Boxer"): a title or a phrase in capitals, not someone's name ("Zadie
+    Smith" is). Mr, Ms ... before it make it a person whatever the words ("Mr Brown")."""
     if has_honorific(text):
         return False
     name = canonical_name(text, "person")
     if name is None:
         return False
     words = name.split()
-    return is_common_word(words[-1]) and not any(is_first_name(w) for w in words)
+    return all(is_common_word(w) and not is_first_name(w) for w in words)
 
 
 def _clubs_throughout(segments: list[Segment], finds: list[_Found]) -> list[_Found]:
