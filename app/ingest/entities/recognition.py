@@ -457,6 +457,8 @@ def _letters_within(letters: str, word: str) -> Iterator[int]:
 
 def _defined_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:
     """(long form, acronym, start, end of the long form) for each acronym defined in a line."""
+    if "(" not in text:
+        return  # both patterns need a bracket: most lines are read no further
     for match in _LONG_THEN_ACRONYM.finditer(text):
         words = match.group(1).split()
         acronym = match.group(2)

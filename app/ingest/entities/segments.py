@@ -57,7 +57,7 @@ def article_segments(title: str | None, body: str) -> list[Segment]:
 
 def _line_segments(line: str) -> list[Segment]:
     """A body line, or its prose and the pieces of the team sheet that ends it."""
-    labels = list(_SHEET_LABEL.finditer(line))
+    labels = list(_SHEET_LABEL.finditer(line)) if ":" in line else []
     if not labels:
         return [_body_segment(line)]
     ends = [label.start() for label in labels[1:]] + [len(line)]
