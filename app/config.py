@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         "ingest` while its own process stores them; default: one per core. 1 does everything "
         "in the ingest's process.",
     )
+    gazetteer_min_articles: int = Field(
+        default=2,
+        ge=0,
+        description="An entity linked to at least this many articles has its known forms "
+        "found in new articles where the model misses them (the gazetteer); 0 turns it off.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long a SQLite connection waits for a lock."
     )

@@ -92,6 +92,9 @@ class EntityAlias(SQLModel, table=True):
     entity_type: str = Field(max_length=20)
     entity_id: int = Field(foreign_key="entity.id", index=True, ondelete="CASCADE")
     curated: bool = Field(default=False, description="Set by a person: re-ingest keeps it.")
+    curated_by: str | None = Field(
+        default=None, max_length=20, description="'alias file' or 'curation' when curated."
+    )
 
 
 class ArticleEntity(SQLModel, table=True):
@@ -104,6 +107,11 @@ class ArticleEntity(SQLModel, table=True):
     entity_id: int = Field(foreign_key="entity.id", primary_key=True, ondelete="CASCADE")
     mentions: int = 1
     forms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Each form -> how recognition found it in this article: "model", "gazetteer" (a form
+    # the archive knows), "alias file" or "curation". Empty for links older than the column.
+    found_by: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
 
 
 class ArticleBand(SQLModel, table=True):

@@ -256,10 +256,28 @@ class SourceCount(SourceRef):
     article_count: int = Field(examples=[1])
 
 
+class EntityForm(BaseModel):
+    """One way the entity is written, and how Newsdesk found it."""
+
+    form: str = Field(examples=["Putin"])
+    articles: int = Field(description="Articles that write it.", examples=[4])
+    found_by: list[str] = Field(
+        description="Each way it was found: `model` (the language model and the text's own "
+        "patterns), `gazetteer` (a form the archive already knew, found where the model "
+        "missed it), `alias file` (data/aliases.csv) or `curation` (a person's merge, "
+        "split, rename or type change). Empty for links stored before this was recorded.",
+        examples=[["model", "gazetteer"]],
+    )
+
+
 class EntityDetail(EntitySummary):
     """An entity with its aliases, when it was mentioned, with whom and by whom."""
 
     aliases: list[str] = Field(examples=[["Vladimir V. Putin", "Putin", "Mr. Putin"]])
+    forms: list[EntityForm] = Field(
+        description="Its forms as articles write them (most written first) and its curated "
+        "aliases, each with how it was found."
+    )
     first_seen: datetime | None = Field(
         description="Publication date of the earliest article mentioning it (null if none "
         "of its articles has a date).",

@@ -29,10 +29,12 @@ from app.ingest.store.articles import (
     content_hash,
     linked_hashes,
 )
+from app.ingest.store.known_forms import curation_mark, known_forms
 from app.models import Article, ArticleEntity
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:
+    from app.ingest.entities.gazetteer import Gazetteer
     from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
     from app.ingest.workers import IngestWorkers
 
@@ -180,6 +182,12 @@ class Ingest:
         # Set once SQLite's write lock stayed with another process past the busy timeout:
         # why the rest of the run's articles are listed as failed instead of stored.
         self.locked_out: str | None = None
+        # The archive's known forms, built at the first batch, then grown from the entities
+        # each batch links; built again when a curation changes what a person decided.
+        self.gazetteer: Gazetteer | None = None
+        self.run_gazetteer: Gazetteer | None = None  # the gazetteer of the run under way
+        self._curation_mark: tuple[int, int | None] | None = None
+        self._linked: set[int] = set()
 
     def apply_aliases(self, path: Path) -> None:
         """Load the curated aliases first; locked out, the run's files are all listed as failed."""
@@ -199,6 +207,9 @@ class Ingest:
         self.report.skipped = [skip for _, discovery in found for skip in discovery.skipped]
         for _, discovery in found:
             self.report.unsupported.update(discovery.unsupported)
+        # One gazetteer for the whole run: the workers recognise batches ahead of the one
+        # being stored, so growing it within a run would make their answers differ.
+        self.run_gazetteer = self._known_forms()
         with self._worker_pool(found):
             for batch in self._recognised_ahead(self._batches(found, on_file)):
                 drafts = [item for item in batch if isinstance(item, ArticleDraft)]
@@ -257,7 +268,9 @@ class Ingest:
             ]
             with Session(self.engine) as session:
                 linked = linked_hashes(session, [digest for _, digest in drafts])
-            self.workers.start([draft for draft, digest in drafts if digest not in linked])
+            self.workers.start(
+                [draft for draft, digest in drafts if digest not in linked], self.run_gazetteer
+            )
             upcoming.append(batch)
             if len(upcoming) > 1:
                 yield upcoming.popleft()
@@ -266,11 +279,12 @@ class Ingest:
     def _analyse(self, drafts: list[ArticleDraft]) -> list[EntityAnalysis]:
         """The entities of each draft, recognised by the workers if there are any."""
         if self.workers is not None:
-            return self.workers.analyse(drafts)
+            return self.workers.analyse(drafts, self.run_gazetteer)
         assert self.recognizer is not None
         return self.recognizer.analyse(
             [(draft.title, draft.body, draft.language) for draft in drafts],
             batch_size=self.settings.ingest_batch_size,
+            gazetteer=self.run_gazetteer,
         )
 
     def store_drafts(self, drafts: list[ArticleDraft]) -> list[Saved | ReadFailure]:
@@ -278,6 +292,7 @@ class Ingest:
         batches, entities recognised and linked, the search index brought up to date."""
         results: list[Saved | ReadFailure] = []
         size = self.settings.ingest_batch_size
+        self.run_gazetteer = self._known_forms()
         for start in range(0, len(drafts), size):
             saved = self._store_batch(drafts[start : start + size])
             self._sync_index(wait_seconds=0)
@@ -324,9 +339,28 @@ class Ingest:
             found = self.recognizer.analyse(
                 [(draft.title, draft.body, draft.language) for _, draft in pending],
                 batch_size=self.settings.ingest_batch_size,
+                gazetteer=self._known_forms(),
             )
             run_retrying(lambda: self._link_all(pending, found))
         return len(pending)
+
+    def _known_forms(self) -> Gazetteer | None:
+        """The gazetteer brought up to date: built the first time and after a curation,
+        otherwise grown from the entities the last batches linked (a few indexed queries)."""
+        minimum = self.settings.gazetteer_min_articles
+        if self.recognizer is None or minimum == 0:
+            return None
+        from app.ingest.entities.gazetteer import Gazetteer
+
+        with Session(self.engine) as session:
+            mark = curation_mark(session)
+            if self.gazetteer is None or mark != self._curation_mark:
+                self.gazetteer, self._curation_mark = Gazetteer(), mark
+                self.gazetteer.add(*known_forms(session, minimum))
+            elif self._linked:
+                self.gazetteer.add(*known_forms(session, minimum, self._linked))
+        self._linked = set()
+        return self.gazetteer
 
     def _sync_index(self, wait_seconds: float) -> None:
         """Bring the search index up to date, unless the database is locked (left for later)."""
@@ -433,3 +467,4 @@ class Ingest:
             for (article_id, _), analysis in zip(pending, found, strict=True):
                 store.link_entities(article_id, analysis.entities, analysis.model)
             session.commit()
+        self._linked |= store.linked

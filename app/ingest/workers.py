@@ -27,6 +27,7 @@ from app.ingest.document import ArticleDraft, ReadFailure
 from app.ingest.read.readers import Discovery, ReadLimits, read_path
 
 if TYPE_CHECKING:
+    from app.ingest.entities.gazetteer import Gazetteer
     from app.ingest.entities.names import AliasTable
     from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
 
@@ -68,10 +69,12 @@ def _read(
 
 
 def _analyse(
-    articles: list[tuple[str | None, str, str | None]], batch_size: int
+    articles: list[tuple[str | None, str, str | None]],
+    batch_size: int,
+    gazetteer: Gazetteer | None,
 ) -> list[EntityAnalysis]:
     assert _recognizer is not None, "started by _start_worker"
-    return _recognizer.analyse(articles, batch_size=batch_size)
+    return _recognizer.analyse(articles, batch_size=batch_size, gazetteer=gazetteer)
 
 
 class IngestWorkers:
@@ -114,7 +117,7 @@ class IngestWorkers:
         while queued:
             yield from _results(*queued.popleft(), on_file)
 
-    def start(self, drafts: list[ArticleDraft]) -> None:
+    def start(self, drafts: list[ArticleDraft], gazetteer: Gazetteer | None = None) -> None:
         """Start recognising these drafts' entities, split among the workers."""
         drafts = [draft for draft in drafts if id(draft) not in self._started]
         if not drafts:
@@ -123,13 +126,15 @@ class IngestWorkers:
         for first in range(0, len(drafts), size):
             chunk = drafts[first : first + size]
             articles = [(draft.title, draft.body, draft.language) for draft in chunk]
-            task = self._pool.submit(_analyse, articles, self.batch_size)
+            task = self._pool.submit(_analyse, articles, self.batch_size, gazetteer)
             for place, draft in enumerate(chunk):
                 self._started[id(draft)] = (task, place)
 
-    def analyse(self, drafts: list[ArticleDraft]) -> list[EntityAnalysis]:
+    def analyse(
+        self, drafts: list[ArticleDraft], gazetteer: Gazetteer | None = None
+    ) -> list[EntityAnalysis]:
         """The entities of each draft, from recognition started earlier or started now."""
-        self.start(drafts)
+        self.start(drafts, gazetteer)
         return [self._take(draft) for draft in drafts]
 
     def forget(self, drafts: list[ArticleDraft]) -> None:

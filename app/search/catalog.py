@@ -224,6 +224,49 @@ def top_sources(session: Session, entity_id: int, limit: int) -> list[tuple[Sour
     return [(row[0], int(row[1])) for row in rows]
 
 
+# How a form was found, in the order shown: by recognition in an article's text, or tied to
+# the entity by the alias file or by a person.
+FOUND_BY_ORDER = ("model", "gazetteer", "alias file", "curation")
+
+
+@dataclass(frozen=True)
+class FormFound:
+    """One form of an entity: the articles that write it and every way it was found."""
+
+    form: str
+    articles: int
+    found_by: list[str]
+
+
+def forms_found(session: Session, entity_id: int) -> list[FormFound]:
+    """Each form of the entity (as its articles write it, and its curated aliases), most
+    written first, with how recognition found it and whether the alias file or a person
+    tied it to the entity."""
+    articles: dict[str, int] = {}
+    ways: dict[str, set[str]] = {}
+    links = session.execute(
+        select(col(ArticleEntity.forms), col(ArticleEntity.found_by)).where(
+            col(ArticleEntity.entity_id) == entity_id
+        )
+    )
+    for forms, found_by in links:
+        for form in forms:
+            articles[form] = articles.get(form, 0) + 1
+            ways.setdefault(form, set()).update(found_by.get(form, ()))
+    curated = session.execute(
+        select(col(EntityAlias.alias), col(EntityAlias.curated_by)).where(
+            col(EntityAlias.entity_id) == entity_id, col(EntityAlias.curated).is_(True)
+        )
+    )
+    for alias, curated_by in curated:
+        ways.setdefault(alias, set()).add(curated_by or "curation")
+    ranked = sorted(ways, key=lambda form: (-articles.get(form, 0), form))
+    return [
+        FormFound(form, articles.get(form, 0), [w for w in FOUND_BY_ORDER if w in ways[form]])
+        for form in ranked
+    ]
+
+
 def aliases_of(session: Session, entity_id: int) -> list[str]:
     """Every form stored as naming the entity, A–Z, each once (a form may be stored under two
     types, as after merging entities of different types)."""

@@ -227,3 +227,34 @@ def test_the_players_of_a_line_up_are_people(recognizer: EntityRecognizer) -> No
         assert entities[player].type == "person", entities.get(player)
     assert "Dudek" in entities["Jerzy Dudek"].forms
     assert not any("," in name for name in entities)
+
+
+def test_a_team_sheet_run_into_a_paragraph_is_read_as_line_ups(
+    recognizer: EntityRecognizer,
+) -> None:
+    entities = entities_of(
+        recognizer,
+        "Tom Hardwick scored twice as Ashford beat Corby. "
+        '"We were sharp," said the manager. Ashford: Pell, Garnock, Tuppen, Ravel (Osgood 70), '
+        "Marsh, Dunleavy. Subs Not Used: Kemble, Arnott. Booked: Tuppen, Marsh. "
+        "Goals: Hardwick 12, Hardwick 55. Att: 4,210 Ref: P Lowther (Durham).\n",
+    )
+    for player in ("Pell", "Garnock", "Tuppen", "Osgood", "Kemble", "Arnott", "Marsh"):
+        assert entities[player].type == "person", entities.get(player)
+    assert "Hardwick" in entities["Tom Hardwick"].forms
+    assert entities["Ashford"].type == "organization"
+    assert not {"Att", "Subs Not Used", "Booked", "Goals"} & entities.keys()
+
+
+def test_titles_of_works_and_phrases_are_no_entities(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "The comedy Meet The Parents topped the chart again, ahead of Gangs Of New York. "
+        "Critics said Cast Away and Different Story were the surprises of the season, and "
+        "the director Ellen Marsh thanked Mr Brown for his support.\n",
+    )
+    assert not {"Meet The Parents", "Gangs Of New York", "Cast Away", "Different Story"} & set(
+        entities
+    ), entities
+    assert entities["Ellen Marsh"].type == "person"
+    assert entities["Brown"].type == "person"

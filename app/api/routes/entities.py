@@ -16,6 +16,7 @@ from app.schemas import (
     ArticlePage,
     EntityCount,
     EntityDetail,
+    EntityForm,
     EntityPage,
     EntitySummary,
     ErrorResponse,
@@ -30,6 +31,7 @@ from app.search.catalog import (
     entity_listing,
     entity_page,
     entity_page_key,
+    forms_found,
     top_sources,
 )
 from app.search.cursor import Cursor, query_fingerprint
@@ -130,6 +132,10 @@ def get_entity(
         article_count=activity.articles,
         mention_count=activity.mentions,
         aliases=aliases_of(session, entity_id),
+        forms=[
+            EntityForm(form=f.form, articles=f.articles, found_by=f.found_by)
+            for f in forms_found(session, entity_id)
+        ],
         first_seen=activity.first_seen,
         last_seen=activity.last_seen,
         co_occurring=[

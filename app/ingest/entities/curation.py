@@ -63,12 +63,15 @@ def set_curated_alias(session: Session, form: str, entity_type: str, entity_id: 
         "entity_type": entity_type,
         "entity_id": entity_id,
         "curated": True,
+        "curated_by": "curation",
     }
     insert_ignoring_conflicts(session, EntityAlias, [row])
 
 
 def _move_link(session: Session, link: ArticleEntity, target_id: int, forms: list[str]) -> None:
-    """Give `target_id` the article link (adding to a link it already has there)."""
+    """Give `target_id` the article link (adding to a link it already has there), each form
+    with how it was found."""
+    found_by = {form: link.found_by[form] for form in forms if form in link.found_by}
     existing = session.get(ArticleEntity, (link.article_id, target_id))
     if existing is None:
         session.add(
@@ -77,11 +80,16 @@ def _move_link(session: Session, link: ArticleEntity, target_id: int, forms: lis
                 entity_id=target_id,
                 mentions=link.mentions,
                 forms=sorted(forms),
+                found_by=found_by,
             )
         )
     else:
         existing.mentions += link.mentions
         existing.forms = sorted({*existing.forms, *forms})
+        existing.found_by = {
+            form: sorted({*existing.found_by.get(form, ()), *found_by.get(form, ())})
+            for form in {*existing.found_by, *found_by}
+        }
         session.add(existing)
 
 
@@ -161,7 +169,7 @@ def split_alias(
     session.execute(
         update(EntityAlias)
         .where(col(EntityAlias.entity_id) == source.id, col(EntityAlias.key) == key)
-        .values(entity_id=target.id, entity_type=target.type, curated=True)
+        .values(entity_id=target.id, entity_type=target.type, curated=True, curated_by="curation")
     )
     for form, form_type in ((alias, source.type), (alias, target.type), (target.name, target.type)):
         set_curated_alias(session, form, form_type, target.id)
@@ -243,6 +251,7 @@ def _split_links(
             _move_link(session, _with(link, share), target_id, split_forms)
             link.mentions = max(1, link.mentions - share)
             link.forms = sorted(kept_forms)
+            link.found_by = {f: w for f, w in link.found_by.items() if f in kept_forms}
             session.add(link)
         else:
             _move_link(session, link, target_id, link.forms)
@@ -253,5 +262,9 @@ def _split_links(
 
 def _with(link: ArticleEntity, mentions: int) -> ArticleEntity:
     return ArticleEntity(
-        article_id=link.article_id, entity_id=link.entity_id, mentions=mentions, forms=link.forms
+        article_id=link.article_id,
+        entity_id=link.entity_id,
+        mentions=mentions,
+        forms=link.forms,
+        found_by=link.found_by,
     )

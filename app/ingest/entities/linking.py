@@ -27,6 +27,8 @@ class Mention:
 
     `name` is set when the finder already knows the canonical name (an acronym defined in the
     text); otherwise it is derived from `text`. `acronym` marks a use of such a defined acronym.
+    `found_by` says how the span was found: "model" (NER and the text's own patterns),
+    "gazetteer" (a form the archive knows), "alias file" or "curation".
     """
 
     text: str
@@ -35,6 +37,7 @@ class Mention:
     name: str | None = None
     acronym: bool = False
     label: str = ""
+    found_by: str = "model"
 
 
 @dataclass
@@ -46,6 +49,7 @@ class FoundEntity:
     forms: dict[str, int] = field(default_factory=dict)
     mentions: int = 0
     aliases: set[str] = field(default_factory=set)
+    found_by: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,12 +223,16 @@ def _to_entity(key: str, members: Sequence[_Resolved]) -> FoundEntity:
     """Build the entity; its name is the most used spelling of the group's own key."""
     own = Counter(r.name for r in members if name_key(r.name) == key)
     forms = Counter(_as_written(r.mention.text) for r in members)
+    found_by: dict[str, set[str]] = {}
+    for r in members:
+        found_by.setdefault(_as_written(r.mention.text), set()).add(r.mention.found_by)
     return FoundEntity(
         name=own.most_common(1)[0][0],
         type=_group_type(members),
         forms=dict(forms),
         mentions=len(members),
         aliases={r.mention.text for r in members if r.mention.acronym},
+        found_by={form: sorted(ways) for form, ways in found_by.items()},
     )
 
 

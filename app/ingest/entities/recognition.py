@@ -12,11 +12,14 @@ from itertools import islice, pairwise
 from typing import TYPE_CHECKING
 
 from app.config import get_settings
+from app.ingest.entities.gazetteer import Gazetteer, is_common_word
 from app.ingest.entities.linking import FoundEntity, Mention, link_mentions
 from app.ingest.entities.names import (
     AliasRow,
     AliasTable,
     canonical_name,
+    has_honorific,
+    is_first_name,
     load_alias_file,
     name_key,
 )
@@ -26,7 +29,7 @@ from app.ingest.entities.spans import SpanGuess, corrected
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Span
+    from spacy.tokens import Doc, Span
 
 __all__ = [
     "ENGLISH_MODEL",
@@ -72,6 +75,11 @@ _OPENER_WORDS = (
     "meanwhile since while when if so yet"
 )
 _SENTENCE_OPENERS = frozenset(_OPENER_WORDS.split())
+# A capitalised small word inside a name is how titles of works are written ("Meet The
+# Parents", "Gangs Of New York"); names of organisations keep them lower case ("Bank of").
+_TITLE_CASE_INNER = frozenset(
+    {"The", "Of", "For", "And", "In", "On", "At", "To", "With", "A", "An", "Me", "My", "Is"}
+)
 _HONORIFIC_BEFORE = re.compile(r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.?\s+$")
 
 
@@ -91,7 +99,9 @@ class _Found:
     start: int
     end: int
     mention: Mention
-    rank: int  # higher wins an overlap: defined acronyms 2, curated names 1, NER 0, repeats -1
+    # Higher wins an overlap: defined acronyms 2, curated names 1, NER and known forms 0,
+    # repeats -1. Known forms never overlap the others: they are dropped where they would.
+    rank: int
 
 
 @dataclass(frozen=True)
@@ -145,14 +155,20 @@ class EntityRecognizer:
         return self._loaded
 
     def recognize(
-        self, articles: Sequence[tuple[str | None, str]], batch_size: int = 64
+        self,
+        articles: Sequence[tuple[str | None, str]],
+        batch_size: int = 64,
+        gazetteer: Gazetteer | None = None,
     ) -> list[list[FoundEntity]]:
-        """Entities of each (title, body) pair; title entities only confirm ones in the body."""
+        """Entities of each (title, body) pair; title entities only confirm ones in the body.
+        With a gazetteer, the forms the archive knows are found where the model missed them."""
         if not articles:
             return []  # nothing to read: the model need not load
         per_article = [article_segments(title, body) for title, body in articles]
         texts = (segment.model_text for segments in per_article for segment in segments)
         nlp = self.nlp
+        if gazetteer is not None:
+            gazetteer.prepare(nlp)
         results = []
         # Every new word of a text would stay in the vocabulary (its StringStore and lexemes)
         # for the life of the process: a collector or ingest that runs for days grows with
@@ -161,26 +177,31 @@ class EntityRecognizer:
         with nlp.memory_zone():
             docs = iter(nlp.pipe(texts, batch_size=batch_size))
             for segments in per_article:
+                read = list(islice(docs, len(segments)))
                 ner_finds = [
                     found
-                    for index, doc in enumerate(islice(docs, len(segments)))
+                    for index, doc in enumerate(read)
                     for found in _ner_finds(index, segments[index], doc.ents)
                 ]
-                results.append(self._link(segments, ner_finds))
+                known = _known_finds(segments, read, gazetteer) if gazetteer is not None else []
+                results.append(self._link(segments, ner_finds, known))
         return results
 
     def analyse(
-        self, articles: Sequence[tuple[str | None, str, str | None]], batch_size: int = 64
+        self,
+        articles: Sequence[tuple[str | None, str, str | None]],
+        batch_size: int = 64,
+        gazetteer: Gazetteer | None = None,
     ) -> list[EntityAnalysis]:
         """Entities of each (title, body, language) by the model for its language; a model
-        never reads a language it was not trained on."""
+        never reads a language it was not trained on. The gazetteer serves English text."""
         models = [model_for(language) for _, _, language in articles]
         english_articles = [
             (title, body)
             for (title, body, _), model in zip(articles, models, strict=True)
             if model == ENGLISH_MODEL
         ]
-        english = iter(self.recognize(english_articles, batch_size=batch_size))
+        english = iter(self.recognize(english_articles, batch_size, gazetteer))
         results = []
         for (title, body, _), model in zip(articles, models, strict=True):
             if model == ENGLISH_MODEL:
@@ -191,13 +212,17 @@ class EntityRecognizer:
                 results.append(EntityAnalysis(None, []))
         return results
 
-    def _link(self, segments: list[Segment], ner_finds: list[_Found]) -> list[FoundEntity]:
-        """Add defined acronyms and curated names to the NER finds, settle overlaps, link."""
+    def _link(
+        self, segments: list[Segment], ner_finds: list[_Found], known: list[_Found]
+    ) -> list[FoundEntity]:
+        """Add defined acronyms, curated names and the forms the archive knows to the NER
+        finds (a known form only where nothing else was found), settle overlaps, link."""
         finds = _clubs_throughout(segments, ner_finds)
         for definition in _definitions(segments, ner_finds, self.curated):
             finds.extend(_acronym_finds(segments, definition))
         if self._curated_phrase is not None:
             finds.extend(self._curated_finds(segments))
+        finds.extend(k for k in known if not any(_overlap(k, f) for f in finds))
         finds.extend(_other_mentions(segments, finds))
         linked = link_mentions([f.mention for f in _without_overlaps(finds)], self.curated)
         return _without_common_words(segments, linked, self.curated)
@@ -209,7 +234,9 @@ class EntityRecognizer:
             for match in self._curated_phrase.finditer(segment.text):
                 hit = self.curated.lookup(match.group())
                 if hit is not None:
-                    mention = Mention(match.group(), hit[1], segment.in_title)
+                    mention = Mention(
+                        match.group(), hit[1], segment.in_title, found_by="alias file"
+                    )
                     yield _Found(index, match.start(), match.end(), mention, rank=1)
 
 
@@ -223,7 +250,7 @@ def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterat
     """NER spans of one segment with a type we keep, corrected where NER cuts names short;
     the players of a line-up, which the model reads poorly, without it."""
     if segment.lineup:
-        for start, end in lineup_names(segment.text):
+        for start, end in lineup_names(segment.model_text):
             mention = Mention(segment.text[start:end], "person", False, label="PERSON")
             yield _Found(index, start, end, mention, rank=0)
         return
@@ -239,8 +266,48 @@ def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterat
         if entity_type is None:
             continue
         start, end = _with_honorific(segment.text, fixed.start), fixed.end
+        if _is_title_of_work(segment.text[start:end]):
+            continue
+        if entity_type == "person" and _is_phrase(segment.text[start:end]):
+            continue
         mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=label)
         yield _Found(index, start, end, mention, rank=0)
+
+
+def _known_finds(segments: list[Segment], docs: list[Doc], gazetteer: Gazetteer) -> list[_Found]:
+    """The known forms written in each segment (line-ups are read by their own rule)."""
+    finds = []
+    for index, (segment, doc) in enumerate(zip(segments, docs, strict=True)):
+        if segment.lineup:
+            continue
+        for start, end, known in gazetteer.finds(doc):
+            mention = Mention(
+                segment.text[start:end], known.type, segment.in_title, found_by=known.found_by
+            )
+            finds.append(_Found(index, start, end, mention, rank=0))
+    return finds
+
+
+def _overlap(first: _Found, second: _Found) -> bool:
+    return first.segment == second.segment and first.start < second.end and second.start < first.end
+
+
+def _is_title_of_work(text: str) -> bool:
+    """True for a span written like the title of a film, song or book: "Meet The Parents"."""
+    return any(word in _TITLE_CASE_INNER for word in text.split()[1:-1])
+
+
+def _is_phrase(text: str) -> bool:
+    """True for a "person" made of dictionary words, none a first name ("Cast Away",
+    "Atomic Bomb", "Boxer"): a title or a phrase in capitals, not someone's name ("Zadie
+    Smith" is). Mr, Ms ... before it make it a person whatever the words ("Mr Brown")."""
+    if has_honorific(text):
+        return False
+    name = canonical_name(text, "person")
+    if name is None:
+        return False
+    words = name.split()
+    return all(is_common_word(w) and not is_first_name(w) for w in words)
 
 
 def _clubs_throughout(segments: list[Segment], finds: list[_Found]) -> list[_Found]:
@@ -319,6 +386,7 @@ def _other_mentions(segments: list[Segment], finds: list[_Found]) -> Iterator[_F
                 source.name,
                 source.acronym,
                 source.label,
+                source.found_by,
             )
             yield _Found(index, match.start(), match.end(), mention, rank=-1)
 
@@ -389,6 +457,8 @@ def _letters_within(letters: str, word: str) -> Iterator[int]:
 
 def _defined_pairs(text: str) -> Iterator[tuple[str, str, int, int]]:
     """(long form, acronym, start, end of the long form) for each acronym defined in a line."""
+    if "(" not in text:
+        return  # both patterns need a bracket: most lines are read no further
     for match in _LONG_THEN_ACRONYM.finditer(text):
         words = match.group(1).split()
         acronym = match.group(2)

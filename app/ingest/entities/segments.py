@@ -16,6 +16,10 @@ _TABLE_WORDS = frozenset({"and", "aet", "pen", "pens", "agg", "og"})
 _NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}"
 _LINEUP_ITEM = re.compile(rf"\s*({_NAME})(?:\s*\(({_NAME})\s+\d+\))?\s*[.,]?\s*")
 _MIN_LINEUP = 5
+# A label of a team sheet run into a paragraph after a match report: "Newcastle: Given, Carr,
+# Bowyer, Robert (Jenas 77), Shearer. Subs Not Used: Butt, Harper. Booked: Dyer. Goals:
+# Bowyer 35. Att: 50,430 Ref: S Dunn (Gloucestershire)." Each label starts a piece.
+_SHEET_LABEL = re.compile(r"(?<![\w,])((?:[A-Z][\w'’-]*\s+){0,3}[A-Z][\w'’-]*):\s+")
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,52 @@ class Segment:
 def article_segments(title: str | None, body: str) -> list[Segment]:
     """The title, then every non-blank line of the body."""
     lines = [line.strip() for line in body.splitlines()]
-    segments = [_body_segment(line) for line in lines if line]
+    segments = [segment for line in lines if line for segment in _line_segments(line)]
     if title and title.strip():
         line = " ".join(title.split())
         # A headline that is a result ("Newcastle 2-1 Bolton") names the clubs that played.
         table = _as_table_row(line)
         segments.insert(0, Segment(line, True, table.ner_text, table.table_row))
     return segments
+
+
+def _line_segments(line: str) -> list[Segment]:
+    """A body line, or its prose and the pieces of the team sheet that ends it."""
+    labels = list(_SHEET_LABEL.finditer(line)) if ":" in line else []
+    if not labels:
+        return [_body_segment(line)]
+    ends = [label.start() for label in labels[1:]] + [len(line)]
+    pieces = [
+        (label, line[label.end() : end].rstrip(" ."))
+        for label, end in zip(labels, ends, strict=True)
+    ]
+    first = next((n for n, (_, items) in enumerate(pieces) if _is_team(items)), None)
+    if first is None:
+        return [_body_segment(line)]
+    prose = line[: pieces[first][0].start()].strip()
+    segments = [_body_segment(prose)] if prose else []
+    for label, items in pieces[first:]:
+        if _is_team(items):
+            # The team's name: a place in a table of results is the club (recognition).
+            segments.append(Segment(label.group(1), False, table_row=True))
+        if items:
+            segments.append(_sheet_items(items))
+    return segments
+
+
+def _is_team(items: str) -> bool:
+    return len(list(lineup_names(items))) >= _MIN_LINEUP
+
+
+def _sheet_items(items: str) -> Segment:
+    """The names after a team sheet's label, read as a line-up when they are names with
+    minutes ("Bowyer 35, Dyer 69"), else as any line."""
+    if list(lineup_names(items)):
+        return Segment(items, False, lineup=True)
+    masked = _NUMBER_TOKEN.sub(lambda m: re.sub(r"[^,;]", " ", m.group()), items)
+    if list(lineup_names(masked)):
+        return Segment(items, False, ner_text=masked, lineup=True)
+    return _body_segment(items)
 
 
 def _body_segment(line: str) -> Segment:

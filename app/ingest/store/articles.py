@@ -229,6 +229,7 @@ def add_curated_alias(session: Session, alias: str, canonical: str, entity_type:
                     "entity_type": entity_type,
                     "entity_id": entity_id,
                     "curated": True,
+                    "curated_by": "alias file",
                 }
             ],
         )
@@ -243,6 +244,8 @@ class ArticleStore:
         self.entities = EntityResolver(session)
         self.duplicates = DuplicateIndex(session)
         self._sources: dict[str, int] = {}
+        # The entities linked by this store: what a gazetteer learns from after the commit.
+        self.linked: set[int] = set()
 
     def save(self, draft: ArticleDraft) -> tuple[int, Outcome, bool]:
         """Insert or update one article: its id, what happened, and whether it needs entities."""
@@ -299,11 +302,21 @@ class ArticleStore:
                     continue  # every form went to entities a person split off
                 link = links.setdefault(
                     entity_id,
-                    {"article_id": article_id, "entity_id": entity_id, "mentions": 0, "forms": []},
+                    {
+                        "article_id": article_id,
+                        "entity_id": entity_id,
+                        "mentions": 0,
+                        "forms": [],
+                        "found_by": {},
+                    },
                 )
                 link["mentions"] += sum(forms.values()) if len(placed) > 1 else entity.mentions
                 link["forms"] = sorted({*link["forms"], *forms})
+                for form in forms:
+                    ways = {*link["found_by"].get(form, ()), *entity.found_by.get(form, ())}
+                    link["found_by"][form] = sorted(ways)
         insert_ignoring_conflicts(self.session, ArticleEntity, list(links.values()))
+        self.linked.update(links)
 
     def _find(self, digest: str, draft: ArticleDraft, identity: str) -> Article | None:
         by_hash = self.session.exec(
