@@ -108,7 +108,7 @@ def log_likelihood(a: int, n: int, b: int, m: int) -> float:
     # Written out (it runs for every candidate term): the four cells in order, empty ones out.
     total, found = n + m, a + b
     rest = total - found
-    score = 0
+    score: float = 0
     if a:
         score += a * log(a * total / (n * found))
     if n - a:
