@@ -105,11 +105,18 @@ def compare(
         last = key_start(max(t.periods[-1] for t in ranged))
         periods = periods_between(first, last, interval, search.settings.timeline_max_periods)
     series = []
+    # Queries differing only in what articles say share one denominator: counted once.
+    counted: list[tuple[ArticleFilter, list[int]]] = []
     for (name, flt), timeline in zip(queries, timelines, strict=True):
         counts = aligned(timeline, periods)
         found = ComparedSeries(name, counts, sum(counts) + timeline.undated, timeline.undated)
         if share:
-            found.denominators = denominators(search, flt, interval, periods)
+            base = share_base(flt)
+            known = next((totals for other, totals in counted if other == base), None)
+            if known is None:
+                known = denominators(search, flt, interval, periods)
+                counted.append((base, known))
+            found.denominators = known
             found.shares = shares(counts, found.denominators)
         if spikes is not None:
             found.spikes = flag_spikes(counts, spikes)
