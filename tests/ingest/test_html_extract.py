@@ -72,6 +72,24 @@ def test_a_short_label_above_the_story_is_dropped() -> None:
     assert draft.body.startswith("The town council approved")
 
 
+def test_lines_in_one_paragraph_with_the_story_open_it() -> None:
+    # A post's paragraph opens with the topic's name and the headline again, broken by <br>
+    # from its first sentences. The headline, date and label above stand in elements of
+    # their own and go; the lines inside the story's paragraph are the story's.
+    entry = "<br>".join(["<a href='/budget'>Budget 2019</a><br>", "Council passes budget", *STORY])
+    head = '<div class="date">March 18, 2019</div><div><span>Sponsored link</span></div>'
+    draft = extract(page(entry).replace("</h1>", f"</h1>{head}"))
+    assert draft.body.startswith("Budget 2019\n\nCouncil passes budget\n\nThe town council")
+    assert "Sponsored link" not in draft.body
+
+
+def test_byline_in_one_paragraph_with_the_story_is_still_taken_out() -> None:
+    html = page(f"By Ann Lee<br>{STORY[0]}", *STORY[1:])
+    draft = extract(html)
+    assert draft.body.startswith("The town council approved")
+    assert draft.author == "Ann Lee"
+
+
 CAPTION = "The old hall by the river, where the council met for six hours on Monday."
 
 

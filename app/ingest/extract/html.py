@@ -12,6 +12,7 @@ from app.ingest.extract.pageauthor import choose_authors
 from app.ingest.extract.pagedate import DateChoice, choose_published
 from app.ingest.extract.pagemeta import PageMeta, read_page_meta
 from app.ingest.extract.pagetitle import choose_title
+from app.ingest.extract.paragraphs import joined_lines
 from app.ingest.extract.plaintext import build_draft, extract_from_lines
 from app.ingest.extract.textclean import ends_sentence, text_lines
 
@@ -122,6 +123,7 @@ def _read_document(
     if title:
         findings.offer("title", title.text, title.label, RANK_METADATA)
     lines = with_opening(html, lines, title.text if title else None)
+    joined = joined_lines(html, lines)
     if authors := choose_authors(page, _stripped(document.author)):
         findings.offer("author", authors.text, authors.label, RANK_METADATA)
     for attribute, name in _META_FIELDS.items():
@@ -129,7 +131,7 @@ def _read_document(
         findings.offer(name, value, HTML_META, RANK_METADATA)
     if published is not None:
         findings.offer("published_at", published.when, published.label, RANK_METADATA)
-    return extract_from_lines(lines, origin, findings, page=True)
+    return extract_from_lines(lines, origin, findings, page=True, joined=joined)
 
 
 def _stripped(value: object) -> str | None:
