@@ -173,6 +173,42 @@ def test_text_standfirst_rule_counts_other_sentence_ends() -> None:
     assert draft.body.startswith("新しい予算が承認された。")
 
 
+# a reading of the page's interface is not its text
+
+PLAYER = [
+    "If playback doesn't begin shortly, try restarting your device.",
+    "You're signed out",
+    "Videos you watch may be added to the TV's watch history and influence TV"
+    " recommendations. To avoid this, cancel and sign in to the site on your computer.",
+    "Switch camera",
+    "Watch ads now so you can enjoy fewer interruptions",
+    "Got it",
+]
+
+
+def video_page(*texts: str) -> str:
+    head = (
+        '<meta property="og:title" content="Town Forum 2016 - Keynote by Ann Lee">'
+        '<meta property="og:description" content="Keynote by Ann Lee">'
+    )
+    return page(*texts, h1=None, head=head)
+
+
+def test_video_page_whose_text_is_its_player_has_its_description_for_body() -> None:
+    # trafilatura reads only the player's interface: nothing in it names what the headline
+    # and description name, so the page's own description is the text.
+    draft = extract(video_page(*PLAYER))
+    assert draft.body == "Keynote by Ann Lee"
+    assert draft.title == "Town Forum 2016 - Keynote by Ann Lee"
+
+
+def test_short_text_that_names_the_topic_is_kept_over_the_description() -> None:
+    text = "Ann Lee opened the town forum with a keynote on the new budget and its cuts."
+    draft = extract(video_page(*PLAYER, text))
+    assert text in draft.body
+    assert draft.body != "Keynote by Ann Lee"
+
+
 # pages the precise reading empties are read again before being refused
 
 
