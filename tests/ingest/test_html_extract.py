@@ -72,6 +72,24 @@ def test_a_short_label_above_the_story_is_dropped() -> None:
     assert draft.body.startswith("The town council approved")
 
 
+def test_lines_in_one_paragraph_with_the_story_open_it() -> None:
+    # A post's paragraph opens with the topic's name and the headline again, broken by <br>
+    # from its first sentences. The headline, date and label above stand in elements of
+    # their own and go; the lines inside the story's paragraph are the story's.
+    entry = "<br>".join(["<a href='/budget'>Budget 2019</a><br>", "Council passes budget", *STORY])
+    head = '<div class="date">March 18, 2019</div><div><span>Sponsored link</span></div>'
+    draft = extract(page(entry).replace("</h1>", f"</h1>{head}"))
+    assert draft.body.startswith("Budget 2019\n\nCouncil passes budget\n\nThe town council")
+    assert "Sponsored link" not in draft.body
+
+
+def test_byline_in_one_paragraph_with_the_story_is_still_taken_out() -> None:
+    html = page(f"By Ann Lee<br>{STORY[0]}", *STORY[1:])
+    draft = extract(html)
+    assert draft.body.startswith("The town council approved")
+    assert draft.author == "Ann Lee"
+
+
 CAPTION = "The old hall by the river, where the council met for six hours on Monday."
 
 
@@ -153,6 +171,42 @@ def test_text_standfirst_rule_counts_other_sentence_ends() -> None:
     draft = extract_text_article(text, "a.txt")
     assert draft.subtitle is None
     assert draft.body.startswith("新しい予算が承認された。")
+
+
+# a reading of the page's interface is not its text
+
+PLAYER = [
+    "If playback doesn't begin shortly, try restarting your device.",
+    "You're signed out",
+    "Videos you watch may be added to the TV's watch history and influence TV"
+    " recommendations. To avoid this, cancel and sign in to the site on your computer.",
+    "Switch camera",
+    "Watch ads now so you can enjoy fewer interruptions",
+    "Got it",
+]
+
+
+def video_page(*texts: str) -> str:
+    head = (
+        '<meta property="og:title" content="Town Forum 2016 - Keynote by Ann Lee">'
+        '<meta property="og:description" content="Keynote by Ann Lee">'
+    )
+    return page(*texts, h1=None, head=head)
+
+
+def test_video_page_whose_text_is_its_player_has_its_description_for_body() -> None:
+    # trafilatura reads only the player's interface: nothing in it names what the headline
+    # and description name, so the page's own description is the text.
+    draft = extract(video_page(*PLAYER))
+    assert draft.body == "Keynote by Ann Lee"
+    assert draft.title == "Town Forum 2016 - Keynote by Ann Lee"
+
+
+def test_short_text_that_names_the_topic_is_kept_over_the_description() -> None:
+    text = "Ann Lee opened the town forum with a keynote on the new budget and its cuts."
+    draft = extract(video_page(*PLAYER, text))
+    assert text in draft.body
+    assert draft.body != "Keynote by Ann Lee"
 
 
 # pages the precise reading empties are read again before being refused

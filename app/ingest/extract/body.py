@@ -24,13 +24,23 @@ _NOTICE_LINES_AFTER_ID = 4
 _PUBLISHER_LINE_MAX_WORDS = 6
 
 
-def clean_body(lines: list[str], findings: Findings, dateline_line: str | None) -> list[str]:
-    """The body paragraphs left once furniture, metadata lines and notices are gone."""
+def clean_body(
+    lines: list[str],
+    findings: Findings,
+    dateline_line: str | None,
+    opening_lines: int = 0,
+) -> list[str]:
+    """The body paragraphs left once furniture, metadata lines and notices are gone.
+
+    A line repeating the headline is a caption, unless it is one of the `opening_lines`
+    the page prints as the paragraph opening the body: there it introduces the text.
+    """
     lines = _cut_closing_notices(lines, findings)
     title = findings.get("title")
     paragraphs: list[str] = []
-    for line in lines:
-        if take_metadata_line(line, findings) or is_furniture(line) or is_caption_of(line, title):
+    for index, line in enumerate(lines):
+        caption = index >= opening_lines and is_caption_of(line, title)
+        if take_metadata_line(line, findings) or is_furniture(line) or caption:
             continue
         paragraphs.append(_strip_publisher_credit(line, findings))
     paragraphs = [paragraph for paragraph in paragraphs if paragraph]

@@ -66,6 +66,8 @@ class Header:
 
     body_start: int = 0
     dateline_line: str | None = None
+    # Lines from body_start the page prints as one paragraph (0 when it is a line of its own).
+    opening_lines: int = 0
 
 
 def dateline_place(paragraph: str) -> str | None:
@@ -79,29 +81,50 @@ def dateline_place(paragraph: str) -> str | None:
     return match["place"]
 
 
-def scan_header(lines: list[str], findings: Findings, *, page: bool = False) -> Header:
+def scan_header(
+    lines: list[str],
+    findings: Findings,
+    *,
+    page: bool = False,
+    joined: frozenset[int] = frozenset(),
+) -> Header:
     """Walk the top lines, offering what they state to `findings`, until the body begins.
 
     `page` is True for text a library extracted from a web page: its first lines are the
     article's, so only a short label above them is taken out as a standfirst.
+    `joined` holds the indices `i` where the page prints lines `i` and `i + 1` in one
+    paragraph: a line in a paragraph with others opens the body unless it states metadata
+    or is furniture (a page's headline, date and labels stand in elements of their own).
     """
     header = Header()
     index = 0
     while index < len(lines):
         line, more_follow = lines[index], index + 1 < len(lines)
-        if not _take_line(line, more_follow, findings, header, page):
+        in_paragraph = index in joined or index - 1 in joined
+        if not _take_line(line, more_follow, findings, header, page, in_paragraph):
             break
         index += 1
-    header.body_start = index
+    header.body_start = end = index
+    if index in joined or index - 1 in joined:
+        while end in joined:
+            end += 1
+        header.opening_lines = end - index + 1
     return header
 
 
 def _take_line(
-    line: str, more_follow: bool, findings: Findings, header: Header, page: bool
+    line: str,
+    more_follow: bool,
+    findings: Findings,
+    header: Header,
+    page: bool,
+    in_paragraph: bool = False,
 ) -> bool:
     """Consume one header line (offering what it says); False when the line is body text."""
     title = findings.get("title")
-    if take_metadata_line(line, findings) or is_furniture(line) or is_caption_of(line, title):
+    if take_metadata_line(line, findings) or is_furniture(line):
+        return True
+    if not in_paragraph and is_caption_of(line, title):
         return True
     if title is None and is_ticker(line):
         return True
@@ -110,6 +133,9 @@ def _take_line(
         if title is not None:
             findings.offer("published_at", day, from_text("date-line"), RANK_TEXT_WEAKEST)
         return True
+    if in_paragraph:
+        # A label or the headline printed in one paragraph with the article's text opens it.
+        return False
     if title is None:
         if more_follow and _looks_like_headline(line):
             findings.offer("title", line, from_text("first-line"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import trafilatura
 from trafilatura.settings import Document
 
@@ -12,6 +15,7 @@ from app.ingest.extract.pageauthor import choose_authors
 from app.ingest.extract.pagedate import DateChoice, choose_published
 from app.ingest.extract.pagemeta import PageMeta, read_page_meta
 from app.ingest.extract.pagetitle import choose_title
+from app.ingest.extract.paragraphs import joined_lines
 from app.ingest.extract.plaintext import build_draft, extract_from_lines
 from app.ingest.extract.textclean import ends_sentence, text_lines
 
@@ -26,6 +30,10 @@ _MIN_BODY_CHARS = 200
 # An opening the precise reading dropped: at most this many paragraphs of running text.
 _MAX_LOST_LEAD = 2
 _PROSE_MIN_CHARS = 60
+# A body this long is an article whatever words it uses; a shorter one must name the topic.
+_SHORT_READING_CHARS = 1000
+_TERM_MIN_CHARS = 4
+_WORD = re.compile(r"\w+")
 
 
 def extract_html_article(html: str, origin: str, url: str | None = None) -> ArticleDraft:
@@ -34,7 +42,9 @@ def extract_html_article(html: str, origin: str, url: str | None = None) -> Arti
     `url` is the page's address when the user gave it (a sidecar): the date in it and the
     site's name help. trafilatura reads the page precisely first (keeping related-story lists
     out); its default reading gives back an opening paragraph precision dropped, or the
-    article when the precise reading left next to no text.
+    article when the precise reading left next to no text. A short reading that names
+    nothing the page's headline and description name (a video player's buttons) gives way
+    to the page's description.
     """
     page = read_page_meta(html)
     published = choose_published(page, html, url)
@@ -54,7 +64,37 @@ def extract_html_article(html: str, origin: str, url: str | None = None) -> Arti
                 broad, text_lines(broad.text or ""), page, published, url, origin, html
             )
             best = draft if len(draft.body) > len(best.body) else best
+    document = precise or broad
+    if document is not None and _reads_something_else(best):
+        # The page's own summary of what it shows stands in for a reading of its interface.
+        lines = text_lines(best.subtitle or "")
+        draft = _read_document(document, lines, page, published, url, origin, html)
+        best = draft if draft.body else best
     return best
+
+
+def _reads_something_else(draft: ArticleDraft) -> bool:
+    """True for a short body that shares no word with the page's headline or description.
+
+    A page whose text is a video, a consent notice or placeholder text gives trafilatura
+    only its interface ("If playback doesn't begin shortly…", "Got it"): a reading that
+    names nothing its headline and description name is about something else.
+    """
+    if not draft.subtitle or len(draft.body) >= _SHORT_READING_CHARS:
+        return False
+    body = draft.body.casefold()
+    return not any(term in body for term in _terms(f"{draft.title or ''} {draft.subtitle}"))
+
+
+def _terms(text: str) -> set[str]:
+    """Words of four letters or more, and pairs of characters in scripts without spaces."""
+    terms: set[str] = set()
+    for word in _WORD.findall(text.casefold()):
+        if any(unicodedata.east_asian_width(char) in "WF" for char in word):
+            terms.update(word[i : i + 2] for i in range(len(word) - 1))
+        elif len(word) >= _TERM_MIN_CHARS and not word.isdigit():
+            terms.add(word)
+    return terms
 
 
 def _reading(html: str, url: str | None, *, precise: bool) -> Document | None:
@@ -122,6 +162,7 @@ def _read_document(
     if title:
         findings.offer("title", title.text, title.label, RANK_METADATA)
     lines = with_opening(html, lines, title.text if title else None)
+    joined = joined_lines(html, lines)
     if authors := choose_authors(page, _stripped(document.author)):
         findings.offer("author", authors.text, authors.label, RANK_METADATA)
     for attribute, name in _META_FIELDS.items():
@@ -129,7 +170,7 @@ def _read_document(
         findings.offer(name, value, HTML_META, RANK_METADATA)
     if published is not None:
         findings.offer("published_at", published.when, published.label, RANK_METADATA)
-    return extract_from_lines(lines, origin, findings, page=True)
+    return extract_from_lines(lines, origin, findings, page=True, joined=joined)
 
 
 def _stripped(value: object) -> str | None:

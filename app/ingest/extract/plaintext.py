@@ -32,16 +32,24 @@ def extract_text_article(text: str, origin: str) -> ArticleDraft:
 
 
 def extract_from_lines(
-    lines: list[str], origin: str, findings: Findings, *, page: bool = False
+    lines: list[str],
+    origin: str,
+    findings: Findings,
+    *,
+    page: bool = False,
+    joined: frozenset[int] = frozenset(),
 ) -> ArticleDraft:
     """Apply the text rules to an article's lines, on top of what `findings` already holds.
 
-    `page` marks text extracted from a web page (see `scan_header`).
+    `page` marks text extracted from a web page; `joined` holds the indices `i` where the
+    page prints lines `i` and `i + 1` in one paragraph (see `scan_header`).
     """
     # Known early so that dates in the text are read in the article's language.
     findings.offer("language", detect_language("\n".join(lines)), from_text("langid"))
-    header = scan_header(lines, findings, page=page)
-    paragraphs = clean_body(lines[header.body_start :], findings, header.dateline_line)
+    header = scan_header(lines, findings, page=page, joined=joined)
+    paragraphs = clean_body(
+        lines[header.body_start :], findings, header.dateline_line, header.opening_lines
+    )
     return build_draft(origin, paragraphs, findings)
 
 
