@@ -269,9 +269,8 @@ def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterat
         start, end = _with_honorific(segment.text, fixed.start), fixed.end
         if _is_title_of_work(segment.text[start:end]):
             continue
-        cue = cued_type(segment.text, start, end, entity_type)
-        if cue == "work":
-            continue
+        # A nationality ("Welsh arts funding") is an adjective whatever noun precedes it.
+        cue = None if label == "NORP" else cued_type(segment.text, start, end, entity_type)
         if is_event_name(segment.text[start:end]):
             entity_type = "other"
         if entity_type == "person" and cue is None and _is_phrase(segment.text[start:end]):
