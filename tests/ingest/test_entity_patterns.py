@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.ingest.entities.cues import cued_type
 from app.ingest.entities.names import AliasTable, canonical_name, name_key
 from app.ingest.entities.recognition import EntityRecognizer, FoundEntity
 
@@ -258,3 +259,90 @@ def test_titles_of_works_and_phrases_are_no_entities(recognizer: EntityRecognize
     ), entities
     assert entities["Ellen Marsh"].type == "person"
     assert entities["Brown"].type == "person"
+
+
+def test_the_noun_before_a_name_gives_its_type(recognizer: EntityRecognizer) -> None:
+    # The model reads a charity as a person, a spokesman as an organisation and a club as
+    # something else; the common noun the text puts before each name says what it is.
+    entities = entities_of(
+        recognizer,
+        "Shares in the firm fell. The charity Mencap said the plan was unfair. Mencap has 500 "
+        "staff. Conservative local government spokesman Glyn Davies agreed. He played in a "
+        "friendly for his club AS Roma on Sunday.",
+    )
+    assert entities["Mencap"].type == "organization"
+    assert entities["Mencap"].forms == {"Mencap": 2}
+    assert entities["Glyn Davies"].type == "person"
+    assert entities["AS Roma"].type == "organization"
+
+
+def test_a_corporation_after_a_name_makes_it_one_throughout(
+    recognizer: EntityRecognizer,
+) -> None:
+    entities = entities_of(
+        recognizer,
+        "The Titan corporation was accused of paying agents in Benin. Titan, a "
+        "California-based company, pleaded guilty.",
+    )
+    assert (entities["Titan"].type, entities["Titan"].forms) == ("organization", {"Titan": 2})
+    assert entities["Benin"].type == "location"
+
+
+def test_a_title_after_film_or_movie_is_a_work_throughout(recognizer: EntityRecognizer) -> None:
+    # A work is "other" (spaCy's WORK_OF_ART), also where no noun announces it.
+    entities = entities_of(
+        recognizer,
+        "Vince Vaughn stars in quirky movie Thumbsucker, while Finnish film The Three Rooms "
+        "of Melancholia looks at the war in Chechnya. Critics in Chechnya liked Thumbsucker.",
+    )
+    assert entities["Thumbsucker"].type == "other"
+    assert entities["Thumbsucker"].forms == {"Thumbsucker": 2}
+    assert entities["Three Rooms of Melancholia"].type == "other"
+    assert entities["Vince Vaughn"].type == "person"
+    assert entities["Chechnya"].type == "location"
+
+
+def test_a_lone_word_written_in_a_place_is_the_place(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "Mr Howard is expected to tell activists in Powys that voters want change. The "
+        "benefit show will be held at Anfield.",
+    )
+    assert entities["Powys"].type == "location"
+    assert entities["Anfield"].type == "location"
+    assert entities["Howard"].type == "person"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "entity_type", "expected"),
+    [
+        ("activists in Powys said", "Powys", "person", "location"),
+        # The preposition governs what follows the possessive ("in Billboard's chart").
+        ("number two in Billboard's pop chart", "Billboard", "person", None),
+        # Only a lone word the model took for a person: a full name stays a person.
+        ("activists in Mike Judge said", "Mike Judge", "person", None),
+        ("a deal in Microsoft shares", "Microsoft", "organization", None),
+        ("the charity Mencap said", "Mencap", "person", "organization"),
+        ("The Charity Mencap said", "Mencap", "person", None),  # a capital is part of a name
+        ("a Glasgow band played", "Glasgow", "location", None),  # a place used as an adjective
+        ("the Titan corporation was", "Titan", "location", "organization"),
+        ("Finnish film The Three Rooms of Melancholia", "The Three Rooms", "organization", "other"),
+        # A first name after "in" is someone ("brought in David"); a verb is no cue.
+        ("the club brought in David on loan", "David", "person", None),
+        ("Giggs will captain Wales again", "Wales", "location", None),
+    ],
+)
+def test_the_cue_words_around_a_name(
+    text: str, name: str, entity_type: str, expected: str | None
+) -> None:
+    start = text.index(name)
+    assert cued_type(text, start, start + len(name), entity_type) == expected
+
+
+def test_an_event_is_not_the_place_that_holds_it(recognizer: EntityRecognizer) -> None:
+    entities = entities_of(
+        recognizer,
+        "Forty films will debut at the Berlin Film Festival in February, said Dieter Kosslick.",
+    )
+    assert entities["Berlin Film Festival"].type == "other"
+    assert entities["Dieter Kosslick"].type == "person"

@@ -128,6 +128,8 @@ def org(text: str) -> Mention:
         ("BNP Paribas", "Paribas"),  # three capitals are initials: the next word shortens it
         ("R.J. Reynolds Tobacco", "Reynolds"),  # so are capitals with dots
         ("Goldman Sachs Group", "Goldman Sachs"),  # a prefix of two words
+        # A generic noun may end a prefix that starts with a word that names.
+        ("Reserve Bank of Australia", "Reserve Bank"),
     ],
 )
 def test_the_short_form_after_initials_or_a_prefix_joins(long_form: str, short_form: str) -> None:

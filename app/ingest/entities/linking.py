@@ -28,7 +28,8 @@ class Mention:
     `name` is set when the finder already knows the canonical name (an acronym defined in the
     text); otherwise it is derived from `text`. `acronym` marks a use of such a defined acronym.
     `found_by` says how the span was found: "model" (NER and the text's own patterns),
-    "gazetteer" (a form the archive knows), "alias file" or "curation".
+    "gazetteer" (a form the archive knows), "alias file" or "curation". `cued` marks a type
+    the words around the span gave ("the charity Mencap"), which outranks the model's.
     """
 
     text: str
@@ -38,6 +39,7 @@ class Mention:
     acronym: bool = False
     label: str = ""
     found_by: str = "model"
+    cued: bool = False
 
 
 @dataclass
@@ -95,8 +97,12 @@ def _resolve(mention: Mention, curated: AliasTable) -> _Resolved | None:
 
 
 def _group_type(members: Sequence[_Resolved]) -> str:
-    """Majority type of the body mentions; a full name ever typed as a person stays a person."""
+    """Majority type of the body mentions; a full name ever typed as a person stays a person.
+    Where the words around a mention gave its type, those mentions decide."""
     body = [r for r in members if not r.mention.in_title] or list(members)
+    cued = [r for r in body if r.mention.cued]
+    if cued:
+        return Counter(r.type for r in cued).most_common(1)[0][0]
     if any(r.type == "person" and len(r.name.split()) > 1 for r in body):
         return "person"
     return Counter(r.type for r in body).most_common(1)[0][0]
@@ -167,7 +173,9 @@ def _longest_name(members: Sequence[_Resolved]) -> str:
     return max((r.name for r in members), key=lambda name: len(name.split()))
 
 
-# Words that never make a short form on their own ("the Group", "the Bank").
+# Words that make no short form alone ("Bank" is not "Bank of America") and end none ("Bank
+# of"), except a noun after a word that names ("Reserve Bank" of "Reserve Bank of Australia").
+_GENERIC_NOUNS = frozenset(["group", "company", "bank", "corp"])
 _GENERIC_WORDS = frozenset(
     [
         "of",
@@ -190,13 +198,22 @@ _GENERIC_WORDS = frozenset(
 
 def _short_forms(name: str) -> set[str]:
     """Keys of the ways an organisation's name is shortened: its word prefixes ("Altria" of
-    "Altria Group") and its first word after initials ("Reynolds" of "RJ Reynolds Tobacco")."""
+    "Altria Group", "Reserve Bank" of "Reserve Bank of Australia") and its first word after
+    initials ("Reynolds" of "RJ Reynolds Tobacco")."""
     words = name.split()
-    keys = {name_key(" ".join(words[:size])) for size in range(1, len(words))}
+    prefixes = {name_key(" ".join(words[:size])) for size in range(1, len(words))}
+    keys = {key for key in prefixes if key and not _generic_short_form(key)}
     head = next((w for w in words if not _is_initials(w)), None)
-    if head is not None and head is not words[0]:
+    if head is not None and head is not words[0] and not _generic_short_form(name_key(head)):
         keys.add(name_key(head))
-    return {key for key in keys if key and key.split()[-1] not in _GENERIC_WORDS}
+    return keys
+
+
+def _generic_short_form(key: str) -> bool:
+    """True for a prefix that names nothing: a generic word alone ("Bank" of "Bank of
+    America"), or words ending in a connector ("Reserve Bank of")."""
+    words = key.split()
+    return words[-1] in _GENERIC_WORDS and (len(words) == 1 or words[-1] not in _GENERIC_NOUNS)
 
 
 def _is_initials(word: str) -> bool:

@@ -12,6 +12,7 @@ from itertools import islice, pairwise
 from typing import TYPE_CHECKING
 
 from app.config import get_settings
+from app.ingest.entities.cues import cued_type, is_event_name
 from app.ingest.entities.gazetteer import Gazetteer, is_common_word
 from app.ingest.entities.linking import FoundEntity, Mention, link_mentions
 from app.ingest.entities.names import (
@@ -268,9 +269,19 @@ def _ner_finds(index: int, segment: Segment, entities: Sequence[Span]) -> Iterat
         start, end = _with_honorific(segment.text, fixed.start), fixed.end
         if _is_title_of_work(segment.text[start:end]):
             continue
-        if entity_type == "person" and _is_phrase(segment.text[start:end]):
+        # A nationality ("Welsh arts funding") is an adjective whatever noun precedes it.
+        cue = None if label == "NORP" else cued_type(segment.text, start, end, entity_type)
+        if is_event_name(segment.text[start:end]):
+            entity_type = "other"
+        if entity_type == "person" and cue is None and _is_phrase(segment.text[start:end]):
             continue
-        mention = Mention(segment.text[start:end], entity_type, segment.in_title, label=label)
+        mention = Mention(
+            segment.text[start:end],
+            cue or entity_type,
+            segment.in_title,
+            label=label,
+            cued=cue is not None,
+        )
         yield _Found(index, start, end, mention, rank=0)
 
 
