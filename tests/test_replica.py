@@ -25,6 +25,7 @@ from app.db import create_db_engine
 from tests.backends import PostgresServer
 from tests.clients import client_for
 from tests.helpers import catch_up, ingest_paths, settings_for
+from tests.nodes import wait_until_current
 from tests.replica import Replica
 from tests.server import running_server
 
@@ -161,17 +162,6 @@ def wait_for(client: httpx.Client, path: str, status: int, timeout: float = 60.0
             return seen
         time.sleep(0.2)
     raise AssertionError(f"{path} never answered {status}: {seen[-20:]}")
-
-
-def wait_until_current(client: httpx.Client, timeout: float = 60.0) -> None:
-    """Poll /readyz until the node's index answers (its catch-up built or applied it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get("/readyz")
-        if response.status_code == 200 and response.json()["search_index"] == "current":
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the node's index never became current: {response.text}")
 
 
 def test_a_node_reports_not_ready_while_its_replica_is_down_then_recovers(
