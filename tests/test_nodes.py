@@ -329,3 +329,63 @@ def test_two_nodes_under_load_with_two_ingests_fail_nothing_and_then_agree(
         for node in (node_a, node_b):
             assert index_answers(node).get("index", 0) > 0
     print(f"\n{requests} requests over {LOAD_SECONDS:.0f} s by {CLIENTS} clients, 0 failed")
+
+
+# -- woken by the writers ---------------------------------------------------------------
+
+
+def listening_backends(primary: str) -> set[int]:
+    """The server processes LISTENing for search changes on the primary's database."""
+    engine = create_db_engine(settings_for(primary))
+    try:
+        with engine.connect() as connection:
+            return set(
+                connection.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND query = 'LISTEN newsdesk_search_change'"
+                    )
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_for_listener(primary: str, other_than: set[int], timeout: float = 30.0) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = listening_backends(primary) - other_than
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("no node LISTENs for search changes")
+
+
+def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
+    primary: str, tmp_path: Path
+) -> None:
+    # Polling once a minute: each change below must arrive well before a poll would find it.
+    poll_seconds = 60
+    with running_node(primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000)) as (
+        server,
+        node,
+    ):
+        wait_until_current(node, exact=True, timeout=poll_seconds / 2)
+        first = wait_for_listener(primary, set())
+        for word, lose_connection in (("numbat", False), ("bilby", True)):
+            if lose_connection:
+                # The LISTEN connection goes (a restart, a pooler): the node opens another.
+                write(primary, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE pid = ANY(:pids)", pids=list(first))  # fmt: skip
+                wait_for_listener(primary, first)
+            write(
+                primary,
+                f"UPDATE article SET title = title || ' {word}' WHERE id = "
+                "(SELECT min(id) FROM article)",
+            )
+            wait_until_current(node, exact=True, timeout=poll_seconds / 2)
+            assert get(node, "/articles", {"q": word})["total"] == 1, word
+        answered = index_answers(node)  # both searches by the index, not by PostgreSQL
+        assert answered.get("index", 0) > 0 and "database" not in answered, answered
+        assert logged(server, "search_change_listen_lost")
+        assert len(logged(server, "search_change_listening")) == 2
