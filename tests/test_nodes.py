@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from tests.corpus_variety import spread_dates_and_sources
 from tests.helpers import ingest_paths, seed_database, settings_for
 from tests.nodes import index_answers, logged, running_node, wait_until_current
 from tests.search_cases import SAME_ANSWERS
+from tests.server import Server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.corpus]
 
@@ -368,32 +370,53 @@ def wait_for_listener(primary: str, other_than: set[int], timeout: float = 30.0)
     raise AssertionError("no node LISTENs for search changes")
 
 
+def wait_for_sync_after(server: Server, seen: int, timeout: float = 60.0) -> None:
+    """Wait until the node logs a sync beyond the first `seen`."""
+    deadline = time.monotonic() + timeout
+    while len(logged(server, "search_index_synced")) <= seen:
+        if time.monotonic() > deadline:
+            raise AssertionError("the node did not sync")
+        time.sleep(0.1)
+
+
 def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
     primary: str, tmp_path: Path
 ) -> None:
     # Polling every five minutes: each change below must arrive well before a poll would find
     # it (half that time is for another transaction on the server holding the boundary back).
     poll_seconds = 300
+    reading = create_db_engine(settings_for(primary))
     with running_node(primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000)) as (
         server,
         node,
     ):
         wait_until_current(node, exact=True, timeout=poll_seconds / 2)
         first = wait_for_listener(primary, set())
-        for word, lose_connection in (("numbat", False), ("bilby", True)):
-            if lose_connection:
+        for word, case in (("numbat", ""), ("bilby", "connection lost"), ("wombat", "held")):
+            if case == "connection lost":
                 # The LISTEN connection goes (a restart, a pooler): the node opens another.
                 write(primary, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE pid = ANY(:pids)", pids=list(first))  # fmt: skip
                 wait_for_listener(primary, first)
-            write(
-                primary,
-                f"UPDATE article SET title = title || ' {word}' WHERE id = "
-                "(SELECT min(id) FROM article)",
-            )
+            with ExitStack() as held:
+                if case == "held":
+                    # An older transaction still running: the notified change can't be
+                    # applied until it ends, and its end notifies nobody.
+                    holder = held.enter_context(reading.connect())
+                    holder.execute(text("SELECT pg_current_xact_id()"))
+                    synced = len(logged(server, "search_index_synced"))
+                write(
+                    primary,
+                    f"UPDATE article SET title = title || ' {word}' WHERE id = "
+                    "(SELECT min(id) FROM article)",
+                )
+                if case == "held":
+                    wait_for_sync_after(server, synced)  # woken, it could apply nothing
+                    assert node.get("/readyz").json()["search_index_lag"] >= 1
             wait_until_current(node, exact=True, timeout=poll_seconds / 2)
             assert get(node, "/articles", {"q": word})["total"] == 1, word
         answered = index_answers(node)  # both searches by the index, not by PostgreSQL
         assert answered.get("index", 0) > 0 and "database" not in answered, answered
         assert logged(server, "search_change_listen_lost")
         assert len(logged(server, "search_change_listening")) == 2
+    reading.dispose()

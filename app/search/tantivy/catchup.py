@@ -34,7 +34,8 @@ log = logging.getLogger("newsdesk.search")
 
 # Woken by notifications, a catch-up that left changes behind (an older transaction still
 # running anywhere on the server holds the boundary back, and its end notifies nobody)
-# looks again this soon rather than a whole poll interval later.
+# looks again this soon rather than a whole poll interval later, then twice as late each
+# time while they stay behind (a transaction left open for hours costs few reads).
 RECHECK_SECONDS = 0.5
 
 
@@ -64,13 +65,16 @@ class IndexCatchUp:
         )
         poll = self.settings.search_index_poll_ms / 1000
         failing = False
+        recheck = RECHECK_SECONDS
         try:
             while not self._stop.is_set():
                 wait = poll
                 try:
                     sync_index(self.index, engine, wait_seconds=0)
                     if listener is not None and listener.listening and self._left_behind(engine):
-                        wait = min(poll, RECHECK_SECONDS)
+                        wait, recheck = min(poll, recheck), min(poll, recheck * 2)
+                    else:
+                        recheck = RECHECK_SECONDS
                     if failing:
                         log.info("search_index_catch_up_resumed")
                     failing = False
