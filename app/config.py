@@ -167,6 +167,13 @@ class Settings(BaseSettings):
         description="PostgreSQL: how often `newsdesk serve` reads the change log (one indexed "
         "range read) to bring its index up to date.",
     )
+    search_index_listen: bool = Field(
+        default=True,
+        description="PostgreSQL: `newsdesk serve` also LISTENs for the writers' notifications "
+        "on a connection of its own and catches up as soon as a write commits (polling stays "
+        "the fallback). Off where LISTEN can't work: a read URL on a hot standby turns it off "
+        "by itself, a connection pooler in transaction mode needs false.",
+    )
     search_change_retention_hours: float = Field(
         default=24.0,
         gt=0,

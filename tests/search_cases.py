@@ -22,3 +22,19 @@ SAME_MATCHES = [
     "mp3",
     "don't",
 ]
+
+# Queries and filters every engine (and every node) must answer with exactly the same articles.
+SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
+    {"q": "economy", "search_in": "title"},
+    {"q": "economy", "search_in": "body"},
+    {"q": "economy", "from": "2005-01-01", "to": "2005-01-31"},
+    {"q": "film", "tag": "entertainment"},
+    {"tag": "sport", "language": "en"},
+    {"entity": "Tony Blair"},
+    {"entity": "Tony Blair", "q": "election"},
+    {"entity_type": "location", "q": "oil"},
+    {"q": "economy", "source": "Reuters"},
+    {"source": "The Guardian", "from": "2005-01-01", "to": "2005-06-30"},
+    {"q": "election", "duplicates": "exclude"},
+    {"tag": "politics", "duplicates": "exclude", "source": "Reuters"},
+]

@@ -25,6 +25,7 @@ from app.db import create_db_engine
 from tests.backends import PostgresServer
 from tests.clients import client_for
 from tests.helpers import catch_up, ingest_paths, settings_for
+from tests.nodes import logged, wait_until_current
 from tests.replica import Replica
 from tests.server import running_server
 
@@ -163,17 +164,6 @@ def wait_for(client: httpx.Client, path: str, status: int, timeout: float = 60.0
     raise AssertionError(f"{path} never answered {status}: {seen[-20:]}")
 
 
-def wait_until_current(client: httpx.Client, timeout: float = 60.0) -> None:
-    """Poll /readyz until the node's index answers (its catch-up built or applied it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get("/readyz")
-        if response.status_code == 200 and response.json()["search_index"] == "current":
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the node's index never became current: {response.text}")
-
-
 def test_a_node_reports_not_ready_while_its_replica_is_down_then_recovers(
     replica: Replica, primary_db: str, tmp_path: Path
 ) -> None:
@@ -201,3 +191,6 @@ def test_a_node_reports_not_ready_while_its_replica_is_down_then_recovers(
         after = http.get("/articles", params={"q": "taliban"}).json()
         assert 500 not in seen and statuses == {503}, (seen, statuses)
         assert after == before and after["total"] > 0
+        # A standby can't LISTEN: the node found that out once, and polls.
+        assert len(logged(server, "search_change_listen_standby")) == 1
+        assert not logged(server, "search_change_listening")

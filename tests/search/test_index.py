@@ -36,23 +36,7 @@ from tests.backends import copy_database, copy_of_sqlite
 from tests.clients import make_client
 from tests.corpus_variety import SOURCES, spread_dates_and_sources
 from tests.helpers import SEEDS_DIR, catch_up, ingest_paths, settings_for
-from tests.search_cases import SAME_MATCHES
-
-# Queries and filters both engines must answer with exactly the same articles.
-SAME_ANSWERS: list[dict[str, str]] = [{"q": q} for q in SAME_MATCHES] + [
-    {"q": "economy", "search_in": "title"},
-    {"q": "economy", "search_in": "body"},
-    {"q": "economy", "from": "2005-01-01", "to": "2005-01-31"},
-    {"q": "film", "tag": "entertainment"},
-    {"tag": "sport", "language": "en"},
-    {"entity": "Tony Blair"},
-    {"entity": "Tony Blair", "q": "election"},
-    {"entity_type": "location", "q": "oil"},
-    {"q": "economy", "source": "Reuters"},
-    {"source": "The Guardian", "from": "2005-01-01", "to": "2005-06-30"},
-    {"q": "election", "duplicates": "exclude"},
-    {"tag": "politics", "duplicates": "exclude", "source": "Reuters"},
-]
+from tests.search_cases import SAME_ANSWERS
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

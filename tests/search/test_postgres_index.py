@@ -200,3 +200,45 @@ def test_readyz_reports_the_lag_and_a_strict_node_is_not_ready_while_behind(
         assert found.status_code == 200 and found.json()["total"] == 1
     finally:
         engine.dispose()
+
+
+def notifications(url: str, *transactions: tuple[list[str], bool]) -> list[list[str]]:
+    """The search-change notifications a listener gets for each transaction (its statements
+    run, then committed or, when False, rolled back)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    received = []
+    with (
+        psycopg.connect(conninfo, autocommit=True) as listener,
+        psycopg.connect(conninfo) as writer,
+    ):
+        listener.execute("LISTEN newsdesk_search_change")
+        for statements, commit in transactions:
+            for statement in statements:
+                writer.execute(statement)  # type: ignore[arg-type]  # test SQL, no input
+            writer.commit() if commit else writer.rollback()
+            # A write and its wake-up in that order: NOTIFY is sent at commit, and the
+            # SELECT's answer comes after any notification queued before it.
+            listener.execute("SELECT 1")
+            received.append([n.channel for n in listener.notifies(timeout=0)])
+    return received
+
+
+def test_a_writing_transaction_notifies_the_nodes_once_and_a_rolled_back_one_never(
+    primary: str,
+) -> None:
+    first = "(SELECT min(id) FROM article)"
+    many = [
+        f"UPDATE article SET title = title || '!' WHERE id = {first}",
+        "UPDATE article SET body = body || '.'",  # every article: a statement, not a row
+        "INSERT INTO article_tag (article_id, tag) SELECT id, 'x' FROM article",
+    ]
+    received = notifications(
+        primary,
+        (many, True),
+        (["DELETE FROM article_tag WHERE tag = 'x'"], False),
+        (["UPDATE source SET domain = domain || '.x'"], True),
+    )
+    assert received == [["newsdesk_search_change"], [], ["newsdesk_search_change"]]

@@ -1,12 +1,16 @@
-"""An API node on PostgreSQL keeps its own index current: it polls the change log.
+"""An API node on PostgreSQL keeps its own index current: it polls the change log, and on
+the primary it is also woken by the writers' notifications.
 
-Each node reads the log over its read URL (a replica can't NOTIFY, so polling it is: one
-indexed range read of `search_change` when there is something to apply, a count of the
-rows past the watermark otherwise) and applies what it finds to the index in its own
-folder. It writes nothing to the database. A node whose index is missing builds it; one
-whose watermark the log was pruned past rebuilds it (app/search/tantivy/sync.py says so in
-the log). Failures (the database down, a replica restarting) are logged and tried again at
-the next poll; searches meanwhile answer from the database or the node reports not ready.
+Each node reads the log over its read URL (one indexed range read of `search_change` when
+there is something to apply, a count of the rows past the watermark otherwise) and applies
+what it finds to the index in its own folder. It writes nothing to the database. A node
+reading the primary also LISTENs (listen.py: migration 0015's triggers notify once per
+writing transaction), so it catches up as soon as a write commits; a replica can't NOTIFY,
+so there the poll every NEWSDESK_SEARCH_INDEX_POLL_MS is what finds changes. A node whose
+index is missing builds it; one whose watermark the log was pruned past rebuilds it
+(app/search/tantivy/sync.py says so in the log). Failures (the database down, a replica
+restarting, the LISTEN connection lost) are logged and tried again at the next poll;
+searches meanwhile answer from the database or the node reports not ready.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.search.tantivy.changes import backlog
 from app.search.tantivy.index import SearchIndex, search_index_for
+from app.search.tantivy.listen import ChangeListener
 from app.search.tantivy.sync import IndexBusy, sync_index
 
 if TYPE_CHECKING:
@@ -25,9 +32,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("newsdesk.search")
 
+# Woken by notifications, a catch-up that left changes behind (an older transaction still
+# running anywhere on the server holds the boundary back, and its end notifies nobody)
+# looks again this soon rather than a whole poll interval later, then twice as late each
+# time while they stay behind (a transaction left open for hours costs few reads).
+RECHECK_SECONDS = 0.5
+
 
 class IndexCatchUp:
-    """A daemon thread applying the change log to the node's index every poll interval."""
+    """A daemon thread applying the change log to the node's index every poll interval, and
+    as soon as the primary notifies a write (settings.search_index_listen)."""
 
     def __init__(self, settings: Settings, index: SearchIndex) -> None:
         self.settings = settings
@@ -46,11 +60,21 @@ class IndexCatchUp:
         from app.db import create_db_engine
 
         engine = create_db_engine(self.settings, reader=True)
+        listener = (
+            ChangeListener(self.settings.reading_url) if self.settings.search_index_listen else None
+        )
+        poll = self.settings.search_index_poll_ms / 1000
         failing = False
+        recheck = RECHECK_SECONDS
         try:
             while not self._stop.is_set():
+                wait = poll
                 try:
                     sync_index(self.index, engine, wait_seconds=0)
+                    if listener is not None and listener.listening and self._left_behind(engine):
+                        wait, recheck = min(poll, recheck), min(poll, recheck * 2)
+                    else:
+                        recheck = RECHECK_SECONDS
                     if failing:
                         log.info("search_index_catch_up_resumed")
                     failing = False
@@ -60,9 +84,22 @@ class IndexCatchUp:
                     if not failing:  # once per outage, not once per poll
                         log.warning("search_index_catch_up_failed", extra={"error": str(error)})
                     failing = True
-                self._stop.wait(self.settings.search_index_poll_ms / 1000)
+                if listener is None:
+                    self._stop.wait(wait)
+                else:
+                    listener.wait(wait, self._stop)
         finally:
+            if listener is not None:
+                listener.close()
             engine.dispose()
+
+    def _left_behind(self, engine: Engine) -> bool:
+        """Changes are logged past the index's watermark (not all applicable yet)."""
+        state = self.index.read_state()
+        if state is None:
+            return True
+        with engine.connect() as connection:
+            return backlog(connection, state.watermark).changes > 0
 
 
 def start_catch_up(settings: Settings) -> IndexCatchUp | None:

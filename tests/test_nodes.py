@@ -1,0 +1,422 @@
+"""Two API nodes on one PostgreSQL database, as separate `newsdesk serve` processes.
+
+Each node keeps its own tantivy index (its own NEWSDESK_SEARCH_INDEX_DIR) current from the
+change log (app/search/tantivy/catchup.py). A load balancer may send a walk's pages to
+either, so a cursor from one must give on the other what the first would give; a node
+that is new builds its index and says so in /readyz; a node killed and restarted applies
+what it missed from its watermark; and under load with ingests running, both answer every
+request and, once caught up, answer alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.config import PROJECT_ROOT
+from app.db import create_db_engine
+from app.search.tantivy.index import SearchIndex
+from tests.backends import PostgresServer
+from tests.corpus_variety import spread_dates_and_sources
+from tests.helpers import ingest_paths, seed_database, settings_for
+from tests.nodes import index_answers, logged, running_node, wait_until_current
+from tests.search_cases import SAME_ANSWERS
+from tests.server import Server
+
+pytestmark = [pytest.mark.postgres, pytest.mark.corpus]
+
+FACETS = "source,entity,entity_type,language,tag,month"
+# Walks whose pages may come from either node: text, date orders both ways, a filter.
+WALKS: list[dict[str, str]] = [
+    {"q": "economy OR market", "limit": "7"},
+    {"q": "mobile", "sort": "-published_at", "limit": "7"},
+    {"sort": "published_at", "limit": "7"},
+    {"source": "Reuters", "q": "software", "sort": "published_at", "limit": "7"},
+]
+
+
+@pytest.fixture(scope="module")
+def nodes_template(postgres_server: PostgresServer, bbc_corpus: Path) -> str:
+    """The seeds and the BBC corpus's tech articles (no entity recognition: ingests in the
+    tests add more), with dates and sources spread over them."""
+
+    def build(url: str) -> None:
+        seed_database(url)
+        report = ingest_paths(
+            settings_for(url, search_engine="database"), bbc_corpus / "tech", nlp=False
+        )
+        assert report.failed == 0  # type: ignore[attr-defined]
+        writer = create_db_engine(settings_for(url), writer=True)
+        try:
+            spread_dates_and_sources(writer)
+        finally:
+            writer.dispose()
+
+    return postgres_server.template("nodes", build)
+
+
+@pytest.fixture
+def primary(postgres_server: PostgresServer, nodes_template: str) -> Iterator[str]:
+    url = postgres_server.clone(nodes_template)
+    yield url
+    postgres_server.release(url)
+
+
+def get(client: httpx.Client, path: str, params: dict[str, str]) -> Any:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, (path, params, response.text)
+    return response.json()
+
+
+def answers(client: httpx.Client) -> list[Any]:
+    """What a node answers for the engine-agreement list: the first page with its total
+    and facets, the page after it, and the monthly timeline (an entity the archive lacks
+    is a 404 with suggestions, which must agree too)."""
+    found: list[Any] = []
+    for params in SAME_ANSWERS:
+        first = client.get("/articles", params={**params, "facets": FACETS, "limit": "5"})
+        found.append((first.status_code, first.json()))
+        if first.status_code != 200:
+            continue
+        if first.json()["next_cursor"]:
+            following = {**params, "limit": "5", "cursor": first.json()["next_cursor"]}
+            found.append(get(client, "/articles", following))
+        found.append(get(client, "/timeline", {**params, "interval": "month"}))
+    found_any = sum(bool(answer[1].get("items")) for answer in found if isinstance(answer, tuple))
+    assert found_any >= len(SAME_ANSWERS) // 2  # most of the list finds something here
+    return found
+
+
+def same_answers_from_indexes(node_a: httpx.Client, node_b: httpx.Client) -> None:
+    """Both nodes answer the engine-agreement list alike, every answer from their indexes."""
+    before = [index_answers(node) for node in (node_a, node_b)]
+    assert answers(node_b) == answers(node_a)
+    for node, counted in zip((node_a, node_b), before, strict=True):
+        after = index_answers(node)
+        assert after.get("database", 0) == counted.get("database", 0), (counted, after)
+        assert after.get("index", 0) > counted.get("index", 0)
+
+
+def write(primary: str, statement: str, **params: object) -> None:
+    engine = create_db_engine(settings_for(primary), writer=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement), params)
+    finally:
+        engine.dispose()
+
+
+# -- cursors ----------------------------------------------------------------------------
+
+
+def test_a_cursor_from_one_node_gives_on_the_other_what_the_first_would(
+    primary: str, tmp_path: Path
+) -> None:
+    with (
+        running_node(primary, tmp_path, "a") as (_, node_a),
+        running_node(primary, tmp_path, "b") as (_, node_b),
+    ):
+        for node in (node_a, node_b):
+            wait_until_current(node, exact=True)
+        for params in WALKS:
+            first = get(node_a, "/articles", params)
+            assert first["next_cursor"], params
+            following = {**params, "cursor": first["next_cursor"]}
+            on_a, on_b = get(node_a, "/articles", following), get(node_b, "/articles", following)
+            assert on_b == on_a, params
+            assert on_a["items"] and not {i["id"] for i in on_a["items"]} & {
+                i["id"] for i in first["items"]
+            }
+            # A whole walk, its pages from alternate nodes, lists each match once, in order.
+            single, alternating = walk(params, [node_a]), walk(params, [node_a, node_b])
+            assert alternating == single and len(single) == len(set(single)) == first["total"]
+        assert index_answers(node_b).get("index", 0) > 0  # node B's index answered
+
+
+def walk(params: dict[str, str], nodes: list[httpx.Client]) -> list[int]:
+    """Every match's id, page after page, each page from the next node in turn."""
+    seen: list[int] = []
+    cursor = None
+    for turn in range(10_000):
+        page = get(nodes[turn % len(nodes)], "/articles", {**params, "cursor": cursor or ""})
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+    raise AssertionError("the walk did not end")
+
+
+# -- a new node, a restarted node -------------------------------------------------------
+
+
+@pytest.mark.parametrize("behind", ["not_ready", "database"])
+def test_a_new_node_builds_its_index_and_is_not_current_until_then(
+    primary: str, tmp_path: Path, behind: str
+) -> None:
+    # Holding the entity links stops the node's build (it reads them for every document)
+    # while it starts, so its state before the index exists can be seen.
+    engine = create_db_engine(settings_for(primary), writer=True)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE article_entity IN ACCESS EXCLUSIVE MODE"))
+            with running_node(primary, tmp_path, "new", search_index_behind=behind) as (
+                server,
+                node,
+            ):
+                ready = node.get("/readyz")
+                assert ready.json()["search_index"] == "absent"
+                assert ready.status_code == (503 if behind == "not_ready" else 200)
+                # Meanwhile searches answer from PostgreSQL (a timeline reads no links).
+                before = get(node, "/timeline", {"q": "mobile", "interval": "month"})
+                assert index_answers(node) == {"database": 1.0}
+                holder.rollback()
+                wait_until_current(node)
+                assert node.get("/readyz").status_code == 200
+                after = get(node, "/timeline", {"q": "mobile", "interval": "month"})
+                assert index_answers(node).get("index") == 1.0
+                assert after == before and sum(after["counts"]) > 0
+                assert [r["rebuilt"] for r in logged(server, "search_index_synced")][:1] == [True]
+    finally:
+        engine.dispose()
+
+
+def test_a_node_killed_and_restarted_catches_up_from_its_watermark(
+    primary: str, tmp_path: Path
+) -> None:
+    with running_node(primary, tmp_path, "a") as (_, node_a):
+        with running_node(primary, tmp_path, "b") as (server_b, node_b):
+            wait_until_current(node_b, exact=True)
+            server_b.process.kill()  # SIGKILL: no shutdown of any kind
+            server_b.process.wait(30)
+        state = SearchIndex(tmp_path / "b.index").read_state()
+        assert state is not None
+        write(
+            primary,
+            "UPDATE article SET title = title || ' quokka' WHERE id = "
+            "(SELECT min(id) FROM article WHERE body ILIKE '%mobile%')",
+        )
+        with running_node(primary, tmp_path, "b") as (server_b, node_b):
+            wait_until_current(node_b, exact=True)
+            wait_until_current(node_a, exact=True)
+            synced = logged(server_b, "search_index_synced")
+            assert synced and not any(record["rebuilt"] for record in synced), synced
+            assert sum(record["applied"] for record in synced) >= 1
+            assert not logged(server_b, "search_index_stranded")
+            after = SearchIndex(tmp_path / "b.index").read_state()
+            assert after is not None and after.watermark > state.watermark
+            found = get(node_b, "/articles", {"q": "quokka"})
+            assert found["total"] == 1
+            same_answers_from_indexes(node_a, node_b)
+
+
+# -- two nodes, two ingests, 32 clients ---------------------------------------------------
+
+CLIENTS = 32
+LOAD_SECONDS = 30.0
+# What the clients ask, in turn: searches with facets, timelines, a page after a cursor.
+LOAD: list[tuple[str, dict[str, str]]] = [
+    ("/articles", {"q": "mobile", "facets": FACETS}),
+    ("/articles", {"sort": "-published_at"}),
+    ("/articles", {"q": "economy OR market", "limit": "5"}),
+    ("/timeline", {"interval": "month"}),
+    ("/timeline", {"q": "phone", "interval": "week", "by": "source"}),
+    ("/articles", {"source": "Reuters", "facets": "source,month"}),
+    ("/entities", {}),
+    ("/readyz", {}),
+]
+
+
+def ingest_process(primary: str, folder: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`newsdesk ingest --no-nlp folder` on the primary, as a user runs it."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env |= {"DATABASE_URL": primary, "PYTHONPATH": str(PROJECT_ROOT)}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "ingest", "--no-nlp", str(folder)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def articles_of(corpus: Path, kind: str, count: int, target: Path) -> Path:
+    target.mkdir()
+    for path in sorted((corpus / kind).iterdir())[:count]:
+        shutil.copy(path, target / f"{kind}-{path.name}")
+    return target
+
+
+def client_load(urls: list[str], number: int, until: float) -> tuple[int, list[str]]:
+    """One client's requests, spread over the nodes until `until`: how many, and what
+    failed (a status other than 200, or no answer)."""
+    done, failed = 0, []
+    clients = [httpx.Client(base_url=url, timeout=60) for url in urls]
+    try:
+        cursor: dict[int, str] = {}
+        while time.monotonic() < until:
+            turn = number + done
+            path, params = LOAD[turn % len(LOAD)]
+            node = clients[turn % len(clients)]
+            asked = {**params, **({"cursor": cursor[turn % len(LOAD)]} if turn % 3 == 0
+                                  and turn % len(LOAD) in cursor else {})}  # fmt: skip
+            try:
+                response = node.get(path, params=asked)
+            except httpx.TransportError as error:
+                failed.append(f"{path} {asked}: {error!r}")
+            else:
+                if response.status_code != 200:
+                    failed.append(f"{path} {asked}: {response.status_code} {response.text[:200]}")
+                elif path == "/articles" and response.json()["next_cursor"]:
+                    cursor[turn % len(LOAD)] = response.json()["next_cursor"]
+            done += 1
+    finally:
+        for client in clients:
+            client.close()
+    return done, failed
+
+
+@pytest.mark.slow
+def test_two_nodes_under_load_with_two_ingests_fail_nothing_and_then_agree(
+    primary: str, tmp_path: Path, bbc_corpus: Path
+) -> None:
+    sets = [articles_of(bbc_corpus, kind, 120, tmp_path / kind) for kind in ("sport", "business")]
+    ingests: list[subprocess.Popen[bytes]] = []
+    with (
+        running_node(primary, tmp_path, "a") as (server_a, node_a),
+        running_node(primary, tmp_path, "b") as (server_b, node_b),
+    ):
+        for node in (node_a, node_b):
+            wait_until_current(node)
+        before = get(node_a, "/articles", {})["total"]
+        try:
+            ingests = [
+                ingest_process(primary, folder, tmp_path / f"ingest-{folder.name}.log")
+                for folder in sets
+            ]
+            until = time.monotonic() + LOAD_SECONDS
+            with ThreadPoolExecutor(CLIENTS) as pool:
+                results = list(
+                    pool.map(
+                        lambda n: client_load([server_a.url, server_b.url], n, until),
+                        range(CLIENTS),
+                    )
+                )
+            codes = [process.wait(300) for process in ingests]
+        finally:
+            for process in ingests:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+        failed = [failure for _, failures in results for failure in failures]
+        requests = sum(done for done, _ in results)
+        assert codes == [0, 0], [
+            (tmp_path / f"ingest-{f.name}.log").read_text()[-2000:] for f in sets
+        ]
+        assert not failed, (len(failed), requests, failed[:10])
+        assert requests > CLIENTS  # every client asked more than once
+        for node in (node_a, node_b):
+            wait_until_current(node, exact=True)
+        added = sum(
+            int(re.search(r"(\d+) added", (tmp_path / f"ingest-{f.name}.log").read_text())[1])  # type: ignore[index]
+            for f in sets
+        )
+        assert added > 200  # both sets, less the corpus's duplicates
+        assert get(node_a, "/articles", {})["total"] == before + added
+        same_answers_from_indexes(node_a, node_b)
+    print(f"\n{requests} requests over {LOAD_SECONDS:.0f} s by {CLIENTS} clients, 0 failed")
+
+
+# -- woken by the writers ---------------------------------------------------------------
+
+
+def listening_backends(primary: str) -> set[int]:
+    """The server processes LISTENing for search changes on the primary's database."""
+    engine = create_db_engine(settings_for(primary))
+    try:
+        with engine.connect() as connection:
+            return set(
+                connection.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND query = 'LISTEN newsdesk_search_change'"
+                    )
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_for_listener(primary: str, other_than: set[int], timeout: float = 30.0) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = listening_backends(primary) - other_than
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("no node LISTENs for search changes")
+
+
+def wait_for_sync_after(server: Server, seen: int, timeout: float = 60.0) -> None:
+    """Wait until the node logs a sync beyond the first `seen`."""
+    deadline = time.monotonic() + timeout
+    while len(logged(server, "search_index_synced")) <= seen:
+        if time.monotonic() > deadline:
+            raise AssertionError("the node did not sync")
+        time.sleep(0.1)
+
+
+def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
+    primary: str, tmp_path: Path
+) -> None:
+    # Polling every five minutes: each change below must arrive well before a poll would find
+    # it (half that time is for another transaction on the server holding the boundary back).
+    poll_seconds = 300
+    reading = create_db_engine(settings_for(primary))
+    with running_node(primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000)) as (
+        server,
+        node,
+    ):
+        wait_until_current(node, exact=True, timeout=poll_seconds / 2)
+        first = wait_for_listener(primary, set())
+        for word, case in (("numbat", ""), ("bilby", "connection lost"), ("wombat", "held")):
+            if case == "connection lost":
+                # The LISTEN connection goes (a restart, a pooler): the node opens another.
+                write(primary, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE pid = ANY(:pids)", pids=list(first))  # fmt: skip
+                wait_for_listener(primary, first)
+            with ExitStack() as held:
+                if case == "held":
+                    # An older transaction still running: the notified change can't be
+                    # applied until it ends, and its end notifies nobody.
+                    holder = held.enter_context(reading.connect())
+                    holder.execute(text("SELECT pg_current_xact_id()"))
+                    synced = len(logged(server, "search_index_synced"))
+                write(
+                    primary,
+                    f"UPDATE article SET title = title || ' {word}' WHERE id = "
+                    "(SELECT min(id) FROM article)",
+                )
+                if case == "held":
+                    wait_for_sync_after(server, synced)  # woken, it could apply nothing
+                    assert node.get("/readyz").json()["search_index_lag"] >= 1
+            wait_until_current(node, exact=True, timeout=poll_seconds / 2)
+            assert get(node, "/articles", {"q": word})["total"] == 1, word
+        answered = index_answers(node)  # both searches by the index, not by PostgreSQL
+        assert answered.get("index", 0) > 0 and "database" not in answered, answered
+        assert logged(server, "search_change_listen_lost")
+        assert len(logged(server, "search_change_listening")) == 2
+    reading.dispose()
