@@ -46,8 +46,10 @@ from tests.helpers import (
     build_empty_database,
     build_search_index,
     ingest_paths,
+    machine_lock,
     seed_database,
     settings_for,
+    shared_template,
 )
 from tests.mutation_templates import build_template
 from tests.replica import Replica, ReplicaUnavailable, start_replica
@@ -55,6 +57,48 @@ from tests.replica import Replica, ReplicaUnavailable, start_replica
 
 def pytest_report_header() -> str:
     return POSTGRES.message
+
+
+# Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) the tests of one group run
+# one after another on one worker. The replica fixture starts a PostgreSQL standby per process,
+# so its tests share one worker and one standby. The container tests build one image tag in a
+# module fixture, and the browser tests write the same screenshots. The tests of the group
+# "alone" also have the machine to themselves (the other workers wait between two of their
+# tests): the load and soak tests run 64 clients each, and the others time requests or
+# measure memory, which a busy neighbour would change.
+XDIST_GROUPS = {
+    "tests/e2e/test_container.py": "container",
+    "tests/e2e/test_docs_browser.py": "browser",
+    "tests/e2e/test_charts_browser.py": "browser",
+    "tests/test_load.py": "alone",
+    "tests/test_soak.py": "alone",
+    "tests/api/test_deadlines.py": "alone",
+    "tests/api/test_export_memory.py": "alone",
+}
+ALONE = "alone"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in its own hook
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "replica" in getattr(item, "fixturenames", ()):
+            group = "replica"
+        else:
+            group = XDIST_GROUPS.get(Path(item.path).relative_to(config.rootpath).as_posix())
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Under pytest-xdist, each test (set-up to teardown) holds the run's machine lock: shared,
+    or alone for the tests of the group "alone"."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or item.config.option.basetemp is None:
+        return (yield)
+    mark = item.get_closest_marker("xdist_group")
+    alone = mark is not None and mark.args[:1] == (ALONE,)
+    with machine_lock(Path(item.config.option.basetemp).parent, alone=alone):
+        return (yield)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -132,14 +176,16 @@ def sqlite_seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sqlite_bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
     """The whole BBC corpus ingested with entity recognition into SQLite, once per session."""
-    path = tmp_path_factory.mktemp("templates") / "bbc.db"
-    url = sqlite_url(path)
-    upgrade_database(url)
-    report = ingest_paths(settings_for(url, search_engine="database"), bbc_corpus)
-    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
-    print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
-    build_search_index(path)
-    return path
+
+    def build(path: Path) -> None:
+        url = sqlite_url(path)
+        upgrade_database(url)
+        report = ingest_paths(settings_for(url, search_engine="database"), bbc_corpus)
+        assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+        print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
+        build_search_index(path)
+
+    return shared_template(tmp_path_factory, "bbc.db", build)
 
 
 @pytest.fixture(scope="session")
