@@ -66,27 +66,58 @@ def pytest_report_header() -> str:
 # "alone" also have the machine to themselves (the other workers wait between two of their
 # tests): the load and soak tests run 64 clients each, and the others time requests or
 # measure memory, which a busy neighbour would change.
-XDIST_GROUPS = {
-    "tests/e2e/test_container.py": "container",
-    "tests/e2e/test_docs_browser.py": "browser",
-    "tests/e2e/test_charts_browser.py": "browser",
-    "tests/test_load.py": "alone",
-    "tests/test_soak.py": "alone",
-    "tests/api/test_deadlines.py": "alone",
-    "tests/api/test_export_memory.py": "alone",
+# Groups are named here by node id (a file, or a test in all its parameters), not with
+# xdist_group marks: pytest-xdist 3.8 marks a group by rewriting item._nodeid, which pytest 9
+# no longer reads, so the marks are silently ignored. The scheduler below reads this table.
+XDIST_GROUP_MEMBERS = {
+    "replica": ["tests/test_replica.py"],
+    "container": ["tests/e2e/test_container.py"],
+    "browser": ["tests/e2e/test_docs_browser.py", "tests/e2e/test_charts_browser.py"],
+    "alone": [
+        "tests/test_load.py",
+        "tests/test_soak.py",
+        "tests/api/test_deadlines.py",
+        "tests/api/test_export_memory.py",
+        "tests/api/test_request_hardening.py::"
+        "test_a_200_mb_post_without_a_key_is_refused_before_its_body",
+        "tests/collect/test_commands.py::"
+        "test_collect_watch_stops_on_sigterm_with_nothing_half_written",
+        "tests/collect/test_commands.py::"
+        "test_collect_watch_exits_after_the_grace_period_when_a_fetch_hangs",
+    ],
 }
+XDIST_GROUPS = {member: group for group, ids in XDIST_GROUP_MEMBERS.items() for member in ids}
 ALONE = "alone"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in its own hook
+def xdist_group(nodeid: str) -> str | None:
+    """The group of the test `nodeid` (XDIST_GROUPS), if it is in one."""
+    path, _, name = nodeid.partition("::")
+    return XDIST_GROUPS.get(f"{path}::{name.partition('[')[0]}") or XDIST_GROUPS.get(path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """For --dist load and loadgroup: pytest-xdist's load-scope scheduling, whose scopes are
+    the groups of XDIST_GROUPS and otherwise single tests."""
+    if config.getvalue("dist") not in {"load", "loadgroup"}:
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "replica" in getattr(item, "fixturenames", ()):
-            group = "replica"
-        else:
-            group = XDIST_GROUPS.get(Path(item.path).relative_to(config.rootpath).as_posix())
-        if group is not None and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        if "replica" in getattr(item, "fixturenames", ()) and xdist_group(item.nodeid) != "replica":
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the replica fixture: add it to XDIST_GROUP_MEMBERS['replica'] "
+                "(tests/conftest.py), so that one worker starts one standby"
+            )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -95,8 +126,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     or alone for the tests of the group "alone"."""
     if os.environ.get("PYTEST_XDIST_WORKER") is None or item.config.option.basetemp is None:
         return (yield)
-    mark = item.get_closest_marker("xdist_group")
-    alone = mark is not None and mark.args[:1] == (ALONE,)
+    alone = xdist_group(item.nodeid) == ALONE
     with machine_lock(Path(item.config.option.basetemp).parent, alone=alone):
         return (yield)
 
