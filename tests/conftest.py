@@ -64,8 +64,8 @@ def pytest_report_header() -> str:
 # so its tests share one worker and one standby. The container tests build one image tag in a
 # module fixture, and the browser tests write the same screenshots. The tests of the group
 # "alone" also have the machine to themselves (the other workers wait between two of their
-# tests): the load and soak tests run 64 clients each, and the others time requests or
-# measure memory, which a busy neighbour would change.
+# tests): the load and soak tests run 64 clients each (the nodes' load test 32), and the
+# others time requests or measure memory, which a busy neighbour would change.
 # Groups are named here by node id (a file, or a test in all its parameters), not with
 # xdist_group marks: pytest-xdist 3.8 marks a group by rewriting item._nodeid, which pytest 9
 # no longer reads, so the marks are silently ignored. The scheduler below reads this table.
@@ -84,6 +84,7 @@ XDIST_GROUP_MEMBERS = {
         "test_collect_watch_stops_on_sigterm_with_nothing_half_written",
         "tests/collect/test_commands.py::"
         "test_collect_watch_exits_after_the_grace_period_when_a_fetch_hangs",
+        "tests/test_nodes.py::test_two_nodes_under_load_with_two_ingests_fail_nothing_and_then_agree",
     ],
 }
 XDIST_GROUPS = {member: group for group, ids in XDIST_GROUP_MEMBERS.items() for member in ids}
