@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ARTICLES := $(wildcard data/articles/*)
-PYTEST_ARGS ?=
+# In parallel on every core; a test group (tests/conftest.py) stays on one worker.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
 .PHONY: run serve install migrate ingest test lint format bench bench-collect mutation clean
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, get_session, upgrade_database
 from tests.backends import copy_database
-from tests.helpers import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for, shared_template
 
 
 def make_client(settings: Settings, engine: Engine) -> TestClient:
@@ -69,12 +69,14 @@ def bbc_plain_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Pat
     """The BBC corpus ingested without entity recognition (a minute, not ten), with the
     tantivy index the ingest keeps beside it: for tests that need volume, not entities.
     Import this fixture into the test module to use it."""
-    path = tmp_path_factory.mktemp("templates") / "bbc-plain.db"
-    url = f"sqlite:///{path}"
-    upgrade_database(url)
-    report = ingest_paths(settings_for(url), bbc_corpus, nlp=False)
-    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
-    return path
+
+    def build(path: Path) -> None:
+        url = f"sqlite:///{path}"
+        upgrade_database(url)
+        report = ingest_paths(settings_for(url), bbc_corpus, nlp=False)
+        assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+
+    return shared_template(tmp_path_factory, "bbc-plain.db", build)
 
 
 @pytest.fixture(params=["sqlite", "tantivy"])

@@ -46,8 +46,10 @@ from tests.helpers import (
     build_empty_database,
     build_search_index,
     ingest_paths,
+    machine_lock,
     seed_database,
     settings_for,
+    shared_template,
 )
 from tests.mutation_templates import build_template
 from tests.replica import Replica, ReplicaUnavailable, start_replica
@@ -55,6 +57,79 @@ from tests.replica import Replica, ReplicaUnavailable, start_replica
 
 def pytest_report_header() -> str:
     return POSTGRES.message
+
+
+# Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) the tests of one group run
+# one after another on one worker. The replica fixture starts a PostgreSQL standby per process,
+# so its tests share one worker and one standby. The container tests build one image tag in a
+# module fixture, and the browser tests write the same screenshots. The tests of the group
+# "alone" also have the machine to themselves (the other workers wait between two of their
+# tests): the load and soak tests run 64 clients each (the nodes' load test 32), and the
+# others time requests or measure memory, which a busy neighbour would change.
+# Groups are named here by node id (a file, or a test in all its parameters), not with
+# xdist_group marks: pytest-xdist 3.8 marks a group by rewriting item._nodeid, which pytest 9
+# no longer reads, so the marks are silently ignored. The scheduler below reads this table.
+XDIST_GROUP_MEMBERS = {
+    "replica": ["tests/test_replica.py"],
+    "container": ["tests/e2e/test_container.py"],
+    "browser": ["tests/e2e/test_docs_browser.py", "tests/e2e/test_charts_browser.py"],
+    "alone": [
+        "tests/test_load.py",
+        "tests/test_soak.py",
+        "tests/api/test_deadlines.py",
+        "tests/api/test_export_memory.py",
+        "tests/api/test_request_hardening.py::"
+        "test_a_200_mb_post_without_a_key_is_refused_before_its_body",
+        "tests/collect/test_commands.py::"
+        "test_collect_watch_stops_on_sigterm_with_nothing_half_written",
+        "tests/collect/test_commands.py::"
+        "test_collect_watch_exits_after_the_grace_period_when_a_fetch_hangs",
+        "tests/test_nodes.py::test_two_nodes_under_load_with_two_ingests_fail_nothing_and_then_agree",
+    ],
+}
+XDIST_GROUPS = {member: group for group, ids in XDIST_GROUP_MEMBERS.items() for member in ids}
+ALONE = "alone"
+
+
+def xdist_group(nodeid: str) -> str | None:
+    """The group of the test `nodeid` (XDIST_GROUPS), if it is in one."""
+    path, _, name = nodeid.partition("::")
+    return XDIST_GROUPS.get(f"{path}::{name.partition('[')[0]}") or XDIST_GROUPS.get(path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """For --dist load and loadgroup: pytest-xdist's load-scope scheduling, whose scopes are
+    the groups of XDIST_GROUPS and otherwise single tests."""
+    if config.getvalue("dist") not in {"load", "loadgroup"}:
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "replica" in getattr(item, "fixturenames", ()) and xdist_group(item.nodeid) != "replica":
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the replica fixture: add it to XDIST_GROUP_MEMBERS['replica'] "
+                "(tests/conftest.py), so that one worker starts one standby"
+            )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Under pytest-xdist, each test (set-up to teardown) holds the run's machine lock: shared,
+    or alone for the tests of the group "alone"."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or item.config.option.basetemp is None:
+        return (yield)
+    alone = xdist_group(item.nodeid) == ALONE
+    with machine_lock(Path(item.config.option.basetemp).parent, alone=alone):
+        return (yield)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -132,14 +207,16 @@ def sqlite_seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sqlite_bbc_template(tmp_path_factory: pytest.TempPathFactory, bbc_corpus: Path) -> Path:
     """The whole BBC corpus ingested with entity recognition into SQLite, once per session."""
-    path = tmp_path_factory.mktemp("templates") / "bbc.db"
-    url = sqlite_url(path)
-    upgrade_database(url)
-    report = ingest_paths(settings_for(url, search_engine="database"), bbc_corpus)
-    assert report.failed == 0, report.failures  # type: ignore[attr-defined]
-    print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
-    build_search_index(path)
-    return path
+
+    def build(path: Path) -> None:
+        url = sqlite_url(path)
+        upgrade_database(url)
+        report = ingest_paths(settings_for(url, search_engine="database"), bbc_corpus)
+        assert report.failed == 0, report.failures  # type: ignore[attr-defined]
+        print(f"\nBBC corpus ingested with NER: {report.summary()}")  # type: ignore[attr-defined]
+        build_search_index(path)
+
+    return shared_template(tmp_path_factory, "bbc.db", build)
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,14 @@ template builders here are inputs of the mutation template cache (tests/mutation
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from app.config import PROJECT_ROOT, Settings, get_settings
@@ -25,6 +30,52 @@ def bbc_corpus_path() -> Path | None:
     configured = os.environ.get("NEWSDESK_BBC_CORPUS")
     candidate = Path(configured) if configured else PROJECT_ROOT.parent / "shared/corpus/bbc"
     return candidate if candidate.is_dir() else None
+
+
+def shared_template(
+    tmp_path_factory: pytest.TempPathFactory, file_name: str, build: Callable[[Path], None]
+) -> Path:
+    """A template database (`file_name`, and its `.index` beside it) built by build(path) once
+    per run: under pytest-xdist the first worker to need it builds it in the run's shared
+    temporary folder while the others wait, so the minutes of a BBC ingest are spent once.
+    Tests only copy or read a template, so sharing it between processes is safe."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        path = tmp_path_factory.mktemp("templates") / file_name
+        build(path)
+        return path
+    folder = tmp_path_factory.getbasetemp().parent / "shared-templates"
+    folder.mkdir(exist_ok=True)
+    path = folder / file_name
+    built = path.with_name(f"{file_name}.built")
+    with path.with_name(f"{file_name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the worker dies
+        if not built.exists():
+            # What a worker that failed half-way left behind.
+            for partial in path.parent.glob(f"{path.name}*"):
+                if partial.suffix not in {".lock", ".built"}:
+                    shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
+            shutil.rmtree(path.with_suffix(".index"), ignore_errors=True)
+            build(path)
+            built.touch()
+    return path
+
+
+@contextmanager
+def machine_lock(folder: Path, *, alone: bool) -> Iterator[None]:
+    """The pytest-xdist workers' lock on the machine, in the run's shared `folder`: shared by
+    ordinary tests, exclusive for a test that needs the machine to itself. Everyone passes a
+    turnstile first, which a test waiting to be alone holds, so it is not starved."""
+    with (folder / "machine.lock").open("a") as lock:
+        with (folder / "machine.turnstile").open("a") as turnstile:
+            fcntl.flock(turnstile, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+            finally:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def settings_for(database_url: str, **overrides: object) -> Settings:

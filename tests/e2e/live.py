@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -51,11 +52,43 @@ def require(ok: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Servers started by tests get ports below the kernel's ephemeral range, so that no client
+# connection (which takes an ephemeral port) nor another process's bind(0) can take the port
+# between free_port() and the server's bind. Each pytest-xdist worker draws from a block of
+# its own, so two workers never hand out the same port.
+LOW_PORT = 10_000
+_PORTS = random.Random(os.urandom(16))
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def port_block() -> range:
+    """The ports this process may hand out: its worker's share of LOW_PORT .. ephemeral."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    size = (_ephemeral_low() - LOW_PORT) // max(workers, 1)
+    start = LOW_PORT + index * size
+    return range(start, start + size)
+
+
 def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback TCP port nothing uses right now, from this worker's block."""
+    block = port_block()
+    for _ in range(200):
+        port = _PORTS.choice(block)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {block}")
 
 
 def wait_until_serving(
