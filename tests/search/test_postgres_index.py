@@ -1,5 +1,6 @@
 """The tantivy index on PostgreSQL: the change log (migration 0013), each node's watermark,
-pruning by age and the rebuild of a node the pruning left behind, the lag bound.
+pruning by age (a writer's sync) and the rebuild of a node the pruning left behind, the lag
+bound.
 
 The engine agreement on the BBC corpus runs on PostgreSQL in test_index.py (bbc_pair);
 nodes reading a streaming replica are in tests/test_replica.py.
@@ -22,7 +23,7 @@ from app.search.filter import ArticleFilter
 from app.search.query import parse_query
 from app.search.tantivy.changes import backlog, prune_older_than
 from app.search.tantivy.index import search_index_for
-from app.search.tantivy.sync import sync_index
+from app.search.tantivy.sync import sync_index, sync_search_index
 from tests.backends import PostgresServer
 from tests.clients import make_client
 from tests.helpers import catch_up, seed_database, settings_for
@@ -131,6 +132,39 @@ def test_a_node_applies_changes_from_the_log_and_never_writes(
         reading.dispose()
     assert index_count(settings, "hydrodiplomacy") == 1
     assert rows_after == rows_before  # the log is the writers' to prune, not a node's
+
+
+def test_a_writers_sync_prunes_the_transactions_older_than_the_retention(
+    primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 1000 hours: a second more per hour would keep the older transaction (1000 h 10 min).
+    settings = node(primary, tmp_path / "node.index", search_change_retention_hours=1000)
+    with writer.connect() as connection:
+        first, second = connection.execute(text("SELECT id FROM article ORDER BY id LIMIT 2"))
+    backdate = text(
+        "UPDATE search_change SET changed_at = clock_timestamp() - CAST(:age AS interval) "
+        "WHERE xid = pg_current_xact_id()::text::bigint RETURNING xid"
+    )
+    xids = []
+    ages = {first.id: "1000 hours 10 minutes", second.id: "999 hours 50 minutes"}
+    for article_id, age in ages.items():
+        with writer.begin() as connection:
+            connection.execute(
+                text("UPDATE article SET title = title || '!' WHERE id = :a"), {"a": article_id}
+            )
+            xids.append(connection.execute(backdate, {"age": age}).scalars().first())
+    with writer.connect() as connection:
+        older = connection.execute(
+            text("SELECT count(*) FROM search_change WHERE xid <= :x"), {"x": xids[0]}
+        ).scalar_one()
+    with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+        assert sync_search_index(settings, writer) is not None
+    with writer.connect() as connection:
+        left = connection.execute(text("SELECT DISTINCT xid FROM search_change")).scalars().all()
+    # The older transaction is gone with every one before it; the newer is kept.
+    assert left == [xids[1]]
+    pruned = [record for record in caplog.records if record.message == "search_change_pruned"]
+    assert [(r.removed, r.kept_seconds) for r in pruned] == [(older, 3_600_000)]  # type: ignore[attr-defined]
 
 
 def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
