@@ -6,6 +6,8 @@ mutant again)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from app.search.query import (
@@ -15,6 +17,7 @@ from app.search.query import (
     Term,
     has_prefix,
     parse_query,
+    split_words,
 )
 
 NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
@@ -128,3 +131,19 @@ def test_a_word_limit_points_at_the_first_word_past_it() -> None:
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query(text)
     assert caught.value.position == text.index("w32")
+
+
+def test_a_private_use_character_is_part_of_a_word_as_unicode61_keeps_it() -> None:
+    # U+E000 and U+E001 (a font's own glyphs, category Co): FTS5 keeps them in its tokens,
+    # so a query must too, alone or inside a word.
+    text = "\ue000 a\ue001b"
+    connection = sqlite3.connect(":memory:")
+    connection.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 2')"
+    )
+    connection.execute("CREATE VIRTUAL TABLE words USING fts5vocab(t, 'row')")
+    connection.execute("INSERT INTO t(body) VALUES (?)", (text,))
+    indexed = sorted(term for (term,) in connection.execute("SELECT term FROM words"))
+    connection.close()
+    assert indexed == ["a\ue001b", "\ue000"]
+    assert sorted(split_words(text)) == indexed
