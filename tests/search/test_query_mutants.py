@@ -34,6 +34,13 @@ NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
             "use at most 10 levels of parentheses",
         ),
         ("x (a", "unclosed parenthesis", 2, "close the parenthesis opened at 2"),
+        ("a )", "unmatched ')'", 2, "remove the ')' at 2 or add a '(' before it"),
+        (
+            "?! ...",
+            "the query has no words to search for",
+            0,
+            "type at least one word of letters or digits",
+        ),
         (
             "a OR",
             "OR needs a word after it",
