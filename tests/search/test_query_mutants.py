@@ -13,6 +13,7 @@ import pytest
 from app.search.query import (
     And,
     Not,
+    Or,
     QuerySyntaxError,
     Term,
     has_prefix,
@@ -35,6 +36,12 @@ NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
         ),
         ("x (a", "unclosed parenthesis", 2, "close the parenthesis opened at 2"),
         ("a )", "unmatched ')'", 2, "remove the ')' at 2 or add a '(' before it"),
+        (
+            "a OR -b",
+            "nothing to match: only excluded words",
+            5,
+            "an OR alternative needs a word that is not excluded: add one, or remove the OR",
+        ),
         (
             "?! ...",
             "the query has no words to search for",
@@ -154,3 +161,9 @@ def test_a_private_use_character_is_part_of_a_word_as_unicode61_keeps_it() -> No
     connection.close()
     assert indexed == ["a\ue001b", "\ue000"]
     assert sorted(split_words(text)) == indexed
+
+
+def test_a_repeated_alternative_is_searched_once() -> None:
+    # FTS5 would score each copy of an alternative: the query keeps one of each.
+    assert parse_query("vote OR vote") == Term("vote")
+    assert parse_query("(vote OR poll) OR vote") == Or((Term("vote"), Term("poll")))
