@@ -120,7 +120,12 @@ def test_a_limit_passed_at_an_excluded_word_points_at_the_word() -> None:
     text = "x " + " ".join(f"-w{n}*" for n in range(9))
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query(text)
-    assert caught.value.position == text.index("w8")
+    error = caught.value
+    assert (error.message, error.position, error.hint) == (
+        "the query has more than 8 prefix* terms",
+        text.index("w8"),
+        "use at most 8 words ending in *, or write whole words",
+    )
 
 
 @pytest.mark.parametrize(
@@ -167,3 +172,13 @@ def test_a_repeated_alternative_is_searched_once() -> None:
     # FTS5 would score each copy of an alternative: the query keeps one of each.
     assert parse_query("vote OR vote") == Term("vote")
     assert parse_query("(vote OR poll) OR vote") == Or((Term("vote"), Term("poll")))
+
+
+def test_a_phrase_counts_each_of_its_words_toward_the_limit() -> None:
+    # The phrase brings the query to four words: the error points at the phrase.
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query('a "b c d"', max_words=3)
+    assert str(caught.value) == (
+        "the query has more than 3 words (at character 2): "
+        "search with at most 3 words (phrase words count one each)"
+    )
