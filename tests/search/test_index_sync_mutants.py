@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import create_db_engine
 from app.models import Article
+from app.search import tantivy as tantivy_engine
+from app.search.filter import ArticleFilter
+from app.search.query import parse_query
 from app.search.tantivy.index import SearchIndex, search_index_for
 from app.search.tantivy.sync import (
     READ_CHUNK,
@@ -247,3 +251,36 @@ def test_the_settings_sync_gives_up_after_the_wait_it_is_given(
         release.join()
     report = sync_search_index(settings_, engine)
     assert report is not None and report.applied == 1
+
+
+def answers(index: SearchIndex, filters: list[ArticleFilter]) -> list[list[int]]:
+    """The ids the index finds for each filter."""
+    searcher = index.any_searcher()
+    assert searcher is not None
+    return [sorted(index.ids_of(searcher, index.compile(flt, None), 100)) for flt in filters]
+
+
+def test_a_rebuild_built_in_a_pool_indexes_what_one_built_here_does(
+    indexed: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `newsdesk load-jsonl --workers` builds the documents of ranges of ids in other
+    # processes; threads run the same code here, where the test can see it.
+    settings_, engine = indexed
+    monkeypatch.setattr(tantivy_engine.sync, "READ_CHUNK", 2)  # four ranges of ids
+    add_articles(engine, 3, "g")  # ids 6 to 8, and 6 deleted: a range with one article
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM article WHERE id = 6"))
+    with engine.connect() as connection:
+        titles = connection.execute(text("SELECT title FROM article")).scalars().all()
+        tags = connection.execute(text("SELECT DISTINCT tag FROM article_tag")).scalars().all()
+    filters = [ArticleFilter()]
+    filters += [ArticleFilter(query=parse_query(title.split()[0])) for title in titles if title]
+    filters += [ArticleFilter(tags=[tag]) for tag in tags]
+    index = index_of(settings_)
+    here = sync_index(index, engine, rebuild=True)
+    expected = answers(index, filters)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = sync_index(index, engine, rebuild=True, pool=pool)
+    assert pooled.applied == here.applied == 7
+    assert answers(index, filters) == expected
+    assert expected[0] == [1, 2, 3, 4, 5, 7, 8] and all(expected[1:])  # each finds some
