@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -284,3 +285,30 @@ def test_a_rebuild_built_in_a_pool_indexes_what_one_built_here_does(
     assert pooled.applied == here.applied == 7
     assert answers(index, filters) == expected
     assert expected[0] == [1, 2, 3, 4, 5, 7, 8] and all(expected[1:])  # each finds some
+
+
+def copy_sqlite(source: str, target: str) -> None:
+    """The whole database `source` written over `target` (SQLite's online backup)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+
+
+def test_a_database_put_back_from_an_earlier_copy_is_followed_from_its_own_log(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    # A backup restored over the database: its change log ends below the index's watermark.
+    settings_, engine = indexed
+    index = index_of(settings_)
+    live, earlier = str(engine.url.database), str(tmp_path / "earlier.db")
+    sync_index(index, engine)
+    copy_sqlite(live, earlier)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id IN (1, 2)"))
+    ahead = sync_index(index, engine).watermark
+    copy_sqlite(earlier, live)
+    put_back = sync_index(index, engine)
+    assert put_back.watermark < ahead  # the watermark follows the database back
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET body = body || ' platypus' WHERE id = 4"))
+    assert sync_index(index, engine).applied == 1
+    assert answers(index, [ArticleFilter(query=parse_query("platypus"))]) == [[4]]

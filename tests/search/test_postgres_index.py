@@ -184,10 +184,12 @@ def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
         assert backlog(connection, index_behind.read_state().watermark).stranded  # type: ignore[union-attr]
         assert not backlog(connection, index_current.read_state().watermark).stranded  # type: ignore[union-attr]
     assert index_count(behind, "quokka") is None  # stranded: never answers
+    stranded_at = index_behind.read_state().watermark  # type: ignore[union-attr]
     with caplog.at_level(logging.INFO, logger="newsdesk.search"):
         report = sync_index(index_behind, writer)
     assert report.rebuilt
-    assert any(record.message == "search_index_stranded" for record in caplog.records)
+    [warning] = [r for r in caplog.records if r.message == "search_index_stranded"]
+    assert (warning.watermark, warning.action) == (stranded_at, "rebuild")  # type: ignore[attr-defined]
     assert index_count(behind, "quokka") == 1
 
 
