@@ -10,6 +10,9 @@ names, which shift whenever a function gains or loses a mutation point.
     python scripts/mutation.py run [--module app/search/cursor.py ...] [--all]
     python scripts/mutation.py report [--check]
 
+The modules of POSTGRES_MODULES (the index sync) run on PostgreSQL too, so their run needs
+TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+
 `run` is incremental: it passes mutmut only the mutants in scope that have no result yet,
 or survived (or had no test) without an explanation, so an interrupted run goes on where it
 stopped and a rerun after new tests checks just those survivors. `--all` checks every
