@@ -10,6 +10,9 @@ names, which shift whenever a function gains or loses a mutation point.
     python scripts/mutation.py run [--module app/search/cursor.py ...] [--all]
     python scripts/mutation.py report [--check]
 
+The modules of POSTGRES_MODULES (the index sync) run on PostgreSQL too, so their run needs
+TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+
 `run` is incremental: it passes mutmut only the mutants in scope that have no result yet,
 or survived (or had no test) without an explanation, so an interrupted run goes on where it
 stopped and a rerun after new tests checks just those survivors. `--all` checks every
@@ -65,6 +68,11 @@ SCOPE: dict[str, list[str] | None] = {
     "app/ingest/store/duplicates.py": None,
     "app/search/tantivy/sync.py": None,
 }
+
+# Modules with a PostgreSQL half: their mutants run on PostgreSQL too (TEST_DATABASE_URL
+# must name a server), the others on SQLite alone. mutmut notices the PostgreSQL tests
+# coming and going with the server and maps them to what they call when they come.
+POSTGRES_MODULES = {"app/search/tantivy/sync.py"}
 
 # mutmut's exit codes, as its own `results` reads them (mutmut/stats.py).
 KILLED, SURVIVED, NO_TESTS, NOT_RUN, TIMEOUT, OTHER = (
@@ -289,11 +297,16 @@ def restore(module: str, record: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------- run
 
 
-def mutmut_env() -> dict[str, str]:
-    """SQLite only (no PostgreSQL half), and the mutated copy of app/ first on the path."""
+def mutmut_env(module: str) -> dict[str, str]:
+    """The mutated copy of app/ first on the path; PostgreSQL (required, so that its tests
+    cannot skip) for a module of POSTGRES_MODULES, else SQLite only."""
     env = dict(os.environ)
-    for name in ("TEST_DATABASE_URL", "NEWSDESK_REQUIRE_POSTGRES", "PYTHONPATH"):
-        env.pop(name, None)
+    env.pop("PYTHONPATH", None)
+    if module in POSTGRES_MODULES:
+        env["NEWSDESK_REQUIRE_POSTGRES"] = "1"
+    else:
+        env.pop("TEST_DATABASE_URL", None)
+        env.pop("NEWSDESK_REQUIRE_POSTGRES", None)
     return env
 
 
@@ -308,6 +321,13 @@ def run(modules: list[str], everything: bool, jobs: int) -> int:
 
 def run_module(module: str, everything: bool, jobs: int) -> int:
     os.chdir(ROOT)  # mutmut reads and writes mutants/ relative to the working directory
+    if module in POSTGRES_MODULES and not os.environ.get("TEST_DATABASE_URL"):
+        print(
+            f"mutation: {module} has a PostgreSQL half: set TEST_DATABASE_URL "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run it",
+            file=sys.stderr,
+        )
+        return 2
     record = save_record()
     restore(module, record)
     mutants = results(module, record)
@@ -328,7 +348,7 @@ def run_module(module: str, everything: bool, jobs: int) -> int:
     refresh_test_map(mutants)
     print(f"mutation: {module}: checking {len(names)} mutants", flush=True)
     code = subprocess.call(
-        [str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=ROOT, env=mutmut_env()
+        [str(MUTMUT), "run", "--max-children", str(jobs), *names], cwd=ROOT, env=mutmut_env(module)
     )
     save_record()  # after each module, so what ran is kept even if the next one is stopped
     return code

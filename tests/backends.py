@@ -33,6 +33,10 @@ Backend = Literal["sqlite", "tantivy", "postgresql"]
 Template = Path | str
 
 
+def _database_worker() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="pg-databases")
+
+
 @dataclass
 class PostgresServer:
     """A reachable PostgreSQL server on which the suite creates and drops its databases.
@@ -43,13 +47,16 @@ class PostgresServer:
     """
 
     admin_url: URL
-    prefix: str = field(default_factory=lambda: f"newsdesk_test_{os.getpid()}")
     _numbers: itertools.count[int] = field(default_factory=itertools.count)
     _templates: dict[str, str] = field(default_factory=dict)
     _ready: dict[str, Future[str]] = field(default_factory=dict)
-    _worker: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pg-databases")
-    )
+    _worker: ThreadPoolExecutor = field(default_factory=_database_worker)
+
+    @property
+    def prefix(self) -> str:
+        """The databases' name prefix, of the process that makes them: mutmut forks each
+        mutant's test run from one process, and two runs at once must not share names."""
+        return f"newsdesk_test_{os.getpid()}"
 
     def url_of(self, name: str) -> str:
         return self.admin_url.set(database=name).render_as_string(hide_password=False)
@@ -99,6 +106,9 @@ class PostgresServer:
             self.drop(self.url_of(name))
         self._ready.clear()
         self._templates.clear()
+        # mutmut runs several sessions in one process (and its forks): the next one starts
+        # with a worker of its own.
+        self._worker = _database_worker()
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,14 @@ def test_an_organisation_is_never_its_own_short_form() -> None:
     mentions = [Mention("Altria _", "organization"), Mention("Altria _", "organization")]
     [entity] = link_mentions(mentions, AliasTable())
     assert len(entity.forms) == 1 and sum(entity.forms.values()) == 2
+
+
+def test_each_form_says_how_its_mentions_were_found() -> None:
+    # The entity page lists every form with the ways it was found (model, gazetteer, ...).
+    mentions = [
+        Mention("Ofgem", "organization"),
+        Mention("Ofgem", "organization", found_by="gazetteer"),
+        Mention("OFGEM", "organization", found_by="gazetteer"),
+    ]
+    [entity] = link_mentions(mentions, AliasTable())
+    assert entity.found_by == {"Ofgem": ["gazetteer", "model"], "OFGEM": ["gazetteer"]}

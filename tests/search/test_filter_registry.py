@@ -10,6 +10,7 @@ parameters (`author`, `facets=tag`) are checked through the API and its OpenAPI 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -91,6 +92,20 @@ def test_each_registry_filter_admits_what_it_means(world: World, name: str) -> N
     flt, meant = CASES[name](world)
     assert meant and meant != expected(lambda r: True), "the case must tell filters apart"
     assert world.names(flt) == meant
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_registry_filter_admits_what_it_means_among_given_articles(
+    world: World, name: str
+) -> None:
+    """Matching a batch asks each filter about the batch's articles alone (article_ids):
+    the filter admits the given articles it means, and no others."""
+    flt, meant = CASES[name](world)
+    others = [article for article in sorted(world.ids) if article not in meant]
+    given = [world.ids[article] for article in meant[::2] + others[::2]]
+    if flt.article_ids is not None:
+        given = [article_id for article_id in given if article_id in flt.article_ids]
+    assert world.names(replace(flt, article_ids=given)) == meant[::2]
 
 
 def test_every_registry_parameter_is_an_articles_parameter(client: TestClient) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,9 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import create_db_engine
 from app.models import Article
+from app.search import tantivy as tantivy_engine
+from app.search.filter import ArticleFilter
+from app.search.query import parse_query
 from app.search.tantivy.index import SearchIndex, search_index_for
 from app.search.tantivy.sync import (
     READ_CHUNK,
@@ -247,3 +252,63 @@ def test_the_settings_sync_gives_up_after_the_wait_it_is_given(
         release.join()
     report = sync_search_index(settings_, engine)
     assert report is not None and report.applied == 1
+
+
+def answers(index: SearchIndex, filters: list[ArticleFilter]) -> list[list[int]]:
+    """The ids the index finds for each filter."""
+    searcher = index.any_searcher()
+    assert searcher is not None
+    return [sorted(index.ids_of(searcher, index.compile(flt, None), 100)) for flt in filters]
+
+
+def test_a_rebuild_built_in_a_pool_indexes_what_one_built_here_does(
+    indexed: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `newsdesk load-jsonl --workers` builds the documents of ranges of ids in other
+    # processes; threads run the same code here, where the test can see it.
+    settings_, engine = indexed
+    monkeypatch.setattr(tantivy_engine.sync, "READ_CHUNK", 2)  # four ranges of ids
+    add_articles(engine, 3, "g")  # ids 6 to 8, and 6 deleted: a range with one article
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM article WHERE id = 6"))
+    with engine.connect() as connection:
+        titles = connection.execute(text("SELECT title FROM article")).scalars().all()
+        tags = connection.execute(text("SELECT DISTINCT tag FROM article_tag")).scalars().all()
+    filters = [ArticleFilter()]
+    filters += [ArticleFilter(query=parse_query(title.split()[0])) for title in titles if title]
+    filters += [ArticleFilter(tags=[tag]) for tag in tags]
+    index = index_of(settings_)
+    here = sync_index(index, engine, rebuild=True)
+    expected = answers(index, filters)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = sync_index(index, engine, rebuild=True, pool=pool)
+    assert pooled.applied == here.applied == 7
+    assert answers(index, filters) == expected
+    assert expected[0] == [1, 2, 3, 4, 5, 7, 8] and all(expected[1:])  # each finds some
+
+
+def copy_sqlite(source: str, target: str) -> None:
+    """The whole database `source` written over `target` (SQLite's online backup)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+
+
+def test_a_database_put_back_from_an_earlier_copy_is_followed_from_its_own_log(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    # A backup restored over the database: its change log ends below the index's watermark.
+    settings_, engine = indexed
+    index = index_of(settings_)
+    live, earlier = str(engine.url.database), str(tmp_path / "earlier.db")
+    sync_index(index, engine)
+    copy_sqlite(live, earlier)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET title = title || ' ' WHERE id IN (1, 2)"))
+    ahead = sync_index(index, engine).watermark
+    copy_sqlite(earlier, live)
+    put_back = sync_index(index, engine)
+    assert put_back.watermark < ahead  # the watermark follows the database back
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE article SET body = body || ' platypus' WHERE id = 4"))
+    assert sync_index(index, engine).applied == 1
+    assert answers(index, [ArticleFilter(query=parse_query("platypus"))]) == [[4]]

@@ -1,5 +1,6 @@
 """The tantivy index on PostgreSQL: the change log (migration 0013), each node's watermark,
-pruning by age and the rebuild of a node the pruning left behind, the lag bound.
+pruning by age (a writer's sync) and the rebuild of a node the pruning left behind, the lag
+bound.
 
 The engine agreement on the BBC corpus runs on PostgreSQL in test_index.py (bbc_pair);
 nodes reading a streaming replica are in tests/test_replica.py.
@@ -20,9 +21,10 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.search.filter import ArticleFilter
 from app.search.query import parse_query
+from app.search.tantivy import sync
 from app.search.tantivy.changes import backlog, prune_older_than
 from app.search.tantivy.index import search_index_for
-from app.search.tantivy.sync import sync_index
+from app.search.tantivy.sync import sync_index, sync_search_index
 from tests.backends import PostgresServer
 from tests.clients import make_client
 from tests.helpers import catch_up, seed_database, settings_for
@@ -133,6 +135,39 @@ def test_a_node_applies_changes_from_the_log_and_never_writes(
     assert rows_after == rows_before  # the log is the writers' to prune, not a node's
 
 
+def test_a_writers_sync_prunes_the_transactions_older_than_the_retention(
+    primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 1000 hours: a second more per hour would keep the older transaction (1000 h 10 min).
+    settings = node(primary, tmp_path / "node.index", search_change_retention_hours=1000)
+    with writer.connect() as connection:
+        first, second = connection.execute(text("SELECT id FROM article ORDER BY id LIMIT 2"))
+    backdate = text(
+        "UPDATE search_change SET changed_at = clock_timestamp() - CAST(:age AS interval) "
+        "WHERE xid = pg_current_xact_id()::text::bigint RETURNING xid"
+    )
+    xids = []
+    ages = {first.id: "1000 hours 10 minutes", second.id: "999 hours 50 minutes"}
+    for article_id, age in ages.items():
+        with writer.begin() as connection:
+            connection.execute(
+                text("UPDATE article SET title = title || '!' WHERE id = :a"), {"a": article_id}
+            )
+            xids.append(connection.execute(backdate, {"age": age}).scalars().first())
+    with writer.connect() as connection:
+        older = connection.execute(
+            text("SELECT count(*) FROM search_change WHERE xid <= :x"), {"x": xids[0]}
+        ).scalar_one()
+    with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+        assert sync_search_index(settings, writer) is not None
+    with writer.connect() as connection:
+        left = connection.execute(text("SELECT DISTINCT xid FROM search_change")).scalars().all()
+    # The older transaction is gone with every one before it; the newer is kept.
+    assert left == [xids[1]]
+    pruned = [record for record in caplog.records if record.message == "search_change_pruned"]
+    assert [(r.removed, r.kept_seconds) for r in pruned] == [(older, 3_600_000)]  # type: ignore[attr-defined]
+
+
 def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
     primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -149,11 +184,33 @@ def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
         assert backlog(connection, index_behind.read_state().watermark).stranded  # type: ignore[union-attr]
         assert not backlog(connection, index_current.read_state().watermark).stranded  # type: ignore[union-attr]
     assert index_count(behind, "quokka") is None  # stranded: never answers
+    stranded_at = index_behind.read_state().watermark  # type: ignore[union-attr]
     with caplog.at_level(logging.INFO, logger="newsdesk.search"):
         report = sync_index(index_behind, writer)
     assert report.rebuilt
-    assert any(record.message == "search_index_stranded" for record in caplog.records)
+    [warning] = [r for r in caplog.records if r.message == "search_index_stranded"]
+    assert (warning.watermark, warning.action) == (stranded_at, "rebuild")  # type: ignore[attr-defined]
     assert index_count(behind, "quokka") == 1
+
+
+def test_a_rebuild_indexes_each_article_once_whatever_order_the_rows_are_stored_in(
+    primary: str, writer: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new date (an indexed column) stores the first article's new version after others:
+    # read without an order, a chunk of two ids would miss it, and the next chunk (the ids
+    # after the chunk's last) would start above it.
+    monkeypatch.setattr(sync, "READ_CHUNK", 2)
+    settings = node(primary, tmp_path / "node.index")
+    with writer.begin() as connection:
+        connection.execute(text("UPDATE article SET published_at = now() WHERE id = "
+                                "(SELECT min(id) FROM article)"))  # fmt: skip
+        articles = connection.execute(text("SELECT count(*) FROM article")).scalar_one()
+    index = search_index_for(settings)
+    assert index is not None
+    report = sync_index(index, writer, rebuild=True)
+    searcher = index.any_searcher()
+    assert searcher is not None
+    assert report.applied == searcher.num_docs == articles
 
 
 def test_a_node_answers_within_its_lag_bound_then_falls_back(

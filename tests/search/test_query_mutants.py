@@ -6,15 +6,19 @@ mutant again)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from app.search.query import (
     And,
     Not,
+    Or,
     QuerySyntaxError,
     Term,
     has_prefix,
     parse_query,
+    split_words,
 )
 
 NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
@@ -31,6 +35,19 @@ NESTED_TOO_DEEP = "(" * 11 + "a" + ")" * 11
             "use at most 10 levels of parentheses",
         ),
         ("x (a", "unclosed parenthesis", 2, "close the parenthesis opened at 2"),
+        ("a )", "unmatched ')'", 2, "remove the ')' at 2 or add a '(' before it"),
+        (
+            "a OR -b",
+            "nothing to match: only excluded words",
+            5,
+            "an OR alternative needs a word that is not excluded: add one, or remove the OR",
+        ),
+        (
+            "?! ...",
+            "the query has no words to search for",
+            0,
+            "type at least one word of letters or digits",
+        ),
         (
             "a OR",
             "OR needs a word after it",
@@ -103,7 +120,12 @@ def test_a_limit_passed_at_an_excluded_word_points_at_the_word() -> None:
     text = "x " + " ".join(f"-w{n}*" for n in range(9))
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query(text)
-    assert caught.value.position == text.index("w8")
+    error = caught.value
+    assert (error.message, error.position, error.hint) == (
+        "the query has more than 8 prefix* terms",
+        text.index("w8"),
+        "use at most 8 words ending in *, or write whole words",
+    )
 
 
 @pytest.mark.parametrize(
@@ -128,3 +150,35 @@ def test_a_word_limit_points_at_the_first_word_past_it() -> None:
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query(text)
     assert caught.value.position == text.index("w32")
+
+
+def test_a_private_use_character_is_part_of_a_word_as_unicode61_keeps_it() -> None:
+    # U+E000 and U+E001 (a font's own glyphs, category Co): FTS5 keeps them in its tokens,
+    # so a query must too, alone or inside a word.
+    text = "\ue000 a\ue001b"
+    connection = sqlite3.connect(":memory:")
+    connection.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 2')"
+    )
+    connection.execute("CREATE VIRTUAL TABLE words USING fts5vocab(t, 'row')")
+    connection.execute("INSERT INTO t(body) VALUES (?)", (text,))
+    indexed = sorted(term for (term,) in connection.execute("SELECT term FROM words"))
+    connection.close()
+    assert indexed == ["a\ue001b", "\ue000"]
+    assert sorted(split_words(text)) == indexed
+
+
+def test_a_repeated_alternative_is_searched_once() -> None:
+    # FTS5 would score each copy of an alternative: the query keeps one of each.
+    assert parse_query("vote OR vote") == Term("vote")
+    assert parse_query("(vote OR poll) OR vote") == Or((Term("vote"), Term("poll")))
+
+
+def test_a_phrase_counts_each_of_its_words_toward_the_limit() -> None:
+    # The phrase brings the query to four words: the error points at the phrase.
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query('a "b c d"', max_words=3)
+    assert str(caught.value) == (
+        "the query has more than 3 words (at character 2): "
+        "search with at most 3 words (phrase words count one each)"
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import tantivy
 from sqlalchemy import Connection, bindparam, create_engine, func, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlmodel import col
 
 from app.faults import kill_point
@@ -178,7 +178,7 @@ def _add_all(
             count, after = count + len(ids), ids[-1]
         return count
     top = connection.execute(select(func.coalesce(func.max(col(Article.id)), 0))).scalar_one()
-    url = engine.url.render_as_string(hide_password=False)
+    url = engine.url  # the URL itself: rendered as text, its password could be masked
     ranges = ((url, start, start + READ_CHUNK) for start in range(0, top or 0, READ_CHUNK))
     count = 0
     for values in ordered_map(_document_values_between, ranges, pool):
@@ -196,10 +196,10 @@ def _ids_after(connection: Connection, after: int, through: int | None = None) -
     return [i for i in connection.execute(chunk.limit(READ_CHUNK)).scalars() if i is not None]
 
 
-_range_engines: dict[str, Engine] = {}
+_range_engines: dict[URL, Engine] = {}
 
 
-def _document_values_between(task: tuple[str, int, int]) -> list[dict[str, Any]]:
+def _document_values_between(task: tuple[URL, int, int]) -> list[dict[str, Any]]:
     """In a building process: the document values of the articles with ids in (after,
     through], read through this process's own engine for the database URL."""
     url, after, through = task
