@@ -222,3 +222,24 @@ def test_each_form_says_how_its_mentions_were_found() -> None:
     ]
     [entity] = link_mentions(mentions, AliasTable())
     assert entity.found_by == {"Ofgem": ["gazetteer", "model"], "OFGEM": ["gazetteer"]}
+
+
+def test_mentions_typed_by_the_words_around_them_decide_the_type() -> None:
+    # Two uncued mentions say person; the one the words around it typed says location.
+    mentions = [
+        Mention("Jordan", "person"),
+        Mention("Jordan", "person"),
+        Mention("Jordan", "location", cued=True),
+    ]
+    [entity] = link_mentions(mentions, AliasTable())
+    assert entity.type == "location"
+
+
+def test_a_prefix_ending_in_a_connector_is_no_short_form_however_long() -> None:
+    # "Reserve Bank of" names nothing: it stays apart from "Reserve Bank of Australia".
+    mentions = [
+        Mention("Reserve Bank of Australia", "organization"),
+        Mention("Reserve Bank of", "organization"),
+    ]
+    names = sorted(entity.name for entity in link_mentions(mentions, AliasTable()))
+    assert names == ["Reserve Bank of", "Reserve Bank of Australia"]
