@@ -8,6 +8,7 @@ misses it in "Ofgem chief Jonson Hale" (checked by the control in the first test
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,40 @@ def test_reingest_changes_no_link_and_no_provenance(archive: Path, empty_db: str
 )
 def test_single_common_words_are_never_forced(form: str, forced: bool) -> None:
     assert forceable(form) is forced
+
+
+def posted(client: Any, key: str, name: str, text: str) -> int:
+    """POST /articles with `text` (headline, blank line, body); the new article's id."""
+    title, _, body = text.partition("\n\n")
+    article = {"title": title, "body": body, "url": f"https://news.example/{name}"}
+    response = client.post("/articles", json=article, headers={"X-Api-Key": key})
+    assert response.status_code == 201, response.text
+    assert response.json()["entities"] == "recognized"
+    return int(response.json()["id"])
+
+
+def test_an_article_written_through_the_api_is_read_with_the_gazetteer(empty_db: str) -> None:
+    """POST /articles learns from the archive as an ingest does, the articles it wrote
+    itself included (the gazetteer it keeps grows as they arrive)."""
+    key = "gazetteer-test-key-0123456789"
+    key_hash = hashlib.sha256(key.encode()).hexdigest()
+    with client_with(empty_db, api_key_hash=key_hash) as client:
+        # Control: an archive that knows nothing; the model alone misses the form.
+        control = posted(client, key, "control", NEW)
+        first = posted(client, key, "known-1", KNOWN.format(place="England"))
+        posted(client, key, "known-2", KNOWN.format(place="Wales"))
+        later = posted(client, key, "new", NEW + "Officials gave no details.\n")
+        entities = {
+            article: {e["name"]: e for e in client.get(f"/articles/{article}").json()["entities"]}
+            for article in (control, first, later)
+        }
+    assert "Ofgem" not in entities[control]
+    assert entities[first]["Ofgem"]["type"] == "organization"
+    assert entities[later]["Ofgem"]["type"] == "organization"
+    with Session(create_db_engine(settings_for(empty_db))) as session:
+        found_by = session.execute(
+            select(ArticleEntity.found_by)
+            .join(Entity, Entity.id == ArticleEntity.entity_id)
+            .where(ArticleEntity.article_id == later, Entity.name == "Ofgem")
+        ).scalar_one()
+    assert found_by == {"Ofgem": ["gazetteer"]}

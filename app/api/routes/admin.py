@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.api.deps import ArticleId, SettingsDep
+from app.api.deps import ArticleId, PlainSessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.security import ApiKeyDep
 from app.db import create_db_engine, session_engine
@@ -27,7 +27,10 @@ from app.schemas import ArticleIn, ArticleWritten, EntityMerged, EntityMergeIn, 
 from app.search.service import index_after_write
 
 if TYPE_CHECKING:
+    from app.config import Settings
+    from app.ingest.document import ArticleDraft
     from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
+    from app.ingest.store.known_forms import ArchiveGazetteer
 
 KEY_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No API key sent."},
@@ -67,16 +70,30 @@ def shared_recognizer() -> EntityRecognizer | None:
     return EntityRecognizer()
 
 
+# The gazetteer of each database this process writes to (one, outside the tests).
+_gazetteers: dict[str, ArchiveGazetteer] = {}
+
+
 def recognize(
-    title: str | None, body: str, language: str | None
+    draft: ArticleDraft, reader: Session, settings: Settings
 ) -> tuple[EntityAnalysis | None, str | None]:
-    """The article's entities, or None and the reason recognition was skipped."""
+    """The article's entities, or None and the reason recognition was skipped. As in an
+    ingest, the forms the archive knows (the gazetteer, read through `reader`) are found
+    where the model misses them."""
+    from app.ingest.store.known_forms import ArchiveGazetteer
+
     recognizer = shared_recognizer()
     if recognizer is None:
         return None, "spaCy or its English model is not installed on this server"
     with _recognizer_lock:  # one spaCy pipeline, not safe to share between threads at once
+        known = _gazetteers.setdefault(
+            settings.database_url, ArchiveGazetteer(settings.gazetteer_min_articles)
+        )
+        known.min_articles = settings.gazetteer_min_articles
+        article = (draft.title, draft.body, draft.language)
         try:
-            return recognizer.analyse([(title, body, language)], batch_size=1)[0], None
+            gazetteer = known.current(reader)
+            return recognizer.analyse([article], batch_size=1, gazetteer=gazetteer)[0], None
         except (ImportError, OSError) as error:
             return None, f"entity recognition failed to load: {type(error).__name__}"
 
@@ -88,7 +105,11 @@ def recognize(
     summary="Add or update one article (API key)",
 )
 def put_article(
-    payload: ArticleIn, session: WriterSessionDep, settings: SettingsDep, response: Response
+    payload: ArticleIn,
+    session: WriterSessionDep,
+    reader: PlainSessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> ArticleWritten:
     """Extract and store one article exactly as `newsdesk ingest` does with a .json file,
     recognising its entities when spaCy is installed. 201 when added, 200 when updated or
@@ -113,7 +134,7 @@ def put_article(
         ) from None
     # The origin names the article for later updates: its URL, else its content.
     draft.origin = f"api:{draft.url}" if draft.url else f"api:{content_hash(draft)[:16]}"
-    found, note = recognize(draft.title, draft.body, draft.language)
+    found, note = recognize(draft, reader, settings)
     store = ArticleStore(session)
     try:
         article_id, outcome, needs_entities = store.save(draft)

@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.ingest.entities.gazetteer import GAZETTEER_TYPES, KnownForm
-from app.models import ArticleEntity, Entity, EntityAlias
+from app.ingest.entities.gazetteer import GAZETTEER_TYPES, Gazetteer, KnownForm
+from app.models import Article, ArticleEntity, Entity, EntityAlias
 
 # Set by the curation commands (merge, split, rename, retype); the alias file's own rows say
 # "alias file" and are found by its phrases, not here.
@@ -77,3 +77,36 @@ def curation_mark(session: Session) -> tuple[int, int | None]:
         )
     ).one()
     return count, last
+
+
+class ArchiveGazetteer:
+    """The gazetteer of one database kept between single-article writes (POST /articles):
+    built at first use and again after a curation, otherwise grown from the entities linked
+    to the articles added since it last looked (their ids are above the largest it saw).
+
+    An edit of an older article that makes a form recur is learnt at the next build (the next
+    curation, or a restart), as an ingest learns it at its next run.
+    """
+
+    def __init__(self, min_articles: int) -> None:
+        self.min_articles = min_articles
+        self._gazetteer: Gazetteer | None = None
+        self._curation: tuple[int, int | None] | None = None
+        self._last_article = 0
+
+    def current(self, session: Session) -> Gazetteer | None:
+        """The gazetteer brought up to date with the store; None when the setting turns it off."""
+        if self.min_articles == 0:
+            return None
+        mark = curation_mark(session)
+        last = session.exec(select(func.max(col(Article.id)))).one() or 0
+        if self._gazetteer is None or mark != self._curation:
+            self._gazetteer, self._curation = Gazetteer(), mark
+            self._gazetteer.add(*known_forms(session, self.min_articles))
+        elif last > self._last_article:
+            linked = select(col(ArticleEntity.entity_id)).where(
+                col(ArticleEntity.article_id) > self._last_article
+            )
+            self._gazetteer.add(*known_forms(session, self.min_articles, set(session.exec(linked))))
+        self._last_article = last
+        return self._gazetteer
