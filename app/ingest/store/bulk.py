@@ -1,6 +1,7 @@
 """The bulk path: JSONL articles whose entities are already known, loaded without NER or ORM.
 
-The record format is in app/ingest/read/bulk_records.py.
+The record format is in app/ingest/read/bulk_records.py. On PostgreSQL the rows go in by
+COPY instead (app/ingest/store/bulk_postgres.py), with the same checks, maps and row builders.
 
 Rows go in with executemany in large transactions; sources and entities are resolved
 through in-memory maps (name → id, alias key → id) instead of a query per name. An entity
@@ -190,7 +191,11 @@ class BulkLoader:
     def load(self, paths: Iterable[Path]) -> BulkReport:
         started = time.perf_counter()
         records = read_records(paths, self.max_line_bytes, self.max_file_bytes, self.pool)
-        if self.fts == "deferred":
+        if not self.sqlite:
+            from app.ingest.store.bulk_postgres import load_batches  # it imports this module
+
+            load_batches(self.engine, records, self.batch_size, self.report)
+        elif self.fts == "deferred":
             with (
                 self.engine.begin() as connection,
                 _set_aside(connection, _LINK_TRIGGERS),
@@ -199,15 +204,8 @@ class BulkLoader:
                 self._load_deferred(connection, records)
         else:
             while batch := list(islice(records, self.batch_size)):
-                with self.engine.begin() as connection:
-                    if self.sqlite:
-                        with _set_aside(connection, _LINK_TRIGGERS):
-                            self._store(connection, batch, _Names(connection))
-                    else:
-                        self._store(connection, batch, _Names(connection))
-        if not self.sqlite:
-            with self.engine.begin() as connection:
-                _advance_sequences(connection)
+                with self.engine.begin() as connection, _set_aside(connection, _LINK_TRIGGERS):
+                    self._store(connection, batch, _Names(connection))
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -391,14 +389,3 @@ def _next_article_id(connection: Connection) -> int:
         ).scalar_one_or_none()
         highest = max(highest, int(used or 0))
     return highest + 1
-
-
-def _advance_sequences(connection: Connection) -> None:
-    """PostgreSQL: move the id sequences past the ids the bulk load gave explicitly."""
-    for table in ("article", "source", "entity"):
-        connection.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-            )
-        )
