@@ -7,7 +7,8 @@ must rank every match (ts_rank_cd) before it can keep 20. For each text query of
 (benchmarks/queries.py) this times, in SQL on the same corpus: the top 20 with GIN and
 ts_rank_cd (today's database path) and with RUM, the exact count, and the facets the API
 returns (source, entity, month); beside them the same request through our tantivy path in
-process (benchmarks/floor.py: engine calls and SQL replayed on the SQLite file of that size).
+process (benchmarks/floor.py: engine calls and SQL replayed), on the SQLite file of that size
+and on a node reading the same PostgreSQL database with its own index.
 
 Run after `benchmarks/run.py SIZE --load-only` (the corpus, the SQLite file, the mix):
   .venv/bin/python benchmarks/postgres_rum.py 100000 --postgres URL [--seconds 2]
@@ -16,7 +17,8 @@ database measured is the one `run.py --postgres` loaded (newsdesk_bench_SIZE; --
 names another): the corpus is loaded into it only when it doesn't hold it. The RUM index
 is added to it (a write: never point this at a database others use). Without the
 rum extension on the server (Debian: apt-get install postgresql-15-rum) the leg is skipped.
-Each size leaves benchmarks/results/rum-SIZE.json; report.py writes BENCHMARKS.md's section.
+Each size leaves benchmarks/results/rum-SIZE.json; report.py writes BENCHMARKS.md's section
+from them (benchmarks/postgres_rum_report.py).
 """
 
 from __future__ import annotations
@@ -51,8 +53,6 @@ INDEX = "article_search_rum"
 PAGE = 20
 FACET_SIZE = 10  # values per facet, as the API's default
 MAX_RUNS = 200
-OUT = ROOT / "BENCHMARKS.md"
-SECTION = "## PostgreSQL: the RUM alternative"
 
 
 @dataclass
@@ -413,173 +413,6 @@ def measure(
     out = RESULTS / f"rum-{size}.json"
     out.write_text(json.dumps(result, indent=1))
     return out
-
-
-def section() -> list[str]:
-    """BENCHMARKS.md's RUM section from the result files, else as BENCHMARKS.md has it."""
-    files = sorted(RESULTS.glob("rum-*.json"), key=lambda p: int(p.stem.split("-")[1]))
-    results = [json.loads(path.read_text()) for path in files]
-    if not results:
-        return standing_section()
-    lines = [
-        SECTION,
-        "",
-        "Issue 19's alternative to a tantivy index per API node: search inside PostgreSQL "
-        "with a RUM index (extension `rum`) on the article tsvector, which returns matches in "
-        "rank order (`ORDER BY search_vector <=> query LIMIT 20`) where the GIN index makes "
-        "PostgreSQL rank every match (`ts_rank_cd`, today's database path) before keeping 20. "
-        "Written by `benchmarks/postgres_rum.py`: each text query of the mix, timed in SQL "
-        "on a PostgreSQL database holding the bench corpus (statement alone, no HTTP, "
-        "median of repeated runs after a warm-up), beside the same request (`/articles?q=…`, "
-        "then with `&facets=source,entity,month`) through our tantivy path in process: the "
-        "floor (benchmarks/floor.py: the searcher calls and the SQL the app ran, replayed) "
-        "on the SQLite file of that size, and on a node reading the same PostgreSQL database "
-        "with its own tantivy index (built by `newsdesk reindex`). Facets in SQL: top 10 "
-        "sources, top 10 entities, all months, one GROUP BY each. The RUM design's sum "
-        "(top 20 + count + facets) flatters it: it leaves out what the API does whichever "
-        "engine answers (reading the 20 articles, snippets, names of the facet values, the "
-        "distinct and missing counts of each facet), which the tantivy floors include. "
-        "Latencies are p50 in ms; load: the 1-minute load average on 2 shared cores when "
-        "the query's SQL ran without and with the RUM index.",
-        "",
-    ]
-    for result in results:
-        lines += size_table(result)
-    lines += conclusion(results[-1])
-    commits = ", ".join(f"{r['articles']:,}: {r['commit']}, {r['date']}" for r in results)
-    lines += ["", f"Measured: {commits}."]
-    return lines
-
-
-def standing_section() -> list[str]:
-    """The section as BENCHMARKS.md has it (results measured on another machine)."""
-    text_ = OUT.read_text() if OUT.is_file() else ""
-    start = text_.find(SECTION + "\n")
-    if start < 0:
-        return []
-    end = text_.find("\n## ", start + len(SECTION))
-    return text_[start : end if end >= 0 else len(text_)].rstrip("\n").split("\n")
-
-
-def size_table(result: dict[str, Any]) -> list[str]:
-    index = result["index"]
-    loaded = (
-        f"loaded in {result['load_seconds']:.0f} s"
-        if result.get("load_seconds")
-        else "loaded before"
-    )
-    lines = [
-        f"### {result['articles']:,} articles (PostgreSQL {result['server']}, "
-        f"database {result['database']}, {loaded})",
-        "",
-        f"RUM index built in {index['build_seconds']:.0f} s: {index['rum_bytes'] / 1e6:,.0f} MB "
-        f"(the GIN index: {index['gin_bytes'] / 1e6:,.0f} MB; the article table with its "
-        f"indexes: {index['article_total_bytes'] / 1e6:,.0f} MB). Not measured here: "
-        f"{'; '.join(result['not_measured'])} (no text query, or a text query a row of the table "
-        "already has: the facets row is the common word's facets, NewsAPI its page).",
-        "",
-        "| query | hits | top 20, GIN + ts_rank_cd | top 20, RUM `<=>` | exact count "
-        "(GIN / RUM present) | facets: source + entity + month (GIN / RUM present) "
-        "| RUM design: top 20 + count + facets "
-        "| tantivy on the SQLite file: page / with facets "
-        "| tantivy node on PostgreSQL: page / with facets "
-        "| RUM design ÷ tantivy node, with facets | load |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, rum in result["rum"].items():
-        gin, sqlite_floor = result["gin"][name], result["tantivy_floor"][name]
-        node = result.get("tantivy_node", {}).get("rows", {}).get(name, {})
-        total = rum_total(rum)
-        reference = node_facets_p50(result, name)
-        ratio = f"{total / reference:.1f}×" if reference else "—"
-        index_note = "" if rum.get("top20_rum_uses_index") else " (plan without the RUM index)"
-        lines.append(
-            f"| {name} | {rum['hits']:,} | {ms(gin['top20_gin'])} "
-            f"| {ms(rum['top20_rum'])}{index_note} | {ms(gin['count'])} / {ms(rum['count'])} "
-            f"| {ms(facets_p50(gin))} / {ms(facets_p50(rum))} | {ms(total)} "
-            f"| {ms(sqlite_floor['page'])} / {ms(sqlite_floor['facets'])} "
-            f"| {ms(node.get('page'))} / {ms(node.get('facets'))} | {ratio} "
-            f"| {gin['load_average']:.1f} / {rum['load_average']:.1f} |"
-        )
-    return [*lines, ""]
-
-
-def node_facets_p50(result: dict[str, Any], name: str) -> float | None:
-    """The tantivy node on PostgreSQL answering with facets (else the SQLite file's floor)."""
-    node = result.get("tantivy_node", {}).get("rows", {}).get(name)
-    row = node if node else result["tantivy_floor"][name]
-    value = row.get("facets", {}).get("p50")
-    return float(value) if value is not None else None
-
-
-def facets_p50(row: dict[str, Any]) -> float:
-    return float(sum(row[name]["p50"] for name in FACETS))
-
-
-def rum_total(row: dict[str, Any]) -> float:
-    """What the API would spend in PostgreSQL for a page with its count and facets."""
-    return float(row["top20_rum"]["p50"] + row["count"]["p50"] + facets_p50(row))
-
-
-def ms(value: float | dict[str, Any] | None) -> str:
-    if isinstance(value, dict):
-        value = value.get("p50")
-    if value is None:
-        return "—"
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def conclusion(result: dict[str, Any]) -> list[str]:
-    """What the largest size's numbers say, with those numbers."""
-    rows = [(name, row, result["gin"][name]) for name, row in result["rum"].items()]
-    busiest = max(rows, key=lambda item: item[1]["hits"])
-    name, rum, gin = busiest
-    total = rum_total(rum)
-    tantivy = node_facets_p50(result, name)
-    rest = rum["count"]["p50"] + facets_p50(rum)
-    slower = sum(
-        1 for name_, row, _ in rows if rum_total(row) > 1.5 * (node_facets_p50(result, name_) or 0)
-    )
-    return [
-        f"At {result['articles']:,} articles, for the query with the most matches "
-        f"({name}, {rum['hits']:,} hits): RUM gives the top 20 in {ms(rum['top20_rum'])} ms "
-        f"where GIN + ts_rank_cd takes {ms(gin['top20_gin'])} ms, but the exact count "
-        f"({ms(rum['count'])} ms) and the three facets ({ms(facets_p50(rum))} ms) still visit "
-        f"every matching row, so the page the API returns costs {ms(total)} ms in "
-        f"PostgreSQL ({100 * rest / total:.0f}% of it counting), against {ms(tantivy)} ms "
-        f"through the tantivy index in process. {slower} of the {len(rows)} text queries "
-        "are more than 1.5× the tantivy floor with a RUM design.",
-        "",
-        "Why tantivy per node rather than RUM: RUM fixes only the ranked top k (it reads "
-        "the index in distance order and stops after 20). An exact total and facets are "
-        "aggregations over all matches; in PostgreSQL each needs the matching rows "
-        "(tsvector matches come from the index, source, date and entities from the heap "
-        "and article_entity), so their cost grows with the number of matches whatever the "
-        "index, while tantivy counts and aggregates them from its columnar fast fields in "
-        "the node's process. RUM would also add a second full-text index to every write on "
-        f"the primary ({result['index']['rum_bytes'] / 1e6:,.0f} MB beside the GIN index's "
-        f"{result['index']['gin_bytes'] / 1e6:,.0f} MB here, built in "
-        f"{result['index']['build_seconds']:.0f} s), where a node's tantivy index costs the "
-        "database a read of the change log.",
-    ]
-
-
-def write_section(lines: list[str]) -> None:
-    """Put the section into BENCHMARKS.md, replacing it (else before "## Monitoring")."""
-    text_ = OUT.read_text() if OUT.is_file() else "# Benchmarks\n"
-    block = "\n".join(lines).rstrip("\n") + "\n\n"  # a blank line before the next heading
-    start = text_.find(SECTION + "\n")
-    if start >= 0:
-        end = text_.find("\n## ", start + len(SECTION))
-        text_ = text_[:start] + block + (text_[end + 1 :] if end >= 0 else "")
-    else:
-        for following in ("## Monitoring\n", "## Collection\n", "## Reproducing\n"):
-            if "\n" + following in text_:
-                text_ = text_.replace("\n" + following, "\n" + block + following, 1)
-                break
-        else:
-            text_ = text_.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
-    OUT.write_text(text_)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import analysis
 import collect
 import monitoring
-import postgres_rum
+import postgres_rum_report
 import targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,7 +182,7 @@ def main() -> None:
     # Sections measured on their own keep their text when their result files are absent:
     # read them before the query mix rewrites the file.
     collection = collect.section()
-    rum = postgres_rum.section()
+    rum = postgres_rum_report.section()
     if results:
         write_query_mix(results)
     elif OUT.is_file():
@@ -194,7 +194,7 @@ def main() -> None:
     if watching := monitoring.section():
         monitoring.write_section(watching)
     if rum:
-        postgres_rum.write_section(rum)
+        postgres_rum_report.write_section(rum)
     print(f"wrote {OUT}" + (f" and {PLOT}" if results else ""))
 
 
