@@ -29,7 +29,15 @@ EngineCall = tuple[Any, tuple[Any, ...]]
 class Capture:
     """An in-process app on `db` that records the SQL each request runs."""
 
-    def __init__(self, db: Path, search_engine: str = "tantivy") -> None:
+    def __init__(
+        self,
+        db: Path,
+        search_engine: str = "tantivy",
+        database_url: str | None = None,
+        index_dir: Path | None = None,
+    ) -> None:
+        """database_url: another database than the SQLite file `db` (a PostgreSQL node,
+        whose tantivy index is in index_dir)."""
         from fastapi.testclient import TestClient
         from sqlmodel import Session
 
@@ -37,9 +45,13 @@ class Capture:
         from app.db import create_db_engine, get_session
         from app.main import create_app
 
-        self.settings = get_settings().model_copy(
-            update={"database_url": f"sqlite:///{db}", "search_engine": search_engine}
-        )
+        update: dict[str, Any] = {
+            "database_url": database_url or f"sqlite:///{db}",
+            "search_engine": search_engine,
+        }
+        if index_dir is not None:
+            update["search_index_dir"] = index_dir
+        self.settings = get_settings().model_copy(update=update)
         self.engine = create_db_engine(self.settings)
         self.statements: list[Statement] = []
         self.engine_calls: list[EngineCall] = []
@@ -59,7 +71,9 @@ class Capture:
         self, _conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, many: bool
     ) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
-            self.statements.append((statement, list(params) if many else tuple(params or ()), many))
+            # psycopg takes named parameters (a dict), sqlite3 positional ones
+            kept = params if isinstance(params, dict) else tuple(params or ())
+            self.statements.append((statement, list(params) if many else kept, many))
 
     def _record_engine_calls(self) -> None:
         from app.search.tantivy.index import SearchIndex

@@ -17,6 +17,7 @@ from typing import Any
 import analysis
 import collect
 import monitoring
+import postgres_rum_report
 import targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,8 +179,27 @@ def main() -> None:
     runs = [p for p in RESULTS.glob("bench-*.json") if not p.name.endswith(".load.json")]
     files = sorted(runs, key=lambda p: json.loads(p.read_text())["size"])
     results = [json.loads(path.read_text()) for path in files]
-    if not results:
+    # Sections measured on their own keep their text when their result files are absent:
+    # read them before the query mix rewrites the file.
+    collection = collect.section()
+    rum = postgres_rum_report.section()
+    if results:
+        write_query_mix(results)
+    elif OUT.is_file():
+        print("no query-mix results here: only the sections measured on their own are rewritten")
+    else:
         raise SystemExit("no results: run benchmarks/run.py first")
+    if collection:
+        collect.write_section(collection)
+    if watching := monitoring.section():
+        monitoring.write_section(watching)
+    if rum:
+        postgres_rum_report.write_section(rum)
+    print(f"wrote {OUT}" + (f" and {PLOT}" if results else ""))
+
+
+def write_query_mix(results: list[dict[str, Any]]) -> None:
+    """BENCHMARKS.md up to the sections measured on their own, and the latency plot."""
     plot(results)
     command = (RESULTS / "last_command.txt").read_text().strip()
     if command.startswith("make bench"):  # written by an older harness: say what it ran
@@ -233,13 +253,7 @@ def main() -> None:
             "",
         ]
     lines += analysis.section(results, RESULTS)
-    collection = collect.section()  # from its result file, else as BENCHMARKS.md has it
     OUT.write_text("\n".join(lines) + "\n")
-    if collection:
-        collect.write_section(collection)
-    if watching := monitoring.section():
-        monitoring.write_section(watching)
-    print(f"wrote {OUT} and {PLOT}")
 
 
 if __name__ == "__main__":
