@@ -23,7 +23,7 @@ from app.search.filter import ArticleFilter
 from app.search.query import parse_query
 from app.search.tantivy import sync
 from app.search.tantivy.changes import backlog, prune_older_than
-from app.search.tantivy.index import search_index_for
+from app.search.tantivy.index import SearchIndex, search_index_for
 from app.search.tantivy.sync import sync_index, sync_search_index
 from tests.backends import PostgresServer
 from tests.clients import make_client
@@ -133,6 +133,41 @@ def test_a_node_applies_changes_from_the_log_and_never_writes(
         reading.dispose()
     assert index_count(settings, "hydrodiplomacy") == 1
     assert rows_after == rows_before  # the log is the writers' to prune, not a node's
+
+
+def commit_mark(folder: Path) -> tuple[tuple[int, int], ...]:
+    """What a commit of the index, even an empty one, changes: tantivy writes meta.json
+    anew (a new file in its place), and the sync writes the watermark's state file anew."""
+    return tuple(
+        (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in (folder / "meta.json", SearchIndex(folder).state_path)
+    )
+
+
+def test_a_node_held_back_by_an_older_transaction_commits_and_logs_nothing_until_it_ends(
+    primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = node(primary, tmp_path / "node.index")
+    catch_up(settings, writer)
+    index = search_index_for(settings)
+    assert index is not None
+    committed = commit_mark(tmp_path / "node.index")
+    with writer.connect() as holder:
+        holder.execute(text("SELECT pg_current_xact_id()"))  # an older transaction, running
+        with writer.begin() as connection:
+            connection.execute(text("UPDATE article SET title = title || ' kookaburra' WHERE id = "
+                                    "(SELECT min(id) FROM article)"))  # fmt: skip
+        with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+            for _ in range(3):  # the catch-up's retries while the transaction stays open
+                assert sync_index(index, writer).applied == 0
+        assert commit_mark(tmp_path / "node.index") == committed
+        assert not [r for r in caplog.records if r.levelno >= logging.INFO], caplog.records
+        holder.rollback()
+    with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+        catch_up(settings, writer)
+    assert commit_mark(tmp_path / "node.index") != committed
+    assert index_count(settings, "kookaburra") == 1
+    assert [r.applied for r in caplog.records if r.message == "search_index_synced"] == [1]  # type: ignore[attr-defined]
 
 
 def test_a_writers_sync_prunes_the_transactions_older_than_the_retention(
