@@ -4,8 +4,9 @@ Each node keeps its own tantivy index (its own NEWSDESK_SEARCH_INDEX_DIR) curren
 change log (app/search/tantivy/catchup.py). A load balancer may send a walk's pages to
 either, so a cursor from one must give on the other what the first would give; a node
 that is new builds its index and says so in /readyz; a node killed and restarted applies
-what it missed from its watermark; and under load with ingests running, both answer every
-request and, once caught up, answer alike.
+what it missed from its watermark, and one down past the change log's retention rebuilds;
+and under load with ingests running, both answer every request and, once caught up,
+answer alike.
 """
 
 from __future__ import annotations
@@ -222,6 +223,114 @@ def test_a_node_killed_and_restarted_catches_up_from_its_watermark(
             same_answers_from_indexes(node_a, node_b)
 
 
+def ingested(primary: str, folder: Path, log: Path, **settings: str) -> None:
+    """Run `newsdesk ingest --no-nlp folder` to its end; it must succeed."""
+    process = ingest_process(primary, folder, log, **settings)
+    assert process.wait(300) == 0, log.read_text()[-2000:]
+
+
+def wait_until_prunable(primary: str, seconds: float, timeout: float = 120.0) -> None:
+    """Wait until a writer keeping changes `seconds` may prune every change in the log: the
+    newest is older than that, and every transaction that logged one has ended (another
+    test's transaction, anywhere on the server, holds that boundary back a while)."""
+    engine = create_db_engine(settings_for(primary))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                age, passed = connection.execute(
+                    text(
+                        "SELECT extract(epoch FROM clock_timestamp() - max(changed_at)), "
+                        "pg_snapshot_xmin(pg_current_snapshot())::text::bigint > max(xid) "
+                        "FROM search_change"
+                    )
+                ).one()
+            if age is not None and float(age) > seconds and passed:
+                return
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"the change log can't be pruned to {seconds} s")
+
+
+def pruned_below(primary: str) -> int:
+    engine = create_db_engine(settings_for(primary))
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(text("SELECT pruned_below FROM search_change_horizon")).one()[0]
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_until_logged(server: Server, message: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not logged(server, message):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the node did not log {message}: {server.log()[-2000:]}")
+        time.sleep(0.1)
+
+
+def test_a_node_down_past_the_change_logs_retention_rebuilds_and_answers_as_a_fresh_node(
+    primary: str, tmp_path: Path, bbc_corpus: Path
+) -> None:
+    with running_node(primary, tmp_path, "b") as (_, node_b):
+        wait_until_current(node_b, exact=True)
+        assert get(node_b, "/articles", {"q": "athletics"})["total"] == 0  # none yet
+    state = SearchIndex(tmp_path / "b.index").read_state()
+    assert state is not None
+    # While it is down: an ingest, and later another whose writer prunes the log (as every
+    # writer does when it syncs) keeping changes a second: the first ingest's are gone.
+    sport, business = (
+        articles_of(bbc_corpus, kind, 20, tmp_path / kind) for kind in ("sport", "business")
+    )
+    ingested(primary, sport, tmp_path / "ingest-sport.log")
+    wait_until_prunable(primary, 2.0)
+    ingested(
+        primary,
+        business,
+        tmp_path / "ingest-business.log",
+        search_change_retention_hours=str(1 / 3600),
+    )
+    assert pruned_below(primary) > state.watermark  # the node is stranded
+    # Holding the entity links stops the node's rebuild (it reads them for every document)
+    # once it has found itself stranded, so its state before the rebuild can be seen.
+    engine = create_db_engine(settings_for(primary), writer=True)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE article_entity IN ACCESS EXCLUSIVE MODE"))
+            with running_node(primary, tmp_path, "b", search_index_behind="not_ready") as (
+                server_b,
+                node_b,
+            ):
+                wait_until_logged(server_b, "search_index_stranded")
+                ready = node_b.get("/readyz")
+                assert ready.status_code == 503 and ready.json()["search_index"] == "behind"
+                # Meanwhile searches answer from PostgreSQL (a timeline reads no links).
+                before = get(node_b, "/timeline", {"q": "athletics", "interval": "month"})
+                assert index_answers(node_b) == {"database": 1.0}
+                holder.rollback()
+                wait_until_current(node_b, exact=True)
+                assert node_b.get("/readyz").status_code == 200
+                # The articles whose changes were pruned are in its index.
+                after = get(node_b, "/timeline", {"q": "athletics", "interval": "month"})
+                assert index_answers(node_b).get("index") == 1.0
+                assert after == before and after["total"] > 0
+                stranded = logged(server_b, "search_index_stranded")
+                assert [(r["watermark"], r["action"]) for r in stranded] == [
+                    (state.watermark, "rebuild")
+                ]
+                assert [r["rebuilt"] for r in logged(server_b, "search_index_synced")][:1] == [True]
+                with running_node(primary, tmp_path, "fresh") as (_, fresh):
+                    wait_until_current(fresh, exact=True)
+                    for params in ({}, {"q": "athletics"}, {"q": "economy OR market"}):
+                        assert get(node_b, "/articles", params) == get(fresh, "/articles", params)
+                    same_answers_from_indexes(node_b, fresh)
+    finally:
+        engine.dispose()
+
+
 # -- two nodes, two ingests, 32 clients ---------------------------------------------------
 
 CLIENTS = 32
@@ -239,10 +348,14 @@ LOAD: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-def ingest_process(primary: str, folder: Path, log: Path) -> subprocess.Popen[bytes]:
-    """`newsdesk ingest --no-nlp folder` on the primary, as a user runs it."""
+def ingest_process(
+    primary: str, folder: Path, log: Path, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`newsdesk ingest --no-nlp folder` on the primary, as a user runs it, with any
+    NEWSDESK_* settings given."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
     env |= {"DATABASE_URL": primary, "PYTHONPATH": str(PROJECT_ROOT)}
+    env |= {f"NEWSDESK_{key.upper()}": value for key, value in settings.items()}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "app.cli", "ingest", "--no-nlp", str(folder)],
