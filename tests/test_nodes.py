@@ -5,8 +5,8 @@ change log (app/search/tantivy/catchup.py). A load balancer may send a walk's pa
 either, so a cursor from one must give on the other what the first would give; a node
 that is new builds its index and says so in /readyz; a node killed and restarted applies
 what it missed from its watermark, and one down past the change log's retention rebuilds;
-and under load with ingests running, both answer every request and, once caught up,
-answer alike.
+a node whose primary is down serves reads; and under load with ingests running, both
+answer every request and, once caught up, answer alike.
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from app.search.tantivy.index import SearchIndex
+from tests.api.test_security import ARTICLE, KEY, KEY_HASH
 from tests.backends import PostgresServer
 from tests.corpus_variety import spread_dates_and_sources
+from tests.e2e.live import free_port
 from tests.helpers import ingest_paths, seed_database, settings_for
 from tests.nodes import index_answers, logged, running_node, wait_until_current
 from tests.search_cases import SAME_ANSWERS
@@ -329,6 +332,27 @@ def test_a_node_down_past_the_change_logs_retention_rebuilds_and_answers_as_a_fr
                     same_answers_from_indexes(node_b, fresh)
     finally:
         engine.dispose()
+
+
+def test_a_node_whose_primary_is_down_starts_and_answers_reads_from_its_read_url(
+    primary: str, tmp_path: Path
+) -> None:
+    # The read URL stands for the replica (same data); the primary's URL is a port nothing
+    # listens on. The node serves searches from the read URL and its index; writes fail
+    # with a 503, not a 500.
+    down = make_url(primary).set(port=free_port()).render_as_string(hide_password=False)
+    with running_node(down, tmp_path, "a", read_database_url=primary, api_key_hash=KEY_HASH) as (
+        _,
+        node,
+    ):
+        wait_until_current(node, exact=True)
+        assert node.get("/readyz").status_code == 200
+        assert get(node, "/articles", {"q": "mobile"})["total"] > 0
+        answered = index_answers(node)  # by its index, not by the read URL's database
+        assert answered.get("index", 0) > 0 and "database" not in answered, answered
+        written = node.post("/articles", json=ARTICLE, headers={"X-Api-Key": KEY})
+        assert written.status_code == 503, written.text
+        assert written.json()["code"] == "database_unavailable"
 
 
 # -- two nodes, two ingests, 32 clients ---------------------------------------------------
