@@ -5,8 +5,9 @@ change log (app/search/tantivy/catchup.py). A load balancer may send a walk's pa
 either, so a cursor from one must give on the other what the first would give; a node
 that is new builds its index and says so in /readyz; a node killed and restarted applies
 what it missed from its watermark, and one down past the change log's retention rebuilds;
-a node whose primary is down serves reads; and under load with ingests running, both
-answer every request and, once caught up, answer alike.
+a node whose primary is down serves reads; the recipe's load balancer (deploy/haproxy.cfg)
+spreads requests over two nodes and keeps answering when one dies; and under load with
+ingests running, both answer every request and, once caught up, answer alike.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +354,61 @@ def test_a_node_whose_primary_is_down_starts_and_answers_reads_from_its_read_url
         written = node.post("/articles", json=ARTICLE, headers={"X-Api-Key": KEY})
         assert written.status_code == 503, written.text
         assert written.json()["code"] == "database_unavailable"
+
+
+@contextmanager
+def running_balancer(folder: Path, nodes: dict[str, Server]) -> Iterator[httpx.Client]:
+    """HAProxy with the recipe's deploy/haproxy.cfg, its servers (api-a, api-b) these nodes
+    and its port a free one here."""
+    haproxy = shutil.which("haproxy") or pytest.skip("haproxy is not installed")
+    config = (PROJECT_ROOT / "deploy" / "haproxy.cfg").read_text()
+    for name, server in nodes.items():
+        config, found = re.subn(rf" {name}:8000 ", f" {server.url.split('//')[1]} ", config)
+        assert found == 1, name
+    port = free_port()
+    config, found = re.subn(r"bind :8000\n", f"bind 127.0.0.1:{port}\n", config)
+    assert found == 1
+    (folder / "haproxy.cfg").write_text(config)
+    with (folder / "haproxy.log").open("wb") as log:
+        process = subprocess.Popen(
+            [haproxy, "-db", "-f", str(folder / "haproxy.cfg")], stdout=log, stderr=log
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while True:  # until both nodes passed their checks
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, (folder / "haproxy.log").read_text()
+                time.sleep(0.2)
+            yield client
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_the_recipes_balancer_spreads_requests_and_keeps_answering_when_a_node_dies(
+    primary: str, tmp_path: Path
+) -> None:
+    with (
+        running_node(primary, tmp_path, "a") as (server_a, node_a),
+        running_node(primary, tmp_path, "b") as (server_b, node_b),
+    ):
+        for node in (node_a, node_b):
+            wait_until_current(node, exact=True)
+        with running_balancer(tmp_path, {"api-a": server_a, "api-b": server_b}) as balancer:
+            expected = get(node_a, "/articles", {"q": "mobile"})
+            for _ in range(10):
+                assert get(balancer, "/articles", {"q": "mobile"}) == expected
+            # Round robin: each node answered searches sent to the balancer.
+            assert all(index_answers(node).get("index", 0) >= 4 for node in (node_a, node_b))
+            server_a.process.kill()  # SIGKILL: at once, before any check has noticed
+            server_a.process.wait(30)
+            for _ in range(10):  # each one the balancer sends to node A goes to node B
+                assert get(balancer, "/articles", {"q": "mobile"}) == expected
 
 
 # -- two nodes, two ingests, 32 clients ---------------------------------------------------
