@@ -563,12 +563,12 @@ def wait_for_listener(primary: str, other_than: set[int], timeout: float = 30.0)
     raise AssertionError("no node LISTENs for search changes")
 
 
-def wait_for_sync_after(server: Server, seen: int, timeout: float = 60.0) -> None:
-    """Wait until the node logs a sync beyond the first `seen`."""
+def wait_for_logged_after(server: Server, message: str, seen: int, timeout: float = 60.0) -> None:
+    """Wait until the node logs `message` beyond the first `seen` times."""
     deadline = time.monotonic() + timeout
-    while len(logged(server, "search_index_synced")) <= seen:
+    while len(logged(server, message)) <= seen:
         if time.monotonic() > deadline:
-            raise AssertionError("the node did not sync")
+            raise AssertionError(f"the node did not log {message}")
         time.sleep(0.1)
 
 
@@ -579,10 +579,10 @@ def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
     # it (half that time is for another transaction on the server holding the boundary back).
     poll_seconds = 300
     reading = create_db_engine(settings_for(primary))
-    with running_node(primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000)) as (
-        server,
-        node,
-    ):
+    # At debug level the node says when a catch-up found nothing it could apply yet.
+    with running_node(
+        primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000), log_level="DEBUG"
+    ) as (server, node):
         wait_until_current(node, exact=True, timeout=poll_seconds / 2)
         first = wait_for_listener(primary, set())
         for word, case in (("numbat", ""), ("bilby", "connection lost"), ("wombat", "held")):
@@ -597,14 +597,15 @@ def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
                     # applied until it ends, and its end notifies nobody.
                     holder = held.enter_context(reading.connect())
                     holder.execute(text("SELECT pg_current_xact_id()"))
-                    synced = len(logged(server, "search_index_synced"))
+                    tried = len(logged(server, "search_index_nothing_applicable"))
                 write(
                     primary,
                     f"UPDATE article SET title = title || ' {word}' WHERE id = "
                     "(SELECT min(id) FROM article)",
                 )
                 if case == "held":
-                    wait_for_sync_after(server, synced)  # woken, it could apply nothing
+                    # Woken, it could apply nothing yet.
+                    wait_for_logged_after(server, "search_index_nothing_applicable", tried)
                     assert node.get("/readyz").json()["search_index_lag"] >= 1
             wait_until_current(node, exact=True, timeout=poll_seconds / 2)
             assert get(node, "/articles", {"q": word})["total"] == 1, word
