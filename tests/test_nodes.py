@@ -4,8 +4,10 @@ Each node keeps its own tantivy index (its own NEWSDESK_SEARCH_INDEX_DIR) curren
 change log (app/search/tantivy/catchup.py). A load balancer may send a walk's pages to
 either, so a cursor from one must give on the other what the first would give; a node
 that is new builds its index and says so in /readyz; a node killed and restarted applies
-what it missed from its watermark; and under load with ingests running, both answer every
-request and, once caught up, answer alike.
+what it missed from its watermark, and one down past the change log's retention rebuilds;
+a node whose primary is down serves reads; the recipe's load balancer (deploy/haproxy.cfg)
+spreads requests over two nodes and keeps answering when one dies; and under load with
+ingests running, both answer every request and, once caught up, answer alike.
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from app.search.tantivy.index import SearchIndex
+from tests.api.test_security import ARTICLE, KEY, KEY_HASH
 from tests.backends import PostgresServer
 from tests.corpus_variety import spread_dates_and_sources
+from tests.e2e.live import free_port
 from tests.helpers import ingest_paths, seed_database, settings_for
 from tests.nodes import index_answers, logged, running_node, wait_until_current
 from tests.search_cases import SAME_ANSWERS
@@ -222,6 +227,190 @@ def test_a_node_killed_and_restarted_catches_up_from_its_watermark(
             same_answers_from_indexes(node_a, node_b)
 
 
+def ingested(primary: str, folder: Path, log: Path, **settings: str) -> None:
+    """Run `newsdesk ingest --no-nlp folder` to its end; it must succeed."""
+    process = ingest_process(primary, folder, log, **settings)
+    assert process.wait(300) == 0, log.read_text()[-2000:]
+
+
+def wait_until_prunable(primary: str, seconds: float, timeout: float = 120.0) -> None:
+    """Wait until a writer keeping changes `seconds` may prune every change in the log: the
+    newest is older than that, and every transaction that logged one has ended (another
+    test's transaction, anywhere on the server, holds that boundary back a while)."""
+    engine = create_db_engine(settings_for(primary))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                age, passed = connection.execute(
+                    text(
+                        "SELECT extract(epoch FROM clock_timestamp() - max(changed_at)), "
+                        "pg_snapshot_xmin(pg_current_snapshot())::text::bigint > max(xid) "
+                        "FROM search_change"
+                    )
+                ).one()
+            if age is not None and float(age) > seconds and passed:
+                return
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"the change log can't be pruned to {seconds} s")
+
+
+def pruned_below(primary: str) -> int:
+    engine = create_db_engine(settings_for(primary))
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(text("SELECT pruned_below FROM search_change_horizon")).one()[0]
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_until_logged(server: Server, message: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not logged(server, message):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the node did not log {message}: {server.log()[-2000:]}")
+        time.sleep(0.1)
+
+
+def test_a_node_down_past_the_change_logs_retention_rebuilds_and_answers_as_a_fresh_node(
+    primary: str, tmp_path: Path, bbc_corpus: Path
+) -> None:
+    with running_node(primary, tmp_path, "b") as (_, node_b):
+        wait_until_current(node_b, exact=True)
+        assert get(node_b, "/articles", {"q": "athletics"})["total"] == 0  # none yet
+    state = SearchIndex(tmp_path / "b.index").read_state()
+    assert state is not None
+    # While it is down: an ingest, and later another whose writer prunes the log (as every
+    # writer does when it syncs) keeping changes a second: the first ingest's are gone.
+    sport, business = (
+        articles_of(bbc_corpus, kind, 20, tmp_path / kind) for kind in ("sport", "business")
+    )
+    ingested(primary, sport, tmp_path / "ingest-sport.log")
+    wait_until_prunable(primary, 2.0)
+    ingested(
+        primary,
+        business,
+        tmp_path / "ingest-business.log",
+        search_change_retention_hours=str(1 / 3600),
+    )
+    assert pruned_below(primary) > state.watermark  # the node is stranded
+    # Holding the entity links stops the node's rebuild (it reads them for every document)
+    # once it has found itself stranded, so its state before the rebuild can be seen.
+    engine = create_db_engine(settings_for(primary), writer=True)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE article_entity IN ACCESS EXCLUSIVE MODE"))
+            with running_node(primary, tmp_path, "b", search_index_behind="not_ready") as (
+                server_b,
+                node_b,
+            ):
+                wait_until_logged(server_b, "search_index_stranded")
+                ready = node_b.get("/readyz")
+                assert ready.status_code == 503 and ready.json()["search_index"] == "behind"
+                # Meanwhile searches answer from PostgreSQL (a timeline reads no links).
+                before = get(node_b, "/timeline", {"q": "athletics", "interval": "month"})
+                assert index_answers(node_b) == {"database": 1.0}
+                holder.rollback()
+                wait_until_current(node_b, exact=True)
+                assert node_b.get("/readyz").status_code == 200
+                # The articles whose changes were pruned are in its index.
+                after = get(node_b, "/timeline", {"q": "athletics", "interval": "month"})
+                assert index_answers(node_b).get("index") == 1.0
+                assert after == before and after["total"] > 0
+                stranded = logged(server_b, "search_index_stranded")
+                assert [(r["watermark"], r["action"]) for r in stranded] == [
+                    (state.watermark, "rebuild")
+                ]
+                assert [r["rebuilt"] for r in logged(server_b, "search_index_synced")][:1] == [True]
+                with running_node(primary, tmp_path, "fresh") as (_, fresh):
+                    wait_until_current(fresh, exact=True)
+                    for params in ({}, {"q": "athletics"}, {"q": "economy OR market"}):
+                        assert get(node_b, "/articles", params) == get(fresh, "/articles", params)
+                    same_answers_from_indexes(node_b, fresh)
+    finally:
+        engine.dispose()
+
+
+def test_a_node_whose_primary_is_down_starts_and_answers_reads_from_its_read_url(
+    primary: str, tmp_path: Path
+) -> None:
+    # The read URL stands for the replica (same data); the primary's URL is a port nothing
+    # listens on. The node serves searches from the read URL and its index; writes fail
+    # with a 503, not a 500.
+    down = make_url(primary).set(port=free_port()).render_as_string(hide_password=False)
+    with running_node(down, tmp_path, "a", read_database_url=primary, api_key_hash=KEY_HASH) as (
+        _,
+        node,
+    ):
+        wait_until_current(node, exact=True)
+        assert node.get("/readyz").status_code == 200
+        assert get(node, "/articles", {"q": "mobile"})["total"] > 0
+        answered = index_answers(node)  # by its index, not by the read URL's database
+        assert answered.get("index", 0) > 0 and "database" not in answered, answered
+        written = node.post("/articles", json=ARTICLE, headers={"X-Api-Key": KEY})
+        assert written.status_code == 503, written.text
+        assert written.json()["code"] == "database_unavailable"
+
+
+@contextmanager
+def running_balancer(folder: Path, nodes: dict[str, Server]) -> Iterator[httpx.Client]:
+    """HAProxy with the recipe's deploy/haproxy.cfg, its servers (api-a, api-b) these nodes
+    and its port a free one here."""
+    haproxy = shutil.which("haproxy") or pytest.skip("haproxy is not installed")
+    config = (PROJECT_ROOT / "deploy" / "haproxy.cfg").read_text()
+    for name, server in nodes.items():
+        config, found = re.subn(rf" {name}:8000 ", f" {server.url.split('//')[1]} ", config)
+        assert found == 1, name
+    port = free_port()
+    config, found = re.subn(r"bind :8000\n", f"bind 127.0.0.1:{port}\n", config)
+    assert found == 1
+    (folder / "haproxy.cfg").write_text(config)
+    with (folder / "haproxy.log").open("wb") as log:
+        process = subprocess.Popen(
+            [haproxy, "-db", "-f", str(folder / "haproxy.cfg")], stdout=log, stderr=log
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while True:  # until both nodes passed their checks
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, (folder / "haproxy.log").read_text()
+                time.sleep(0.2)
+            yield client
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_the_recipes_balancer_spreads_requests_and_keeps_answering_when_a_node_dies(
+    primary: str, tmp_path: Path
+) -> None:
+    with (
+        running_node(primary, tmp_path, "a") as (server_a, node_a),
+        running_node(primary, tmp_path, "b") as (server_b, node_b),
+    ):
+        for node in (node_a, node_b):
+            wait_until_current(node, exact=True)
+        with running_balancer(tmp_path, {"api-a": server_a, "api-b": server_b}) as balancer:
+            expected = get(node_a, "/articles", {"q": "mobile"})
+            for _ in range(10):
+                assert get(balancer, "/articles", {"q": "mobile"}) == expected
+            # Round robin: each node answered searches sent to the balancer.
+            assert all(index_answers(node).get("index", 0) >= 4 for node in (node_a, node_b))
+            server_a.process.kill()  # SIGKILL: at once, before any check has noticed
+            server_a.process.wait(30)
+            for _ in range(10):  # each one the balancer sends to node A goes to node B
+                assert get(balancer, "/articles", {"q": "mobile"}) == expected
+
+
 # -- two nodes, two ingests, 32 clients ---------------------------------------------------
 
 CLIENTS = 32
@@ -239,10 +428,14 @@ LOAD: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-def ingest_process(primary: str, folder: Path, log: Path) -> subprocess.Popen[bytes]:
-    """`newsdesk ingest --no-nlp folder` on the primary, as a user runs it."""
+def ingest_process(
+    primary: str, folder: Path, log: Path, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`newsdesk ingest --no-nlp folder` on the primary, as a user runs it, with any
+    NEWSDESK_* settings given."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
     env |= {"DATABASE_URL": primary, "PYTHONPATH": str(PROJECT_ROOT)}
+    env |= {f"NEWSDESK_{key.upper()}": value for key, value in settings.items()}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "app.cli", "ingest", "--no-nlp", str(folder)],
@@ -370,12 +563,12 @@ def wait_for_listener(primary: str, other_than: set[int], timeout: float = 30.0)
     raise AssertionError("no node LISTENs for search changes")
 
 
-def wait_for_sync_after(server: Server, seen: int, timeout: float = 60.0) -> None:
-    """Wait until the node logs a sync beyond the first `seen`."""
+def wait_for_logged_after(server: Server, message: str, seen: int, timeout: float = 60.0) -> None:
+    """Wait until the node logs `message` beyond the first `seen` times."""
     deadline = time.monotonic() + timeout
-    while len(logged(server, "search_index_synced")) <= seen:
+    while len(logged(server, message)) <= seen:
         if time.monotonic() > deadline:
-            raise AssertionError("the node did not sync")
+            raise AssertionError(f"the node did not log {message}")
         time.sleep(0.1)
 
 
@@ -386,10 +579,10 @@ def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
     # it (half that time is for another transaction on the server holding the boundary back).
     poll_seconds = 300
     reading = create_db_engine(settings_for(primary))
-    with running_node(primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000)) as (
-        server,
-        node,
-    ):
+    # At debug level the node says when a catch-up found nothing it could apply yet.
+    with running_node(
+        primary, tmp_path, "a", search_index_poll_ms=str(poll_seconds * 1000), log_level="DEBUG"
+    ) as (server, node):
         wait_until_current(node, exact=True, timeout=poll_seconds / 2)
         first = wait_for_listener(primary, set())
         for word, case in (("numbat", ""), ("bilby", "connection lost"), ("wombat", "held")):
@@ -404,14 +597,15 @@ def test_a_node_on_the_primary_catches_up_when_notified_long_before_its_poll(
                     # applied until it ends, and its end notifies nobody.
                     holder = held.enter_context(reading.connect())
                     holder.execute(text("SELECT pg_current_xact_id()"))
-                    synced = len(logged(server, "search_index_synced"))
+                    tried = len(logged(server, "search_index_nothing_applicable"))
                 write(
                     primary,
                     f"UPDATE article SET title = title || ' {word}' WHERE id = "
                     "(SELECT min(id) FROM article)",
                 )
                 if case == "held":
-                    wait_for_sync_after(server, synced)  # woken, it could apply nothing
+                    # Woken, it could apply nothing yet.
+                    wait_for_logged_after(server, "search_index_nothing_applicable", tried)
                     assert node.get("/readyz").json()["search_index_lag"] >= 1
             wait_until_current(node, exact=True, timeout=poll_seconds / 2)
             assert get(node, "/articles", {"q": word})["total"] == 1, word

@@ -61,11 +61,16 @@ def time_limited_session(
         if not is_unavailable(error):
             raise
         logger.exception("database error")
-        raise ApiError(
-            503,
-            "database_unavailable",
-            "the database could not answer; try again later (the server log has details)",
-        ) from None
+        raise database_unavailable() from None
+
+
+def database_unavailable() -> ApiError:
+    """The answer when the database can't serve at all (is_unavailable)."""
+    return ApiError(
+        503,
+        "database_unavailable",
+        "the database could not answer; try again later (the server log has details)",
+    )
 
 
 def is_unavailable(error: DBAPIError) -> bool:

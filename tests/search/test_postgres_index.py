@@ -9,6 +9,7 @@ nodes reading a streaming replica are in tests/test_replica.py.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from app.search.filter import ArticleFilter
 from app.search.query import parse_query
 from app.search.tantivy import sync
 from app.search.tantivy.changes import backlog, prune_older_than
-from app.search.tantivy.index import search_index_for
+from app.search.tantivy.index import SearchIndex, search_index_for
 from app.search.tantivy.sync import sync_index, sync_search_index
 from tests.backends import PostgresServer
 from tests.clients import make_client
@@ -135,6 +136,60 @@ def test_a_node_applies_changes_from_the_log_and_never_writes(
     assert rows_after == rows_before  # the log is the writers' to prune, not a node's
 
 
+def wait_for_boundary_past_the_log(engine: Engine, timeout: float = 60.0) -> None:
+    """Wait until every transaction that logged a change has ended: the boundary a sync
+    reaches (and below which writers prune) is past them. A transaction of another test,
+    anywhere on the server, holds it back for a while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as connection:
+            passed = connection.execute(
+                text(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+                    "> coalesce(max(xid), 0) FROM search_change"
+                )
+            ).scalar_one()
+        if passed:
+            return
+        assert time.monotonic() < deadline, "a transaction stayed open on the server"
+        time.sleep(0.1)
+
+
+def commit_mark(folder: Path) -> tuple[tuple[int, int], ...]:
+    """What a commit of the index, even an empty one, changes: tantivy writes meta.json
+    anew (a new file in its place), and the sync writes the watermark's state file anew."""
+    return tuple(
+        (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in (folder / "meta.json", SearchIndex(folder).state_path)
+    )
+
+
+def test_a_node_held_back_by_an_older_transaction_commits_and_logs_nothing_until_it_ends(
+    primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = node(primary, tmp_path / "node.index")
+    catch_up(settings, writer)
+    index = search_index_for(settings)
+    assert index is not None
+    committed = commit_mark(tmp_path / "node.index")
+    with writer.connect() as holder:
+        holder.execute(text("SELECT pg_current_xact_id()"))  # an older transaction, running
+        with writer.begin() as connection:
+            connection.execute(text("UPDATE article SET title = title || ' kookaburra' WHERE id = "
+                                    "(SELECT min(id) FROM article)"))  # fmt: skip
+        with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+            for _ in range(3):  # the catch-up's retries while the transaction stays open
+                assert sync_index(index, writer).applied == 0
+        assert commit_mark(tmp_path / "node.index") == committed
+        assert not [r for r in caplog.records if r.levelno >= logging.INFO], caplog.records
+        holder.rollback()
+    with caplog.at_level(logging.INFO, logger="newsdesk.search"):
+        catch_up(settings, writer)
+    assert commit_mark(tmp_path / "node.index") != committed
+    assert index_count(settings, "kookaburra") == 1
+    assert [r.applied for r in caplog.records if r.message == "search_index_synced"] == [1]  # type: ignore[attr-defined]
+
+
 def test_a_writers_sync_prunes_the_transactions_older_than_the_retention(
     primary: str, writer: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -158,6 +213,7 @@ def test_a_writers_sync_prunes_the_transactions_older_than_the_retention(
         older = connection.execute(
             text("SELECT count(*) FROM search_change WHERE xid <= :x"), {"x": xids[0]}
         ).scalar_one()
+    wait_for_boundary_past_the_log(writer)
     with caplog.at_level(logging.INFO, logger="newsdesk.search"):
         assert sync_search_index(settings, writer) is not None
     with writer.connect() as connection:
@@ -177,6 +233,7 @@ def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
         connection.execute(text("UPDATE article SET title = title || ' quokka' WHERE id = "
                                 "(SELECT min(id) FROM article)"))  # fmt: skip
     catch_up(current, writer)
+    wait_for_boundary_past_the_log(writer)
     assert prune_older_than(writer, 0) > 0  # every change so far
     index_behind, index_current = search_index_for(behind), search_index_for(current)
     assert index_behind is not None and index_current is not None
@@ -191,6 +248,31 @@ def test_a_node_the_pruning_left_behind_rebuilds_and_says_so(
     [warning] = [r for r in caplog.records if r.message == "search_index_stranded"]
     assert (warning.watermark, warning.action) == (stranded_at, "rebuild")  # type: ignore[attr-defined]
     assert index_count(behind, "quokka") == 1
+
+
+def test_a_node_rebuilt_while_an_old_transaction_runs_is_not_stranded_by_a_prune(
+    primary: str, writer: Engine, tmp_path: Path
+) -> None:
+    # A rebuild's watermark is the oldest transaction still running; a writer pruning the
+    # changes committed after that transaction began left it below the horizon: stranded
+    # again at once, rebuilt at every poll while the transaction stayed open.
+    settings = node(primary, tmp_path / "node.index")
+    index = search_index_for(settings)
+    assert index is not None
+    with writer.connect() as holder:
+        holder.execute(text("SELECT pg_current_xact_id()"))  # an old transaction, running
+        with writer.begin() as connection:
+            connection.execute(text("UPDATE article SET title = title || ' platypus' WHERE id = "
+                                    "(SELECT min(id) FROM article)"))  # fmt: skip
+        prune_older_than(writer, 0)  # a writer's sync with the shortest retention
+        assert sync_index(index, writer, rebuild=True).rebuilt
+        state = index.read_state()
+        assert state is not None
+        with writer.connect() as connection:
+            assert not backlog(connection, state.watermark).stranded
+        holder.rollback()
+    catch_up(settings, writer)
+    assert index_count(settings, "platypus") == 1
 
 
 def test_a_rebuild_indexes_each_article_once_whatever_order_the_rows_are_stored_in(

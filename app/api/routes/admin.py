@@ -15,10 +15,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
-from app.api.deps import ArticleId, PlainSessionDep, SettingsDep
+from app.api.deps import (
+    ArticleId,
+    PlainSessionDep,
+    SettingsDep,
+    database_unavailable,
+    is_unavailable,
+)
 from app.api.errors import ApiError
 from app.api.security import ApiKeyDep
 from app.db import create_db_engine, session_engine
@@ -45,11 +51,17 @@ logger = logging.getLogger("newsdesk.monitor")
 
 def writer_session(settings: SettingsDep) -> Iterator[Session]:
     """A session whose transactions take SQLite's write lock up front, so a write waits for a
-    concurrent ingest (busy timeout) instead of failing with "database is locked"."""
+    concurrent ingest (busy timeout) instead of failing with "database is locked". A write
+    database that can't answer (the primary down) answers 503 database_unavailable."""
     engine = create_db_engine(settings, writer=True)
     try:
         with Session(engine) as session:
             yield session
+    except DBAPIError as error:
+        if not is_unavailable(error):
+            raise
+        logger.exception("write database error")
+        raise database_unavailable() from None
     finally:
         engine.dispose()
 

@@ -106,12 +106,18 @@ def prune_applied(engine: Engine, through: int) -> None:
 
 def prune_older_than(engine: Engine, keep_seconds: float) -> int:
     """PostgreSQL: forget the changes older than keep_seconds (whole transactions), moving
-    the horizon past them; the number of rows removed."""
+    the horizon past them; the number of rows removed.
+
+    Only below the oldest transaction still running (the boundary a node's sync reaches):
+    a node that rebuilds sets its watermark there, so a horizon pruned past it would find
+    the rebuilt index stranded at once, and rebuild again for as long as an old
+    transaction stays open."""
     with engine.begin() as connection:
         removed = connection.execute(
             text(
                 "WITH boundary AS (SELECT max(xid) AS xid FROM search_change "
-                "  WHERE changed_at < clock_timestamp() - make_interval(secs => :keep)), "
+                "  WHERE changed_at < clock_timestamp() - make_interval(secs => :keep) "
+                "  AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint), "
                 "gone AS (DELETE FROM search_change WHERE xid <= (SELECT xid FROM boundary) "
                 "  RETURNING xid) "
                 "UPDATE search_change_horizon SET pruned_below = "

@@ -107,6 +107,9 @@ def sync_index(
             changed: list[int] = []
             if state is not None and not rebuild:
                 changed = changed_articles(connection, state.watermark, head)
+                if not changed:
+                    writer.rollback()
+                    return _nothing_to_apply(index, state, head, started)
                 rebuild = len(changed) > REBUILD_SHARE * max(_num_docs(handle), 1_000)
             if state is None or rebuild:
                 writer.delete_all_documents()
@@ -126,6 +129,20 @@ def sync_index(
     report = SyncReport(applied, state is None or rebuild, head, time.perf_counter() - started)
     log.info("search_index_synced", extra={"applied": applied, "rebuilt": report.rebuilt})
     return report
+
+
+def _nothing_to_apply(
+    index: SearchIndex, state: IndexState, head: int, started: float
+) -> SyncReport:
+    """No change is applicable yet (on PostgreSQL an older transaction still running holds
+    the boundary back; the catch-up asks again soon): no commit, and no log above debug.
+    SQLite's log restarted below the watermark moves the watermark down to it."""
+    if head < state.watermark:
+        index.write_state(IndexState(watermark=head))
+    else:
+        head = state.watermark
+    log.debug("search_index_nothing_applicable", extra={"watermark": head})
+    return SyncReport(0, False, head, time.perf_counter() - started)
 
 
 def sync_search_index(
