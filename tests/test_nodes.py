@@ -35,7 +35,7 @@ from app.search.tantivy.index import SearchIndex
 from tests.api.test_security import ARTICLE, KEY, KEY_HASH
 from tests.backends import PostgresServer
 from tests.corpus_variety import spread_dates_and_sources
-from tests.e2e.live import free_port
+from tests.e2e.live import free_port, require
 from tests.helpers import ingest_paths, seed_database, settings_for
 from tests.nodes import index_answers, logged, running_node, wait_until_current
 from tests.search_cases import SAME_ANSWERS
@@ -360,7 +360,9 @@ def test_a_node_whose_primary_is_down_starts_and_answers_reads_from_its_read_url
 def running_balancer(folder: Path, nodes: dict[str, Server]) -> Iterator[httpx.Client]:
     """HAProxy with the recipe's deploy/haproxy.cfg, its servers (api-a, api-b) these nodes
     and its port a free one here."""
-    haproxy = shutil.which("haproxy") or pytest.skip("haproxy is not installed")
+    haproxy = shutil.which("haproxy")
+    require(haproxy is not None, "haproxy is not installed (apt-get install haproxy)")
+    assert haproxy is not None
     config = (PROJECT_ROOT / "deploy" / "haproxy.cfg").read_text()
     for name, server in nodes.items():
         config, found = re.subn(rf" {name}:8000 ", f" {server.url.split('//')[1]} ", config)
