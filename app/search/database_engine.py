@@ -16,8 +16,10 @@ from app.search.batch import DatabaseBatch
 from app.search.cursor import Cursor
 from app.search.facets import FacetCounts, compute_facets
 from app.search.filter import ArticleFilter, Hit, Sort
+from app.search.generations import Generation
 from app.search.newsapi import page_cursor
 from app.search.periods import Interval
+from app.search.tantivy.changes import archive_generation
 from app.search.timeline import SplitBy, TimelineCounts, build_timeline
 
 
@@ -57,3 +59,6 @@ class DatabaseEngine:
 
     def batch(self, ids: Sequence[int]) -> DatabaseBatch:
         return DatabaseBatch(self.session, ids)
+
+    def generation(self) -> Generation:
+        return ("database", *archive_generation(self.session.connection()))
