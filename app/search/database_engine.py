@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from app.search.articles import count_articles, database_page
+from app.search.articles import count_articles, database_page, newest_id
 from app.search.batch import DatabaseBatch
 from app.search.cursor import Cursor
 from app.search.facets import FacetCounts, compute_facets
@@ -35,6 +35,10 @@ class DatabaseEngine:
         self, flt: ArticleFilter, sort: Sort, snapshot: int, key: list[Any] | None, limit: int
     ) -> list[Hit]:
         return database_page(self.session, flt, sort, snapshot, key, limit)
+
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]:
+        hits = database_page(self.session, flt, sort, newest_id(self.session), None, limit)
+        return [hit.article.id for hit in hits if hit.article.id is not None]
 
     def count(self, flt: ArticleFilter) -> int:
         return count_articles(self.session, flt)

@@ -55,6 +55,8 @@ class Engine(Protocol):
         self, flt: ArticleFilter, sort: Sort, snapshot: int, key: list[Any] | None, limit: int
     ) -> list[Hit]: ...
 
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]: ...
+
     def count(self, flt: ArticleFilter) -> int: ...
 
     def facets(
@@ -164,6 +166,13 @@ class SearchService:
         snapshot = cursor.snapshot if cursor else newest_id(self.session)
         key = cursor.key if cursor else None
         return self._for_page(flt, sort, key).page(flt, sort, snapshot, key, limit), snapshot
+
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]:
+        """The ids of page()'s first page (some may be deleted since): for a caller that
+        reads a few columns of them, not the whole rows."""
+        if sort == "relevance" and flt.query is None:
+            raise InvalidCursor("sort=relevance needs a text query q")
+        return self._for_page(flt, sort, None).page_ids(flt, sort, limit)
 
     def count(self, flt: ArticleFilter) -> int:
         """The exact number of articles the filter admits."""
