@@ -20,6 +20,7 @@ from functools import lru_cache
 from itertools import pairwise
 from math import log
 from pathlib import Path
+from threading import Lock
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -205,18 +206,27 @@ def archive_sample(session: Session, size: int) -> DocumentFrequencies:
 
 
 _BACKGROUNDS: dict[tuple[str, int, int, int], DocumentFrequencies] = {}
+# One request reads and tokenises a new sample; those asking at the same moment wait for it
+# instead of each doing the same work (a burst of them on a cold server ran past the
+# request time limit, 503).
+_BACKGROUND_MADE = Lock()
 
 
 def _archive_sample(
     session: Session, url: str, low: int, high: int, size: int
 ) -> DocumentFrequencies:
     key = (url, low, high, size)
-    if key not in _BACKGROUNDS:
-        texts = texts_of(session, _spread_ids(session, low, high, size))
-        if len(_BACKGROUNDS) > 16:
-            _BACKGROUNDS.clear()
-        _BACKGROUNDS[key] = DocumentFrequencies.of(texts)
-    return _BACKGROUNDS[key]
+    found = _BACKGROUNDS.get(key)
+    if found is None:
+        with _BACKGROUND_MADE:
+            found = _BACKGROUNDS.get(key)
+            if found is None:
+                texts = texts_of(session, _spread_ids(session, low, high, size))
+                found = DocumentFrequencies.of(texts)
+                if len(_BACKGROUNDS) > 16:
+                    _BACKGROUNDS.clear()
+                _BACKGROUNDS[key] = found
+    return found
 
 
 def texts_of(session: Session, ids: Sequence[int]) -> list[tuple[str, str | None]]:
