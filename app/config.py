@@ -189,6 +189,13 @@ class Settings(BaseSettings):
     timeline_max_periods: int = Field(
         default=10_000, ge=1, description="Most periods one /timeline answer holds (else 400)."
     )
+    kept_timeline_periods: int = Field(
+        default=200_000,
+        ge=0,
+        description="Shares' denominators (every article per period under the same "
+        "source, date and language filters) are kept until the archive changes: at most "
+        "this many periods in all (0: none kept).",
+    )
     compare_max_queries: int = Field(
         default=10, ge=1, description="Most named queries one /timeline/compare takes."
     )

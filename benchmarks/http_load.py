@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -41,10 +42,36 @@ class Server:
             self.process.wait()
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (the OS's pick): benchmark runs of other
+    worktrees on this machine can't be on it."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def start(name: str, command: list[str], port: int, ready_path: str, env: dict[str, str]) -> Server:
-    """Start a server and wait until `ready_path` answers 200 (at most 120 s)."""
+    """Start a server and wait until `ready_path` answers 200 (at most 120 s).
+
+    A port that already answers is refused: the new server could not listen on it, and
+    whatever holds it (another run's server, on another database) would be measured.
+    """
+    if listening(port):
+        raise RuntimeError(
+            f"port {port} is already in use (another benchmark's server?): {name} would "
+            "not be the server measured; stop it or choose another port"
+        )
     started = time.perf_counter()
     log = ROOT / "benchmarks" / "results" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, env={**os.environ, **env}, stdout=output, stderr=output, cwd=ROOT

@@ -35,7 +35,6 @@ VENV = ROOT / ".venv" / "bin"
 RESULTS = generate.RESULTS
 OUT = ROOT / "BENCHMARKS.md"
 SECTION = "## Monitoring"
-API_PORT = 8767
 SEARCHES, BATCH, RUNS = 1_000, 64, 5
 # The time limit of a request lifted: on a loaded machine waiting for a core would end
 # requests early (503), and what is measured is their cost. wrk runs at least this long.
@@ -76,32 +75,35 @@ def matching(db: Path, engine: str) -> dict[str, Any]:
     return result
 
 
-def cpu_ms(db: Path, path: str, repeats: int = 5) -> float:
+def cpu_ms(db: Path, path: str, repeats: int = 5) -> tuple[float, Any]:
     """Median CPU milliseconds of one request answered in this process (no network): what
-    it costs a core, however long it waited for one on a shared machine."""
+    it costs a core, however long it waited for one on a shared machine; and its answer."""
     import floor
 
     capture = floor.Capture(db, "tantivy")
     capture.settings.query_timeout_ms = UNLIMITED_MS
-    capture.client.get(path)  # warm: the index opened, the statements compiled
+    answer = capture.client.get(path).json()  # warm: the index opened, statements compiled
     spent = []
     for _ in range(repeats):
         started = time.process_time()
         capture.client.get(path)
         spent.append((time.process_time() - started) * 1000)
     capture.engine.dispose()
-    return sorted(spent)[len(spent) // 2]
+    return sorted(spent)[len(spent) // 2], answer
 
 
 def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
     """The compare and broad terms rows of the mix, at one connection, on the tantivy index
     (our server with one worker)."""
+    # A port of its own: a fixed one may be held by another worktree's run on this machine
+    # (a 10,000-article server once answered a 100,000-article run's requests).
+    port = http_load.free_port()
     server = http_load.start(
         "newsdesk-monitoring",
         # One worker: latency at one connection needs no more, and on a loaded machine
         # uvicorn's supervisor kills workers slow to answer its health checks.
-        [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "1"],
-        API_PORT,
+        [str(VENV / "newsdesk"), "serve", "--port", str(port), "--workers", "1"],
+        port,
         "/healthz",
         {
             "DATABASE_URL": f"sqlite:///{db}",
@@ -119,6 +121,9 @@ def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
             status, body = http_load.get_json(server.base + query.api)
             before = os.getloadavg()[0]
             latency = http_load.wrk(server.base + query.api, 1, max(seconds, WRK_MIN_SECONDS))
+            spent, answer = cpu_ms(db, query.api)
+            if status == 200 and body != answer:
+                raise RuntimeError(f"{name}: the server's answer is not {db.name}'s")
             row = {
                 "name": name,
                 "api": query.api,
@@ -126,7 +131,7 @@ def http_legs(db: Path, seconds: float) -> list[dict[str, Any]]:
                 "status": status,
                 "total": body.get("total") if isinstance(body, dict) else None,
                 "c1": latency,
-                "cpu_ms": cpu_ms(db, query.api),
+                "cpu_ms": spent,
                 "load_average_before": before,
                 "load_average_after": os.getloadavg()[0],
             }

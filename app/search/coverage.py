@@ -46,7 +46,8 @@ def aligned(timeline: TimelineCounts, periods: Sequence[str]) -> list[int]:
 def denominators(
     search: SearchService, flt: ArticleFilter, interval: Interval, periods: Sequence[str]
 ) -> list[int]:
-    """Per period, every article under share_base(flt) (the periods of flt's timeline)."""
+    """Per period, every article under share_base(flt) (the periods of flt's timeline),
+    kept until the archive changes: a repeated request counts only its numerators."""
     if not periods:
         return []
     base = share_base(flt)
@@ -58,7 +59,7 @@ def denominators(
     base = replace(
         base, published_from=base.published_from or first, published_to=base.published_to or last
     )
-    return aligned(search.timeline(base, interval, None, 1), periods)
+    return aligned(search.archive_timeline(base, interval), periods)
 
 
 def shares(counts: Sequence[int], totals: Sequence[int]) -> list[float | None]:

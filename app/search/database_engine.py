@@ -11,13 +11,15 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from app.search.articles import count_articles, database_page
+from app.search.articles import count_articles, database_page, newest_id
 from app.search.batch import DatabaseBatch
 from app.search.cursor import Cursor
 from app.search.facets import FacetCounts, compute_facets
 from app.search.filter import ArticleFilter, Hit, Sort
+from app.search.generations import Generation
 from app.search.newsapi import page_cursor
 from app.search.periods import Interval
+from app.search.tantivy.changes import archive_generation
 from app.search.timeline import SplitBy, TimelineCounts, build_timeline
 
 
@@ -33,6 +35,10 @@ class DatabaseEngine:
         self, flt: ArticleFilter, sort: Sort, snapshot: int, key: list[Any] | None, limit: int
     ) -> list[Hit]:
         return database_page(self.session, flt, sort, snapshot, key, limit)
+
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]:
+        hits = database_page(self.session, flt, sort, newest_id(self.session), None, limit)
+        return [hit.article.id for hit in hits if hit.article.id is not None]
 
     def count(self, flt: ArticleFilter) -> int:
         return count_articles(self.session, flt)
@@ -57,3 +63,6 @@ class DatabaseEngine:
 
     def batch(self, ids: Sequence[int]) -> DatabaseBatch:
         return DatabaseBatch(self.session, ids)
+
+    def generation(self) -> Generation:
+        return ("database", *archive_generation(self.session.connection()))

@@ -32,6 +32,7 @@ from app.search.cursor import Cursor, CursorCodec, InvalidCursor, codec_for, que
 from app.search.database_engine import DatabaseEngine
 from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
+from app.search.generations import KEPT_TIMELINES, Generation
 from app.search.limits import query_time_limit
 from app.search.periods import Interval
 from app.search.tantivy.catchup import start_catch_up as start_catch_up  # for app/main.py
@@ -54,6 +55,8 @@ class Engine(Protocol):
         self, flt: ArticleFilter, sort: Sort, snapshot: int, key: list[Any] | None, limit: int
     ) -> list[Hit]: ...
 
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]: ...
+
     def count(self, flt: ArticleFilter) -> int: ...
 
     def facets(
@@ -70,6 +73,10 @@ class Engine(Protocol):
     ) -> TimelineCounts: ...
 
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None: ...
+
+    def generation(self) -> Generation | None:
+        """What the engine's answers about the archive hold (None: not to be kept)."""
+        ...
 
     def batch(self, ids: Sequence[int]) -> BatchSearch: ...
 
@@ -118,11 +125,14 @@ class SearchService:
 
     def _current(self, answer: Answer) -> Engine:
         """The index when it holds every change the database has, else the database."""
+        return self._count(answer, self._current_engine())
+
+    def _current_engine(self) -> Engine:
         searcher = None
         if self.index is not None:
             max_lag = self.settings.search_index_max_lag_ms / 1000
             searcher = self.index.current_searcher(self.session, max_lag)
-        return self._counted(answer, searcher)
+        return self._engine(searcher)
 
     def _for_page(self, flt: ArticleFilter, sort: Sort, key: list[Any] | None) -> Engine:
         if self.index is None or (sort != "relevance" and flt == ArticleFilter()):
@@ -133,9 +143,14 @@ class SearchService:
         return self._current("page")
 
     def _counted(self, answer: Answer, searcher: Any) -> Engine:
-        engine: Engine = self.database
+        return self._count(answer, self._engine(searcher))
+
+    def _engine(self, searcher: Any) -> Engine:
         if self.index is not None and searcher is not None:
-            engine = IndexEngine(self.session, self.index, searcher)
+            return IndexEngine(self.session, self.index, searcher)
+        return self.database
+
+    def _count(self, answer: Answer, engine: Engine) -> Engine:
         if self.answers is not None:
             self.answers.labels(engine=engine.name, answer=answer).inc()
         return engine
@@ -151,6 +166,13 @@ class SearchService:
         snapshot = cursor.snapshot if cursor else newest_id(self.session)
         key = cursor.key if cursor else None
         return self._for_page(flt, sort, key).page(flt, sort, snapshot, key, limit), snapshot
+
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]:
+        """The ids of page()'s first page (some may be deleted since): for a caller that
+        reads a few columns of them, not the whole rows."""
+        if sort == "relevance" and flt.query is None:
+            raise InvalidCursor("sort=relevance needs a text query q")
+        return self._for_page(flt, sort, None).page_ids(flt, sort, limit)
 
     def count(self, flt: ArticleFilter) -> int:
         """The exact number of articles the filter admits."""
@@ -168,6 +190,21 @@ class SearchService:
         """Matches per period (RangeTooLarge past settings.timeline_max_periods)."""
         max_periods = self.settings.timeline_max_periods
         return self._current("timeline").timeline(flt, interval, by, series_size, max_periods)
+
+    def archive_timeline(self, flt: ArticleFilter, interval: Interval) -> TimelineCounts:
+        """timeline(flt, interval, None, 1) for a filter that many requests repeat (a share's
+        denominator), kept until the archive changes (app/search/generations.py)."""
+        engine = self._current_engine()
+        generation = engine.generation()
+        url = self.session.get_bind().engine.url.render_as_string(hide_password=True)
+        key = (url, generation, repr(flt), interval)
+        found = KEPT_TIMELINES.get(key) if generation is not None else None
+        if found is None:
+            max_periods = self.settings.timeline_max_periods
+            found = self._count("timeline", engine).timeline(flt, interval, None, 1, max_periods)
+            if generation is not None:
+                KEPT_TIMELINES.put(key, found, self.settings.kept_timeline_periods)
+        return found
 
     def seek(self, flt: ArticleFilter, sort: Sort, offset: int) -> Cursor | None:
         """A cursor after the first `offset` (>= 1) results; None when there are fewer."""

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from app.models import Article
+from app.search import terms
 from app.search.terms import document_terms, log_likelihood, stop_words
+from tests.clients import client_with
 
 SPORT_WORDS = {
     "match", "season", "coach", "cup", "players", "game", "team", "club", "win", "champion",
@@ -69,3 +75,46 @@ def test_log_likelihood_matches_a_hand_computed_value() -> None:
         + 90 * 0.07696104113612832  # ln(90 / 83.333...)
     )
     assert log_likelihood(10, 20, 10, 100) == pytest.approx(expected)
+
+
+def test_the_latin_tokens_are_the_unicode_tokens() -> None:
+    """terms.tokens_of takes a listed-letters pattern for Latin-script text: it finds what
+    TOKEN, the Unicode-category pattern, finds, character by character and in real text."""
+    latin = [chr(c) for low, high in terms.LATIN_RANGES for c in range(low, high + 1)]
+    for character in latin:
+        text = f"ab{character}cd {character} x{character}-{character}y 'é{character}"
+        assert terms.tokens_of(text) == terms.TOKEN.findall(text), hex(ord(character))
+    mixed = "l'été’s “naïve” cafés – 3rd ½ ² ª º x_y ab–cd a - b (Ærø) [ÿ] ɏɐ"
+    assert terms.tokens_of(mixed) == terms.TOKEN.findall(mixed)
+    assert terms.LATIN_TOKEN is not terms.TOKEN
+    for text in (mixed, mixed + " Москва", "Kabul ; Қазақстан", "plain ascii, words."):
+        assert terms.tokens_of(text) == terms.TOKEN.findall(text), text
+
+
+def test_the_sampled_matches_are_the_newest_and_counted_by_their_text(
+    seeded_db: str, engine: Engine
+) -> None:
+    """No q: the sample is the newest articles (terms_sample_size of them), and each term's
+    `matches` is how many of their texts (title, lede, body) hold it."""
+    with client_with(seeded_db, terms_sample_size=3) as client:
+        response = client.get("/articles/terms", params={"size": 100})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                Article.id, Article.title, Article.lede, Article.body, Article.language,
+                Article.published_at,
+            )
+        ).all()  # fmt: skip
+    newest = sorted(
+        rows, key=lambda r: (r.published_at is not None, r.published_at, r.id), reverse=True
+    )[:3]
+    texts = [
+        document_terms("\n".join(p for p in (r.title, r.lede, r.body) if p), r.language)
+        for r in newest
+    ]
+    assert (body["total"], body["sampled"], body["background"]) == (len(rows), 3, 3)
+    assert body["terms"]
+    for term in body["terms"]:
+        assert term["matches"] == sum(term["term"] in found for found in texts), term

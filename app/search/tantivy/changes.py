@@ -60,6 +60,31 @@ def database_head(connection: Connection) -> int:
     )
 
 
+def archive_generation(connection: Connection) -> tuple[int, ...]:
+    """A value that differs as soon as the connection sees an article changed, added or
+    deleted (a change logged): answers about the whole archive can be kept until it does.
+
+    SQLite: the newest change number (AUTOINCREMENT never reuses one). PostgreSQL, where
+    transactions commit out of order (module docstring): the pruning horizon, the newest
+    change of the transactions below the oldest one running, and how many changes of later
+    transactions this snapshot sees. A transaction that commits was running before, so its
+    changes either raise the newest one below the boundary or add to that count.
+    """
+    if is_sqlite(connection):
+        return (database_head(connection),)
+    row = connection.execute(
+        text(
+            "WITH b AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) "
+            "SELECT h.pruned_below, "
+            "(SELECT max(xid) FROM search_change, b WHERE xid < b.xmin), "
+            "(SELECT count(*) FROM search_change, b WHERE xid >= b.xmin) "
+            "FROM search_change_horizon h"
+        )
+    ).one()
+    pruned_below, newest_final, later = row
+    return (int(pruned_below), int(newest_final or 0), int(later))
+
+
 def changed_articles(connection: Connection, after: int, through: int) -> list[int]:
     """The articles changed past watermark `after`, up to watermark `through`: one range read
     of the log's index."""

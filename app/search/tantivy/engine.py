@@ -21,6 +21,7 @@ from app.search.articles import newest_id
 from app.search.cursor import Cursor
 from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
+from app.search.generations import Generation
 from app.search.periods import Interval
 from app.search.tantivy.aggregations import IndexCounts
 from app.search.tantivy.index import WORDS, SearchIndex
@@ -72,6 +73,13 @@ class IndexEngine:
                 hits.append(Hit(article, source, score, rank=rank if sort == "relevance" else None))
         return hits
 
+    def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]:
+        """page()'s first page as the index finds it, no row read."""
+        if sort == "relevance":
+            return self.index.relevance_page(self.searcher, flt, None, 0, limit).ids
+        descending = sort == "-published_at"
+        return self.index.date_page(self.searcher, flt, None, descending, None, limit).ids
+
     def count(self, flt: ArticleFilter) -> int:
         return self.index.count(self.searcher, flt)
 
@@ -99,6 +107,11 @@ class IndexEngine:
 
     def batch(self, ids: Sequence[int]) -> IndexBatch:
         return IndexBatch(self.session, self.index, ids)
+
+    def generation(self) -> Generation | None:
+        """The watermark the searcher was chosen by (None: chosen whatever its lag)."""
+        watermark = self.index.searched_watermark(self.session)
+        return None if watermark is None else ("index", str(self.index.directory), watermark)
 
 
 # The smallest heap tantivy lets one writer thread have: a batch is a few dozen documents.

@@ -68,6 +68,7 @@ log = logging.getLogger("newsdesk.search")
 # 5: Arabic-script letters folded (app/search/letters.py).
 SCHEMA_VERSION = 5
 STATE_FILE = "newsdesk-index.json"
+WATERMARK_KEY = "newsdesk.searcher.watermark"  # in a session's info
 WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
 # marks, lower-cased, accents removed.
@@ -206,8 +207,15 @@ class SearchIndex:
                 max_lag_seconds
             )
             session.info[key] = self.any_searcher() if current else None
+            # The searcher, opened after the state was read, holds at least these changes.
+            session.info[(WATERMARK_KEY, self.directory)] = state.watermark if state else None
         searcher: tantivy.Searcher | None = session.info[key]
         return searcher
+
+    def searched_watermark(self, session: Session) -> int | None:
+        """The watermark of the state current_searcher went by for this session."""
+        watermark: int | None = session.info.get((WATERMARK_KEY, self.directory))
+        return watermark
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""
