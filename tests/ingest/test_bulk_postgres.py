@@ -123,3 +123,33 @@ def test_copy_load_stores_sqlites_rows_logs_one_change_each_and_reruns_as_no_op(
         nextval = "SELECT nextval('article_id_seq'), nextval('entity_id_seq')"
         assert tuple(connection.exec_driver_sql(nextval).one()) == (8, 6)
     engine.dispose()
+
+
+def test_copy_load_leaves_the_planner_statistics_of_the_tables_it_filled(
+    postgres_db: str, tmp_path: Path
+) -> None:
+    """Without them (autovacuum off, or not yet run) PostgreSQL guesses row counts: a page's
+    twenty articles' entity links were estimated at 150,000 rows and joined by a parallel
+    hash over every entity, 60 ms of the node's 80 ms per page at 100,000 articles."""
+    jsonl = write_jsonl(tmp_path / "harbour.jsonl", RECORDS)
+    engine = create_db_engine(settings_for(postgres_db), writer=True)
+    BulkLoader(engine, batch_size=4).load([jsonl])
+    tables = ("article", "article_entity", "article_tag", "entity", "entity_alias", "source")
+    with engine.connect() as connection:
+        estimated = {
+            table: connection.exec_driver_sql(
+                f"SELECT reltuples::int FROM pg_class WHERE oid = '{table}'::regclass"
+            ).scalar_one()
+            for table in tables
+        }
+        stored = {
+            table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            for table in tables
+        }
+        sampled = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'article_entity'"
+        ).scalar_one()
+    engine.dispose()
+    assert stored == {t: n for t, n in zip(tables, (7, 9, 12, 5, 6, 2), strict=True)}
+    assert estimated == stored  # ANALYZE reads every row of tables this small
+    assert sampled >= 3  # article_id, entity_id, mentions

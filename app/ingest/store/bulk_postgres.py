@@ -44,6 +44,16 @@ from app.models import utc_now
 
 # Change-log triggers redundant while whole articles are inserted (migration 0013).
 _LINK_TRIGGERS = {"article_entity": "search_change_link", "article_tag": "search_change_tag"}
+# Every table a load writes rows into (search_change through the article trigger).
+_FILLED = (
+    "article",
+    "article_entity",
+    "article_tag",
+    "entity",
+    "entity_alias",
+    "source",
+    "search_change",
+)
 _JSON_COLUMNS = frozenset({"origins", "cites", "extra", "provenance"})
 
 
@@ -61,6 +71,16 @@ def load_batches(
             _disable_link_triggers(connection, "ENABLE")
     with engine.begin() as connection:
         _advance_sequences(connection)
+        if report.added:
+            _analyze(connection)
+
+
+def _analyze(connection: Connection) -> None:
+    """Give the planner the filled tables' statistics now, as PostgreSQL's manual advises
+    after a bulk load: until autovacuum gets to them (never, where it is off) it guesses, and
+    a page's 400 entity links at 100,000 articles were planned as 150,000 rows, a parallel
+    hash join over every entity (60 ms under load, 15 ms with the statistics)."""
+    connection.exec_driver_sql(f"ANALYZE {', '.join(_FILLED)}")
 
 
 def _disable_link_triggers(connection: Connection, action: str) -> None:
