@@ -2,7 +2,8 @@
 
 SQLite: a progress handler on the request's connection aborts whatever statement is running
 once the deadline passes, and a watchdog thread (one per process) calls sqlite3_interrupt()
-at the deadline for the work between two virtual-machine steps (sqlite3 raises OperationalError "interrupted").
+at the deadline for the work between two virtual-machine steps (sqlite3 raises
+OperationalError "interrupted").
 PostgreSQL: `SET LOCAL statement_timeout` for the request's transaction (the server cancels
 a statement that runs longer; psycopg raises QueryCanceled, SQLSTATE 57014).
 
