@@ -93,9 +93,12 @@ def cursor_codec(session: SessionDep, settings: SettingsDep) -> CursorCodec:
 CursorCodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
 
 
-def search_service(request: Request, session: SessionDep, settings: SettingsDep) -> SearchService:
+async def search_service(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> SearchService:
     """The request's searches: the service picks the engine and counts its answers in the
-    app's metrics."""
+    app's metrics. (async: it only builds an object; a plain function would cost a trip
+    through the thread pool, as every dependency that needs no I/O here.)"""
     metrics = getattr(request.app.state, "metrics", None)
     answers = metrics.search_answers if isinstance(metrics, Metrics) else None
     return SearchService(session, settings, answers)
@@ -107,7 +110,7 @@ SearchDep = Annotated[SearchService, Depends(search_service)]
 PAGE_SIZE_DESCRIPTION = "Results per page."
 
 
-def page_size(
+async def page_size(
     settings: SettingsDep,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_DESCRIPTION)] = None,
 ) -> int:

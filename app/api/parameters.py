@@ -32,10 +32,17 @@ def query_parameter_names(dependant: Dependant) -> set[str]:
     return names
 
 
+_KNOWN = "_newsdesk_known_parameters"  # where a route keeps them (APIRoute is unhashable)
+
+
 def known_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameter names a route declares, through any of its dependencies (a walk
-    of a few dozen nodes: cheaper than caching per route)."""
-    return frozenset(query_parameter_names(route.dependant))
+    """The query parameter names a route declares, through any of its dependencies (walked
+    once per route: a route's dependencies don't change once the app is built)."""
+    known: frozenset[str] | None = getattr(route, _KNOWN, None)
+    if known is None:
+        known = frozenset(query_parameter_names(route.dependant))
+        setattr(route, _KNOWN, known)
+    return known
 
 
 def closest_parameter(name: str, known: frozenset[str]) -> str | None:
@@ -51,8 +58,9 @@ def closest_parameter(name: str, known: frozenset[str]) -> str | None:
     return inside[0] if inside else None
 
 
-def reject_unknown_parameters(request: Request) -> None:
-    """Answer 422 `unknown_parameter` naming every query parameter the route doesn't know."""
+async def reject_unknown_parameters(request: Request) -> None:
+    """Answer 422 `unknown_parameter` naming every query parameter the route doesn't know
+    (async: no I/O, so no trip through the thread pool)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

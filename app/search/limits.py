@@ -1,8 +1,9 @@
 """A time limit on the database work of one request, so a slow query can't hold a worker.
 
 SQLite: a progress handler on the request's connection aborts whatever statement is running
-once the deadline passes, and a watchdog timer calls sqlite3_interrupt() at the deadline for
-the work between two virtual-machine steps (sqlite3 raises OperationalError "interrupted").
+once the deadline passes, and a watchdog thread (one per process) calls sqlite3_interrupt()
+at the deadline for the work between two virtual-machine steps (sqlite3 raises
+OperationalError "interrupted").
 PostgreSQL: `SET LOCAL statement_timeout` for the request's transaction (the server cancels
 a statement that runs longer; psycopg raises QueryCanceled, SQLSTATE 57014).
 
@@ -21,7 +22,10 @@ longer than a millisecond. PostgreSQL's statement_timeout can not start out expi
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +59,46 @@ class Interrupter:
             self._stop = None
 
 
+class Watchdog:
+    """One thread per process that stops statements at their deadline: a threading.Timer
+    per request started and joined a thread for every request (a large share of a fast
+    request's own cost). A finished request's Interrupter is disarmed, so its deadline,
+    when it comes, stops nothing."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, Interrupter]] = []
+        self._order = itertools.count()
+        self._owner: int | None = None  # the process whose thread runs (a fork has none)
+
+    def watch(self, seconds: float, interrupter: Interrupter) -> None:
+        """Call interrupter.stop() `seconds` from now (a no-op once it is disarmed)."""
+        entry = (time.monotonic() + seconds, next(self._order), interrupter)
+        with self._wake:
+            if self._owner != os.getpid():
+                self._owner, self._due = os.getpid(), []
+                threading.Thread(target=self._run, name="query-deadlines", daemon=True).start()
+            heapq.heappush(self._due, entry)
+            if self._due[0] is entry:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                now = time.monotonic()
+                due = []
+                while self._due and self._due[0][0] <= now:
+                    due.append(heapq.heappop(self._due)[2])
+                if not due:
+                    self._wake.wait(self._due[0][0] - now if self._due else None)
+                    continue
+            for interrupter in due:
+                interrupter.stop()
+
+
+_watchdog = Watchdog()
+
+
 @contextmanager
 def query_time_limit(
     session: Session, milliseconds: int, *, expired: bool = False
@@ -67,7 +111,6 @@ def query_time_limit(
     # The driver's own connection (sqlite3 or psycopg): probed for what it can do below.
     raw: Any = connection.connection.driver_connection
     interrupter = Interrupter(_stopper(connection.dialect.name, raw))
-    timer: threading.Timer | None = None
     handler_set = False
     try:
         if milliseconds > 0 and connection.dialect.name == "postgresql":
@@ -79,14 +122,10 @@ def query_time_limit(
             # Expired, the handler alone decides which statement stops: an interrupt now
             # would stop whichever statement happens to be running.
             if not expired:
-                timer = threading.Timer(milliseconds / 1000, interrupter.stop)
-                timer.daemon = True
-                timer.start()
+                _watchdog.watch(milliseconds / 1000, interrupter)
         yield interrupter
     finally:
         interrupter.disarm()
-        if timer is not None:
-            timer.cancel()
         if handler_set:
             raw.set_progress_handler(None, _SQLITE_CHECK_EVERY)
 

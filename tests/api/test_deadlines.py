@@ -20,8 +20,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.db import create_db_engine
+from app.search.limits import query_time_limit
 from tests.clients import client_for
 from tests.helpers import ingest_paths, settings_for
 from tests.server import running_server
@@ -239,3 +241,19 @@ def test_sigterm_during_a_slow_request_exits_within_the_grace_period(
             pytest.fail(f"still running {grace + 6} s after SIGTERM:\n{server.log()}")
         took = time.monotonic() - sent
     assert took < grace + 1 + 1.5, server.log()
+
+
+def test_a_request_time_limit_starts_no_thread(empty_db: str) -> None:
+    """The deadline is kept by one watchdog thread per process: a thread started (and
+    joined) per request was a large share of a fast request's own cost (issue 18)."""
+    settings = settings_for(empty_db)
+    engine = create_db_engine(settings)
+    try:
+        with Session(engine) as session, query_time_limit(session, 60_000):
+            pass  # the watchdog, if any, starts here
+        before = threading.active_count()
+        with Session(engine) as session, query_time_limit(session, 60_000):
+            during = threading.active_count()
+    finally:
+        engine.dispose()
+    assert during == before

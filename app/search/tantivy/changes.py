@@ -49,15 +49,13 @@ def database_head(connection: Connection) -> int:
     """The watermark a sync reaching this moment gets: SQLite's newest change number, or on
     PostgreSQL the oldest transaction still running (every change below it is final)."""
     if is_sqlite(connection):
-        value = connection.execute(
-            text("SELECT seq FROM sqlite_sequence WHERE name = 'search_change'")
-        ).scalar()
-        return int(value or 0)
-    return int(
-        connection.execute(
-            text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        ).scalar_one()
-    )
+        return int(connection.execute(_SQLITE_HEAD).scalar() or 0)
+    return int(connection.execute(_POSTGRES_HEAD).scalar_one())
+
+
+# Read on every search request (is the index current?): built once.
+_SQLITE_HEAD = text("SELECT seq FROM sqlite_sequence WHERE name = 'search_change'")
+_POSTGRES_HEAD = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 
 def archive_generation(connection: Connection) -> tuple[int, ...]:

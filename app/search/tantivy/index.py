@@ -206,7 +206,7 @@ class SearchIndex:
             current = state is not None and backlog(session.connection(), state.watermark).within(
                 max_lag_seconds
             )
-            session.info[key] = self.any_searcher() if current else None
+            session.info[key] = self._searcher() if current else None
             # The searcher, opened after the state was read, holds at least these changes.
             session.info[(WATERMARK_KEY, self.directory)] = state.watermark if state else None
         searcher: tantivy.Searcher | None = session.info[key]
@@ -219,7 +219,11 @@ class SearchIndex:
 
     def any_searcher(self) -> tantivy.Searcher | None:
         """A searcher whatever the index's lag (a relevance walk begun on the index)."""
-        index = self.open() if self.read_state() is not None else None
+        return self._searcher() if self.read_state() is not None else None
+
+    def _searcher(self) -> tantivy.Searcher | None:
+        """A searcher on the newest commit, once the state file has been found valid."""
+        index = self.open()
         if index is None:
             return None
         index.reload()
