@@ -29,6 +29,7 @@ import collect
 import generate
 import http_load
 import queries
+import sections
 
 ROOT = generate.ROOT
 VENV = ROOT / ".venv" / "bin"
@@ -228,17 +229,7 @@ def section() -> list[str]:
 
 def write_section(lines: list[str]) -> None:
     """Put the section into BENCHMARKS.md, replacing it (else before "## Collection")."""
-    text = OUT.read_text() if OUT.is_file() else "# Benchmarks\n"
-    block = "\n".join(lines).rstrip("\n") + "\n\n"  # a blank line before the next heading
-    start = text.find(SECTION + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + (text[end + 1 :] if end >= 0 else "")
-    elif "\n" + collect.SECTION in text:
-        text = text.replace("\n" + collect.SECTION, "\n" + block + collect.SECTION, 1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
-    OUT.write_text(text)
+    sections.put_section(OUT, SECTION, lines, before=(collect.SECTION,))
 
 
 def main() -> None:

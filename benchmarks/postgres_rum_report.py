@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import sections
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 OUT = ROOT / "BENCHMARKS.md"
@@ -184,17 +186,5 @@ def conclusion(result: dict[str, Any]) -> list[str]:
 
 def write_section(lines: list[str]) -> None:
     """Put the section into BENCHMARKS.md, replacing it (else before "## Monitoring")."""
-    text_ = OUT.read_text() if OUT.is_file() else "# Benchmarks\n"
-    block = "\n".join(lines).rstrip("\n") + "\n\n"  # a blank line before the next heading
-    start = text_.find(SECTION + "\n")
-    if start >= 0:
-        end = text_.find("\n## ", start + len(SECTION))
-        text_ = text_[:start] + block + (text_[end + 1 :] if end >= 0 else "")
-    else:
-        for following in ("## Monitoring\n", "## Collection\n", "## Reproducing\n"):
-            if "\n" + following in text_:
-                text_ = text_.replace("\n" + following, "\n" + block + following, 1)
-                break
-        else:
-            text_ = text_.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
-    OUT.write_text(text_)
+    following = ("## Monitoring", "## Collection", "## Reproducing")
+    sections.put_section(OUT, SECTION, lines, before=following)

@@ -20,7 +20,7 @@ connection can see. `newsdesk load-jsonl` then syncs the search index.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -239,45 +239,67 @@ class BulkLoader:
         self, connection: Connection, batch: list[BulkArticle | ReadFailure], names: _Names
     ) -> None:
         """Insert a batch's new articles with their sources, tags and entity links."""
-        self.report.failures += [item for item in batch if isinstance(item, ReadFailure)]
-        records = _new_records(connection, [i for i in batch if isinstance(i, BulkArticle)])
-        self.report.skipped += sum(isinstance(i, BulkArticle) for i in batch) - len(records)
-        if not records:
+        rows = _new_rows(connection, batch, self.report, lambda: names)
+        if rows is None:
             return
-        next_id = _next_article_id(connection)
-        now = utc_now()
-        articles, tags, links = [], [], []
-        for offset, record in enumerate(records):
-            article_id = next_id + offset
-            articles.append(_article_row(record, article_id, names, now))
-            tags += [(article_id, tag) for tag in dict.fromkeys(record.tags)]
-            links += _entity_links(article_id, record.entities, names)
         names.flush(connection)
-        connection.execute(insert(Article), articles)
+        connection.execute(insert(Article), rows.articles)
         # The link tables are most of the rows: no per-row bind processing.
-        for table, columns, rows in (
-            ("article_tag", ("article_id", "tag"), tags),
-            ("article_entity", ("article_id", "entity_id", "mentions", "forms"), links),
+        for table, columns, values in (
+            ("article_tag", ("article_id", "tag"), rows.tags),
+            ("article_entity", ("article_id", "entity_id", "mentions", "forms"), rows.links),
         ):
-            if rows:
-                _insert_rows(connection, table, columns, rows)
-        self.report.added += len(records)
+            if values:
+                _insert_rows(connection, table, columns, values)
+        self.report.added += len(rows.articles)
         kill_point("bulk_batch_stored")
+
+
+@dataclass
+class _Rows:
+    """A batch's new articles as rows (ids from the next free one), their tags and links, and
+    the name maps holding the sources and entities they add."""
+
+    names: _Names
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[tuple[int, str]] = field(default_factory=list)
+    links: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _new_rows(
+    connection: Connection,
+    batch: list[BulkArticle | ReadFailure],
+    report: BulkReport,
+    names_for: Callable[[], _Names],
+) -> _Rows | None:
+    """The rows of a batch's articles not stored yet, None when there are none; the batch's
+    failures and skipped duplicates are counted in the report. names_for gives the name maps
+    once there is something to store."""
+    report.failures += [item for item in batch if isinstance(item, ReadFailure)]
+    given = [item for item in batch if isinstance(item, BulkArticle)]
+    records = _new_records(connection, given)
+    report.skipped += len(given) - len(records)
+    if not records:
+        return None
+    names = names_for()
+    next_id = _next_article_id(connection)
+    now = utc_now()
+    rows = _Rows(names)
+    for offset, record in enumerate(records):
+        article_id = next_id + offset
+        rows.articles.append(_article_row(record, article_id, names, now))
+        rows.tags += [(article_id, tag) for tag in dict.fromkeys(record.tags)]
+        rows.links += _entity_links(article_id, record.entities, names)
+    return rows
 
 
 def _insert_rows(
     connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    """Plain rows into a table: PostgreSQL's COPY, SQLite's executemany."""
-    if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        connection.exec_driver_sql(sql, rows)
-        return
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    """Plain rows into a table with executemany (SQLite's; PostgreSQL's go by COPY)."""
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    connection.exec_driver_sql(sql, rows)
 
 
 @contextmanager

@@ -32,15 +32,7 @@ from sqlalchemy.engine import Engine
 from app.faults import kill_point
 from app.ingest.document import ReadFailure
 from app.ingest.read.bulk_records import BulkArticle
-from app.ingest.store.bulk import (
-    BulkReport,
-    _article_row,
-    _entity_links,
-    _Names,
-    _new_records,
-    _next_article_id,
-)
-from app.models import utc_now
+from app.ingest.store.bulk import BulkReport, _Names, _new_rows
 
 # Change-log triggers redundant while whole articles are inserted (migration 0013).
 _LINK_TRIGGERS = {"article_entity": "search_change_link", "article_tag": "search_change_tag"}
@@ -92,21 +84,10 @@ def _store(
     connection: Connection, batch: list[BulkArticle | ReadFailure], report: BulkReport
 ) -> None:
     """COPY a batch's new articles with their sources, entities, aliases, tags and links."""
-    report.failures += [item for item in batch if isinstance(item, ReadFailure)]
-    given = [item for item in batch if isinstance(item, BulkArticle)]
-    records = _new_records(connection, given)
-    report.skipped += len(given) - len(records)
-    if not records:
+    rows = _new_rows(connection, batch, report, lambda: _Names(connection))
+    if rows is None:
         return
-    names = _Names(connection)
-    next_id = _next_article_id(connection)
-    now = utc_now()
-    articles, tags, links = [], [], []
-    for offset, record in enumerate(records):
-        article_id = next_id + offset
-        articles.append(_article_row(record, article_id, names, now))
-        tags += [(article_id, tag) for tag in dict.fromkeys(record.tags)]
-        links += _entity_links(article_id, record.entities, names)
+    names = rows.names
     for table, dicts in (
         ("source", names.new_sources),
         ("entity", names.new_entities),
@@ -114,12 +95,14 @@ def _store(
     ):
         if dicts:
             _copy(connection, table, tuple(dicts[0]), [tuple(row.values()) for row in dicts])
-    columns = tuple(articles[0])
+    columns = tuple(rows.articles[0])
     json_at = [i for i, column in enumerate(columns) if column in _JSON_COLUMNS]
-    _copy(connection, "article", columns, [_with_json(row, json_at) for row in articles])
-    _copy(connection, "article_tag", ("article_id", "tag"), tags)
-    _copy(connection, "article_entity", ("article_id", "entity_id", "mentions", "forms"), links)
-    report.added += len(records)
+    _copy(connection, "article", columns, [_with_json(row, json_at) for row in rows.articles])
+    _copy(connection, "article_tag", ("article_id", "tag"), rows.tags)
+    _copy(
+        connection, "article_entity", ("article_id", "entity_id", "mentions", "forms"), rows.links
+    )
+    report.added += len(rows.articles)
     kill_point("bulk_batch_stored")
 
 
