@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -172,7 +173,8 @@ def section() -> list[str]:
     """BENCHMARKS.md's Monitoring section from the result files."""
     files = sorted(RESULTS.glob("monitoring-*.json"), key=lambda p: int(p.stem.split("-")[1]))
     results = [json.loads(path.read_text()) for path in files]
-    if not results:
+    earlier = _earlier_rows({result["size"] for result in results})
+    if not results and not any(earlier.values()):
         return []
     lines = [
         SECTION,
@@ -193,15 +195,18 @@ def section() -> list[str]:
         "| matches per batch | load average | target (wall) |",
         "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
+    matching = list(earlier["matching"])
     for result in results:
         for leg in result["matching"]:
             ok = leg["median_seconds"] < MATCHING_SECONDS
-            lines.append(
+            matching.append((
+                result["size"],
                 f"| {result['size']:,} | {leg['engine']} | {leg['median_seconds']:.3f} "
                 f"| {leg['worst_seconds']:.3f} | {leg['median_cpu_seconds']:.3f} "
                 f"| {leg['matches']:,} "
-                f"| {leg['load_average_before']:.1f} | {'met' if ok else '**missed**'} |"
-            )
+                f"| {leg['load_average_before']:.1f} | {'met' if ok else '**missed**'} |",
+            ))  # fmt: skip
+    lines += _by_size(matching)
     lines += [
         "",
         "HTTP, one connection, our server (`--workers 1`) on the tantivy index:",
@@ -210,21 +215,60 @@ def section() -> list[str]:
         "| CPU ms per request (in process) | load average | target (p50) |",
         "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
+    http = list(earlier["http"])
     for result in results:
         for row in result["http"]:
             c1, target = row["c1"], TARGET_P50_MS[row["name"]]
             name = row["name"] + (f" ({row['note']})" if row.get("note") else "")
             total = "—" if row.get("total") is None else f"{row['total']:,}"
             verdict = "met" if c1["n"] and c1["p50"] <= target else "**missed**"
-            lines.append(
+            http.append((
+                result["size"],
                 f"| {result['size']:,} | {name} | {total} "
                 f"| {c1['p50']:.1f} / {c1['p95']:.1f} / {c1['p99']:.1f} | {c1['n']:,} "
                 f"| {row['cpu_ms']:.1f} | {row['load_average_before']:.1f} "
-                f"| ≤ {target:g} ms: {verdict} |"
-            )
-    commits = ", ".join(f"{r['size']:,}: {r['commit']}, {r['date']}" for r in results)
-    lines += ["", f"Measured: {commits}."]
+                f"| ≤ {target:g} ms: {verdict} |",
+            ))  # fmt: skip
+    lines += _by_size(http)
+    measured = earlier["measured"] + [
+        (r["size"], f"{r['size']:,}: {r['commit']}, {r['date']}") for r in results
+    ]
+    lines += ["", f"Measured: {', '.join(_by_size(measured))}."]
     return lines
+
+
+def _by_size(rows: list[tuple[int, str]]) -> list[str]:
+    return [line for _, line in sorted(rows, key=lambda row: row[0])]
+
+
+_ROW_SIZE = re.compile(r"\| ([\d,]+) \|")
+_MEASURED = re.compile(r"([\d,]+): (\w+, \d{4}-\d\d-\d\d \d\d:\d\d UTC)")
+
+
+def _earlier_rows(measured: set[int]) -> dict[str, list[tuple[int, str]]]:
+    """The rows BENCHMARKS.md's Monitoring section holds for sizes without a result file
+    here (measured in another checkout): kept until those sizes are measured again."""
+    kept: dict[str, list[tuple[int, str]]] = {"matching": [], "http": [], "measured": []}
+    text = OUT.read_text() if OUT.is_file() else ""
+    start = text.find(SECTION + "\n")
+    if start < 0:
+        return kept
+    end = text.find("\n## ", start + len(SECTION))
+    table = ""
+    for line in text[start : end if end >= 0 else None].splitlines():
+        if line.startswith("| articles | engine |"):
+            table = "matching"
+        elif line.startswith("| articles | request |"):
+            table = "http"
+        elif line.startswith("Measured: "):
+            for size, what in _MEASURED.findall(line):
+                if int(size.replace(",", "")) not in measured:
+                    kept["measured"].append((int(size.replace(",", "")), f"{size}: {what}"))
+        elif table and (row := _ROW_SIZE.match(line)):
+            size = int(row.group(1).replace(",", ""))
+            if size not in measured:
+                kept[table].append((size, line))
+    return kept
 
 
 def write_section(lines: list[str]) -> None:
