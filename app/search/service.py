@@ -192,8 +192,9 @@ class SearchService:
         return self._current("timeline").timeline(flt, interval, by, series_size, max_periods)
 
     def archive_timeline(self, flt: ArticleFilter, interval: Interval) -> TimelineCounts:
-        """timeline(flt, interval, None, 1) for a filter that many requests repeat (a share's
-        denominator), kept until the archive changes (app/search/generations.py)."""
+        """timeline(flt, interval, None, 1) for a filter that requests repeat (a share's
+        denominator, a compared query), kept until the archive changes
+        (app/search/generations.py)."""
         engine = self._current_engine()
         generation = engine.generation()
         url = self.session.get_bind().engine.url.render_as_string(hide_password=True)
