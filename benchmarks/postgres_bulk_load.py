@@ -18,12 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.ingest.store.bulk import BulkLoader
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import postgres_databases
 
 
 def backend_cpu(pid: int) -> float:
@@ -35,12 +39,7 @@ def backend_cpu(pid: int) -> float:
 def main() -> None:
     corpus, admin_url = Path(sys.argv[1]), make_url(sys.argv[2])
     name = sys.argv[3] if len(sys.argv) > 3 else "newsdesk_bulk_bench"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    url = postgres_databases.new_database(admin_url, name)
     upgrade_database(url)
     engine = create_db_engine(Settings(database_url=url), writer=True)
     with engine.connect() as connection:  # the pool hands the loader this same connection

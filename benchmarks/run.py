@@ -29,6 +29,7 @@ import floor
 import generate
 import http_load
 import monitoring
+import postgres_databases
 import profile_query
 import queries
 
@@ -180,17 +181,9 @@ def measure_postgres(
 ) -> dict[str, Any]:
     """The same corpus bulk-loaded into a PostgreSQL database of its own, and the mix over
     HTTP against our server on it (the floor is SQLite's; PostgreSQL's is not replayed)."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    url = make_url(admin_url)
-    name = f"newsdesk_bench_{size}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    database = url.set(database=name).render_as_string(hide_password=False)
+    database = postgres_databases.new_database(make_url(admin_url), f"newsdesk_bench_{size}")
     command = [str(VENV / "newsdesk"), "load-jsonl", str(corpus)]
     started = time.perf_counter()
     output = subprocess.run(
