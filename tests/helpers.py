@@ -10,11 +10,13 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.config import PROJECT_ROOT, Settings, get_settings
@@ -165,4 +167,23 @@ def catch_up(settings: Settings, engine: Engine, timeout: float = 60.0) -> None:
             if backlog(connection, state.watermark).changes == 0:
                 return
         assert time.monotonic() < deadline, "the index did not catch up"
+        time.sleep(0.1)
+
+
+def wait_for_boundary_past_the_log(engine: Engine, timeout: float = 60.0) -> None:
+    """Wait until every transaction that logged a change has ended: the boundary a sync
+    reaches (and below which writers prune) is past them. A transaction of another test,
+    anywhere on the server, holds it back for a while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as connection:
+            passed = connection.execute(
+                text(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+                    "> coalesce(max(xid), 0) FROM search_change"
+                )
+            ).scalar_one()
+        if passed:
+            return
+        assert time.monotonic() < deadline, "a transaction stayed open on the server"
         time.sleep(0.1)

@@ -6,7 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, cast, func, null, or_, select, tuple_
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
@@ -198,9 +211,10 @@ def _date_page(
     return hits + _run(session, undated.order_by(order_by_id).limit(limit - len(hits)))
 
 
-def _top_entities_statement() -> Select[Any]:
+def _top_entities_ranked() -> Select[Any]:
     """Each article's entities ranked (most mentions first), the best `per_article` kept;
-    the articles are the expanding parameter `ids`."""
+    the articles are the expanding parameter `ids`. SQLite's statement: one window over
+    every link of the page's articles."""
     rank = (
         func.row_number()
         .over(
@@ -229,8 +243,33 @@ def _top_entities_statement() -> Select[Any]:
     )
 
 
-# Built once, run with each page's ids: building it took longer than running it.
-_TOP_ENTITIES = _top_entities_statement()
+def _top_entities_per_article() -> Select[Any]:
+    """The same rows as _top_entities_ranked, for PostgreSQL: per article (the array `ids`)
+    a LATERAL subquery keeping its best `per_article` links (issue 19). PostgreSQL planned
+    the window as a hash of the whole entity table, read for every page, and a sort of all
+    the page's links; per article it looks its some 25 links' entities up by key and keeps
+    the best in a top-N heap (a page of 20 at 100k articles, median of 60 runs through the
+    session: 8.7 ms to 4.8 ms). Its cost follows the page, not the entity table; at a page
+    of 100 over the benchmark's 13,600 entities the two are about even."""
+    ids = bindparam("ids", type_=ARRAY(Integer))
+    page = func.unnest(ids).table_valued("id").render_derived(name="page")
+    best = (
+        select(col(Entity.id), col(Entity.name), col(Entity.type), col(ArticleEntity.mentions))
+        .join(Entity, col(Entity.id) == col(ArticleEntity.entity_id))
+        .where(col(ArticleEntity.article_id) == page.c.id)
+        .order_by(col(ArticleEntity.mentions).desc(), col(Entity.name), col(Entity.id))
+        .limit(bindparam("per_article"))
+        .lateral("best")
+    )
+    return (
+        select(page.c.id.label("article_id"), best.c.id, best.c.name, best.c.type, best.c.mentions)
+        .select_from(page.join(best, true()))
+        .order_by(page.c.id, best.c.mentions.desc(), best.c.name, best.c.id)
+    )
+
+
+# Built once, run with each page's ids: building them took longer than running them.
+_TOP_ENTITIES = {"sqlite": _top_entities_ranked(), "postgresql": _top_entities_per_article()}
 
 
 def top_entities(
@@ -244,9 +283,8 @@ def top_entities(
     """
     if not article_ids:
         return {}
-    rows = session.execute(
-        _TOP_ENTITIES, {"ids": list(article_ids), "per_article": per_article}
-    ).all()
+    statement = _TOP_ENTITIES[session.get_bind().dialect.name]
+    rows = session.execute(statement, {"ids": list(article_ids), "per_article": per_article}).all()
     result: dict[int, list[tuple[Any, int]]] = {}
     for row in rows:
         result.setdefault(row.article_id, []).append((row, row.mentions))

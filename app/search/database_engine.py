@@ -19,7 +19,7 @@ from app.search.filter import ArticleFilter, Hit, Sort
 from app.search.generations import Generation
 from app.search.newsapi import page_cursor
 from app.search.periods import Interval
-from app.search.tantivy.changes import archive_generation, is_sqlite
+from app.search.tantivy.changes import archive_generation
 from app.search.timeline import SplitBy, TimelineCounts, build_timeline
 
 
@@ -64,12 +64,6 @@ class DatabaseEngine:
     def batch(self, ids: Sequence[int]) -> DatabaseBatch:
         return DatabaseBatch(self.session, ids)
 
-    def generation(self) -> Generation | None:
-        """SQLite's change number; None on PostgreSQL (nothing kept): there the generation
-        moves with the oldest transaction running anywhere in the cluster, so under other
-        databases' traffic it changed between requests that saw the same archive. A node
-        answering from its index keeps by the index's watermark instead."""
-        connection = self.session.connection()
-        if not is_sqlite(connection):
-            return None
-        return ("database", *archive_generation(connection))
+    def generation(self) -> Generation:
+        """Where the database's change log stands for this session (archive_generation)."""
+        return ("database", *archive_generation(self.session.connection()))

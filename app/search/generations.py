@@ -4,8 +4,9 @@ article is added, changed or deleted, and counting it grows with the archive whi
 numerators' cost does not.
 
 An entry's key holds the database, the engine that answered and that engine's generation:
-the database's position in the search change log (archive_generation), or the watermark of
-the index its searcher reads. Every ingest, delete, edit or curation logs a change (the
+the database's position in the search change log (archive_generation: on PostgreSQL the
+number of changes the snapshot sees, which no other database's transactions move), or the
+watermark of the index its searcher reads. Every ingest, delete, edit or curation logs a change (the
 triggers of migrations 0004, 0006 and 0013), so it moves the generation and no request
 reaches the older entries again; they leave as the least recently used, the entries'
 periods held to settings.kept_timeline_periods in all.

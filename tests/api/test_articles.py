@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from tests.gold import seeds_naming
 
@@ -268,3 +270,28 @@ def test_calendar_edges_are_valid_dates_not_errors(client: TestClient, bound: st
     assert response.status_code == 200, response.text
     # Two seeds have no date, and a date range only admits dated articles.
     assert response.json()["total"] == (3 if bound == "9999-12-31" else 0)
+
+
+def test_each_item_lists_its_five_most_mentioned_entities_ties_by_name_then_id(
+    client: TestClient, engine: Engine
+) -> None:
+    with engine.begin() as connection:
+        # Ties on every count: each article's links get one of two counts.
+        connection.execute(text("UPDATE article_entity SET mentions = 1 + entity_id % 2"))
+        rows = connection.execute(
+            text(
+                "SELECT ae.article_id, e.id, e.name, e.type, ae.mentions FROM article_entity ae "
+                "JOIN entity e ON e.id = ae.entity_id"
+            )
+        ).all()
+    expected: dict[int, list[tuple[int, str, str, int]]] = {}
+    for article_id, *entity in sorted(
+        rows, key=lambda r: (r.article_id, -r.mentions, r.name, r.id)
+    ):
+        expected.setdefault(article_id, []).append(tuple(entity))  # type: ignore[arg-type]
+    items = client.get("/articles", params={"limit": 100}).json()["items"]
+    assert len(items) == 5
+    for item in items:
+        found = [(e["id"], e["name"], e["type"], e["mentions"]) for e in item["entities"]]
+        assert found == expected.get(item["id"], [])[:5], item["id"]
+    assert max(len(entities) for entities in expected.values()) > 5

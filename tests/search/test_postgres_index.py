@@ -9,7 +9,6 @@ nodes reading a streaming replica are in tests/test_replica.py.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from app.search.tantivy.index import SearchIndex, search_index_for
 from app.search.tantivy.sync import sync_index, sync_search_index
 from tests.backends import PostgresServer
 from tests.clients import make_client
-from tests.helpers import catch_up, seed_database, settings_for
+from tests.helpers import catch_up, seed_database, settings_for, wait_for_boundary_past_the_log
 
 pytestmark = pytest.mark.postgres
 
@@ -134,25 +133,6 @@ def test_a_node_applies_changes_from_the_log_and_never_writes(
         reading.dispose()
     assert index_count(settings, "hydrodiplomacy") == 1
     assert rows_after == rows_before  # the log is the writers' to prune, not a node's
-
-
-def wait_for_boundary_past_the_log(engine: Engine, timeout: float = 60.0) -> None:
-    """Wait until every transaction that logged a change has ended: the boundary a sync
-    reaches (and below which writers prune) is past them. A transaction of another test,
-    anywhere on the server, holds it back for a while."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with engine.connect() as connection:
-            passed = connection.execute(
-                text(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
-                    "> coalesce(max(xid), 0) FROM search_change"
-                )
-            ).scalar_one()
-        if passed:
-            return
-        assert time.monotonic() < deadline, "a transaction stayed open on the server"
-        time.sleep(0.1)
 
 
 def commit_mark(folder: Path) -> tuple[tuple[int, int], ...]:

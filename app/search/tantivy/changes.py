@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from threading import Lock
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
@@ -60,27 +61,74 @@ _POSTGRES_HEAD = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::big
 
 def archive_generation(connection: Connection) -> tuple[int, ...]:
     """A value that differs as soon as the connection sees an article changed, added or
-    deleted (a change logged): answers about the whole archive can be kept until it does.
+    deleted (a change logged), and only then: answers about the whole archive can be kept
+    until it does.
 
-    SQLite: the newest change number (AUTOINCREMENT never reuses one). PostgreSQL, where
-    transactions commit out of order (module docstring): the pruning horizon, the newest
-    change of the transactions below the oldest one running, and how many changes of later
-    transactions this snapshot sees. A transaction that commits was running before, so its
-    changes either raise the newest one below the boundary or add to that count.
+    SQLite: the newest change number (AUTOINCREMENT never reuses one). PostgreSQL:
+    FINAL_CHANGES.generation, the number of changes the snapshot sees.
     """
     if is_sqlite(connection):
         return (database_head(connection),)
-    row = connection.execute(
-        text(
-            "WITH b AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) "
-            "SELECT h.pruned_below, "
-            "(SELECT max(xid) FROM search_change, b WHERE xid < b.xmin), "
-            "(SELECT count(*) FROM search_change, b WHERE xid >= b.xmin) "
-            "FROM search_change_horizon h"
-        )
-    ).one()
-    pruned_below, newest_final, later = row
-    return (int(pruned_below), int(newest_final or 0), int(later))
+    return FINAL_CHANGES.generation(connection)
+
+
+class FinalChanges:
+    """PostgreSQL's archive generation: (the database, the pruning horizon, how many logged
+    changes the connection's snapshot sees).
+
+    Rows are only added to the log, and removed only by a prune, which moves the horizon in
+    the same transaction; so a snapshot that sees more of the archive sees more rows, or a
+    later horizon. A transaction committing a lower xid after a higher one was seen adds
+    to the count like any other. The count is a function of what the snapshot sees alone:
+    unlike the boundary where finished transactions end (the oldest transaction running
+    anywhere on the server, other databases' included), it does not move under traffic
+    that changed nothing here.
+
+    Counting a day's log at every request would cost what the kept answers save, so the
+    rows of the transactions below a boundary (all finished: the count there never changes
+    until a prune) are counted once per process, and each later request counts only the
+    rows logged since, from that boundary on.
+    """
+
+    def __init__(self) -> None:
+        # URL -> (database oid, horizon, boundary, rows below the boundary)
+        self._below: dict[str, tuple[int, int, int, int]] = {}
+        self._lock = Lock()
+
+    def generation(self, connection: Connection) -> tuple[int, ...]:
+        url = connection.engine.url.render_as_string(hide_password=True)
+        with self._lock:
+            known = self._below.get(url, (0, -1, 0, 0))
+        row = connection.execute(
+            _POSTGRES_COUNTS, {"database": known[0], "horizon": known[1], "known": known[2]}
+        ).one()
+        database, horizon, boundary, counted, later = (int(value) for value in row)
+        # Counted from the known boundary in the same database and horizon, else from the
+        # start (a database made anew under the same name, or a prune since).
+        below = counted + (known[3] if (database, horizon) == known[:2] else 0)
+        with self._lock:
+            current = self._below.get(url, known)
+            if current[0] != database or current[1:3] < (horizon, boundary):
+                self._below[url] = (database, horizon, boundary, below)
+        return (database, horizon, below + later)
+
+
+FINAL_CHANGES = FinalChanges()
+# One statement, so one snapshot: the database, the horizon; the boundary below which
+# every transaction has finished (the snapshot's xmin, or a boundary an earlier snapshot
+# had passed, if later); the rows below it from the known boundary on (from the start in
+# another database or horizon); the rows of later transactions the snapshot sees.
+_POSTGRES_COUNTS = text(
+    "WITH d AS (SELECT oid::bigint AS oid FROM pg_database WHERE datname = current_database()), "
+    "h AS (SELECT d.oid, pruned_below, CASE WHEN d.oid = :database AND pruned_below = :horizon "
+    "  THEN CAST(:known AS bigint) ELSE 0 END AS known FROM search_change_horizon, d), "
+    "b AS (SELECT h.*, "
+    "  greatest(pg_snapshot_xmin(pg_current_snapshot())::text::bigint, h.known) AS xid FROM h) "
+    "SELECT b.oid, b.pruned_below, b.xid, "
+    "(SELECT count(*) FROM search_change c WHERE c.xid >= b.known AND c.xid < b.xid), "
+    "(SELECT count(*) FROM search_change c WHERE c.xid >= b.xid) "
+    "FROM b"
+)
 
 
 def changed_articles(connection: Connection, after: int, through: int) -> list[int]:
