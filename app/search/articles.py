@@ -87,9 +87,14 @@ def count_articles(session: Session, flt: ArticleFilter) -> int:
         # Only a text query: count in the full-text index alone, without touching rows.
         dialect = session.get_bind().dialect.name
         matched = matches(dialect, flt.query, flt.search_in).subquery()
-        return int(session.execute(select(func.count()).select_from(matched)).scalar_one())
+        return _scalar(session, select(func.count()).select_from(matched))
     ids = matching_ids(session, flt).subquery()
-    return int(session.execute(select(func.count()).select_from(ids)).scalar_one())
+    return _scalar(session, select(func.count()).select_from(ids))
+
+
+def _scalar(session: Session, statement: Select[Any]) -> int:
+    """A count on the session's connection (the ORM's execution adds nothing to a number)."""
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def sort_order(sort: Sort, score: Any) -> list[Any]:
@@ -142,7 +147,7 @@ _NEWEST_ID = select(func.coalesce(func.max(col(Article.id)), 0))
 
 
 def newest_id(session: Session) -> int:
-    return int(session.execute(_NEWEST_ID).scalar_one())
+    return _scalar(session, _NEWEST_ID)
 
 
 def database_page(
@@ -161,6 +166,12 @@ def database_page(
     return _date_page(session, flt, sort == "-published_at", snapshot, key, limit)
 
 
+# Typed NULL: PostgreSQL would otherwise send an untyped (text) NULL for a float.
+_NO_SCORE = cast(null(), Float).label("score")
+# Every page without q starts from this: built once, as its filters are added per request.
+_UNSCORED_HITS = hit_statement(_NO_SCORE)
+
+
 def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tuple[Select[Any], Any]:
     """SELECT the hit columns and the score under every filter, unordered; and the score."""
     statement: Select[Any]
@@ -171,8 +182,8 @@ def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tupl
         articles = join(Article, matched, matched.c.id == col(Article.id))
         statement = hit_statement(score, articles=articles)
     else:
-        score = cast(null(), Float).label("score")
-        statement = hit_statement(score)
+        score = _NO_SCORE
+        statement = _UNSCORED_HITS
     return statement.where(col(Article.id) <= snapshot, *filter_conditions(flt)), score
 
 

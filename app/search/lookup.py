@@ -70,9 +70,9 @@ def resolve_entity(session: Session, value: str) -> list[int]:
             return [entity.id]
     key = name_key(value)
     ids = set(
-        session.execute(
-            select(col(EntityAlias.entity_id)).where(col(EntityAlias.key) == key)
-        ).scalars()
+        session.connection()
+        .execute(select(col(EntityAlias.entity_id)).where(col(EntityAlias.key) == key))
+        .scalars()
     )
     if not ids:
         names = list(session.execute(select(col(Entity.name))).scalars())
