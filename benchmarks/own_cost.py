@@ -135,7 +135,6 @@ def main() -> None:
         mix = [(name, api) for name, api in mix if any(word in name for word in args.only)]
     if args.profile:
         import anyio.to_thread
-        from pyinstrument import Profiler
 
         async def inline(func: Any, *args: Any, **_: Any) -> Any:
             return func(*args)
@@ -155,6 +154,8 @@ def main() -> None:
             stats = pstats.Stats(cpu).sort_stats("cumulative")
             stats.print_stats(args.cprofile)
             return
+        from pyinstrument import Profiler
+
         profiler = Profiler(interval=0.0002)
         profiler.start()
         requests(app, target, args.requests)

@@ -7,11 +7,11 @@ from sqlmodel import Session
 from app.models import Source
 from app.schemas import ArticleSummary, EntityRef, SourceRef
 from app.search.articles import top_entities as load_top_entities
-from app.search.filter import ArticleFilter, Hit
+from app.search.filter import ArticleFilter, Hit, HitSource
 from app.search.text import Highlight, lede_snippet, snippets
 
 
-def source_ref(source: Source | None) -> SourceRef | None:
+def source_ref(source: Source | HitSource | None) -> SourceRef | None:
     if source is None or source.id is None:
         return None
     return SourceRef(id=source.id, name=source.name)
@@ -49,8 +49,8 @@ def summarize(
             or lede_snippet(hit.article.lede or hit.article.body, snippet_tokens, window),
             score=hit.score,
             entities=[
-                EntityRef(id=e.id, name=e.name, type=e.type, mentions=m)
-                for e, m in entities.get(article_id, [])
+                EntityRef(id=e.id, name=e.name, type=e.type, mentions=e.mentions)
+                for e in entities.get(article_id, [])
             ],
         )
         for hit, article_id in zip(hits, ids, strict=True)

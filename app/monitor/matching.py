@@ -25,10 +25,11 @@ from sqlmodel import Session, col, func, select
 from app.api.summaries import summarize
 from app.config import Settings
 from app.db import run_retrying
-from app.models import Article, SavedSearch, SearchMatch, Source, WebhookDelivery, utc_now
+from app.models import Article, SavedSearch, SearchMatch, WebhookDelivery, utc_now
 from app.monitor.queries import saved_filter
 from app.monitor.volume import alert_of, record_spikes, spike_delivery, spiking_days
 from app.schemas import SearchAlert
+from app.search.articles import hit_of, hit_statement, read_hits
 from app.search.filter import ArticleFilter, Hit
 from app.search.service import SearchService
 from app.search.text import Highlight
@@ -152,12 +153,8 @@ def _volume(
 
 
 def _batch_hits(session: Session, ids: list[int]) -> dict[int, Hit]:
-    rows = session.exec(
-        select(Article, Source)
-        .join(Source, col(Source.id) == col(Article.source_id), isouter=True)
-        .where(col(Article.id).in_(ids))
-    ).all()
-    return {article.id: Hit(article, source, None) for article, source in rows if article.id}
+    rows = read_hits(session, hit_statement().where(col(Article.id).in_(ids)))
+    return {hit.article.id: hit for hit in map(hit_of, rows)}
 
 
 def newest_first(hits: list[Hit]) -> list[Hit]:

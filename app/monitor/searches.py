@@ -9,14 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.orm import join
 from sqlmodel import Session, col, select
 
 from app.api.errors import ApiError
 from app.config import Settings
-from app.models import Article, SavedSearch, SearchMatch, SearchSpike, Source, WebhookDelivery
+from app.models import Article, SavedSearch, SearchMatch, SearchSpike, WebhookDelivery
 from app.monitor.queries import check_query, query_filter
 from app.net.addresses import RefusedTarget, Resolver, check_url, system_resolver
 from app.schemas import SearchAlert
+from app.search.articles import hit_of, hit_statement, read_hits
 from app.search.filter import Hit
 
 SECRET_PREFIX = "whsec_"
@@ -111,21 +113,16 @@ def recorded_matches(
 ) -> list[tuple[int, datetime, Hit]]:
     """The search's matches, newest first, recorded before match id `before`: each match's
     id (the cursor), when it matched, and its article as a hit."""
+    matched = join(SearchMatch, Article, col(Article.id) == col(SearchMatch.article_id))
     statement = (
-        select(SearchMatch, Article, Source)
-        .join(Article, col(Article.id) == col(SearchMatch.article_id))
-        .join(Source, col(Source.id) == col(Article.source_id), isouter=True)
+        hit_statement(col(SearchMatch.id), col(SearchMatch.matched_at), articles=matched)
         .where(col(SearchMatch.search_id) == search_id)
         .order_by(col(SearchMatch.id).desc())
         .limit(limit)
     )
     if before is not None:
         statement = statement.where(col(SearchMatch.id) < before)
-    return [
-        (match.id, match.matched_at, Hit(article, source, None))
-        for match, article, source in session.exec(statement).all()
-        if match.id is not None
-    ]
+    return [(row[-2], row[-1], hit_of(row)) for row in read_hits(session, statement)]
 
 
 def recent_deliveries(session: Session, search_id: int, limit: int) -> list[WebhookDelivery]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import join
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
@@ -31,8 +32,52 @@ from app.search.cursor import (
     is_score,
     is_timestamp,
 )
-from app.search.filter import ArticleFilter, Hit, Sort, filter_conditions
+from app.search.filter import (
+    ArticleFilter,
+    Hit,
+    HitArticle,
+    HitSource,
+    Sort,
+    filter_conditions,
+)
 from app.search.text import matches
+
+# HitArticle's columns, then HitSource's: what every hit is read from.
+HIT_COLUMNS = (
+    *(getattr(Article, name) for name in HitArticle._fields),
+    *(getattr(Source, name) for name in HitSource._fields),
+)
+_SOURCE_AT = len(HitArticle._fields)
+_EXTRA_AT = _SOURCE_AT + len(HitSource._fields)
+
+
+def hit_statement(*extra: Any, articles: Any = Article) -> Select[Any]:
+    """SELECT the hit columns, then `extra`, from `articles` (article, or a join of it)
+    with each article's source (if any)."""
+    return (
+        select(*HIT_COLUMNS, *extra)
+        .select_from(articles)
+        .outerjoin(Source, col(Source.id) == col(Article.source_id))
+    )
+
+
+def hit_of(row: Sequence[Any], score: float | None = None, rank: int | None = None) -> Hit:
+    """A hit from a row of hit_statement()."""
+    source_id = row[_SOURCE_AT]
+    return Hit(
+        HitArticle._make(row[:_SOURCE_AT]),
+        HitSource(source_id, row[_SOURCE_AT + 1]) if source_id is not None else None,
+        score,
+        rank,
+    )
+
+
+def read_hits(
+    session: Session, statement: Select[Any], params: Any = None
+) -> Iterable[Sequence[Any]]:
+    """Rows of a hit_statement(): on the session's connection, as plain rows (the ORM's
+    objects and bookkeeping are what a search page cost most beside its text search)."""
+    return session.connection().execute(statement, params)
 
 
 def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
@@ -55,9 +100,14 @@ def count_articles(session: Session, flt: ArticleFilter) -> int:
         # Only a text query: count in the full-text index alone, without touching rows.
         dialect = session.get_bind().dialect.name
         matched = matches(dialect, flt.query, flt.search_in).subquery()
-        return int(session.execute(select(func.count()).select_from(matched)).scalar_one())
+        return _scalar(session, select(func.count()).select_from(matched))
     ids = matching_ids(session, flt).subquery()
-    return int(session.execute(select(func.count()).select_from(ids)).scalar_one())
+    return _scalar(session, select(func.count()).select_from(ids))
+
+
+def _scalar(session: Session, statement: Select[Any]) -> int:
+    """A count on the session's connection (the ORM's execution adds nothing to a number)."""
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def sort_order(sort: Sort, score: Any) -> list[Any]:
@@ -110,7 +160,7 @@ _NEWEST_ID = select(func.coalesce(func.max(col(Article.id)), 0))
 
 
 def newest_id(session: Session) -> int:
-    return int(session.execute(_NEWEST_ID).scalar_one())
+    return _scalar(session, _NEWEST_ID)
 
 
 def database_page(
@@ -129,25 +179,29 @@ def database_page(
     return _date_page(session, flt, sort == "-published_at", snapshot, key, limit)
 
 
+# Typed NULL: PostgreSQL would otherwise send an untyped (text) NULL for a float.
+_NO_SCORE = cast(null(), Float).label("score")
+# Every page without q starts from this: built once, as its filters are added per request.
+_UNSCORED_HITS = hit_statement(_NO_SCORE)
+
+
 def _hits_statement(session: Session, flt: ArticleFilter, snapshot: int) -> tuple[Select[Any], Any]:
-    """SELECT article, source, score under every filter, unordered; and the score column."""
+    """SELECT the hit columns and the score under every filter, unordered; and the score."""
     statement: Select[Any]
     if flt.query is not None:
         dialect = session.get_bind().dialect.name
         matched = matches(dialect, flt.query, flt.search_in).subquery()
         score: Any = matched.c.score
-        statement = select(Article, Source, score).join(matched, matched.c.id == col(Article.id))
+        articles = join(Article, matched, matched.c.id == col(Article.id))
+        statement = hit_statement(score, articles=articles)
     else:
-        score = cast(null(), Float).label("score")
-        statement = select(Article, Source, score)
-    statement = statement.outerjoin(Source, col(Source.id) == col(Article.source_id)).where(
-        col(Article.id) <= snapshot, *filter_conditions(flt)
-    )
-    return statement, score
+        score = _NO_SCORE
+        statement = _UNSCORED_HITS
+    return statement.where(col(Article.id) <= snapshot, *filter_conditions(flt)), score
 
 
 def _run(session: Session, statement: Select[Any]) -> list[Hit]:
-    return [Hit(article=r[0], source=r[1], score=r[2]) for r in session.execute(statement).all()]
+    return [hit_of(row, row[_EXTRA_AT]) for row in read_hits(session, statement)]
 
 
 def _relevance_page(
@@ -209,6 +263,15 @@ def _date_page(
         undated = undated.where(article_id < last_id if descending else article_id > last_id)
     order_by_id = article_id.desc() if descending else article_id.asc()
     return hits + _run(session, undated.order_by(order_by_id).limit(limit - len(hits)))
+
+
+class TopEntity(NamedTuple):
+    """One of an article's most-mentioned entities."""
+
+    id: int
+    name: str
+    type: str
+    mentions: int
 
 
 def _top_entities_ranked() -> Select[Any]:
@@ -274,18 +337,22 @@ _TOP_ENTITIES = {"sqlite": _top_entities_ranked(), "postgresql": _top_entities_p
 
 def top_entities(
     session: Session, article_ids: Sequence[int], per_article: int
-) -> dict[int, list[tuple[Any, int]]]:
-    """The most-mentioned entities of each article, most mentions first: (entity, mentions)
-    pairs, the entity a row with id, name and type.
+) -> dict[int, list[TopEntity]]:
+    """The most-mentioned entities of each article, most mentions first.
 
     The database ranks and cuts each article's list, and only those columns are read: an
-    article of the corpus links some 25 entities and a page shows five of each.
+    article of the corpus links some 25 entities and a page shows five of each. Plain rows
+    on the session's connection: through the ORM, the page's hundred rows cost more than
+    the statement.
     """
     if not article_ids:
         return {}
-    statement = _TOP_ENTITIES[session.get_bind().dialect.name]
-    rows = session.execute(statement, {"ids": list(article_ids), "per_article": per_article}).all()
-    result: dict[int, list[tuple[Any, int]]] = {}
-    for row in rows:
-        result.setdefault(row.article_id, []).append((row, row.mentions))
+    connection = session.connection()
+    rows = connection.execute(
+        _TOP_ENTITIES[connection.dialect.name],
+        {"ids": list(article_ids), "per_article": per_article},
+    )
+    result: dict[int, list[TopEntity]] = {}
+    for article_id, *entity in rows:
+        result.setdefault(article_id, []).append(TopEntity._make(entity))
     return result

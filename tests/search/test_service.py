@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from app.api.summaries import summarize
+from app.config import Settings
+from app.search.filter import ArticleFilter, Sort
+from app.search.lookup import resolve_entity
+from app.search.query import parse_query
+from app.search.service import SearchService
 from tests.backends import Backend
 
 API = Path(__file__).resolve().parents[2] / "app" / "api"
@@ -76,6 +84,26 @@ def test_unfiltered_date_pages_walk_the_database_on_every_engine(client: TestCli
     found = answered(client, "/articles", {"limit": 2})
     assert found[("database", "page")] == 1
     assert ("index", "page") not in found
+
+
+@pytest.mark.parametrize(
+    "params", [{"q": "Taliban"}, {"sort": "-published_at"}, {"entity": "Russia"}], ids=str
+)
+def test_a_page_and_its_items_load_no_orm_object(
+    settings: Settings, engine: Engine, params: dict[str, str]
+) -> None:
+    # A page's rows and top entities are plain rows: ORM objects (with their JSON columns
+    # decoded) cost a search page more than reading it did.
+    flt = ArticleFilter(query=parse_query(params["q"])) if "q" in params else ArticleFilter()
+    if "entity" in params:
+        with Session(engine) as lookup:
+            flt = ArticleFilter(entity_groups=[resolve_entity(lookup, params["entity"])])
+    sort: Sort = "relevance" if "q" in params else "-published_at"
+    with Session(engine) as session:
+        page = SearchService(session, settings).article_page(flt, sort, limit=3)
+        items = summarize(session, settings.snippet_tokens, flt, page.hits, None)
+        assert items and any(item.entities for item in items)
+        assert not list(session.identity_map.values())
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tantivy
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
 from sqlmodel import Session, col
 
-from app.models import Article, Source
-from app.search.articles import newest_id
+from app.models import Article
+from app.search.articles import hit_of, hit_statement, newest_id, read_hits
 from app.search.cursor import Cursor
 from app.search.facets import FacetCounts
 from app.search.filter import ArticleFilter, Hit, Sort
@@ -30,11 +30,7 @@ from app.search.timeline import SplitBy, TimelineCounts
 
 # The page's rows, by the ids the index found: built once (per request it cost more than
 # reading the rows).
-_PAGE_ROWS = (
-    select(Article, Source)
-    .outerjoin(Source, col(Source.id) == col(Article.source_id))
-    .where(col(Article.id).in_(bindparam("ids", expanding=True)))
-)
+_PAGE_ROWS = hit_statement().where(col(Article.id).in_(bindparam("ids", expanding=True)))
 
 
 class IndexEngine:
@@ -65,16 +61,12 @@ class IndexEngine:
                 after = (datetime.fromisoformat(key[0]) if key[0] else None, int(key[1]))
             descending = sort == "-published_at"
             page = self.index.date_page(self.searcher, flt, bound, descending, after, limit)
-        rows = {
-            article.id: (article, source)
-            for article, source in self.session.execute(_PAGE_ROWS, {"ids": page.ids}).all()
-        }
+        rows = {row[0]: row for row in read_hits(self.session, _PAGE_ROWS, {"ids": page.ids})}
         hits: list[Hit] = []
         for article_id, score in zip(page.ids, page.scores, strict=True):
             rank += article_id <= snapshot  # the position after this one, in the snapshot's ranks
             if article_id in rows:  # else deleted since the index was read
-                article, source = rows[article_id]
-                hits.append(Hit(article, source, score, rank=rank if sort == "relevance" else None))
+                hits.append(hit_of(rows[article_id], score, rank if sort == "relevance" else None))
         return hits
 
     def page_ids(self, flt: ArticleFilter, sort: Sort, limit: int) -> list[int]:
