@@ -10,12 +10,14 @@ from hypothesis import strategies as st
 
 from app.search.letters import REMOVED
 from app.search.passages import (
+    SCAN_WINDOWS,
     Needle,
     first_match,
     first_match_by_words,
     fold,
     highlight_query,
     needles,
+    passage_window,
 )
 from app.search.query import parse_query
 
@@ -28,7 +30,7 @@ OTHER_WORDS = [
     *("é", "Ébc", "abé", "İa", "ß", "\u212a", "ſ", "Σα", "σα", "日本"),
     *("ي", "ى", "كتاب", "کتاب", "كِتَاب", "\u0640", "a\u200cb", "b\u064e"),
 ]
-BETWEEN = ["  ", "_", "-", ", ", "\n", "’", "£", "\u0301", "\x02", ".", "'", "\u00a0", ""]
+BETWEEN = ["  ", "\u2003", "_", "-", ", ", "\n", "’", "£", "\u0301", "\x02", ".", "'", "\u00a0", ""]
 TEXT = st.lists(
     st.tuples(
         st.one_of(st.sampled_from(COMMON_WORDS), st.sampled_from(OTHER_WORDS)),
@@ -117,6 +119,36 @@ def test_first_match_is_the_word_by_word_scan_for_any_needles(
 def test_first_match_is_the_word_by_word_scan_for_any_query(text: str, q: str) -> None:
     found = needles(highlight_query(parse_query(q)))
     assert first_match(text, found) == first_match_by_words(text, found)
+
+
+CONTROLS = {code: " " for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"}
+
+
+def window_by_words(text: str, found: list[Needle], window: int) -> str:
+    """passage_window as it was: the word-by-word scan, and the last white space of the
+    window found by searching forwards."""
+    if len(text) > window:
+        offset = first_match_by_words(text[: window * SCAN_WINDOWS], found)
+        start = 0 if offset is None else max(0, offset - window // 3)
+        end = min(len(text), start + window)
+        piece = text[start:end]
+        if start > 0 and not text[start - 1].isspace():
+            cut = re.search(r"\s", piece)
+            piece = piece[cut.end() :] if cut else piece
+        if end < len(text) and not text[end].isspace():
+            cut = re.search(r"\s\S*\Z", piece)
+            piece = piece[: cut.start()] if cut else piece
+        text = piece
+    return text.translate(CONTROLS)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=TEXT, window=st.integers(1, 60), data=st.data())
+def test_the_passage_window_is_the_one_the_word_by_word_scan_gives(
+    text: str, window: int, data: st.DataObject
+) -> None:
+    found = data.draw(needle_lists(text))
+    assert passage_window(text, found, window) == window_by_words(text, found, window)
 
 
 @pytest.mark.parametrize(
