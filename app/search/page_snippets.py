@@ -5,8 +5,8 @@ and score whole bodies. So each SQLite connection has tables of its own (temp sc
 one page, made once, when it connects. Made by the page that needs them, they were made
 inside the request's transaction and rolled back with it: an FTS5 table and its shadow
 tables created for every page, and every statement the connection had prepared prepared
-again (a change to the temp schema expires them). A page is now four statements: empty the
-index and the text, fill, select.
+again (a change to the temp schema expires them). A page is now five statements: empty the
+index and the text, fill them, select.
 
 The table indexes the folded text (app/search/letters.py) but reads the text as written from
 page_text, so snippet() shows that. Harakat are word characters here, as they are inside
@@ -23,28 +23,24 @@ from sqlmodel import Session
 
 from app.search.letters import REMOVED, fold_letters_keeping_words
 
-# A trigger indexes each row's folded text as it is added: a page is one INSERT (executemany).
 _PAGE_TABLES = (
-    "CREATE TEMP TABLE IF NOT EXISTS page_text "
-    "(id INTEGER PRIMARY KEY, title TEXT, body TEXT, folded_title TEXT, folded_body TEXT)",
+    "CREATE TEMP TABLE IF NOT EXISTS page_text (id INTEGER PRIMARY KEY, title TEXT, body TEXT)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5("
     "title, body, content='page_text', content_rowid='id', "
     f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '{REMOVED}'\")",
-    "CREATE TEMP TRIGGER IF NOT EXISTS page_text_added AFTER INSERT ON page_text BEGIN "
-    "INSERT INTO page_fts(rowid, title, body) "
-    "VALUES (new.id, new.folded_title, new.folded_body); END",
 )
 # Set in the pool's record of a DB-API connection that has the tables.
 _MADE = "newsdesk_page_tables"
 
-# The index at once, then the text (a trigger deleting row by row would read each text again).
 _EMPTY = (
     text("INSERT INTO temp.page_fts(page_fts) VALUES ('delete-all')"),
     text("DELETE FROM temp.page_text"),
 )
-_FILL = text(
-    "INSERT INTO temp.page_text(id, title, body, folded_title, folded_body) "
-    "VALUES (:id, :title, :body, :folded_title, :folded_body)"
+# Two statements, the text as written and its folded words for the index: one, through a
+# trigger, cost SQLite more than the second statement costs (the folded text stored too).
+_FILL = (
+    text("INSERT INTO temp.page_text(id, title, body) VALUES (:id, :title, :body)"),
+    text("INSERT INTO temp.page_fts(rowid, title, body) VALUES (:id, :title, :body)"),
 )
 _SNIPPETS = text(
     "SELECT rowid, snippet(page_fts, -1, :open, :close, '…', :tokens) "
@@ -79,18 +75,12 @@ def page_snippets(
             connection.exec_driver_sql(statement)
     for emptying in _EMPTY:
         session.execute(emptying)
-    session.execute(
-        _FILL,
-        [
-            {
-                "id": i,
-                "title": title,
-                "body": body,
-                "folded_title": None if title is None else fold_letters_keeping_words(title),
-                "folded_body": None if body is None else fold_letters_keeping_words(body),
-            }
-            for i, (title, body) in texts.items()
-        ],
-    )
+    rows = [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()]
+    folded = [
+        {key: fold_letters_keeping_words(v) if isinstance(v, str) else v for key, v in row.items()}
+        for row in rows
+    ]
+    session.execute(_FILL[0], rows)
+    session.execute(_FILL[1], folded)
     parameters = {"open": markers[0], "close": markers[1], "tokens": tokens, "match": match}
     return list(session.execute(_SNIPPETS, parameters).tuples())

@@ -48,11 +48,11 @@ def page_of(session: Session) -> dict[int, tuple[str | None, str | None]]:
     }
 
 
-def test_a_page_of_snippets_is_four_statements_on_the_apps_connections(
+def test_a_page_of_snippets_is_five_statements_on_the_apps_connections(
     sqlite_seeded_template: Path,
 ) -> None:
     """The app's SQLite connections get the page tables when they connect, so a page only
-    empties (index, then text), fills and reads them; made inside each page's transaction,
+    empties and fills them (index and text) and reads them; made inside each page's transaction,
     they were made again for every page (seven statements). Engines made elsewhere make them
     per page, with the same snippets."""
     query = parse_query("talib* OR kabul")
@@ -80,6 +80,7 @@ def test_a_page_of_snippets_is_four_statements_on_the_apps_connections(
         "INSERT INTO temp.page_fts(page_fts)",
         "DELETE FROM temp.page_text",
         "INSERT INTO temp.page_text(id,",
+        "INSERT INTO temp.page_fts(rowid,",
         "SELECT rowid, snippet(page_fts,",
     ] * 2
     assert pages[0] and pages[0] == pages[1] == pages[2]
