@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from app.config import Settings, get_settings
+from app.search.page_snippets import make_page_tables
 
 
 def create_db_engine(settings: Settings, *, writer: bool = False, reader: bool = False) -> Engine:
@@ -53,7 +54,7 @@ def create_db_engine(settings: Settings, *, writer: bool = False, reader: bool =
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> None:
     @event.listens_for(engine, "connect")
-    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    def set_pragmas(dbapi_connection: Any, record: Any) -> None:
         # Let the pool's BEGIN handling be ours: pysqlite's implicit transactions
         # otherwise defer BEGIN and break SAVEPOINT and WAL read consistency.
         dbapi_connection.isolation_level = None
@@ -65,6 +66,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> 
         cursor.close()
         # Case-insensitive filters in every script (app.search.filter.lower_text).
         dbapi_connection.create_function("newsdesk_lower", 1, _lower_any_letter, deterministic=True)
+        # Snippets' one-page full-text table, kept for the connection's life.
+        make_page_tables(dbapi_connection, record)
 
     @event.listens_for(engine, "begin")
     def begin(connection: Any) -> None:

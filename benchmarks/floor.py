@@ -96,12 +96,22 @@ class Capture:
         return response.status_code, list(self.statements), list(self.engine_calls), body
 
 
+def connect(db: Path) -> sqlite3.Connection:
+    """A read-only connection to `db` for replays, with the snippet page tables the app's
+    connections make when they connect (app/search/page_snippets.py)."""
+    from app.search.page_snippets import make_page_tables
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+    make_page_tables(connection)
+    return connection
+
+
 def replay(
     db: Path, statements: list[Statement], seconds: float, engine_calls: Sequence[EngineCall] = ()
 ) -> dict[str, Any]:
     """Run the statements and searcher calls one after another, repeatedly for `seconds`:
     latency percentiles, and the engine's share."""
-    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+    connection = connect(db)
     for statement in statements:  # warm the page cache
         run(connection, statement)
     for call, _ in engine_calls:

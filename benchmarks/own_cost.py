@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -89,7 +88,7 @@ def requests(app: Any, target: str, count: int) -> tuple[float, float, bytes]:
 def floor_cpu(db: Path, capture: floor.Capture, target: str, count: int) -> float:
     """CPU seconds per replay of the request's SQL and tantivy calls."""
     _, statements, engine_calls, _ = capture.statements_of(target)
-    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+    connection = floor.connect(db)
     for statement in statements:
         floor.run(connection, statement)
     started = time.process_time()

@@ -15,7 +15,9 @@ markers in a snippet are the engine's.
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 import unicodedata
 from collections import deque
 from collections.abc import Sequence
@@ -95,7 +97,71 @@ def fold(word: str) -> str:
 
 
 def first_match(text: str, found: Sequence[Needle]) -> int | None:
-    """The character offset where the first match of one of the needles in `text` starts."""
+    """The character offset where the first match of one of the needles in `text` starts:
+    as first_match_by_words finds it, without folding every word on the way.
+
+    Up to the first word with a character other than an ASCII letter or digit (all of most
+    texts), folding a word is lowering it, so one regular expression of the needles, blind
+    to ASCII case, finds the leftmost match there. Every match ending no later than that
+    one starts inside it, so the word-by-word scan of just the match picks the same needle
+    as the scan of the whole text would. Past such a word, the whole text is scanned.
+    """
+    pattern = _ascii_pattern(tuple(found))
+    other = _first_other_word_character(text)
+    # Where the clean part ends: before the word holding the first other character.
+    clean = len(text) if other is None else len(text[:other].rstrip(_ASCII_ALNUM))
+    match = pattern.search(text, 0, clean) if pattern else None
+    if match:
+        offset = first_match_by_words(text[match.start() : match.end()], found)
+        assert offset is not None  # the match itself is one
+        return match.start() + offset
+    return None if other is None else first_match_by_words(text, found)
+
+
+_ASCII_ALNUM = string.ascii_letters + string.digits
+# A character of a word (as _WORD has them) that is not an ASCII letter or digit.
+_OTHER_WORD_CHARACTER = re.compile(rf"[^\W_\x00-\x7f]|[{REMOVED}]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _first_other_word_character(text: str) -> int | None:
+    """Where the first _OTHER_WORD_CHARACTER in `text` is: looked for only in its runs of
+    non-ASCII characters (in English, a few quotes and dashes), as searching the whole text
+    with it takes longer than searching the text for a match."""
+    if text.isascii():
+        return None
+    for run in _NON_ASCII.finditer(text):
+        other = _OTHER_WORD_CHARACTER.search(run.group())
+        if other:
+            return run.start() + other.start()
+    return None
+
+
+_FOLDED_ASCII_WORD = re.compile("[a-z0-9]*")
+
+
+@functools.lru_cache(maxsize=256)
+def _ascii_pattern(found: tuple[Needle, ...]) -> re.Pattern[str] | None:
+    """Any of the needles as words of ASCII letters and digits, in either case: consecutive
+    words apart by other characters, whole words but for a prefix; None when no needle can
+    match such words (a needle of other letters)."""
+    alternatives = []
+    for needle in found:
+        if not all(_FOLDED_ASCII_WORD.fullmatch(word) for word in needle.words):
+            continue
+        *whole, last = needle.words
+        if "" in whole or (not last and not needle.prefix):
+            continue  # no word is empty
+        tail = f"{last}[A-Za-z0-9]*" if needle.prefix else f"{last}(?![A-Za-z0-9])"
+        tail = tail if last else "[A-Za-z0-9]+"
+        alternatives.append("[^A-Za-z0-9]+".join([*whole, tail]))
+    if not alternatives:
+        return None
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(alternatives)})", re.ASCII | re.IGNORECASE)
+
+
+def first_match_by_words(text: str, found: Sequence[Needle]) -> int | None:
+    """first_match by folding each word of `text` in turn (the reference for first_match)."""
     longest = max((len(needle.words) for needle in found), default=0)
     recent: deque[tuple[str, int]] = deque(maxlen=longest)
     for match in _WORD.finditer(text):
@@ -126,9 +192,14 @@ def _whole_words(text: str, start: int, end: int) -> str:
         cut = re.search(r"\s", piece)
         piece = piece[cut.end() :] if cut else piece
     if end < len(text) and not text[end].isspace():
-        cut = re.search(r"\s\S*\Z", piece)
-        piece = piece[: cut.start()] if cut else piece
+        # The last white space, found from the end: searching forwards for r"\s\S*\Z" tried
+        # every white space of the piece (a quarter of a long text's window cost).
+        cut = _SPACE.search(piece[::-1])
+        piece = piece[: len(piece) - cut.end()] if cut else piece
     return piece
+
+
+_SPACE = re.compile(r"\s")
 
 
 def opening(text: str, window: int) -> str:

@@ -18,18 +18,13 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    text,
     values,
 )
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from app.search.letters import (
-    REMOVED,
-    fold_letters,
-    fold_letters_keeping_words,
-    unfold_marked,
-)
+from app.search.letters import fold_letters, unfold_marked
+from app.search.page_snippets import page_snippets
 from app.search.passages import highlight_query, needles, opening, passage_window
 from app.search.query import Query, to_fts5, to_tsquery
 
@@ -166,63 +161,11 @@ def snippets(
         for i, (title, body) in texts.items()
     }
     if session.get_bind().dialect.name == "sqlite":
-        rows = _page_fts5_snippets(session, query, search_in, windows, tokens)
+        match = to_fts5(query, fts5_columns(search_in))
+        rows = page_snippets(session, match, windows, tokens, (_OPEN, _CLOSE))
     else:
         rows = _pg_snippets(session, query, windows, tokens)
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
-
-
-# A full-text table of the connection's own (SQLite's temp schema) that holds one page: it
-# indexes the folded text (app/search/letters.py) but reads the text as written from
-# page_text, so snippet() shows that. Harakat are word characters here, as they are inside
-# words once folded away, so both texts have the same words and the matches line up.
-_PAGE_TABLES = (
-    "CREATE TEMP TABLE IF NOT EXISTS page_text (id INTEGER PRIMARY KEY, title TEXT, body TEXT)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5("
-    "title, body, content='page_text', content_rowid='id', "
-    f"tokenize=\"unicode61 remove_diacritics 2 tokenchars '{REMOVED}'\")",
-)
-
-
-def _page_fts5_snippets(
-    session: Session,
-    query: Query,
-    search_in: SearchIn,
-    texts: Mapping[int, tuple[str | None, str | None]],
-    tokens: int,
-) -> list[tuple[int, str | None]]:
-    """FTS5's snippet() (the best passage of whichever column matched) over a temporary
-    table holding only the page's passage windows: over the whole index, FTS5 would first
-    expand a prefix such as `elect*` across every article and score whole bodies."""
-    for table_sql in _PAGE_TABLES:
-        session.execute(text(table_sql))
-    session.execute(text("INSERT INTO temp.page_fts(page_fts) VALUES ('delete-all')"))
-    session.execute(text("DELETE FROM temp.page_text"))
-    rows = [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()]
-    session.execute(
-        text("INSERT INTO temp.page_text(id, title, body) VALUES (:id, :title, :body)"), rows
-    )
-    session.execute(
-        text("INSERT INTO temp.page_fts(rowid, title, body) VALUES (:id, :title, :body)"),
-        [
-            {
-                key: fold_letters_keeping_words(value) if isinstance(value, str) else value
-                for key, value in row.items()
-            }
-            for row in rows
-        ],
-    )
-    statement = text(
-        "SELECT rowid, snippet(page_fts, -1, :open, :close, '…', :tokens) "
-        "FROM temp.page_fts WHERE page_fts MATCH :match"
-    )
-    parameters = {
-        "open": _OPEN,
-        "close": _CLOSE,
-        "tokens": tokens,
-        "match": to_fts5(query, fts5_columns(search_in)),
-    }
-    return list(session.execute(statement, parameters).tuples())
 
 
 def _pg_snippets(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlmodel import Session
 
+from app.db import create_db_engine
 from app.models import Article
 from app.search.query import parse_query, to_fts5
 from app.search.text import Highlight, fts5_columns, snippets
+from tests.helpers import settings_for
 
 
 @pytest.mark.parametrize("q", ["taliban", "shoig*", "talib* kabul", '"security coun"*', "rus*"])
@@ -37,3 +39,69 @@ def test_every_article_the_index_matches_gets_a_highlighted_passage(
     engine.dispose()
     assert matched or search_in != "all"  # every query here matches some article's text
     assert all("<mark>" in passages.get(i, "") for i in matched), (matched, passages)
+
+
+def page_of(session: Session) -> dict[int, tuple[str | None, str | None]]:
+    return {
+        row.id: (row.title, row.body)
+        for row in session.execute(select(Article.id, Article.title, Article.body))
+    }
+
+
+def test_a_page_of_snippets_is_five_statements_on_the_apps_connections(
+    sqlite_seeded_template: Path,
+) -> None:
+    """The app's SQLite connections get the page tables when they connect, so a page only
+    empties and fills them (index and text) and reads them; made inside each page's transaction,
+    they were made again for every page (seven statements). Engines made elsewhere make them
+    per page, with the same snippets."""
+    query = parse_query("talib* OR kabul")
+    engine = create_db_engine(settings_for(f"sqlite:///{sqlite_seeded_template}"))
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2])
+        if not statement.startswith(("BEGIN", "ROLLBACK", "COMMIT")):
+            statements.append(" ".join(statement.split()))
+
+    pages = []
+    for _ in range(2):
+        with Session(engine) as session:
+            texts = page_of(session)
+            event.listen(engine, "before_cursor_execute", record)
+            pages.append(snippets(session, query, "all", texts, 24, Highlight(), 1_500))
+            event.remove(engine, "before_cursor_execute", record)
+    elsewhere = create_engine(f"sqlite:///{sqlite_seeded_template}")
+    with Session(elsewhere) as session:
+        pages.append(snippets(session, query, "all", page_of(session), 24, Highlight(), 1_500))
+    engine.dispose()
+    elsewhere.dispose()
+    assert [" ".join(statement.split()[:3]) for statement in statements] == [
+        "INSERT INTO temp.page_fts(page_fts)",
+        "DELETE FROM temp.page_text",
+        "INSERT INTO temp.page_text(id,",
+        "INSERT INTO temp.page_fts(rowid,",
+        "SELECT rowid, snippet(page_fts,",
+    ] * 2
+    assert pages[0] and pages[0] == pages[1] == pages[2]
+
+
+def test_a_second_page_in_one_transaction_shows_only_its_own_texts(
+    sqlite_seeded_template: Path,
+) -> None:
+    """The page table is emptied, index and all, before each page: rows of the page before,
+    even under the same ids, neither match nor lend their text."""
+    engine = create_db_engine(settings_for(f"sqlite:///{sqlite_seeded_template}"))
+    query = parse_query("zebra")
+    with Session(engine) as session:
+        first = snippets(session, query, "all", {1: ("A zebra", "zebra crossing")}, 24, None, 500)
+        second = snippets(
+            session, query, "all", {1: ("A horse", "no stripes"), 2: ("Zebra", None)}, 24, None, 500
+        )
+        session.commit()
+    with Session(engine) as session:
+        third = snippets(session, query, "all", {3: ("Stripes", "a zebra")}, 24, None, 500)
+    engine.dispose()
+    assert first == {1: "A zebra"}
+    assert second == {2: "Zebra"}
+    assert third == {3: "a zebra"}
