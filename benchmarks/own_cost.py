@@ -1,7 +1,7 @@
 """The API's own cost per request in CPU time: the in-process app against its floor.
 
 Run: PYTHONPATH=$PWD .venv/bin/python benchmarks/own_cost.py DB [--requests 2000] [--rounds 3]
-     [--only NAME] [--profile NAME]
+     [--only NAME] [--profile NAME] [--cold]
 
 Each request of the query mix is sent `--requests` times straight to the ASGI app (no HTTP
 server, no test client: a scope, receive and send), then its floor (floor.py: the same SQL
@@ -9,6 +9,9 @@ statements and tantivy calls, replayed) as many times. CPU time (time.process_ti
 threads) is what a shared machine's load inflates least; the difference of the two is what
 routing, validation, dependencies, searcher set-up and serialization cost. The HTTP server
 (uvicorn's parsing and writing) comes on top of this.
+
+--cold keeps no timelines between requests (NEWSDESK_KEPT_TIMELINE_PERIODS=0), so each
+/timeline/compare and share counts all it counts the first time after the archive changed.
 """
 
 from __future__ import annotations
@@ -119,7 +122,10 @@ def main() -> None:
     parser.add_argument("--profile", help="pyinstrument over the requests of this query name.")
     parser.add_argument("--cprofile", type=int, help="With --profile: cProfile in CPU time.")
     parser.add_argument("--extra", action="append", default=[], help="More paths to measure.")
+    parser.add_argument("--cold", action="store_true", help="Keep no timelines (see above).")
     args = parser.parse_args()
+    if args.cold:
+        os.environ["NEWSDESK_KEPT_TIMELINE_PERIODS"] = "0"
     logging.disable(logging.INFO)
     db = args.db.resolve()
     app = app_on(db)

@@ -217,3 +217,22 @@ def test_bbc_timeline_counts_the_undated_corpus(bbc_client: TestClient) -> None:
         bbc_client, [("from", "2004-01-01"), ("to", "2005-12-31"), ("interval", "month")]
     )
     assert len(ranged["periods"]) == 24 and ranged["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ([], "2024-04-18 to 2024-11-28 is 8 months"),
+        ([("from", "2024-05-02")], "2024-05-02 to 2024-11-28 is 7 months"),
+        ([("to", "2024-10-30")], "2024-04-18 to 2024-10-30 is 7 months"),
+    ],
+    ids=["matches", "from", "to"],
+)
+def test_too_many_months_are_refused_naming_the_first_and_last_day(
+    client: TestClient, settings: Settings, params: Params, detail: str
+) -> None:
+    """The index counts months by number, not by day: the refusal still names the days."""
+    settings.timeline_max_periods = 6
+    response = client.get("/timeline", params=[*params, ("interval", "month")])
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{detail}; one timeline holds at most 6")

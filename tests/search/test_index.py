@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.search.filter import ArticleFilter
 from app.search.query import parse_query
+from app.search.tantivy.aggregations import IndexCounts
 from app.search.tantivy.index import (
     SCHEMA_VERSION,
     SearchIndex,
@@ -370,3 +371,41 @@ def test_a_relevance_walk_on_the_index_ignores_articles_ingested_during_it(
             seen += [item["id"] for item in page["items"]]
         assert client.get("/articles", params={"q": "taliban"}).json()["total"] == 6
     assert sorted(seen) == [1, 2, 3, 4, 5]
+
+
+class SearchesCounted(SearchIndex):
+    """The index, counting the searches that run a filter's query (aggregations, counts)."""
+
+    searches = 0
+
+    def aggregate(
+        self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]
+    ) -> Any:
+        self.searches += 1
+        return super().aggregate(searcher, flt, spec)
+
+    def count(self, searcher: tantivy.Searcher, flt: ArticleFilter) -> int:
+        self.searches += 1
+        return super().count(searcher, flt)
+
+
+def test_a_timeline_on_the_index_runs_its_query_once(indexed: tuple[Settings, Engine]) -> None:
+    """Its periods, their counts and the undated matches come from one aggregation: each
+    search more runs the query over every match again (a /timeline/compare runs seven)."""
+    settings_, _ = indexed
+    index = search_index_for(settings_)
+    assert index is not None
+    counted = SearchesCounted(index.directory)
+    engine = create_db_engine(settings_)
+    with Session(engine) as session:
+        searcher = counted.current_searcher(session)
+        assert searcher is not None
+        counts = IndexCounts(counted, searcher, session)
+        for interval in ("day", "week", "month"):
+            counted.searches = 0
+            found = counts.timeline(
+                ArticleFilter(query=parse_query("the")), interval, None, 1, 10_000
+            )
+            assert counted.searches == 1
+            assert (sum(found.counts), found.undated) == (3, 2)  # as the seeds are dated
+    engine.dispose()

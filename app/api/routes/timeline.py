@@ -195,8 +195,10 @@ def _comparison(
             "interval": interval,
             "periods": found.periods,
             "normalize": normalize,
+            # vars, not asdict: asdict deep-copies every count and share one by one (half
+            # of a first comparison's CPU time at 100,000 articles); validation copies anyway.
             "queries": [
-                {**asdict(series), "query": text}
+                {**vars(series), "query": text}
                 for series, (_, text, _) in zip(found.series, named, strict=True)
             ],
             "spike_rule": asdict(rule) if rule else None,
