@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -74,10 +74,11 @@ def hit_of(row: Sequence[Any], score: float | None = None, rank: int | None = No
 
 def read_hits(
     session: Session, statement: Select[Any], params: Any = None
-) -> Iterable[Sequence[Any]]:
-    """Rows of a hit_statement(): on the session's connection, as plain rows (the ORM's
-    objects and bookkeeping are what a search page cost most beside its text search)."""
-    return session.connection().execute(statement, params)
+) -> Sequence[Sequence[Any]]:
+    """Rows of a hit_statement(), a page's: on the session's connection, as plain rows (the
+    ORM's objects and bookkeeping are what a search page cost most beside its text search),
+    fetched at once (row by row, each row is a trip through the result's machinery)."""
+    return session.connection().execute(statement, params).all()
 
 
 def matching_ids(session: Session, flt: ArticleFilter) -> Select[Any]:
@@ -351,7 +352,7 @@ def top_entities(
     rows = connection.execute(
         _TOP_ENTITIES[connection.dialect.name],
         {"ids": list(article_ids), "per_article": per_article},
-    )
+    ).all()
     result: dict[int, list[TopEntity]] = {}
     for article_id, *entity in rows:
         result.setdefault(article_id, []).append(TopEntity._make(entity))

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from app.search.letters import REMOVED, fold_letters_keeping_words
@@ -32,19 +31,20 @@ _PAGE_TABLES = (
 # Set in the pool's record of a DB-API connection that has the tables.
 _MADE = "newsdesk_page_tables"
 
+# Run as the driver's own SQL on the session's connection: through the ORM's execute, the
+# statements' bookkeeping cost more than SQLite's work on a page.
 _EMPTY = (
-    text("INSERT INTO temp.page_fts(page_fts) VALUES ('delete-all')"),
-    text("DELETE FROM temp.page_text"),
+    "INSERT INTO temp.page_fts(page_fts) VALUES ('delete-all')",
+    "DELETE FROM temp.page_text",
 )
 # Two statements, the text as written and its folded words for the index: one, through a
 # trigger, cost SQLite more than the second statement costs (the folded text stored too).
 _FILL = (
-    text("INSERT INTO temp.page_text(id, title, body) VALUES (:id, :title, :body)"),
-    text("INSERT INTO temp.page_fts(rowid, title, body) VALUES (:id, :title, :body)"),
+    "INSERT INTO temp.page_text(id, title, body) VALUES (?, ?, ?)",
+    "INSERT INTO temp.page_fts(rowid, title, body) VALUES (?, ?, ?)",
 )
-_SNIPPETS = text(
-    "SELECT rowid, snippet(page_fts, -1, :open, :close, '…', :tokens) "
-    "FROM temp.page_fts WHERE page_fts MATCH :match"
+_SNIPPETS = (
+    "SELECT rowid, snippet(page_fts, -1, ?, ?, '…', ?) FROM temp.page_fts WHERE page_fts MATCH ?"
 )
 
 
@@ -74,13 +74,14 @@ def page_snippets(
         for statement in _PAGE_TABLES:
             connection.exec_driver_sql(statement)
     for emptying in _EMPTY:
-        session.execute(emptying)
-    rows = [{"id": i, "title": title, "body": body} for i, (title, body) in texts.items()]
-    folded = [
-        {key: fold_letters_keeping_words(v) if isinstance(v, str) else v for key, v in row.items()}
-        for row in rows
-    ]
-    session.execute(_FILL[0], rows)
-    session.execute(_FILL[1], folded)
-    parameters = {"open": markers[0], "close": markers[1], "tokens": tokens, "match": match}
-    return list(session.execute(_SNIPPETS, parameters).tuples())
+        connection.exec_driver_sql(emptying)
+    rows = [(i, title, body) for i, (title, body) in texts.items()]
+    folded = [(i, _folded(title), _folded(body)) for i, title, body in rows]
+    connection.exec_driver_sql(_FILL[0], rows)
+    connection.exec_driver_sql(_FILL[1], folded)
+    parameters = (markers[0], markers[1], tokens, match)
+    return [(i, snippet) for i, snippet in connection.exec_driver_sql(_SNIPPETS, parameters).all()]
+
+
+def _folded(text: str | None) -> str | None:
+    return text if text is None else fold_letters_keeping_words(text)

@@ -32,7 +32,9 @@ from app.search.query import And, Not, Or, Phrase, Query, Term
 SCAN_WINDOWS = 20
 # Words as in the text; Arabic harakat are marks, not word characters, to `re`.
 _WORD = re.compile(rf"(?:[^\W_]|[{REMOVED}])+")
-_CONTROLS = {code: " " for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"}
+# Control characters but tab, line feed and carriage return: each shown as a space. A pattern,
+# not str.translate's table: translate looks every character of the window up in a dict.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # Most distinct terms a snippet highlights: FTS5's snippet() works per term and per match.
@@ -182,7 +184,7 @@ def passage_window(text: str | None, found: Sequence[Needle], window: int) -> st
         start = 0 if offset is None else max(0, offset - window // 3)
         end = min(len(text), start + window)
         text = _whole_words(text, start, end)
-    return text.translate(_CONTROLS)
+    return _CONTROLS.sub(" ", text)
 
 
 def _whole_words(text: str, start: int, end: int) -> str:
@@ -204,4 +206,4 @@ _SPACE = re.compile(r"\s")
 
 def opening(text: str, window: int) -> str:
     """The first `window` characters of a text (for the lede), controls as spaces."""
-    return _whole_words(text, 0, min(len(text), window)).translate(_CONTROLS)
+    return _CONTROLS.sub(" ", _whole_words(text, 0, min(len(text), window)))
