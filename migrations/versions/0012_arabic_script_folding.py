@@ -10,22 +10,17 @@ Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
+from functools import partial
 
 from alembic import op
 
-from app.search.letters import postgres_fold, sqlite_fold
+from app.search.letters import sqlite_fold
+from app.search.postgres_vector import generated_column, words_0012
 
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-# As in 0002: word breaks become spaces, as the query parser splits words.
-PG_WORD_BREAKS = (
-    "[[:punct:][:space:][:cntrl:]"
-    "\\u00a0-\\u00bf\\u00d7\\u00f7\\u2000-\\u206f\\u2190-\\u2bff\\u3000-\\u303f]+"
-)
-
 
 def _sqlite_triggers(fold: bool) -> list[str]:
     def value(column: str) -> str:
@@ -60,24 +55,8 @@ def _sqlite_triggers(fold: bool) -> list[str]:
     ]
 
 
-def _pg_words(column: str, fold: bool) -> str:
-    normalized = f"normalize(coalesce({column}, ''), NFC)"
-    folded = postgres_fold(normalized) if fold else normalized
-    return f"regexp_replace({folded}, '{PG_WORD_BREAKS}', ' ', 'g')"
-
-
 def _postgres_vector(fold: bool) -> list[str]:
-    return [
-        "DROP INDEX IF EXISTS ix_article_search_vector",
-        "ALTER TABLE article DROP COLUMN IF EXISTS search_vector",
-        f"""
-        ALTER TABLE article ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-            setweight(to_tsvector('newsdesk'::regconfig, {_pg_words("title", fold)}), 'A') ||
-            setweight(to_tsvector('newsdesk'::regconfig, {_pg_words("body", fold)}), 'B')
-        ) STORED
-        """,
-        "CREATE INDEX ix_article_search_vector ON article USING gin (search_vector)",
-    ]
+    return generated_column(partial(words_0012, fold=fold))
 
 
 def _run(statements: list[str]) -> None:
