@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 
+from app.config import PROJECT_ROOT
 from tests.server import running_server
 
 
@@ -48,3 +52,24 @@ def test_serve_with_workers_supervises_them_without_the_app(seeded_db: str, tmp_
                 not Path(f"/proc/{pid}").exists()
                 or "zombie" in Path(f"/proc/{pid}/status").read_text()
             )
+
+
+def test_an_app_on_sqlite_loads_no_postgresql_driver(tmp_path: Path) -> None:
+    """Each worker is a whole Python process: a driver it never uses is memory in each one
+    (psycopg: some 10 MB)."""
+    probe = "import sys; from app.main import create_app; create_app(); print(*sys.modules)"
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'newsdesk.db'}",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=environment,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "app.main" in loaded
+    assert "psycopg" not in loaded
