@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -375,16 +375,15 @@ def serve(
             engine.dispose()
 
     grace = settings.shutdown_grace_seconds
-    if workers > 1 or reload:
-        # Each worker process runs uvicorn's own server: the grace period holds for
-        # requests, not for a request stuck in a worker thread.
+    if workers > 1 and not reload:
+        supervise_workers(host, port, workers, grace)
+    if reload:
         uvicorn.run(
             "app.main:create_app",
             factory=True,
             host=host,
             port=port,
-            workers=workers,
-            reload=reload,
+            reload=True,
             access_log=False,
             http=protocol_for_uvicorn(),
             timeout_graceful_shutdown=grace,
@@ -400,6 +399,26 @@ def serve(
         timeout_graceful_shutdown=grace,
     )
     bounded_shutdown_server(config).run()
+
+
+def supervise_workers(host: str, port: int, workers: int, grace: int) -> NoReturn:
+    """Become uvicorn's supervisor of `workers` worker processes.
+
+    This process has imported the command line and synced the search index, some hundred
+    megabytes that supervising does not need: it replaces itself (the same process id, so
+    signals and container runtimes see no difference) with uvicorn alone, which starts
+    fresh worker processes that load the app. Each worker runs uvicorn's own server: the
+    grace period holds for requests, not for a request stuck in a worker thread.
+    """
+    from app.http_protocol import protocol_for_uvicorn
+
+    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    command += ["--host", host, "--port", str(port), "--workers", str(workers)]
+    command += ["--http", protocol_for_uvicorn(), "--no-access-log"]
+    command += ["--timeout-graceful-shutdown", str(grace)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
 
 
 @app.command()

@@ -38,9 +38,11 @@ def running_server(
     uvicorn_args: tuple[str, ...] = (),
     *,
     cli: bool = False,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
-    """`uvicorn app.main:create_app` (or, with `cli`, `newsdesk serve` as users run it) on a
-    free loopback port with only the given NEWSDESK_* settings; stopped on exit."""
+    """`uvicorn app.main:create_app` (or, with `cli`, `newsdesk serve` with `serve_args` as
+    users run it) on a free loopback port with only the given NEWSDESK_* settings; stopped
+    on exit."""
     port = free_port()
     environment = {
         **{key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")},
@@ -50,7 +52,7 @@ def running_server(
         **(env or {}),
     }
     if cli:
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *serve_args]
     else:
         command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
         # The protocol `newsdesk serve` runs, so malformed requests get the JSON error too.

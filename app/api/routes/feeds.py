@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
-from feedgen.feed import FeedGenerator
 
 from app.api.deps import PageSizeDep, SearchDep, SettingsDep
 from app.api.filters import ArticleFilterDep
@@ -15,6 +15,9 @@ from app.api.summaries import summarize
 from app.schemas import ArticleSummary
 from app.search.filter import Hit
 from app.search.text import Highlight
+
+if TYPE_CHECKING:  # imported by the first feed asked for: lxml is some 8 MB in every worker
+    from feedgen.feed import FeedGenerator
 
 router = APIRouter(tags=["articles"])
 
@@ -90,6 +93,8 @@ def atom_response(
     request: Request, title: str, hits: list[Hit], items: list[ArticleSummary]
 ) -> Response:
     """An Atom 1.0 feed of these hits (items: their summaries), identified by its own URL."""
+    from feedgen.feed import FeedGenerator
+
     feed = FeedGenerator()
     feed.id(xml_safe(str(request.url)))
     feed.title(xml_safe(title))

@@ -24,7 +24,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.search.tantivy.changes import backlog
 from app.search.tantivy.index import SearchIndex, search_index_for
-from app.search.tantivy.listen import ChangeListener
 from app.search.tantivy.sync import IndexBusy, sync_index
 
 if TYPE_CHECKING:
@@ -58,6 +57,7 @@ class IndexCatchUp:
 
     def _run(self) -> None:
         from app.db import create_db_engine
+        from app.search.tantivy.listen import ChangeListener  # psycopg: on PostgreSQL only
 
         engine = create_db_engine(self.settings, reader=True)
         listener = (
