@@ -30,6 +30,11 @@ class Server:
         """Resident memory of the server and its worker processes."""
         return sum(_rss_kb(pid) for pid in _tree(self.process.pid)) / 1024
 
+    def pss_mb(self) -> float:
+        """Proportional memory of the server and its workers: each page shared by several
+        of them (the memory-mapped index, libraries) counted once in all, not once each."""
+        return sum(_pss_kb(pid) for pid in _tree(self.process.pid)) / 1024
+
     def worker_pids(self) -> list[int]:
         return _tree(self.process.pid)
 
@@ -124,6 +129,13 @@ def _tree(pid: int) -> list[int]:
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         pids += _tree(int(child))
     return pids
+
+
+def _pss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _rss_kb(pid: int) -> int:

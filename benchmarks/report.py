@@ -26,6 +26,11 @@ PLOT = ROOT / "benchmarks" / "latency.png"
 OUT = ROOT / "BENCHMARKS.md"
 
 
+def pss(api: dict[str, Any]) -> str:
+    """The server's proportional memory, where measured: shared pages counted once."""
+    return f"; PSS {api['pss_mb']:.0f} MB" if "pss_mb" in api else ""
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -86,7 +91,8 @@ def load_table(results: list[dict[str, Any]]) -> list[str]:
             f"| {f'{index_seconds:.0f} s' if index_seconds is not None else '—'} | {rates[1]} "
             f"| {size_mb:,.0f} MB | {size_mb * 1000 / load['articles']:.2f} MB "
             f"| {index_mb:,.0f} MB "
-            f"| {api['startup_seconds']:.2f} s | {api.get('rss_mb', 0):.0f} MB (2 workers) |"
+            f"| {api['startup_seconds']:.2f} s "
+            f"| {api.get('rss_mb', 0):.0f} MB (2 workers){pss(api)} |"
         )
     return lines
 

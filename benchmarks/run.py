@@ -158,7 +158,7 @@ def measure_api(
         capture = floor.Capture(db, engine)
         for query in mix:
             result["rows"].append(measure_row(server, capture, db, query, seconds))
-        result["rss_mb"] = server.rss_mb()
+        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
         measured = [row for row in result["rows"] if row.get("c1")]
         slowest = max(measured, key=lambda row: row["c1"]["p50"])
         if profile:
@@ -212,7 +212,7 @@ def measure_postgres(
                 flush=True,
             )
             result["rows"][row["name"]] = entry
-        result["rss_mb"] = server.rss_mb()
+        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
     finally:
         server.stop()
     return result
@@ -306,7 +306,7 @@ def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> d
                     flush=True,
                 )
             result["rows"][row["name"]] = entry
-        result["rss_mb"] = server.rss_mb()
+        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
     finally:
         server.stop()
     return result
