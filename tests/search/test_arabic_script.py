@@ -5,6 +5,7 @@ Snippets show the text as written."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.db import create_db_engine, downgrade_database, upgrade_database
-from app.search.letters import fold_letters
+from app.search.letters import fold_letters, sqlite_fold, sqlite_fold_unless_ascii
 from app.search.query import parse_query
 from app.search.similar import folded_words
 from app.search.text import matches
@@ -150,3 +151,17 @@ def test_folding_unifies_letters_and_removes_marks() -> None:
     assert fold_letters("Medvédev") == "Medvédev"  # other scripts as they were
     # Similar articles weigh an article's words by the index's counts of the folded words.
     assert folded_words("وَزِيرِ بانك مي‌دهد") == ["وزیر", "بانک", "میدهد"]
+
+
+@pytest.mark.parametrize(
+    "value", ["plain ascii", ARABIC_KEYBOARD, "£5 “quoted”", "ascii\x00كتاب", "", None]
+)
+def test_sqlite_folding_skipped_for_ascii_gives_the_same_text(value: str | None) -> None:
+    """The bulk load's deferred index folds only text that is not ASCII: the same result,
+    also past a NUL (where SQLite's length() of text stops counting)."""
+    connection = sqlite3.connect(":memory:")
+    folded, skipping = (
+        connection.execute(f"SELECT {fold('?1')}", (value,)).fetchone()[0]
+        for fold in (sqlite_fold, sqlite_fold_unless_ascii)
+    )
+    assert skipping == folded == (fold_letters(value) if value is not None else None)

@@ -39,7 +39,7 @@ from app.ingest.read.bulk_records import BulkArticle, BulkEntity, read_records
 from app.ingest.store.articles import domain_of
 from app.keys import name_key as _name_key
 from app.models import Article, Entity, EntityAlias, Source, utc_now
-from app.search.letters import sqlite_fold
+from app.search.letters import sqlite_fold_unless_ascii
 
 FtsMode = Literal["triggers", "deferred"]
 _INSERT_TRIGGER = "article_fts_insert"
@@ -223,11 +223,11 @@ class BulkLoader:
         while batch := list(islice(records, self.batch_size)):
             self._store(connection, batch, names)
         indexing = time.perf_counter()
-        # Folded as the insert trigger folds (migration 0010).
+        # Folded as the insert trigger folds (migration 0012).
+        title, body = (sqlite_fold_unless_ascii(column) for column in ("title", "body"))
         connection.execute(
             text(
-                "INSERT INTO article_fts(rowid, title, body) "
-                f"SELECT id, {sqlite_fold('title')}, {sqlite_fold('body')} "
+                f"INSERT INTO article_fts(rowid, title, body) SELECT id, {title}, {body} "
                 "FROM article WHERE id >= :first ORDER BY id"
             ),
             {"first": first_new},
