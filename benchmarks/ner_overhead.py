@@ -205,7 +205,7 @@ def main() -> None:
         "chars_per_article": chars,
         "workers": args.workers,
         "runs": args.runs,
-        "command": " ".join(["benchmarks/ner_overhead.py", *sys.argv[1:]]),
+        "command": " ".join(["benchmarks/ner_overhead.py", *sys.argv[1:]]).replace(f"{ROOT}/", ""),
         "commit": code_version(),
         "machine": machine(),
         "load_average_before": os.getloadavg(),
