@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ner_report
+
 NOISE = (
     "Read the numbers with the load average above in mind: the floor, our server and Datasette "
     "are measured one after another, not at once, on a machine other processes were using, so "
@@ -138,7 +140,8 @@ def section(results: list[dict[str, Any]], results_dir: Path) -> list[str]:
         WHY,
     ]
     ner = results_dir / "ner_overhead.txt"
-    if ner.exists():
+    figures = ner_report.load_figures(results_dir)
+    if ner.exists() or figures:
         lines += [
             "## Entity recognition at ingest",
             "",
@@ -149,11 +152,11 @@ def section(results: list[dict[str, Any]], results_dir: Path) -> list[str]:
             "(more processes get a larger share of a busy machine, or none is free): compare "
             "CPU-seconds per article, and the load average printed before and after.",
             "",
-            "```",
-            ner.read_text().strip(),
-            "```",
-            "",
         ]
+    if figures:
+        lines += ner_report.figure_lines(figures)
+    if ner.exists():
+        lines += ["```", ner.read_text().strip(), "```", ""]
     lines += [
         "## Reproducing",
         "",

@@ -44,6 +44,9 @@ log = logging.getLogger("newsdesk.ingest")
 Saved = tuple[int, Outcome, bool]
 # A draft whose insert lost a race to another ingest is looked up again this many times.
 SAVE_ATTEMPTS = 3
+# Batches whose recognition is started before the one being stored: with one, the workers
+# finished it while the writer was still storing and waited, idle, for the next batch.
+BATCHES_AHEAD = 2
 
 
 @dataclass
@@ -255,7 +258,7 @@ class Ingest:
             yield batch
 
     def _recognised_ahead(self, batches: Iterator[Batch]) -> Iterator[Batch]:
-        """Each batch once the workers have started recognising it and the next one, so they
+        """Each batch once the workers have started recognising it and the next ones, so they
         recognise while this process stores. Drafts whose text is stored with entities
         already are left out: a re-ingest stores them unchanged."""
         if self.workers is None:
@@ -272,7 +275,7 @@ class Ingest:
                 [draft for draft, digest in drafts if digest not in linked], self.run_gazetteer
             )
             upcoming.append(batch)
-            if len(upcoming) > 1:
+            if len(upcoming) > BATCHES_AHEAD:
                 yield upcoming.popleft()
         yield from upcoming
 

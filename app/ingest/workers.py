@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from app.ingest.entities.recognition import EntityAnalysis, EntityRecognizer
 
 # Tasks of files to read kept queued per worker: enough that no worker waits for the next,
-# few enough that a slow writer does not hold a corpus' drafts in memory.
-READS_AHEAD_PER_WORKER = 4
+# few enough that a slow writer does not hold a corpus' drafts in memory. Reads queue behind
+# the recognition already started (pipeline.BATCHES_AHEAD batches): submitted less than
+# that far ahead, the writer waited for them, and so for that recognition, before storing
+# a batch whose entities were ready.
+READS_AHEAD_PER_WORKER = 12
 FILES_PER_READ = 8
 
 _recognizer: EntityRecognizer | None = None

@@ -72,14 +72,19 @@ def domain_of(url: str | None) -> str | None:
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows, skipping any that hit a unique constraint (both dialects)."""
+    """INSERT rows, skipping any that hit a unique constraint (both dialects).
+
+    The rows go as parameters of one statement per table (executemany), not as its VALUES:
+    the statement is then the same every time and compiled once, where a VALUES list of
+    each length and content was compiled again at every call (most of an ingest's linking).
+    """
     if not rows:
         return
     target: Table = table.__table__
     dialect_insert = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else (sqlite.insert)
     )
-    session.execute(dialect_insert(target).values(rows).on_conflict_do_nothing())
+    session.execute(dialect_insert(target).on_conflict_do_nothing(), rows)
 
 
 @dataclass
@@ -95,16 +100,18 @@ class EntityResolver:
         Usually one; a form a person split off into an entity of its own (`newsdesk entities
         split`) goes to that entity even where this article linked it to the full name.
         """
+        name = name_key(found.name)
         keys = {name_key(form) for form in (found.name, *found.forms, *found.aliases)}
-        entity_id = self._by_curated_alias(keys, found.type, name_key(found.name))
+        # Every form a person tied to an entity, looked up once for both uses below.
+        curated = self._curated_owners(keys, found.type)
+        entity_id = self._by_curated_alias(curated, name)
         if entity_id is None:
-            entity_id = self._by_alias(name_key(found.name), found.type)
+            entity_id = self._by_alias(name, found.type)
         if entity_id is None:
             entity_id = find_match(found.name, found.type, self._entities_of(found.type))
         if entity_id is None:
             entity_id = self._create(found.name, found.type)
         self._add_aliases(entity_id, found)
-        curated = self._curated_owners({name_key(form) for form in found.forms}, found.type)
         placed: dict[int, dict[str, int]] = {entity_id: {}}
         for form, count in found.forms.items():
             placed.setdefault(curated.get(name_key(form), entity_id), {})[form] = count
@@ -128,19 +135,14 @@ class EntityResolver:
             )
         ).one_or_none()
 
-    def _by_curated_alias(self, keys: set[str], entity_type: str, name: str) -> int | None:
+    @staticmethod
+    def _by_curated_alias(curated: dict[str, int], name: str) -> int | None:
         """A form a person has tied to an entity (aliases.csv, merge, split) decides the
-        entity; when forms are tied to different entities, the one for the name wins."""
-        return self.session.exec(
-            select(col(EntityAlias.entity_id))
-            .where(
-                col(EntityAlias.key).in_(keys),
-                col(EntityAlias.entity_type) == entity_type,
-                col(EntityAlias.curated).is_(True),
-            )
-            .order_by((col(EntityAlias.key) == name).desc(), col(EntityAlias.key))
-            .limit(1)
-        ).one_or_none()
+        entity; when forms are tied to different entities, the one for the name wins, then
+        the first form in key order."""
+        if name in curated:
+            return curated[name]
+        return curated[min(curated)] if curated else None
 
     def _entities_of(self, entity_type: str) -> list[tuple[int, str, str]]:
         if entity_type not in self._candidates:
