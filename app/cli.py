@@ -360,10 +360,6 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
     """Serve the HTTP API (interactive docs at /docs)."""
-    import uvicorn
-
-    from app.http_protocol import protocol_for_uvicorn
-
     settings = get_settings()
     if settings.is_sqlite:
         # Bring the search index up to date (built on the first start, or after an ingest
@@ -377,6 +373,10 @@ def serve(
     grace = settings.shutdown_grace_seconds
     if workers > 1 and not reload:
         supervise_workers(host, port, workers, grace)
+    import uvicorn
+
+    from app.http_protocol import protocol_for_uvicorn
+
     if reload:
         uvicorn.run(
             "app.main:create_app",

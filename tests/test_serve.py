@@ -74,3 +74,25 @@ def test_an_app_on_sqlite_loads_only_what_its_requests_use(tmp_path: Path) -> No
     assert "app.main" in loaded
     assert "psycopg" not in loaded
     assert "lxml" not in loaded
+
+
+def test_the_supervisor_chooses_its_protocol_without_loading_the_api() -> None:
+    """`serve --workers N` reads uvicorn's protocol name, then replaces itself: importing
+    the API for that (FastAPI, the routes, the search service: some 0.7 s) only delays the
+    first answer."""
+    probe = (
+        "import sys, app.cli; from app.http_protocol import protocol_for_uvicorn; "
+        "print(protocol_for_uvicorn(), *sys.modules)"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert loaded[0].startswith("app.http_protocol:JsonErrors")
+    assert "app.http_protocol" in loaded
+    assert "fastapi" not in loaded
+    assert "app.api.security" not in loaded
