@@ -211,7 +211,8 @@ class Ingest:
         for _, discovery in found:
             self.report.unsupported.update(discovery.unsupported)
         # One gazetteer for the whole run: the workers recognise batches ahead of the one
-        # being stored, so growing it within a run would make their answers differ.
+        # being stored, so growing it within a run would make their answers differ; each
+        # worker receives it once, when it starts.
         self.run_gazetteer = self._known_forms()
         with self._worker_pool(found):
             for batch in self._recognised_ahead(self._batches(found, on_file)):
@@ -240,7 +241,10 @@ class Ingest:
         from app.ingest.workers import IngestWorkers
 
         self.workers = IngestWorkers(
-            self.worker_count, self.recognizer, self.settings.ingest_batch_size
+            self.worker_count,
+            self.recognizer,
+            self.settings.ingest_batch_size,
+            self.run_gazetteer,
         )
         try:
             yield
@@ -271,9 +275,7 @@ class Ingest:
             ]
             with Session(self.engine) as session:
                 linked = linked_hashes(session, [digest for _, digest in drafts])
-            self.workers.start(
-                [draft for draft, digest in drafts if digest not in linked], self.run_gazetteer
-            )
+            self.workers.start([draft for draft, digest in drafts if digest not in linked])
             upcoming.append(batch)
             if len(upcoming) > BATCHES_AHEAD:
                 yield upcoming.popleft()
@@ -282,7 +284,7 @@ class Ingest:
     def _analyse(self, drafts: list[ArticleDraft]) -> list[EntityAnalysis]:
         """The entities of each draft, recognised by the workers if there are any."""
         if self.workers is not None:
-            return self.workers.analyse(drafts, self.run_gazetteer)
+            return self.workers.analyse(drafts)
         assert self.recognizer is not None
         return self.recognizer.analyse(
             [(draft.title, draft.body, draft.language) for draft in drafts],

@@ -40,6 +40,9 @@ READS_AHEAD_PER_WORKER = 12
 FILES_PER_READ = 8
 
 _recognizer: EntityRecognizer | None = None
+# The run's gazetteer, sent once to each worker (a large archive knows thousands of forms:
+# sent with every task, each task also built its matcher again).
+_gazetteer: Gazetteer | None = None
 
 
 def available_cores() -> int:
@@ -49,12 +52,15 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _start_worker(parent: int, curated: AliasTable, model: str) -> None:
-    global _recognizer
+def _start_worker(
+    parent: int, curated: AliasTable, model: str, gazetteer: Gazetteer | None
+) -> None:
+    global _recognizer, _gazetteer
     from app.ingest.entities.recognition import EntityRecognizer
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _recognizer = EntityRecognizer(curated, model)
+    _gazetteer = gazetteer
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -72,18 +78,23 @@ def _read(
 
 
 def _analyse(
-    articles: list[tuple[str | None, str, str | None]],
-    batch_size: int,
-    gazetteer: Gazetteer | None,
+    articles: list[tuple[str | None, str, str | None]], batch_size: int
 ) -> list[EntityAnalysis]:
     assert _recognizer is not None, "started by _start_worker"
-    return _recognizer.analyse(articles, batch_size=batch_size, gazetteer=gazetteer)
+    return _recognizer.analyse(articles, batch_size=batch_size, gazetteer=_gazetteer)
 
 
 class IngestWorkers:
-    """A pool of worker processes that read article files and recognise their entities."""
+    """A pool of worker processes that read article files and recognise their entities, with
+    the known forms of `gazetteer` (an ingest's run uses one gazetteer throughout)."""
 
-    def __init__(self, workers: int, recognizer: EntityRecognizer, batch_size: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        recognizer: EntityRecognizer,
+        batch_size: int,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         self.workers = workers
         self.batch_size = batch_size
         # A fresh interpreter per worker: forking a process that holds database connections,
@@ -92,7 +103,7 @@ class IngestWorkers:
             workers,
             mp_context=get_context("spawn"),
             initializer=_start_worker,
-            initargs=(os.getpid(), recognizer.curated, recognizer.model),
+            initargs=(os.getpid(), recognizer.curated, recognizer.model, gazetteer),
         )
         # Recognition started per draft (by identity): its task and its place in the task.
         self._started: dict[int, tuple[Future[list[EntityAnalysis]], int]] = {}
@@ -120,7 +131,7 @@ class IngestWorkers:
         while queued:
             yield from _results(*queued.popleft(), on_file)
 
-    def start(self, drafts: list[ArticleDraft], gazetteer: Gazetteer | None = None) -> None:
+    def start(self, drafts: list[ArticleDraft]) -> None:
         """Start recognising these drafts' entities, split among the workers."""
         drafts = [draft for draft in drafts if id(draft) not in self._started]
         if not drafts:
@@ -129,15 +140,13 @@ class IngestWorkers:
         for first in range(0, len(drafts), size):
             chunk = drafts[first : first + size]
             articles = [(draft.title, draft.body, draft.language) for draft in chunk]
-            task = self._pool.submit(_analyse, articles, self.batch_size, gazetteer)
+            task = self._pool.submit(_analyse, articles, self.batch_size)
             for place, draft in enumerate(chunk):
                 self._started[id(draft)] = (task, place)
 
-    def analyse(
-        self, drafts: list[ArticleDraft], gazetteer: Gazetteer | None = None
-    ) -> list[EntityAnalysis]:
+    def analyse(self, drafts: list[ArticleDraft]) -> list[EntityAnalysis]:
         """The entities of each draft, from recognition started earlier or started now."""
-        self.start(drafts, gazetteer)
+        self.start(drafts)
         return [self._take(draft) for draft in drafts]
 
     def forget(self, drafts: list[ArticleDraft]) -> None:

@@ -20,7 +20,7 @@ from app.db import create_db_engine
 from app.ingest.entities.gazetteer import forceable
 from app.models import ArticleEntity, Entity
 from tests.clients import client_with
-from tests.helpers import ingest_paths, settings_for
+from tests.helpers import ingest_paths, settings_for, shared_recognizer
 
 KNOWN = (
     "Energy bills to rise again\n\n"
@@ -113,6 +113,40 @@ def test_a_form_the_model_misses_is_found_once_the_archive_knows_it(
     found = entities_of(empty_db, "new.txt")
     assert found["Ofgem"] == ("organization", {"Ofgem": ["gazetteer"]})
     assert entities_of(empty_db, "known_1.txt")["Ofgem"][1] == {"Ofgem": ["model"]}
+
+
+def test_ingest_workers_get_the_gazetteer_once_each_and_force_its_forms(
+    archive: Path, empty_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With worker processes, the run's gazetteer goes to each worker when it starts, not
+    with every batch it recognises (a large archive's is thousands of forms), and the
+    workers force its forms as one process does."""
+    from app.ingest.entities.gazetteer import Gazetteer
+    from app.ingest.pipeline import Ingest
+
+    sent: list[int] = []
+    getstate = Gazetteer.__getstate__
+
+    def counted(self: Gazetteer) -> dict[str, object]:
+        sent.append(len(self))
+        return getstate(self)
+
+    monkeypatch.setattr(Gazetteer, "__getstate__", counted)
+    news = [f"new_{number}.txt" for number in range(6)]
+    for number, name in enumerate(news):
+        write(archive, name, NEW + f"Officials gave no details on day {number}.\n")
+    settings = settings_for(empty_db, ingest_batch_size=1)
+    engine = create_db_engine(settings, writer=True)
+    try:
+        report = Ingest(engine, settings, shared_recognizer(), workers=2).run([archive])
+    finally:
+        engine.dispose()
+
+    assert report.added == len(news)
+    assert len(sent) == 2, f"sent {len(sent)} times: once to each of the two workers"
+    assert all(sent), "the archive's forms, Ofgem among them"
+    for name in news:
+        assert entities_of(empty_db, name)["Ofgem"] == ("organization", {"Ofgem": ["gazetteer"]})
 
 
 def test_a_form_seen_in_fewer_articles_than_the_setting_is_not_forced(
