@@ -168,8 +168,14 @@ def section(results: list[dict[str, Any]], results_dir: Path) -> list[str]:
         ".venv/bin/python benchmarks/run.py 1000000 --load-only",
         ".venv/bin/python benchmarks/run.py 10000 1000000 --reuse --seconds 5 && "
         ".venv/bin/python benchmarks/report.py",
-        "# PostgreSQL as well (up to 100k): NEWSDESK_BENCH_POSTGRES=postgresql+psycopg://…",
+        "# PostgreSQL as well (up to 100k unless --postgres-up-to says more):",
+        "#   NEWSDESK_BENCH_POSTGRES=postgresql+psycopg://…  (its database is loaded once, reused)",
         "```",
+        "",
+        "Each run's figures are kept in git (`benchmarks/results/*.json`, beside the corpora, "
+        "databases and indexes that are not): `benchmarks/report.py` rebuilds this file from "
+        "them on any machine, and a size measured by an earlier run keeps its figures until "
+        "it is measured again.",
         "",
         "The corpus is generated from the BBC corpus (`NEWSDESK_BBC_CORPUS` or "
         "`../shared/corpus/bbc`) by `benchmarks/generate.py` with seed 8; entities come from "

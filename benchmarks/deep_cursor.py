@@ -49,9 +49,9 @@ def row_at(db: Path, offset: int) -> tuple[int, str]:
 def built_cursor(db: Path, depth: int) -> str | None:
     """The next_cursor a client holds after `depth` articles, made by the app's cursor code."""
     try:
-        from app.api.routes.articles import cursor_scope
         from app.search.cursor import CURSOR_SECRET_NAME, Cursor, CursorCodec
         from app.search.filter import ArticleFilter
+        from app.search.service import cursor_scope
     except ImportError:
         return None
     last_id, published = row_at(db, depth - 1)

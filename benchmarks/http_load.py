@@ -63,8 +63,15 @@ def listening(port: int) -> bool:
         return False
 
 
-def start(name: str, command: list[str], port: int, ready_path: str, env: dict[str, str]) -> Server:
-    """Start a server and wait until `ready_path` answers 200 (at most 120 s).
+def start(
+    name: str,
+    command: list[str],
+    port: int,
+    ready_path: str,
+    env: dict[str, str],
+    timeout: float = 120,
+) -> Server:
+    """Start a server and wait until `ready_path` answers 200 (at most `timeout` seconds).
 
     A port that already answers is refused: the new server could not listen on it, and
     whatever holds it (another run's server, on another database) would be measured.
@@ -82,7 +89,7 @@ def start(name: str, command: list[str], port: int, ready_path: str, env: dict[s
             command, env={**os.environ, **env}, stdout=output, stderr=output, cwd=ROOT
         )
     base = f"http://{HOST}:{port}"
-    while time.perf_counter() - started < 120:
+    while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             tail = log.read_text(errors="replace")[-1500:]
             raise RuntimeError(f"{name} exited with {process.returncode}: {tail}")
@@ -90,10 +97,10 @@ def start(name: str, command: list[str], port: int, ready_path: str, env: dict[s
             with urllib.request.urlopen(base + ready_path, timeout=2) as response:
                 if response.status == 200:
                     return Server(name, process, base, time.perf_counter() - started)
-        except OSError:
-            time.sleep(0.02)
+        except OSError:  # not listening yet, or not ready (an index being built): 503
+            time.sleep(0.02 if time.perf_counter() - started < 10 else 0.5)
     process.kill()
-    raise RuntimeError(f"{name} did not answer {ready_path} within 120 s")
+    raise RuntimeError(f"{name} did not answer {ready_path} within {timeout:.0f} s")
 
 
 def get_json(url: str, timeout: float = 120) -> tuple[int, Any]:

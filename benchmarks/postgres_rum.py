@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import floor
 import generate
+import postgres_databases
 import queries
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
 
 ROOT = generate.ROOT
 VENV = ROOT / ".venv" / "bin"
@@ -178,44 +178,11 @@ def prepare(
     admin_url: str, name: str, size: int, seed: int, articles: int, reload: bool
 ) -> dict[str, Any]:
     """The database `name` holding the corpus: loaded, unless it holds as many articles."""
-    url = make_url(admin_url)
-    database = url.set(database=name).render_as_string(hide_password=False)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        ).first()
-    if not reload and exists and loaded_articles(database) == articles:
-        admin.dispose()
-        print(f"  reusing {name} ({articles:,} articles)", flush=True)
-        return {"database": name, "load_seconds": None}
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     corpus = generate.corpus_file(size, seed)
-    started = time.perf_counter()
-    output = subprocess.run(
-        [str(VENV / "newsdesk"), "load-jsonl", str(corpus)],
-        env={**os.environ, "DATABASE_URL": database},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    seconds = time.perf_counter() - started
-    print(f"  PostgreSQL load into {name}: {output} ({seconds:.0f} s)", flush=True)
+    _, seconds = postgres_databases.loaded_database(
+        make_url(admin_url), name, corpus, articles, reload
+    )
     return {"database": name, "load_seconds": seconds}
-
-
-def loaded_articles(database: str) -> int | None:
-    engine = create_engine(database)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(text("SELECT count(*) FROM article")).scalar_one())
-    except ProgrammingError:  # no article table: not loaded
-        return None
-    finally:
-        engine.dispose()
 
 
 def build_rum(connection: Connection) -> dict[str, Any]:

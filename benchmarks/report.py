@@ -74,8 +74,9 @@ def load_table(results: list[dict[str, Any]]) -> list[str]:
         "| articles | generate (s) | bulk load, FTS deferred (with the tantivy index) "
         "| of which the tantivy index | bulk load, FTS triggers "
         "| DB size | per 1k articles | tantivy index size | server startup "
-        "| server RSS after the mix |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server RSS after the mix "
+        "| PostgreSQL: load-jsonl (COPY) | PostgreSQL: a new node builds its index, ready |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         load, api = r["load"], r["api"]
@@ -92,31 +93,49 @@ def load_table(results: list[dict[str, Any]]) -> list[str]:
             f"| {size_mb:,.0f} MB | {size_mb * 1000 / load['articles']:.2f} MB "
             f"| {index_mb:,.0f} MB "
             f"| {api['startup_seconds']:.2f} s "
-            f"| {api.get('rss_mb', 0):.0f} MB (2 workers){pss(api)} |"
+            f"| {api.get('rss_mb', 0):.0f} MB (2 workers){pss(api)} "
+            f"| {postgres_load(r.get('postgresql'))} |"
         )
     return lines
+
+
+def postgres_load(postgres: dict[str, Any] | None) -> str:
+    """PostgreSQL's load rate and a new node's time to ready (two cells), where measured."""
+    if not postgres:
+        return "— | —"
+    seconds = postgres.get("load_seconds")
+    load = (
+        f"{postgres['articles'] / seconds:,.0f} art/s ({seconds:,.0f} s)"
+        if seconds
+        else "loaded by an earlier run"
+    )
+    ready = (postgres.get("node") or {}).get("ready_seconds")
+    return f"{load} | {f'{ready:,.0f} s' if ready is not None else '—'}"
 
 
 def query_table(result: dict[str, Any]) -> list[str]:
     datasette = result.get("datasette", {}).get("rows", {})
     fts5 = {row["name"]: row for row in result.get("api_fts5", {}).get("rows", [])}
     postgres = result.get("postgresql", {}).get("rows", {})
+    node = result.get("postgresql", {}).get("node", {}).get("rows", {})
     lines = [
         "| query | hits | floor p50 (engine + SQL, no HTTP) | of which tantivy "
         "| API p50 / p95 / p99 (c=1) | API cost over floor "
         "| API req/s (c=32) | API on FTS5 alone: p50 / p99, req/s "
-        "| API on PostgreSQL: p50 / p99, req/s "
+        "| API on PostgreSQL, searching in PostgreSQL: p50 / p99, req/s "
+        "| API on PostgreSQL, a node with its tantivy index: p50 / p99, req/s "
+        "| node p50 ÷ SQLite p50 "
         "| Datasette p50 / p95 / p99 | Datasette req/s | API ÷ Datasette "
         "throughput |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["api"]["rows"]:
         name = row["name"] + (f" ({row['note']})" if row.get("note") else "")
         if row.get("api") is None:
-            lines.append(f"| {name} | not in this API yet |" + " |" * 10)
+            lines.append(f"| {name} | not in this API yet |" + " |" * 12)
             continue
         if "c1" not in row:
-            lines.append(f"| {name} | status {row.get('status')} |" + " |" * 10)
+            lines.append(f"| {name} | status {row.get('status')} |" + " |" * 12)
             continue
         peer = datasette.get(row["name"], {})
         ratio = (
@@ -130,11 +149,13 @@ def query_table(result: dict[str, Any]) -> list[str]:
         engine_ms = row["floor"].get("engine_ms") if row["floor"].get("engine_calls") else None
         on_fts5 = short(fts5.get(row["name"], {}), result["seconds_per_run"])
         on_postgres = short(postgres.get(row["name"], {}), result["seconds_per_run"])
+        on_node = node.get(row["name"], {})
+        node_ratio = f"{on_node['c1']['p50'] / row['c1']['p50']:.2f}×" if on_node.get("c1") else "—"
         lines.append(
             f"| {name} | {hits} | {ms(row['floor']['p50'])} | {ms(engine_ms)} "
             f"| {latency(row['c1'])} "
             f"| {ms(overhead)} | {rate(row['c32'], result['seconds_per_run'])} | {on_fts5} "
-            f"| {on_postgres} "
+            f"| {on_postgres} | {short(on_node, result['seconds_per_run'])} | {node_ratio} "
             f"| {latency(peer.get('c1'))} "
             f"| {peer_rps} | {ratio} |"
         )

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,8 +39,8 @@ VENV = ROOT / ".venv" / "bin"
 DATASETTE = ROOT / "benchmarks" / ".venv-datasette" / "bin" / "datasette"
 API_PORT, DATASETTE_PORT = 8765, 8766
 EXPERIMENTS_UP_TO = 100_000
-# PostgreSQL loads row by row through its GIN index (about 650 articles/s at 10k, slower as
-# the index grows): sizes above this are left out of a run (raise it for a long one).
+# PostgreSQL loads some 700 articles/s (COPY, then its GIN index): larger sizes are left out
+# of a run unless --postgres-up-to says otherwise (1M: most of an hour to load, once).
 POSTGRES_UP_TO = 100_000
 
 
@@ -177,45 +178,101 @@ def latency_and_throughput(url: str, seconds: float) -> dict[str, Any]:
 
 
 def measure_postgres(
-    admin_url: str, size: int, corpus: Path, mix: list[dict[str, Any]], seconds: float
+    admin_url: str,
+    size: int,
+    corpus: Path,
+    articles: int,
+    mix: list[dict[str, Any]],
+    seconds: float,
 ) -> dict[str, Any]:
-    """The same corpus bulk-loaded into a PostgreSQL database of its own, and the mix over
-    HTTP against our server on it (the floor is SQLite's; PostgreSQL's is not replayed)."""
+    """The same corpus bulk-loaded into a PostgreSQL database of its own (or reused, when an
+    earlier run loaded it), and the mix over HTTP against our server on it twice: searching
+    in PostgreSQL itself (rows), then as an API node with its own tantivy index (node). The
+    floor is SQLite's; PostgreSQL's is not replayed."""
     from sqlalchemy.engine import make_url
 
-    database = postgres_databases.new_database(make_url(admin_url), f"newsdesk_bench_{size}")
-    command = [str(VENV / "newsdesk"), "load-jsonl", str(corpus)]
-    started = time.perf_counter()
-    output = subprocess.run(
-        command, env=_load_env(database, corpus), capture_output=True, text=True
+    database, load_seconds = postgres_databases.loaded_database(
+        make_url(admin_url), f"newsdesk_bench_{size}", corpus, articles
     )
-    if output.returncode != 0:
-        return {"error": output.stderr[-1000:]}
-    result: dict[str, Any] = {"load_seconds": time.perf_counter() - started, "rows": {}}
-    print(f"  PostgreSQL load: {output.stdout.strip()}", flush=True)
+    result: dict[str, Any] = {"load_seconds": load_seconds, "articles": articles}
+    print("  our API on PostgreSQL, searching in the database:", flush=True)
     server = http_load.start(
         "newsdesk-postgresql",
         [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "2"],
         API_PORT,
         "/healthz",
-        {"DATABASE_URL": database},
+        {"DATABASE_URL": database, "NEWSDESK_SEARCH_ENGINE": "database"},
     )
     try:
-        for row in mix:
-            if not row.get("c1"):
-                continue
-            url_ = server.base + row["api"]
-            entry = latency_and_throughput(url_, seconds)
-            print(
-                f"  postgresql {row['name']}: p50 {entry['c1']['p50']:.1f} ms, "
-                f"{entry['c32']['rps']:.0f} req/s",
-                flush=True,
-            )
-            result["rows"][row["name"]] = entry
+        result["rows"] = measure_mix(server, mix, seconds, "postgresql")
+        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
+    finally:
+        server.stop()
+    result["node"] = measure_postgres_node(database, size, mix, seconds)
+    return result
+
+
+def measure_postgres_node(
+    database: str, size: int, mix: list[dict[str, Any]], seconds: float
+) -> dict[str, Any]:
+    """An API node on PostgreSQL started with an empty index folder: the seconds until it
+    has built its index and /readyz answers 200 (NEWSDESK_SEARCH_INDEX_BEHIND=not_ready),
+    then the mix over HTTP."""
+    print("  our API on PostgreSQL, a node with its own tantivy index:", flush=True)
+    index_dir = generate.RESULTS / f"pg-node-{size}.index"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    server = http_load.start(
+        "newsdesk-postgresql-node",
+        [str(VENV / "newsdesk"), "serve", "--port", str(API_PORT), "--workers", "2"],
+        API_PORT,
+        "/readyz",
+        {
+            "DATABASE_URL": database,
+            "NEWSDESK_SEARCH_ENGINE": "tantivy",
+            "NEWSDESK_SEARCH_INDEX_DIR": str(index_dir),
+            "NEWSDESK_SEARCH_INDEX_BEHIND": "not_ready",
+        },
+        timeout=4 * 3600,
+    )
+    result: dict[str, Any] = {"ready_seconds": server.startup_seconds}
+    print(f"  node ready (index built) in {server.startup_seconds:.0f} s", flush=True)
+    try:
+        result["rows"] = measure_mix(server, mix, seconds, "postgresql node")
         result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
     finally:
         server.stop()
     return result
+
+
+def measure_mix(
+    server: http_load.Server, mix: list[dict[str, Any]], seconds: float, label: str
+) -> dict[str, dict[str, Any]]:
+    """Latency and throughput of each query of the mix that SQLite answered, by name.
+
+    A cursor is signed with its database's secret: the deep cursor page is walked to again
+    on this server (deep_cursor.py) rather than sent with SQLite's token."""
+    rows: dict[str, dict[str, Any]] = {}
+    for row in mix:
+        if not row.get("c1"):
+            continue
+        path = row["api"]
+        if row["name"].startswith("cursor page at depth "):
+            depth = int(row["name"].rsplit(" ", 1)[1].replace(",", ""))
+            first = queries.api("/articles", sort="-published_at", limit=20)
+            path = f"{first}&cursor={quote(deep_cursor.walked_cursor(server.base, first, depth))}"
+        status, _ = http_load.get_json(server.base + path)
+        if status != 200:
+            print(f"  {label} {row['name']}: status {status}", flush=True)
+            rows[row["name"]] = {"status": status}
+            continue
+        entry = latency_and_throughput(server.base + path, seconds)
+        print(
+            f"  {label} {row['name']}: p50 {entry['c1']['p50']:.1f} ms, "
+            f"{entry['c32']['rps']:.0f} req/s",
+            flush=True,
+        )
+        rows[row["name"]] = entry
+    return rows
 
 
 def measure_row(
@@ -319,6 +376,7 @@ def run_size(
     datasette: bool,
     reuse: bool = False,
     postgres: str | None = None,
+    postgres_up_to: int = POSTGRES_UP_TO,
 ) -> Path | None:
     print(f"== {size:,} articles", flush=True)
     result: dict[str, Any] = {
@@ -329,8 +387,19 @@ def run_size(
     }
     result["load_average_before"] = os.getloadavg()
     result["load"] = load(size, seed, reuse)
-    if seconds <= 0:
-        return None  # --load-only
+    if size > postgres_up_to:
+        postgres = None
+    if seconds <= 0:  # --load-only: PostgreSQL's database too, for the runs that reuse it
+        if postgres:
+            from sqlalchemy.engine import make_url
+
+            postgres_databases.loaded_database(
+                make_url(postgres),
+                f"newsdesk_bench_{size}",
+                generate.corpus_file(size, seed),
+                result["load"]["articles"],
+            )
+        return None
     db = Path(result["load"]["db"])
     result["api"] = measure_api(db, result["load"]["articles"], seconds)
     result["api_fts5"] = measure_api(
@@ -338,10 +407,10 @@ def run_size(
     )
     if datasette and DATASETTE.exists():
         result["datasette"] = measure_datasette(db, result["api"]["rows"], seconds)
-    if postgres and size <= POSTGRES_UP_TO:
+    if postgres:
         corpus = generate.corpus_file(size, seed)
         result["postgresql"] = measure_postgres(
-            postgres, size, corpus, result["api"]["rows"], seconds
+            postgres, size, corpus, result["load"]["articles"], result["api"]["rows"], seconds
         )
     monitoring.measure(db, size, seconds)
     text_rows = [
@@ -392,6 +461,13 @@ def main() -> None:
         help="Also load each corpus into PostgreSQL (a database made on this server) and "
         "measure the mix there (default: $NEWSDESK_BENCH_POSTGRES).",
     )
+    parser.add_argument(
+        "--postgres-up-to",
+        type=int,
+        default=POSTGRES_UP_TO,
+        metavar="SIZE",
+        help=f"Largest size measured on PostgreSQL too (default {POSTGRES_UP_TO:,}).",
+    )
     parser.add_argument("--ner-articles", type=int, default=300, help="0 skips the NER rate.")
     parser.add_argument(
         "--ner-runs", type=int, default=3, help="Timings of each NER rate; the best is kept."
@@ -404,7 +480,15 @@ def main() -> None:
     started = time.perf_counter()
     for size in [] if args.ner_only else args.sizes:
         seconds = 0.0 if args.load_only else args.seconds
-        run_size(size, args.seed, seconds, not args.no_datasette, args.reuse, args.postgres)
+        run_size(
+            size,
+            args.seed,
+            seconds,
+            not args.no_datasette,
+            args.reuse,
+            args.postgres,
+            args.postgres_up_to,
+        )
     if args.load_only:
         return
     if args.ner_articles:
@@ -416,6 +500,11 @@ def main() -> None:
         + [f"--seconds {args.seconds:g}"]
         + (["--reuse"] if args.reuse else [])
         + (["--postgres $NEWSDESK_BENCH_POSTGRES"] if args.postgres else [])
+        + (
+            [f"--postgres-up-to {args.postgres_up_to}"]
+            if args.postgres and args.postgres_up_to != POSTGRES_UP_TO
+            else []
+        )
     )
     (generate.RESULTS / "last_command.txt").write_text(command)
     print(f"harness done in {time.perf_counter() - started:.0f}s", flush=True)

@@ -59,6 +59,59 @@ def ingest_speedup() -> float | None:
     return ner_figure(r"\d+ workers: ([\d.]+)x the single-process rate")
 
 
+def datasette_multiple(articles: int) -> float:
+    """The throughput over Datasette's that the issue asks for at a size."""
+    return 2.0 if articles <= 10_000 else 10.0 if articles <= 100_000 else 20.0
+
+
+def datasette_rows(rows: list[dict[str, Any]], peers: dict[str, Any], articles: int) -> list[str]:
+    """Ours against Datasette on every query both answer: p50 no slower, throughput a
+    multiple of its own."""
+    shared = [
+        (row, peers[row["name"]])
+        for row in rows
+        if peers.get(row["name"], {}).get("c32", {}).get("rps")
+    ]
+    if not shared:
+        return []
+    wanted = datasette_multiple(articles)
+    worst_rate = min((row["c32"]["rps"] / peer["c32"]["rps"], row["name"]) for row, peer in shared)
+    worst_p50 = max((row["c1"]["p50"] / peer["c1"]["p50"], row["name"]) for row, peer in shared)
+    return [
+        f"| p50 ≤ Datasette's p50 on every shared query | worst {worst_p50[0]:.2f}× its p50 "
+        f"({worst_p50[1]}) | {verdict(worst_p50[0] <= 1)} |",
+        f"| throughput ≥ {wanted:g}× Datasette's on every shared query | lowest "
+        f"{worst_rate[0]:.1f}× ({worst_rate[1]}) | {verdict(worst_rate[0] >= wanted)} |",
+    ]
+
+
+def postgres_rows(largest: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """A node on PostgreSQL within 1.5× of SQLite with the index; COPY's load rate."""
+    postgres = largest.get("postgresql") or {}
+    lines = []
+    node = (postgres.get("node") or {}).get("rows") or {}
+    ratios = [
+        (node[row["name"]]["c1"]["p50"] / row["c1"]["p50"], row["name"])
+        for row in rows
+        if node.get(row["name"], {}).get("c1")
+    ]
+    if ratios:
+        worst = max(ratios)
+        lines.append(
+            "| a node on PostgreSQL within 1.5× of SQLite with the index, every query (p50) "
+            f"| worst {worst[0]:.2f}× ({worst[1]}) | {verdict(worst[0] <= 1.5)} |"
+        )
+    if postgres.get("load_seconds"):
+        load_rate = postgres["articles"] / postgres["load_seconds"]
+        lines.append(
+            f"| PostgreSQL load-jsonl ≥ 10,000 articles/s | {load_rate:,.0f} articles/s "
+            f"| {verdict(load_rate >= 10_000)}"
+            + ("" if load_rate >= 10_000 else f" ({10_000 / load_rate:.0f}× short)")
+            + " |"
+        )
+    return lines
+
+
 def section(results: list[dict[str, Any]]) -> list[str]:
     largest = results[-1]
     size = largest["load"]["articles"]
@@ -66,11 +119,6 @@ def section(results: list[dict[str, Any]]) -> list[str]:
     overheads = sorted(row["c1"]["p50"] - row["floor"]["p50"] for row in rows)
     median_overhead = overheads[len(overheads) // 2]
     peers = largest.get("datasette", {}).get("rows", {})
-    ratios = [
-        (row["c32"]["rps"] / peers[row["name"]]["c32"]["rps"], row["name"])
-        for row in rows
-        if peers.get(row["name"], {}).get("c32", {}).get("rps")
-    ]
     first = next(row for row in rows if row["name"].startswith("first page"))
     deep = next(row for row in rows if row["name"].startswith("cursor page"))
     depth_ratio = deep["c1"]["p50"] / first["c1"]["p50"]
@@ -79,28 +127,22 @@ def section(results: list[dict[str, Any]]) -> list[str]:
     )
     api = largest["api"]
     lines = [
-        f"## The issue's targets at {size:,} articles",
+        f"## The issues' targets at {size:,} articles",
         "",
-        "The targets are set for 1,000,000 articles; this table checks them against the "
-        "largest corpus in this run.",
+        "The latency targets are set for 1,000,000 articles, the Datasette multiples per size "
+        "(2× at 10k, 10× at 100k, 20× at 1M); this table checks them against the largest "
+        "corpus in this run.",
         "",
         "| target | measured | verdict |",
         "|---|---:|---|",
         *latency_rows(rows),
-        f"| API's own cost over the engine ≤ 2 ms p50 (HTTP p50 − floor p50) | median "
-        f"{median_overhead:.1f} ms, worst {overheads[-1]:.1f} ms "
-        f"| {verdict(median_overhead <= 2)} |",
-    ]
-    if ratios:
-        worst = min(ratios)
-        lines.append(
-            f"| throughput ≥ 20× Datasette's on every shared query | lowest {worst[0]:.1f}× "
-            f"({worst[1]}) | {verdict(worst[0] >= 20)} |"
-        )
-    lines.append(
+        f"| API's own cost over the engine: median ≤ 1.5 ms, worst ≤ 3 ms (HTTP p50 − floor "
+        f"p50) | median {median_overhead:.1f} ms, worst {overheads[-1]:.1f} ms "
+        f"| {verdict(median_overhead <= 1.5 and overheads[-1] <= 3)} |",
+        *datasette_rows(rows, peers, size),
         f"| cursor page at depth within 1.2× of the first page | {depth_ratio:.2f}× "
-        f"| {verdict(depth_ratio <= 1.2)} |"
-    )
+        f"| {verdict(depth_ratio <= 1.2)} |",
+    ]
     ratio = ner_ratio()
     if ratio is not None:
         overhead = (1 / ratio - 1) * 100
@@ -119,19 +161,19 @@ def section(results: list[dict[str, Any]]) -> list[str]:
             f"average in the NER section) | {verdict(speedup >= 1.8)} |"
         )
     if bulk:
-        short = bulk["cpu_rate"] < 20_000
-        gap = f" ({20_000 / bulk['cpu_rate']:.0f}× short)" if short else ""
+        short = bulk["rate"] < 5_000
+        gap = f" ({5_000 / bulk['rate']:.1f}× short)" if short else ""
         lines.append(
-            f"| bulk path ≥ 20,000 articles/s including indexing | {bulk['rate']:,.0f} "
+            f"| bulk path ≥ 5,000 articles/s including the index | {bulk['rate']:,.0f} "
             f"articles/s wall, {bulk['cpu_rate']:,.0f} per CPU-second "
             f"| {verdict(not short)}{gap} |"
         )
     lines += [
-        f"| server RSS ≤ 300 MB | {api['rss_mb']:.0f} MB (2 workers together"
-        + (f"; PSS {api['pss_mb']:.0f} MB, shared pages counted once" if "pss_mb" in api else "")
-        + ") "
-        f"| {verdict(api['rss_mb'] <= 300)} |",
-        f"| startup ≤ 2 s | {api['startup_seconds']:.2f} s "
-        f"| {verdict(api['startup_seconds'] <= 2)} |",
+        f"| server RSS ≤ 300 MB (2 workers, after the mix) | {api['rss_mb']:.0f} MB "
+        + (f"(PSS {api['pss_mb']:.0f} MB, shared pages counted once) " if "pss_mb" in api else "")
+        + f"| {verdict(api['rss_mb'] <= 300)} |",
+        f"| start-up ≤ 1 s to the first answer | {api['startup_seconds']:.2f} s "
+        f"| {verdict(api['startup_seconds'] <= 1)} |",
+        *postgres_rows(largest, rows),
     ]
     return lines
