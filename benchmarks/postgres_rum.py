@@ -144,14 +144,16 @@ def statements(where: str) -> dict[str, str]:
 FACETS = ("facet_source", "facet_entity", "facet_month")
 
 
-def timed(connection: Connection, sql: str, params: dict[str, Any], seconds: float) -> Any:
-    """p50/p95/p99 of one statement, run repeatedly for `seconds` (at least 5 times, once
-    before to warm the cache); the rows of the last run."""
+def timed(
+    connection: Connection, sql: str, params: dict[str, Any], seconds: float, min_runs: int
+) -> Any:
+    """p50/p95/p99 of one statement, run repeatedly for `seconds` (at least `min_runs` times,
+    once before to warm the cache); the rows of the last run."""
     statement = text(sql)
     rows = connection.execute(statement, params).fetchall()
     timings: list[float] = []
     deadline = time.perf_counter() + seconds
-    while (time.perf_counter() < deadline or len(timings) < 5) and len(timings) < MAX_RUNS:
+    while (time.perf_counter() < deadline or len(timings) < min_runs) and len(timings) < MAX_RUNS:
         started = time.perf_counter()
         rows = connection.execute(statement, params).fetchall()
         timings.append(time.perf_counter() - started)
@@ -211,7 +213,7 @@ def build_rum(connection: Connection) -> dict[str, Any]:
 
 
 def measure_sql(
-    connection: Connection, mix: list[TextQuery], seconds: float, phase: str
+    connection: Connection, mix: list[TextQuery], seconds: float, phase: str, min_runs: int
 ) -> dict[str, dict[str, Any]]:
     """Every statement of every query; phase 'gin' (before the RUM index) or 'rum'."""
     names = ["top20_gin", "count", *FACETS] if phase == "gin" else ["top20_rum", "count", *FACETS]
@@ -221,7 +223,7 @@ def measure_sql(
         sql = statements(where)
         row: dict[str, Any] = {"load_average": os.getloadavg()[0]}
         for name in names:
-            row[name], rows = timed(connection, sql[name], params, seconds)
+            row[name], rows = timed(connection, sql[name], params, seconds, min_runs)
             if name == "count":
                 row["hits"] = int(rows[0][0])
         if phase == "rum":
@@ -247,20 +249,28 @@ def measure_floor(db: Path, mix: list[TextQuery], seconds: float) -> dict[str, d
 
 
 def measure_node_floor(
-    database_url: str, index_dir: Path, mix: list[TextQuery], seconds: float
+    database_url: str, index_dir: Path, mix: list[TextQuery], seconds: float, rebuild: bool
 ) -> dict[str, Any]:
     """The same requests on a node reading PostgreSQL with its own tantivy index (built
-    here by `newsdesk reindex`): engine calls replayed, the node's SQL replayed on
-    PostgreSQL."""
+    here by `newsdesk reindex`, unless `rebuild` is false and run.py's node left one for
+    this database): engine calls replayed, the node's SQL replayed on PostgreSQL."""
     import shutil
 
     import psycopg
 
-    shutil.rmtree(index_dir, ignore_errors=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "NEWSDESK_SEARCH_INDEX_DIR": str(index_dir)}
-    started = time.perf_counter()
-    subprocess.run([str(VENV / "newsdesk"), "reindex"], env=env, check=True, capture_output=True)
-    result: dict[str, Any] = {"reindex_seconds": time.perf_counter() - started}
+    result: dict[str, Any] = {"reindex_seconds": None}
+    if rebuild or not index_dir.is_dir():
+        shutil.rmtree(index_dir, ignore_errors=True)
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NEWSDESK_SEARCH_INDEX_DIR": str(index_dir),
+        }
+        started = time.perf_counter()
+        subprocess.run(
+            [str(VENV / "newsdesk"), "reindex"], env=env, check=True, capture_output=True
+        )
+        result["reindex_seconds"] = time.perf_counter() - started
     capture = floor.Capture(Path(), "tantivy", database_url, index_dir)
     conninfo = make_url(database_url).set(drivername="postgresql")
     with psycopg.connect(conninfo.render_as_string(hide_password=False)) as connection:
@@ -330,7 +340,13 @@ def replay_postgres(
 
 
 def measure(
-    admin_url: str, database: str, size: int, seed: int, seconds: float, reload: bool
+    admin_url: str,
+    database: str,
+    size: int,
+    seed: int,
+    seconds: float,
+    reload: bool,
+    min_runs: int = 5,
 ) -> Path | None:
     """The RUM leg for one size: rum-SIZE.json, or None when it can't run here."""
     db = RESULTS / f"bench-{size}.db"
@@ -366,19 +382,21 @@ def measure(
         # has no statistics: its plans, not the engines, would be measured.
         connection.execute(text("ANALYZE"))
         connection.execute(text(f"DROP INDEX IF EXISTS {INDEX}"))
-        result["gin"] = measure_sql(connection, rum_mix, seconds, "gin")
+        result["gin"] = measure_sql(connection, rum_mix, seconds, "gin", min_runs)
         result["index"] = build_rum(connection)
         print(
             f"  RUM index built in {result['index']['build_seconds']:.0f} s, "
             f"{result['index']['rum_bytes'] / 1e6:,.0f} MB",
             flush=True,
         )
-        result["rum"] = measure_sql(connection, rum_mix, seconds, "rum")
+        result["rum"] = measure_sql(connection, rum_mix, seconds, "rum", min_runs)
     engine.dispose()
     result["tantivy_floor"] = measure_floor(db, rum_mix, seconds)
     node_url = url.render_as_string(hide_password=False)
-    index_dir = RESULTS / f"rum-{size}-node.index"
-    result["tantivy_node"] = measure_node_floor(node_url, index_dir, rum_mix, seconds)
+    # The folder run.py's node built its index in: reused when the corpus was not reloaded.
+    index_dir = RESULTS / f"pg-node-{size}.index"
+    rebuild = reload or result["load_seconds"] is not None
+    result["tantivy_node"] = measure_node_floor(node_url, index_dir, rum_mix, seconds, rebuild)
     result["load_average_after"] = os.getloadavg()
     out = RESULTS / f"rum-{size}.json"
     out.write_text(json.dumps(result, indent=1))
@@ -400,6 +418,13 @@ def main() -> None:
         "--reload", action="store_true", help="Load the corpus even when it is there."
     )
     parser.add_argument(
+        "--min-runs",
+        type=int,
+        default=5,
+        help="Timings of each statement at least (after one to warm the cache); 1 at 1M, "
+        "where PostgreSQL's counts and facets take seconds each.",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get("NEWSDESK_BENCH_POSTGRES"),
         metavar="URL",
@@ -411,7 +436,15 @@ def main() -> None:
     logging.disable(logging.INFO)  # the in-process app's access log (floor capture)
     for size in args.sizes:
         print(f"== RUM alternative at {size:,} articles", flush=True)
-        measure(args.postgres, args.database, size, args.seed, args.seconds, args.reload)
+        measure(
+            args.postgres,
+            args.database,
+            size,
+            args.seed,
+            args.seconds,
+            args.reload,
+            args.min_runs,
+        )
 
 
 if __name__ == "__main__":
