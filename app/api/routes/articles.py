@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -160,7 +159,10 @@ def article_page(
         ),
         next_cursor=found.next_cursor,
         facets=(
-            {name: Facet.model_validate(asdict(f)) for name, f in found.facets.items()}
+            {
+                name: Facet.model_validate(f, from_attributes=True)
+                for name, f in found.facets.items()
+            }
             if found.facets is not None
             else None
         ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -38,4 +37,6 @@ def significant_terms(
 
     Example: `/articles/terms?tag=sport&size=10`.
     """
-    return SignificantTerms.model_validate(asdict(characteristic_terms(search, flt, size)))
+    return SignificantTerms.model_validate(
+        characteristic_terms(search, flt, size), from_attributes=True
+    )
