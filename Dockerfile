@@ -6,12 +6,12 @@ FROM ${BASE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv/newsdesk
 RUN python3 -m venv /opt/venv
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 # Editable install: the code stays at /srv/newsdesk, where the app finds alembic.ini and
 # migrations/. Installed against an empty package first, so the dependencies get a layer of
 # their own that a change to the code alone doesn't rebuild.
 RUN mkdir app && touch app/__init__.py \
-    && /opt/venv/bin/python -m pip install -e '.[nlp,postgres]'
+    && /opt/venv/bin/python -m pip install -c constraints.txt -e '.[nlp,postgres]'
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app

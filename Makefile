@@ -10,7 +10,7 @@ ARTICLES := $(wildcard data/articles/*)
 # In parallel on every core; a test group (tests/conftest.py) stays on one worker.
 PYTEST_ARGS ?= -n auto --dist loadgroup
 
-.PHONY: run serve install migrate ingest test lint format bench bench-collect mutation clean
+.PHONY: constraints run serve install migrate ingest test lint format bench bench-collect mutation clean
 
 run: ingest ## Install, migrate, ingest data/articles, then serve
 	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
@@ -20,11 +20,19 @@ serve: install ## Serve without (re-)ingesting
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[nlp,postgres,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[nlp,postgres,dev]'
 	touch $@
+
+constraints: ## After a change to pyproject.toml's dependencies: resolve them afresh, pin them in constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade -e '.[nlp,postgres,dev,bench]'
+	head -3 constraints.txt > constraints.new
+	$(BIN)/python -m pip freeze --exclude-editable >> constraints.new
+	mv constraints.new constraints.txt
+	touch $(VENV)/.installed $(VENV)/.bench-installed
 
 migrate: install
 	$(BIN)/newsdesk db upgrade
@@ -71,7 +79,7 @@ bench-collect: $(VENV)/.installed ## Measure collection (50 local hosts x 100 ar
 	nice -n 10 $(BIN)/python benchmarks/collect.py
 
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	touch $@
 
 $(DATASETTE_VENV)/.installed:
