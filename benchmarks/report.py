@@ -244,7 +244,12 @@ def write_query_mix(results: list[dict[str, Any]]) -> None:
         "",
         f"- Produced by: `{command}` for its sizes; a size measured by an earlier run keeps its "
         "results until rerun (sizes here: "
-        f"{', '.join(format(r['load']['articles'], ',') for r in results)})",
+        f"{', '.join(format(r['load']['articles'], ',') for r in results)})"
+        + "".join(
+            f"; {r['load']['articles']:,} by `{r['command']}`"
+            for r in results
+            if r.get("command") and not command.startswith(r["command"])
+        ),
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
         "- Code measured: "

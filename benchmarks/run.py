@@ -377,6 +377,7 @@ def run_size(
     reuse: bool = False,
     postgres: str | None = None,
     postgres_up_to: int = POSTGRES_UP_TO,
+    fts5: bool = True,
 ) -> Path | None:
     print(f"== {size:,} articles", flush=True)
     result: dict[str, Any] = {
@@ -384,6 +385,14 @@ def run_size(
         "seed": seed,
         "seconds_per_run": seconds,
         "commit": code_version(),
+        # As typed, but the PostgreSQL URL (it may hold a password).
+        "command": " ".join(
+            ["benchmarks/run.py"]
+            + [
+                arg.replace(postgres, "$NEWSDESK_BENCH_POSTGRES") if postgres else arg
+                for arg in sys.argv[1:]
+            ]
+        ),
     }
     result["load_average_before"] = os.getloadavg()
     result["load"] = load(size, seed, reuse)
@@ -402,9 +411,10 @@ def run_size(
         return None
     db = Path(result["load"]["db"])
     result["api"] = measure_api(db, result["load"]["articles"], seconds)
-    result["api_fts5"] = measure_api(
-        db, result["load"]["articles"], seconds, engine="database", profile=False
-    )
+    if fts5:
+        result["api_fts5"] = measure_api(
+            db, result["load"]["articles"], seconds, engine="database", profile=False
+        )
     if datasette and DATASETTE.exists():
         result["datasette"] = measure_datasette(db, result["api"]["rows"], seconds)
     if postgres:
@@ -451,6 +461,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="Per wrk run.")
     parser.add_argument("--no-datasette", action="store_true")
     parser.add_argument(
+        "--no-fts5", action="store_true", help="Skip the mix on SQLite's FTS5 alone."
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="Measure a database loaded by an earlier run."
     )
     parser.add_argument("--load-only", action="store_true", help="Generate and load; no queries.")
@@ -488,6 +501,7 @@ def main() -> None:
             args.reuse,
             args.postgres,
             args.postgres_up_to,
+            not args.no_fts5,
         )
     if args.load_only:
         return
@@ -499,6 +513,8 @@ def main() -> None:
         [f"{part}" for part in ["benchmarks/run.py", *map(str, args.sizes)]]
         + [f"--seconds {args.seconds:g}"]
         + (["--reuse"] if args.reuse else [])
+        + (["--no-datasette"] if args.no_datasette else [])
+        + (["--no-fts5"] if args.no_fts5 else [])
         + (["--postgres $NEWSDESK_BENCH_POSTGRES"] if args.postgres else [])
         + (
             [f"--postgres-up-to {args.postgres_up_to}"]
