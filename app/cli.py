@@ -138,8 +138,8 @@ def reindex(
 ) -> None:
     """Rebuild the search index from the database (NEWSDESK_SEARCH_ENGINE=tantivy: on SQLite,
     or on PostgreSQL with NEWSDESK_SEARCH_INDEX_DIR, read over NEWSDESK_READ_DATABASE_URL)."""
-    from app.search.tantivy.index import search_index_for
-    from app.search.tantivy.sync import IndexBusy, sync_index
+    from app.search.tantivy.index import IndexBusy, search_index_for
+    from app.search.tantivy.sync import sync_index
 
     settings = settings_for(database_url)
     index = search_index_for(settings)

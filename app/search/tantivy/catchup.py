@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.search.tantivy.changes import backlog
-from app.search.tantivy.index import SearchIndex, search_index_for
-from app.search.tantivy.sync import IndexBusy, sync_index
+from app.search.tantivy.index import IndexBusy, SearchIndex, search_index_for
+from app.search.tantivy.sync import sync_index
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -83,6 +83,13 @@ class IndexCatchUp:
                 except SQLAlchemyError as error:
                     if not failing:  # once per outage, not once per poll
                         log.warning("search_index_catch_up_failed", extra={"error": str(error)})
+                    failing = True
+                except Exception as error:
+                    # An index the disk can't serve (full, removed under the node): a thread
+                    # that died here would leave the node behind for good, answering from
+                    # the database. Logged with its traceback, tried again at the next poll.
+                    if not failing:
+                        log.exception("search_index_catch_up_failed", extra={"error": str(error)})
                     failing = True
                 if listener is None:
                     self._stop.wait(wait)

@@ -26,11 +26,14 @@ and settles equal dates with its `id` field (see date_page).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +61,11 @@ from app.search.text import BODY_WEIGHT, TITLE_WEIGHT, SearchIn
 if TYPE_CHECKING:
     from app.config import Settings
 
+
+class IndexBusy(RuntimeError):
+    """Another process is bringing the index up to date (or holds its writer)."""
+
+
 log = logging.getLogger("newsdesk.search")
 
 # Bump when the analyzer or the index's own fields change: an index of another version is
@@ -68,6 +76,9 @@ log = logging.getLogger("newsdesk.search")
 # 5: Arabic-script letters folded (app/search/letters.py).
 SCHEMA_VERSION = 5
 STATE_FILE = "newsdesk-index.json"
+# Held by the process bringing the index up to date (SearchIndex.syncing). It lives in the
+# index folder, where tantivy leaves files it did not make alone, and reset() keeps it.
+SYNC_LOCK_FILE = ".newsdesk-sync.lock"
 WATERMARK_KEY = "newsdesk.searcher.watermark"  # in a session's info
 WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
@@ -173,10 +184,41 @@ class SearchIndex:
         )
         os.replace(partial, self.state_path)
 
+    @contextmanager
+    def syncing(self, wait_seconds: float) -> Iterator[None]:
+        """Held while this process brings the index up to date. Every process of an API node
+        (and, on SQLite, each ingest) may try at once; without it, one starting on an empty
+        or outdated folder emptied it while another was building there. IndexBusy when
+        another process keeps it for `wait_seconds`."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / SYNC_LOCK_FILE).open("a") as handle:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexBusy(
+                            "another process is bringing the search index up to date"
+                        ) from None
+                    time.sleep(0.1)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def reset(self) -> None:
-        """Delete the index folder (it is rebuilt from the database)."""
+        """Empty the index folder (it is rebuilt from the database), all but its sync lock."""
         with self._lock:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            if self.directory.is_dir():
+                for entry in self.directory.iterdir():
+                    if entry.name == SYNC_LOCK_FILE:
+                        continue
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
             self._index = None
 
     def open(self, create: bool = False) -> tantivy.Index | None:

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import tantivy
 from sqlalchemy import Connection, bindparam, create_engine, func, select, text
@@ -41,7 +41,13 @@ from app.search.tantivy.changes import (
     prune_applied,
     prune_older_than,
 )
-from app.search.tantivy.index import MICROS_PER_DAY, IndexState, SearchIndex, search_index_for
+from app.search.tantivy.index import (
+    MICROS_PER_DAY,
+    IndexBusy,
+    IndexState,
+    SearchIndex,
+    search_index_for,
+)
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -66,10 +72,6 @@ class SyncReport:
         return f"search index {how}: {self.applied} articles in {self.seconds:.1f}s"
 
 
-class IndexBusy(RuntimeError):
-    """Another process holds the index writer."""
-
-
 def sync_index(
     index: SearchIndex,
     engine: Engine,
@@ -78,23 +80,48 @@ def sync_index(
     pool: Executor | None = None,
 ) -> SyncReport:
     """Apply the database's changes after the watermark (or rebuild, its documents built
-    in a worker `pool`'s processes, if given); IndexBusy when another process kept the writer for
-    `wait_seconds`."""
+    in a worker `pool`'s processes, if given); IndexBusy when another process kept the index
+    for `wait_seconds`. An index already current is left alone without waiting."""
     started = time.perf_counter()
     state = index.read_state()
+    if state is not None and not rebuild and _outcome(engine, state) == "current":
+        return SyncReport(0, False, state.watermark, time.perf_counter() - started)
+    with index.syncing(wait_seconds):
+        return _sync_index(index, engine, wait_seconds, rebuild, pool, started)
+
+
+def _outcome(engine: Engine, state: IndexState) -> Literal["current", "apply", "stranded"]:
+    """What an index at this state needs: nothing ("current"), the changes past its
+    watermark ("apply") or a rebuild ("stranded": the log was pruned past it)."""
+    with engine.connect() as connection:
+        behind = backlog(connection, state.watermark)
+        # SQLite: a database whose log restarted below the watermark (a file put back)
+        # is synced too, which moves the watermark down to it.
+        moved_back = is_sqlite(connection) and database_head(connection) < state.watermark
+    if behind.stranded:
+        return "stranded"
+    return "current" if behind.changes == 0 and not moved_back else "apply"
+
+
+def _sync_index(
+    index: SearchIndex,
+    engine: Engine,
+    wait_seconds: float,
+    rebuild: bool,
+    pool: Executor | None,
+    started: float,
+) -> SyncReport:
+    # Read again under the lock: another process may have brought it up to date meanwhile.
+    state = index.read_state()
     if state is not None and not rebuild:
-        with engine.connect() as connection:
-            behind = backlog(connection, state.watermark)
-            # SQLite: a database whose log restarted below the watermark (a file put back)
-            # is synced too, which moves the watermark down to it.
-            moved_back = is_sqlite(connection) and database_head(connection) < state.watermark
-        if behind.stranded:
+        outcome = _outcome(engine, state)
+        if outcome == "stranded":
             log.warning(
                 "search_index_stranded",
                 extra={"watermark": state.watermark, "action": "rebuild"},
             )
             rebuild = True
-        elif behind.changes == 0 and not moved_back:
+        elif outcome == "current":
             return SyncReport(0, False, state.watermark, time.perf_counter() - started)
     if state is None:
         index.reset()  # another schema version, or a folder that is not a finished index
