@@ -228,6 +228,75 @@ def test_an_ingested_article_is_in_the_index_when_ingest_returns(
     assert readiness(settings_, engine)["search_index"] == "current"
 
 
+def test_equal_scores_come_in_id_order_wherever_the_index_holds_them(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    """Articles alike score alike; a node's segments hold them in the order they were last
+    changed, which differs from node to node, and must not show."""
+    settings_, engine = indexed
+    folder = tmp_path / "tied"
+    folder.mkdir()
+    for n in range(12):
+        (folder / f"{n:02}.txt").write_text(
+            f"Harbour report {n}\n\nThe harbour counted {n} zebrafishes in pond {n * 7}.\n"
+        )
+    assert ingest_paths(settings_, folder, nlp=False).added == 12  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        tied = list(
+            connection.execute(
+                text("SELECT id FROM article WHERE body LIKE '%zebrafishes%' ORDER BY id")
+            ).scalars()
+        )
+    # Changing the first ones moves them to a new segment, after the others.
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE article SET title = 'Harbour notes' WHERE id IN (:a, :b, :c)"),
+            {"a": tied[0], "b": tied[1], "c": tied[4]},
+        )
+    assert sync_search_index(settings_, engine) is not None
+    with make_client(settings_, engine) as client:
+        walked: list[int] = []
+        scores: set[float] = set()
+        params: dict[str, Any] = {"q": "zebra*", "limit": 3}
+        while True:
+            page = client.get("/articles", params=params).json()
+            scores.update(item["score"] for item in page["items"])
+            walked += [item["id"] for item in page["items"]]
+            if not page["next_cursor"]:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert walked == tied
+        assert len(scores) == 1
+
+
+def test_a_prefix_ranks_its_matches_as_the_words_it_stands_for_would(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    """As FTS5 ranks a prefix: by how often and where its words occur, not all alike."""
+    settings_, engine = indexed
+    folder = tmp_path / "ranked"
+    folder.mkdir()
+    texts = {  # ingested in this order: by id, the single mention comes first
+        "a-once": "Harbour report\n\nA long day at the harbour, where one zebra was seen "
+        "by the keepers of the old lighthouse on the hill above the town.\n",
+        "b-often": "Harbour news\n\nZebras, zebras and more zebrafish at the harbour.\n",
+        "c-title": "Zebra crossing repainted\n\nThe council repainted the crossing.\n",
+    }
+    for name, body in texts.items():
+        (folder / f"{name}.txt").write_text(body)
+    assert ingest_paths(settings_, folder, nlp=False).added == 3  # type: ignore[attr-defined]
+    for q in ("zebra*", "zebr*", '"at the harbo"*'):
+        orders = []
+        for engine_name in ("tantivy", "database"):
+            engine_settings = settings_for(settings_.database_url, search_engine=engine_name)
+            with make_client(engine_settings, engine) as client:
+                items = client.get("/articles", params={"q": q}).json()["items"]
+            orders.append([item["title"] for item in items])
+            assert len({item["score"] for item in items}) == len(items), (engine_name, items)
+        assert orders[0] == orders[1], q
+        assert orders[0].index("Harbour news") < orders[0].index("Harbour report"), q
+
+
 def test_changes_made_behind_the_index_are_never_served_stale_and_reindex_repairs_them(
     indexed: tuple[Settings, Engine], tmp_path: Path
 ) -> None:

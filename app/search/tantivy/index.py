@@ -84,6 +84,14 @@ WORDS = "newsdesk_words"
 # Words as the query parser and FTS5's unicode61 see them: runs of letters, digits and
 # marks, lower-cased, accents removed.
 WORD_PATTERN = r"[\p{L}\p{N}\p{M}\p{Co}]+"
+# A prefix* ranks its matches by BM25 over the words it stands for, as FTS5 ranks a prefix.
+# Past this many words, only the most frequent ones score and the rest match unscored (a
+# broad prefix at 1M stands for thousands of words, and its unscored matches would be one
+# group of equal scores to order by id).
+RANKED_PREFIX_WORDS = 4096
+# The engine's phrase prefix ("gordon br"*) tries at most 50 words for its last word (per
+# segment): ranked by expansion only when 50 cover them all, so both find the same articles.
+RANKED_PHRASE_PREFIX_WORDS = 50
 MICROS_PER_DAY = 86_400_000_000
 
 
@@ -273,11 +281,20 @@ class SearchIndex:
 
     # -- searching -------------------------------------------------------------------
 
-    def compile(self, flt: ArticleFilter, snapshot: int | None) -> tantivy.Query:
-        """The whole filter as one engine query: the text query scores, the rest filters."""
+    def compile(
+        self, flt: ArticleFilter, snapshot: int | None, ranked: tantivy.Searcher | None = None
+    ) -> tantivy.Query:
+        """The whole filter as one engine query: the text query scores, the rest filters.
+
+        With `ranked`, the searcher whose order matters, a prefix* is scored through the
+        words it stands for there; without it, a prefix matches the same articles unscored
+        (counts, facets and date orders need no score, and a saved search's query is
+        compiled once for any batch, whatever words the batch holds).
+        """
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if flt.query is not None:
-            clauses.append((tantivy.Occur.Must, self._text(flt.query, flt.search_in)))
+            text = self._text(flt.query, flt.search_in, ranked)
+            clauses.append((tantivy.Occur.Must, text))
         filters = index_clauses(flt, self.schema)
         if snapshot is not None:
             filters.insert(0, (tantivy.Occur.Must, id_range(self.schema, None, snapshot)))
@@ -290,28 +307,30 @@ class SearchIndex:
     def _words(self, words: Sequence[str]) -> list[str]:
         return [token for word in words for token in self.analyzer.analyze(word)]
 
-    def _text(self, node: Query | Not, search_in: SearchIn) -> tantivy.Query:
+    def _text(
+        self, node: Query | Not, search_in: SearchIn, ranked: tantivy.Searcher | None
+    ) -> tantivy.Query:
         """The query tree as engine queries over title and body, the title weighted."""
         if isinstance(node, Not):
-            return self._text(node.item, search_in)
+            return self._text(node.item, search_in, ranked)
         if isinstance(node, And):
             return tantivy.Query.boolean_query(
                 [
-                    (tantivy.Occur.MustNot, self._text(item.item, search_in))
+                    (tantivy.Occur.MustNot, self._text(item.item, search_in, None))
                     if isinstance(item, Not)
-                    else (tantivy.Occur.Must, self._text(item, search_in))
+                    else (tantivy.Occur.Must, self._text(item, search_in, ranked))
                     for item in node.items
                 ]
             )
         if isinstance(node, Or):
             return tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, self._text(item, search_in)) for item in node.items]
+                [(tantivy.Occur.Should, self._text(item, search_in, ranked)) for item in node.items]
             )
         words = self._words([node.text] if isinstance(node, Term) else node.words)
         fields = ["title", "body"] if search_in == "all" else [search_in]
         per_field = [
             tantivy.Query.boost_query(
-                self._words_query(field, words, node.prefix),
+                self._words_query(field, words, node.prefix, ranked),
                 TITLE_WEIGHT if field == "title" else BODY_WEIGHT,
             )
             for field in fields
@@ -320,9 +339,15 @@ class SearchIndex:
             return per_field[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in per_field])
 
-    def _words_query(self, field: str, words: list[str], prefix: bool) -> tantivy.Query:
+    def _words_query(
+        self, field: str, words: list[str], prefix: bool, ranked: tantivy.Searcher | None
+    ) -> tantivy.Query:
         if not words:
             return tantivy.Query.empty_query()
+        if prefix and ranked is not None:
+            expanded = self._expanded(ranked, field, words)
+            if expanded is not None:
+                return expanded
         if len(words) == 1 and prefix:
             return tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
         if len(words) == 1:
@@ -331,6 +356,29 @@ class SearchIndex:
         if prefix:
             return tantivy.Query.phrase_prefix_query(self.schema, field, phrase)
         return tantivy.Query.phrase_query(self.schema, field, phrase)
+
+    def _expanded(
+        self, searcher: tantivy.Searcher, field: str, words: list[str]
+    ) -> tantivy.Query | None:
+        """A prefix* as the words (or phrases) it stands for in `searcher`'s index, each
+        scored as a word is; None for a phrase whose prefix stands for too many words."""
+        phrase = len(words) > 1
+        most = RANKED_PHRASE_PREFIX_WORDS if phrase else RANKED_PREFIX_WORDS
+        found = searcher.terms_with_prefix(field, words[-1], limit=most + 1)
+        if phrase and len(found) > most:
+            return None
+        each = [
+            tantivy.Query.phrase_query(self.schema, field, [*words[:-1], word])
+            if phrase
+            else tantivy.Query.term_query(self.schema, field, word)
+            for word, _ in found[:most]
+        ]
+        if len(found) > most:  # the other words' articles match too, with no score
+            unscored = tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
+            each.append(tantivy.Query.const_score_query(unscored, 0.0))
+        if not each:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, query) for query in each])
 
     def count(self, searcher: tantivy.Searcher, flt: ArticleFilter) -> int:
         if flt == ArticleFilter():  # every article: the index knows how many it holds
@@ -349,16 +397,40 @@ class SearchIndex:
         rank: int,
         limit: int,
     ) -> Page:
-        """Best matches first, from position `rank` on (equal scores in the engine's order)."""
+        """Best matches first, equal scores by id (as the database orders them), from
+        position `rank` on.
+
+        The engine orders equal scores by where the documents sit in its segments, and two
+        nodes' indexes, built and merged at different times, place them differently: a page
+        would differ between nodes, and a walk across them could repeat or skip a match. So
+        the page is read with a margin on both sides, widened until it holds every match
+        with the score at its first and at its last position, and re-sorted. A wider read
+        costs the engine more than its rows (a larger top-n prunes less), so the margin
+        starts at one match.
+        """
         if rank >= searcher.num_docs:
             # Past the last document: nothing to rank (and the engine would allocate a
             # buffer of rank + limit entries before finding that out).
             return Page(ids=[], scores=[])
-        result = searcher.search(self.compile(flt, snapshot), limit, count=False, offset=rank)
-        addresses = [address for _, address in result.hits]
-        ids = searcher.fast_field_values("id", addresses) if addresses else []
-        scores: list[float | None] = [float(score) for score, _ in result.hits]
-        return Page(ids=_ints(ids), scores=scores)
+        query = self.compile(flt, snapshot, ranked=searcher)
+        margin = 1  # one match beyond each end of the page shows whether its group ends there
+        while True:
+            start = max(0, rank - margin)
+            wanted = rank + limit + margin - start
+            hits = searcher.search(query, wanted, count=False, offset=start).hits
+            first, last = rank - start, min(rank + limit, start + len(hits)) - start - 1
+            if first > last:  # fewer matches than `rank`
+                return Page(ids=[], scores=[])
+            whole_first = start == 0 or hits[0][0] > hits[first][0]
+            whole_last = len(hits) < wanted or hits[-1][0] < hits[last][0]
+            if whole_first and whole_last:
+                break
+            margin = max(margin * 8, limit)  # a group of equal scores wider than the margin
+        addresses = [address for _, address in hits]
+        ids = _ints(searcher.fast_field_values("id", addresses))
+        ordered = sorted(zip(hits, ids, strict=True), key=lambda hit: (-hit[0][0], hit[1]))
+        window = ordered[first : last + 1]
+        return Page(ids=[i for _, i in window], scores=[float(score) for (score, _), _ in window])
 
     def date_page(
         self,
