@@ -49,10 +49,12 @@ _LEXEME = re.compile(
 
 
 class QuerySyntaxError(Exception):
-    """A query that can not be searched; says where (0-based character offset) and what to do."""
+    """A query that can not be searched; says where (0-based character offset, None for the
+    query as a whole) and what to do."""
 
-    def __init__(self, message: str, position: int, hint: str) -> None:
-        super().__init__(f"{message} (at character {position}): {hint}")
+    def __init__(self, message: str, position: int | None, hint: str) -> None:
+        where = "" if position is None else f" (at character {position})"
+        super().__init__(f"{message}{where}: {hint}")
         self.message = message
         self.position = position
         self.hint = hint
@@ -425,15 +427,6 @@ def _tsquery_operand(node: Query) -> str:
     """tsquery text for a node inside an operator: phrases and compounds get parentheses."""
     compound = isinstance(node, And | Or) or (isinstance(node, Phrase) and len(node.words) > 1)
     return f"({to_tsquery(node)})" if compound else to_tsquery(node)
-
-
-def has_prefix(query: Query | Not) -> bool:
-    """Whether any word of the query (excluded ones too) is a prefix (`elect*`)."""
-    if isinstance(query, Term | Phrase):
-        return query.prefix
-    if isinstance(query, Not):
-        return has_prefix(query.item)
-    return any(has_prefix(item) for item in query.items)
 
 
 def query_terms(query: Query) -> list[str]:

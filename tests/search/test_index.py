@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db import create_db_engine, upgrade_database
 from app.search.filter import ArticleFilter
 from app.search.query import parse_query
+from app.search.tantivy import index as index_module
 from app.search.tantivy.aggregations import IndexCounts
 from app.search.tantivy.index import (
     SCHEMA_VERSION,
@@ -295,6 +296,53 @@ def test_a_prefix_ranks_its_matches_as_the_words_it_stands_for_would(
             assert len({item["score"] for item in items}) == len(items), (engine_name, items)
         assert orders[0] == orders[1], q
         assert orders[0].index("Harbour news") < orders[0].index("Harbour report"), q
+
+
+def test_a_phrase_prefix_finds_every_word_it_stands_for(
+    indexed: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    """The engine's own phrase prefix tried only the first 50 words of each segment."""
+    settings_, engine = indexed
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(60):
+        word = "zq" + "".join(chr(ord("a") + int(digit)) for digit in f"{n:02}")
+        (folder / f"{n:02}.txt").write_text(f"Tide table {n}\n\nThe harbour {word} was high.\n")
+    assert ingest_paths(settings_, folder, nlp=False).added == 60  # type: ignore[attr-defined]
+    totals = []
+    for engine_name in ("tantivy", "database"):
+        with make_client(
+            settings_for(settings_.database_url, search_engine=engine_name), engine
+        ) as client:
+            answer = client.get("/articles", params={"q": '"harbour zq"*', "limit": 100}).json()
+        totals.append((answer["total"], sorted(item["id"] for item in answer["items"])))
+    assert totals[0] == totals[1]
+    assert totals[0][0] == 60
+
+
+def test_a_phrase_prefix_standing_for_too_many_words_is_a_clear_error(
+    indexed: tuple[Settings, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_, engine = indexed
+    monkeypatch.setattr(index_module, "PHRASE_PREFIX_WORDS", 20)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    words = " ".join(
+        f"zq{chr(ord('a') + n)}{chr(ord('a') + m)}" for n in range(5) for m in range(5)
+    )
+    (folder / "words.txt").write_text(f"Word list\n\nThe harbour {words}.\n")
+    assert ingest_paths(settings_, folder, nlp=False).added == 1  # type: ignore[attr-defined]
+    with make_client(settings_, engine) as client:
+        for params in (
+            {"q": '"harbour zq"*'},
+            {"q": '"harbour zq"*', "sort": "-published_at"},
+            {"q": 'tide OR "harbour zq"*', "facets": "source"},
+        ):
+            response = client.get("/articles", params=params)
+            assert response.status_code == 400, (params, response.text)
+            assert "more than 20 words" in response.text and "write more letters" in response.text
+        narrower = client.get("/articles", params={"q": '"harbour zqa"*'})
+        assert narrower.status_code == 200 and narrower.json()["total"] == 1
 
 
 def test_changes_made_behind_the_index_are_never_served_stale_and_reindex_repairs_them(

@@ -54,7 +54,7 @@ from app.search.filter import (
     index_fields,
     micros,
 )
-from app.search.query import And, Not, Or, Query, Term
+from app.search.query import And, Not, Or, Query, QuerySyntaxError, Term
 from app.search.tantivy.changes import backlog
 from app.search.text import BODY_WEIGHT, TITLE_WEIGHT, SearchIn
 
@@ -89,9 +89,9 @@ WORD_PATTERN = r"[\p{L}\p{N}\p{M}\p{Co}]+"
 # broad prefix at 1M stands for thousands of words, and its unscored matches would be one
 # group of equal scores to order by id).
 RANKED_PREFIX_WORDS = 4096
-# The engine's phrase prefix ("gordon br"*) tries at most 50 words for its last word (per
-# segment): ranked by expansion only when 50 cover them all, so both find the same articles.
-RANKED_PHRASE_PREFIX_WORDS = 50
+# The most words a phrase's last word, a prefix, may stand for: the engine refuses a phrase
+# query that expands to more.
+PHRASE_PREFIX_WORDS = 16_384
 MICROS_PER_DAY = 86_400_000_000
 
 
@@ -282,19 +282,24 @@ class SearchIndex:
     # -- searching -------------------------------------------------------------------
 
     def compile(
-        self, flt: ArticleFilter, snapshot: int | None, ranked: tantivy.Searcher | None = None
+        self,
+        flt: ArticleFilter,
+        snapshot: int | None,
+        searcher: tantivy.Searcher | None = None,
+        ranked: bool = False,
     ) -> tantivy.Query:
         """The whole filter as one engine query: the text query scores, the rest filters.
 
-        With `ranked`, the searcher whose order matters, a prefix* is scored through the
-        words it stands for there; without it, a prefix matches the same articles unscored
-        (counts, facets and date orders need no score, and a saved search's query is
-        compiled once for any batch, whatever words the batch holds).
+        `searcher` is the index the query will run on. There a phrase's prefix ("gordon
+        br"*) is checked to stand for no more words than the engine expands, and with
+        `ranked`, where the order matters, a prefix* is scored through the words it stands
+        for. Without a searcher a prefix matches the same articles, unscored: a saved
+        search's query is compiled once for every batch, whatever words a batch holds.
         """
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if flt.query is not None:
-            text = self._text(flt.query, flt.search_in, ranked)
-            clauses.append((tantivy.Occur.Must, text))
+            words = _Words(searcher, ranked)
+            clauses.append((tantivy.Occur.Must, self._text(flt.query, flt.search_in, words)))
         filters = index_clauses(flt, self.schema)
         if snapshot is not None:
             filters.insert(0, (tantivy.Occur.Must, id_range(self.schema, None, snapshot)))
@@ -307,30 +312,31 @@ class SearchIndex:
     def _words(self, words: Sequence[str]) -> list[str]:
         return [token for word in words for token in self.analyzer.analyze(word)]
 
-    def _text(
-        self, node: Query | Not, search_in: SearchIn, ranked: tantivy.Searcher | None
-    ) -> tantivy.Query:
+    def _text(self, node: Query | Not, search_in: SearchIn, context: _Words) -> tantivy.Query:
         """The query tree as engine queries over title and body, the title weighted."""
         if isinstance(node, Not):
-            return self._text(node.item, search_in, ranked)
+            return self._text(node.item, search_in, context)
         if isinstance(node, And):
             return tantivy.Query.boolean_query(
                 [
-                    (tantivy.Occur.MustNot, self._text(item.item, search_in, None))
+                    (tantivy.Occur.MustNot, self._text(item.item, search_in, context.unranked()))
                     if isinstance(item, Not)
-                    else (tantivy.Occur.Must, self._text(item, search_in, ranked))
+                    else (tantivy.Occur.Must, self._text(item, search_in, context))
                     for item in node.items
                 ]
             )
         if isinstance(node, Or):
             return tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, self._text(item, search_in, ranked)) for item in node.items]
+                [
+                    (tantivy.Occur.Should, self._text(item, search_in, context))
+                    for item in node.items
+                ]
             )
         words = self._words([node.text] if isinstance(node, Term) else node.words)
         fields = ["title", "body"] if search_in == "all" else [search_in]
         per_field = [
             tantivy.Query.boost_query(
-                self._words_query(field, words, node.prefix, ranked),
+                self._words_query(field, words, node.prefix, context),
                 TITLE_WEIGHT if field == "title" else BODY_WEIGHT,
             )
             for field in fields
@@ -340,50 +346,60 @@ class SearchIndex:
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in per_field])
 
     def _words_query(
-        self, field: str, words: list[str], prefix: bool, ranked: tantivy.Searcher | None
+        self, field: str, words: list[str], prefix: bool, context: _Words
     ) -> tantivy.Query:
+        # The words are runs of letters, digits and marks (WORD_PATTERN): nothing in them
+        # is regular-expression syntax.
         if not words:
             return tantivy.Query.empty_query()
-        if prefix and ranked is not None:
-            expanded = self._expanded(ranked, field, words)
-            if expanded is not None:
-                return expanded
-        if len(words) == 1 and prefix:
-            return tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
-        if len(words) == 1:
+        if len(words) == 1 and not prefix:
             return tantivy.Query.term_query(self.schema, field, words[0])
-        phrase: list[str | tuple[int, str]] = list(words)
-        if prefix:
-            return tantivy.Query.phrase_prefix_query(self.schema, field, phrase)
-        return tantivy.Query.phrase_query(self.schema, field, phrase)
+        if len(words) == 1:
+            if context.ranked and context.searcher is not None:
+                return self._ranked_prefix(context.searcher, field, words[0])
+            return tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
+        if not prefix:
+            return tantivy.Query.phrase_query(self.schema, field, list(words))
+        # Scored as a phrase is, over every word the prefix stands for (the engine's phrase
+        # prefix query tries only the first 50 of them in each segment, and missed matches).
+        if context.searcher is not None:
+            self._check_phrase_prefix(context.searcher, field, words)
+        return tantivy.Query.regex_phrase_query(self.schema, field, [*words[:-1], f"{words[-1]}.*"])
 
-    def _expanded(
-        self, searcher: tantivy.Searcher, field: str, words: list[str]
-    ) -> tantivy.Query | None:
-        """A prefix* as the words (or phrases) it stands for in `searcher`'s index, each
-        scored as a word is; None for a phrase whose prefix stands for too many words."""
-        phrase = len(words) > 1
-        most = RANKED_PHRASE_PREFIX_WORDS if phrase else RANKED_PREFIX_WORDS
-        found = searcher.terms_with_prefix(field, words[-1], limit=most + 1)
-        if phrase and len(found) > most:
-            return None
+    def _ranked_prefix(self, searcher: tantivy.Searcher, field: str, prefix: str) -> tantivy.Query:
+        """A prefix* as the words it stands for in `searcher`'s index, each scored as a word
+        is (the engine scores a regex query's matches all alike); past RANKED_PREFIX_WORDS,
+        the most frequent ones, the others' articles matching unscored."""
+        found = searcher.terms_with_prefix(field, prefix, limit=RANKED_PREFIX_WORDS + 1)
         each = [
-            tantivy.Query.phrase_query(self.schema, field, [*words[:-1], word])
-            if phrase
-            else tantivy.Query.term_query(self.schema, field, word)
-            for word, _ in found[:most]
+            tantivy.Query.term_query(self.schema, field, word)
+            for word, _ in found[:RANKED_PREFIX_WORDS]
         ]
-        if len(found) > most:  # the other words' articles match too, with no score
-            unscored = tantivy.Query.regex_query(self.schema, field, f"{words[0]}.*")
+        if len(found) > RANKED_PREFIX_WORDS:
+            unscored = tantivy.Query.regex_query(self.schema, field, f"{prefix}.*")
             each.append(tantivy.Query.const_score_query(unscored, 0.0))
         if not each:
             return tantivy.Query.empty_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, query) for query in each])
 
+    def _check_phrase_prefix(
+        self, searcher: tantivy.Searcher, field: str, words: list[str]
+    ) -> None:
+        """QuerySyntaxError when a phrase's last word, a prefix, stands for more words than
+        the engine expands in a phrase (it would refuse the query while searching)."""
+        found = searcher.terms_with_prefix(field, words[-1], limit=PHRASE_PREFIX_WORDS + 1)
+        if len(found) > PHRASE_PREFIX_WORDS:
+            phrase, most = " ".join(words), PHRASE_PREFIX_WORDS
+            raise QuerySyntaxError(
+                f'the phrase "{phrase}"* ends in a prefix of more than {most:,} words',
+                None,
+                "write more letters of its last word, or search the phrase without the *",
+            )
+
     def count(self, searcher: tantivy.Searcher, flt: ArticleFilter) -> int:
         if flt == ArticleFilter():  # every article: the index knows how many it holds
             return int(searcher.num_docs)
-        return matches_count(searcher, self.compile(flt, None))
+        return matches_count(searcher, self.compile(flt, None, searcher))
 
     def ids_of(self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[int]:
         """Up to `limit` ids of a compiled filter's matches, by id (no scores, no dates read)."""
@@ -412,7 +428,7 @@ class SearchIndex:
             # Past the last document: nothing to rank (and the engine would allocate a
             # buffer of rank + limit entries before finding that out).
             return Page(ids=[], scores=[])
-        query = self.compile(flt, snapshot, ranked=searcher)
+        query = self.compile(flt, snapshot, searcher, ranked=True)
         margin = 1  # one match beyond each end of the page shows whether its group ends there
         while True:
             start = max(0, rank - margin)
@@ -446,7 +462,7 @@ class SearchIndex:
         Dated matches come first, then undated ones by id: two segments, as in the
         database (articles._date_page).
         """
-        query = self.compile(flt, snapshot)
+        query = self.compile(flt, snapshot, searcher)
         last_date, last_id = after if after is not None else (None, 0)
         ids: list[int] = []
         if after is None or last_date is not None:
@@ -528,7 +544,7 @@ class SearchIndex:
     ) -> list[Any] | None:
         """The cursor key after the first `offset` (>= 1) results in `sort` order (None when
         there are fewer), so that any page is one seek: the NewsAPI `page` parameter."""
-        query = self.compile(flt, snapshot)
+        query = self.compile(flt, snapshot, searcher)
         if sort == "relevance":
             found = searcher.search(query, 1, count=False, offset=offset - 1)
             return [None, None, offset] if found.hits else None
@@ -597,7 +613,7 @@ class SearchIndex:
     def aggregate(
         self, searcher: tantivy.Searcher, flt: ArticleFilter, spec: dict[str, Any]
     ) -> Any:
-        return searcher.aggregate(self.compile(flt, None), spec)
+        return searcher.aggregate(self.compile(flt, None, searcher), spec)
 
 
 def matches_count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
@@ -643,3 +659,16 @@ def search_index_for(settings: Settings) -> SearchIndex | None:
         if directory not in _indexes:
             _indexes[directory] = SearchIndex(directory)
         return _indexes[directory]
+
+
+@dataclass(frozen=True)
+class _Words:
+    """How SearchIndex.compile turns words into engine queries: the index they will search
+    (None: any), and whether their scores order the result."""
+
+    searcher: tantivy.Searcher | None
+    ranked: bool
+
+    def unranked(self) -> _Words:
+        """For words that only exclude (NOT): they need no score."""
+        return _Words(self.searcher, ranked=False)
