@@ -12,11 +12,9 @@ import pytest
 
 from app.search.query import (
     And,
-    Not,
     Or,
     QuerySyntaxError,
     Term,
-    has_prefix,
     parse_query,
     split_words,
 )
@@ -126,23 +124,6 @@ def test_a_limit_passed_at_an_excluded_word_points_at_the_word() -> None:
         text.index("w8"),
         "use at most 8 words ending in *, or write whole words",
     )
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        (Term("elect", prefix=True), True),
-        (Term("election"), False),
-        (Not(Term("elect", prefix=True)), True),
-        (Not(Term("election")), False),
-        (And((Term("vote"), Not(Term("elect", prefix=True)))), True),
-        (And((Term("vote"), Term("election"))), False),
-    ],
-)
-def test_has_prefix_looks_inside_exclusions_and_groups(
-    query: Term | Not | And, expected: bool
-) -> None:
-    assert has_prefix(query) is expected
 
 
 def test_a_word_limit_points_at_the_first_word_past_it() -> None:
