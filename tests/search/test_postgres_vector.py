@@ -65,7 +65,7 @@ PIECES = [
     "Ǆ",
 ]
 TEXTS = st.lists(
-    st.sampled_from(PIECES) | st.characters(blacklist_characters="\x00"), max_size=40
+    st.sampled_from(PIECES) | st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40
 ).map("".join)
 
 
