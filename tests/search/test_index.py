@@ -213,6 +213,14 @@ def search_total(settings_: Settings, engine: Engine, q: str) -> int:
         return int(client.get("/articles", params={"q": q}).json()["total"])
 
 
+def ingest_texts(settings_: Settings, folder: Path, texts: dict[str, str]) -> int:
+    """Write each text as a file NAME.txt in a new folder and ingest them: how many were added."""
+    folder.mkdir()
+    for name, text_ in texts.items():
+        (folder / f"{name}.txt").write_text(text_)
+    return int(ingest_paths(settings_, folder, nlp=False).added)  # type: ignore[attr-defined]
+
+
 def test_an_ingested_article_is_in_the_index_when_ingest_returns(
     indexed: tuple[Settings, Engine], tmp_path: Path
 ) -> None:
@@ -235,13 +243,11 @@ def test_equal_scores_come_in_id_order_wherever_the_index_holds_them(
     """Articles alike score alike; a node's segments hold them in the order they were last
     changed, which differs from node to node, and must not show."""
     settings_, engine = indexed
-    folder = tmp_path / "tied"
-    folder.mkdir()
-    for n in range(12):
-        (folder / f"{n:02}.txt").write_text(
-            f"Harbour report {n}\n\nThe harbour counted {n} zebrafishes in pond {n * 7}.\n"
-        )
-    assert ingest_paths(settings_, folder, nlp=False).added == 12  # type: ignore[attr-defined]
+    texts = {
+        f"{n:02}": f"Harbour report {n}\n\nThe harbour counted {n} zebrafishes in pond {n * 7}.\n"
+        for n in range(12)
+    }
+    assert ingest_texts(settings_, tmp_path / "tied", texts) == 12
     with engine.connect() as connection:
         tied = list(
             connection.execute(
@@ -275,17 +281,13 @@ def test_a_prefix_ranks_its_matches_as_the_words_it_stands_for_would(
 ) -> None:
     """As FTS5 ranks a prefix: by how often and where its words occur, not all alike."""
     settings_, engine = indexed
-    folder = tmp_path / "ranked"
-    folder.mkdir()
     texts = {  # ingested in this order: by id, the single mention comes first
         "a-once": "Harbour report\n\nA long day at the harbour, where one zebra was seen "
         "by the keepers of the old lighthouse on the hill above the town.\n",
         "b-often": "Harbour news\n\nZebras, zebras and more zebrafish at the harbour.\n",
         "c-title": "Zebra crossing repainted\n\nThe council repainted the crossing.\n",
     }
-    for name, body in texts.items():
-        (folder / f"{name}.txt").write_text(body)
-    assert ingest_paths(settings_, folder, nlp=False).added == 3  # type: ignore[attr-defined]
+    assert ingest_texts(settings_, tmp_path / "ranked", texts) == 3
     for q in ("zebra*", "zebr*", '"at the harbo"*'):
         orders = []
         for engine_name in ("tantivy", "database"):
@@ -303,12 +305,11 @@ def test_a_phrase_prefix_finds_every_word_it_stands_for(
 ) -> None:
     """The engine's own phrase prefix tried only the first 50 words of each segment."""
     settings_, engine = indexed
-    folder = tmp_path / "many"
-    folder.mkdir()
+    texts = {}
     for n in range(60):
         word = "zq" + "".join(chr(ord("a") + int(digit)) for digit in f"{n:02}")
-        (folder / f"{n:02}.txt").write_text(f"Tide table {n}\n\nThe harbour {word} was high.\n")
-    assert ingest_paths(settings_, folder, nlp=False).added == 60  # type: ignore[attr-defined]
+        texts[f"{n:02}"] = f"Tide table {n}\n\nThe harbour {word} was high.\n"
+    assert ingest_texts(settings_, tmp_path / "many", texts) == 60
     totals = []
     for engine_name in ("tantivy", "database"):
         with make_client(
@@ -325,13 +326,11 @@ def test_a_phrase_prefix_standing_for_too_many_words_is_a_clear_error(
 ) -> None:
     settings_, engine = indexed
     monkeypatch.setattr(index_module, "PHRASE_PREFIX_WORDS", 20)
-    folder = tmp_path / "many"
-    folder.mkdir()
     words = " ".join(
         f"zq{chr(ord('a') + n)}{chr(ord('a') + m)}" for n in range(5) for m in range(5)
     )
-    (folder / "words.txt").write_text(f"Word list\n\nThe harbour {words}.\n")
-    assert ingest_paths(settings_, folder, nlp=False).added == 1  # type: ignore[attr-defined]
+    texts = {"words": f"Word list\n\nThe harbour {words}.\n"}
+    assert ingest_texts(settings_, tmp_path / "many", texts) == 1
     with make_client(settings_, engine) as client:
         for params in (
             {"q": '"harbour zq"*'},
