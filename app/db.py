@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -126,10 +127,28 @@ def session_engine(session: Session) -> Engine:
     return bind.engine if isinstance(bind, Connection) else bind
 
 
-def get_session() -> Iterator[Session]:
-    """A session per request (FastAPI dependency)."""
-    with Session(get_engine()) as session:
+async def get_session() -> AsyncIterator[Session]:
+    """A session per request (FastAPI dependency), made on the event loop: a session does
+    no I/O before its first statement."""
+    session = Session(get_engine())
+    try:
         yield session
+    finally:
+        await close_session(session)
+
+
+async def close_session(session: Session) -> None:
+    """Close a request's session, its connection back to the pool.
+
+    On SQLite that is a rollback in process memory, cheaper than a trip to a worker thread.
+    PostgreSQL's is a round trip to the server, kept off the event loop in a thread of its
+    own (as FastAPI closes a plain generator's), so a full thread pool can't keep a
+    connection from coming back.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.close()
+    else:
+        await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 def alembic_config(database_url: str) -> Any:

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.api.deps import current_settings
+from app.config import PROJECT_ROOT, Settings
 from app.db import create_db_engine, get_session, upgrade_database
 from tests.backends import copy_database
 from tests.helpers import ingest_paths, settings_for, shared_template
@@ -32,7 +33,7 @@ def make_client(settings: Settings, engine: Engine) -> TestClient:
         with Session(engine) as session:
             yield session
 
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     app.dependency_overrides[get_session] = session_override
     return TestClient(app, raise_server_exceptions=False)
 
@@ -47,7 +48,7 @@ def client_for(settings: Settings, engine: Engine) -> TestClient:
         with Session(engine) as session:
             yield session
 
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     app.dependency_overrides[get_session] = session_override
     return TestClient(app, raise_server_exceptions=False)
 

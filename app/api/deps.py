@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -19,33 +19,43 @@ from app.db import get_session
 from app.models import MAX_ID
 from app.observability import Metrics
 from app.search.cursor import CursorCodec, codec_for
-from app.search.limits import is_time_limit_error, query_time_limit
+from app.search.limits import TimeLimit, is_time_limit_error
 from app.search.service import SearchService
 
 logger = logging.getLogger("newsdesk.errors")
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def current_settings() -> Settings:
+    """The settings (get_settings) as a dependency. Async, as every dependency here that
+    does no I/O: a plain function would cost a trip through the thread pool."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 PlainSessionDep = Annotated[Session, Depends(get_session)]
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The article's id.", examples=[1])]
 
 
-def time_limited_session(
+async def time_limited_session(
     request: Request, session: PlainSessionDep, settings: SettingsDep
-) -> Iterator[Session]:
+) -> AsyncIterator[Session]:
     """The request's session, its database work capped at settings.query_timeout_ms and
     stopped when the client goes away (app/api/disconnect.py).
 
+    The limit is armed when the session's transaction begins, in the worker thread that
+    runs its first statement: nothing here waits on the database.
     Over the limit answers 503 query_timeout; a database that can't answer at all (missing
     file or table, server down) answers 503 database_unavailable; details go to the log only.
     """
+    watch = request.scope.get(CLIENT_WATCH)
+    limit = TimeLimit(
+        settings.query_timeout_ms,
+        expired=settings.fault_expired_query_deadline,
+        on_arm=watch.on_gone if isinstance(watch, ClientWatch) else None,
+    )
+    limit.each_transaction_of(session)
     try:
-        with query_time_limit(
-            session, settings.query_timeout_ms, expired=settings.fault_expired_query_deadline
-        ) as interrupter:
-            watch = request.scope.get(CLIENT_WATCH)
-            if isinstance(watch, ClientWatch):
-                watch.on_gone(interrupter.stop)
-            yield session
+        yield session
     except PoolTimeout:
         logger.exception("no database connection free")
         raise ApiError(503, "server_busy", "the server is busy; try again shortly") from None
@@ -62,6 +72,8 @@ def time_limited_session(
             raise
         logger.exception("database error")
         raise database_unavailable() from None
+    finally:
+        limit.end()
 
 
 def database_unavailable() -> ApiError:

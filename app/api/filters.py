@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
+from sqlmodel import Session
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
@@ -57,7 +60,7 @@ def read_moment(value: Any) -> Any:
     return value
 
 
-def article_filter(
+async def article_filter(
     session: SessionDep,
     settings: SettingsDep,
     q: Annotated[
@@ -137,32 +140,81 @@ def article_filter(
         Query(description="exclude hides near-duplicates of an earlier article."),
     ] = "include",
 ) -> ArticleFilter:
-    """Parse and resolve the shared filters; unknown names answer 404 with suggestions."""
+    """Parse and resolve the shared filters; unknown names answer 404 with suggestions.
+
+    Names of sources and entities are looked up in a worker thread; a filter without any
+    is built on the event loop (it needs no database).
+    """
+    given = FilterParameters(
+        q=q,
+        search_in=search_in,
+        source=source,
+        published_from=published_from,
+        published_to=published_to,
+        entity=entity,
+        entity_any=entity_any,
+        entity_type=entity_type,
+        language=language,
+        tag=tag,
+        author=author,
+        duplicates=duplicates,
+    )
+    if source or entity or entity_any:
+        return await run_in_threadpool(resolve_filter, session, settings, given)
+    return resolve_filter(session, settings, given)
+
+
+@dataclass(frozen=True)
+class FilterParameters:
+    """article_filter's parameters as the request gave them (names not yet looked up)."""
+
+    q: str | None = None
+    search_in: Literal["all", "title", "body"] = "all"
+    source: list[str] | None = None
+    published_from: date | datetime | None = None
+    published_to: date | datetime | None = None
+    entity: list[str] | None = None
+    entity_any: list[str] | None = None
+    entity_type: list[EntityType] | None = None
+    language: list[str] | None = None
+    tag: list[str] | None = None
+    author: list[str] | None = None
+    duplicates: Literal["include", "exclude"] = "include"
+
+
+def resolve_filter(session: Session, settings: Settings, given: FilterParameters) -> ArticleFilter:
+    """The filter the parameters mean, names of sources and entities looked up in the
+    database (NotFound for an unknown one); ApiError or QuerySyntaxError for a bad value."""
+    q = given.q
     if q is not None and len(q) > settings.max_query_length:
         raise ApiError(
             400,
             "query_too_long",
             f"q is {len(q)} characters; the limit is {settings.max_query_length}",
         )
-    published_from_at = start_of(published_from) if published_from is not None else None
-    published_to_at = end_of(published_to) if published_to is not None else None
-    if published_from_at and published_to_at and published_from_at > published_to_at:
+    published_from = start_of(given.published_from) if given.published_from is not None else None
+    published_to = end_of(given.published_to) if given.published_to is not None else None
+    if published_from and published_to and published_from > published_to:
         raise ApiError(422, "invalid_parameter", "from: must not be later than to")
-    groups = [resolve_entity(session, value) for value in entity or []]
-    if entity_any:
-        groups.append(sorted({i for value in entity_any for i in resolve_entity(session, value)}))
+    groups = [resolve_entity(session, value) for value in given.entity or []]
+    if given.entity_any:
+        groups.append(
+            sorted({i for value in given.entity_any for i in resolve_entity(session, value)})
+        )
     return ArticleFilter(
         query=parse_query_within(q, settings) if q and q.strip() else None,
-        search_in=search_in,
-        source_ids=[resolve_source(session, value) for value in source] if source else None,
-        published_from=published_from_at,
-        published_to=published_to_at,
+        search_in=given.search_in,
+        source_ids=[resolve_source(session, value) for value in given.source]
+        if given.source
+        else None,
+        published_from=published_from,
+        published_to=published_to,
         entity_groups=groups,
-        entity_types=list(entity_type or []),
-        languages=[code.lower() for code in language or []],
-        tags=list(tag or []),
-        authors=list(author or []),
-        exclude_duplicates=duplicates == "exclude",
+        entity_types=list(given.entity_type or []),
+        languages=[code.lower() for code in given.language or []],
+        tags=list(given.tag or []),
+        authors=list(given.author or []),
+        exclude_duplicates=given.duplicates == "exclude",
     )
 
 

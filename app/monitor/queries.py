@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from sqlmodel import Session
 
 from app.api.errors import ApiError
-from app.api.filters import article_filter
+from app.api.filters import FilterParameters, article_filter, resolve_filter
 from app.config import Settings
 from app.search.filter import ArticleFilter
 from app.search.lookup import NotFound
@@ -70,7 +70,7 @@ def query_filter(session: Session, settings: Settings, query: dict[str, Any]) ->
     QuerySyntaxError for a bad q, NotFound for an unknown name, ApiError otherwise."""
     model = query_model()
     parsed = model.model_validate(query)
-    return article_filter(session, settings, **dict(parsed))
+    return resolve_filter(session, settings, FilterParameters(**dict(parsed)))
 
 
 def saved_filter(

@@ -32,8 +32,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlalchemy.orm import Session
 
 # How many SQLite virtual-machine steps run between two looks at the clock: often enough to
 # stop within a millisecond or so, rare enough to cost nothing measurable.
@@ -99,35 +101,88 @@ class Watchdog:
 _watchdog = Watchdog()
 
 
+class TimeLimit:
+    """A time limit of `milliseconds` (0: none) on the transactions it is armed on.
+
+    arm() starts it on a connection as a transaction begins there; end() disarms every
+    connection it was armed on. `on_arm` is told each Interrupter (the request's client
+    watch registers stopping it). `expired` (SQLite, tests only): see the module docstring.
+    """
+
+    def __init__(
+        self,
+        milliseconds: int,
+        *,
+        expired: bool = False,
+        on_arm: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        self.milliseconds = milliseconds
+        self.expired = expired
+        self.on_arm = on_arm
+        self._armed: list[tuple[Interrupter, Any]] = []
+
+    def arm(self, connection: Connection) -> Interrupter:
+        """Limit the transaction beginning on `connection` (its deadline starts now)."""
+        # The driver's own connection (sqlite3 or psycopg): probed for what it can do below.
+        raw: Any = connection.connection.driver_connection
+        interrupter = Interrupter(_stopper(connection.dialect.name, raw))
+        handler_on = None
+        milliseconds = self.milliseconds
+        if milliseconds > 0 and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
+        elif milliseconds > 0 and hasattr(raw, "set_progress_handler"):
+            deadline = -math.inf if self.expired else time.monotonic() + milliseconds / 1000
+            raw.set_progress_handler(_past(deadline), _SQLITE_CHECK_EVERY)
+            handler_on = raw
+            # Expired, the handler alone decides which statement stops: an interrupt now
+            # would stop whichever statement happens to be running.
+            if not self.expired:
+                _watchdog.watch(milliseconds / 1000, interrupter)
+        self._armed.append((interrupter, handler_on))
+        if self.on_arm is not None:
+            self.on_arm(interrupter.stop)
+        return interrupter
+
+    def each_transaction_of(self, session: Session) -> None:
+        """Arm on every transaction `session` begins from now on, when it begins: making
+        the session limited costs no I/O (a request's session is made on the event loop)."""
+        session.info[_SESSION_LIMIT] = self
+
+    def end(self) -> None:
+        """Stop limiting: nothing armed is stopped from now on, and SQLite's connections lose
+        their progress handler before they go back to the pool."""
+        armed, self._armed = self._armed, []
+        for interrupter, handler_on in armed:
+            interrupter.disarm()
+            if handler_on is not None:
+                handler_on.set_progress_handler(None, _SQLITE_CHECK_EVERY)
+
+
+# The session.info key of the TimeLimit armed on each of the session's transactions.
+_SESSION_LIMIT = "newsdesk.time_limit"
+
+
+@event.listens_for(Session, "after_begin")
+def _arm_session_limit(session: Session, _transaction: Any, connection: Connection) -> None:
+    limit = session.info.get(_SESSION_LIMIT)
+    if isinstance(limit, TimeLimit):
+        limit.arm(connection)
+
+
 @contextmanager
 def query_time_limit(
     session: Session, milliseconds: int, *, expired: bool = False
 ) -> Iterator[Interrupter]:
-    """Abort the session's statements once `milliseconds` have passed (0: no limit).
+    """Abort the session's statements once `milliseconds` have passed (0: no limit), from
+    now (the session's transaction begins here if it hasn't).
 
     `expired` (SQLite, tests only) starts with the deadline passed: see the module docstring.
     """
-    connection = session.connection()
-    # The driver's own connection (sqlite3 or psycopg): probed for what it can do below.
-    raw: Any = connection.connection.driver_connection
-    interrupter = Interrupter(_stopper(connection.dialect.name, raw))
-    handler_set = False
+    limit = TimeLimit(milliseconds, expired=expired)
     try:
-        if milliseconds > 0 and connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
-        elif milliseconds > 0 and hasattr(raw, "set_progress_handler"):
-            deadline = -math.inf if expired else time.monotonic() + milliseconds / 1000
-            raw.set_progress_handler(_past(deadline), _SQLITE_CHECK_EVERY)
-            handler_set = True
-            # Expired, the handler alone decides which statement stops: an interrupt now
-            # would stop whichever statement happens to be running.
-            if not expired:
-                _watchdog.watch(milliseconds / 1000, interrupter)
-        yield interrupter
+        yield limit.arm(session.connection())
     finally:
-        interrupter.disarm()
-        if handler_set:
-            raw.set_progress_handler(None, _SQLITE_CHECK_EVERY)
+        limit.end()
 
 
 def _stopper(dialect: str, raw: Any) -> Callable[[], None] | None:

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from app.api.deps import current_settings
 from app.api.security import key_digest
-from app.config import get_settings
 from app.db import get_session
 from app.main import create_app
 from app.models import Article, CollectionSource, Source
@@ -33,7 +33,7 @@ def client(harness: Harness) -> Iterator[TestClient]:
         with Session(harness.engine) as session:
             yield session
 
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     app.dependency_overrides[get_session] = session_override
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
