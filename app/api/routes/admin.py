@@ -26,6 +26,7 @@ from app.api.deps import (
     is_unavailable,
 )
 from app.api.errors import ApiError
+from app.api.routing import ApiRoute
 from app.api.security import ApiKeyDep
 from app.db import create_db_engine, session_engine
 from app.models import Entity
@@ -44,7 +45,9 @@ KEY_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "The request body or a parameter is invalid."},
 }
 
-router = APIRouter(tags=["admin"], dependencies=[ApiKeyDep], responses=KEY_ERRORS)
+router = APIRouter(
+    route_class=ApiRoute, tags=["admin"], dependencies=[ApiKeyDep], responses=KEY_ERRORS
+)
 _recognizer_lock = threading.Lock()
 logger = logging.getLogger("newsdesk.monitor")
 

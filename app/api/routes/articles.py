@@ -12,6 +12,7 @@ from app.api.deps import ArticleId, PageSizeDep, SearchDep, SessionDep, Settings
 from app.api.errors import ApiError
 from app.api.exports import ExportParam, export_articles
 from app.api.filters import ArticleFilterDep
+from app.api.routing import ApiRoute
 from app.api.summaries import source_ref, summarize
 from app.config import Settings
 from app.limits_json import truncate_depth
@@ -28,7 +29,7 @@ from app.search.filter import ArticleFilter, Sort
 from app.search.service import ResultPage
 from app.search.text import Highlight, InvalidHighlight
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(route_class=ApiRoute, tags=["articles"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Unparseable q or cursor."},

@@ -11,6 +11,7 @@ from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep, EntityType
 from app.api.routes.articles import ERRORS as ARTICLE_ERRORS
 from app.api.routes.articles import article_page, highlight_marks, resolve_sort
+from app.api.routing import ApiRoute
 from app.models import MAX_ID, Entity
 from app.schemas import (
     ArticlePage,
@@ -37,7 +38,7 @@ from app.search.catalog import (
 from app.search.cursor import Cursor, query_fingerprint
 from app.search.filter import Sort
 
-router = APIRouter(tags=["entities"])
+router = APIRouter(route_class=ApiRoute, tags=["entities"])
 
 EntityId = Annotated[int, Path(ge=1, le=MAX_ID, description="The entity's id.", examples=[1])]
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from app.api.deps import PageSizeDep, SearchDep, SettingsDep
 from app.api.filters import ArticleFilterDep
 from app.api.routes.articles import ERRORS as FILTER_ERRORS
+from app.api.routing import ApiRoute
 from app.api.summaries import summarize
 from app.schemas import ArticleSummary
 from app.search.filter import Hit
@@ -19,7 +20,7 @@ from app.search.text import Highlight
 if TYPE_CHECKING:  # imported by the first feed asked for: lxml is some 8 MB in every worker
     from feedgen.feed import FeedGenerator
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(route_class=ApiRoute, tags=["articles"])
 
 ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 # Characters XML 1.0 cannot carry at all, even escaped (lxml refuses them).

@@ -11,13 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import PlainSessionDep, SessionDep, SettingsDep
+from app.api.routing import ApiRoute
 from app.db import current_revision, head_revision, session_engine
 from app.observability import Metrics
 from app.schemas import Health, Readiness
 from app.search.service import IndexReadiness, index_readiness
 from app.search.stats import table_counts
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ApiRoute, tags=["health"])
 
 
 @router.get(

@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 
 from app.api.deps import SearchDep, SessionDep, SettingsDep
@@ -31,6 +30,7 @@ from app.api.newsapi_params import (
     page_window,
     sort_order,
 )
+from app.api.routing import ApiRoute
 from app.schemas import (
     NewsApiArticle,
     NewsApiArticles,
@@ -53,7 +53,7 @@ def error_body(status: int, code: str, message: str) -> JSONResponse:
     )
 
 
-class NewsApiRoute(APIRoute):
+class NewsApiRoute(ApiRoute):
     """A route whose request errors are answered in NewsAPI's error shape."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

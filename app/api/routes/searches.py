@@ -13,6 +13,7 @@ from app.api.deps import PageSizeDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.routes.admin import KEY_ERRORS, WriterSessionDep
 from app.api.routes.feeds import atom_response
+from app.api.routing import ApiRoute
 from app.api.security import ApiKeyDep
 from app.api.summaries import summarize
 from app.config import Settings
@@ -43,9 +44,11 @@ from app.schemas import (
 from app.search.filter import ArticleFilter, Hit
 from app.search.text import Highlight
 
-router = APIRouter(tags=["searches"])
+router = APIRouter(route_class=ApiRoute, tags=["searches"])
 # Included only when an API key is configured, as the admin router is.
-write_router = APIRouter(tags=["searches"], dependencies=[ApiKeyDep], responses=KEY_ERRORS)
+write_router = APIRouter(
+    route_class=ApiRoute, tags=["searches"], dependencies=[ApiKeyDep], responses=KEY_ERRORS
+)
 
 SearchId = Annotated[int, Path(ge=1, le=MAX_ID, description="The saved search's id.", examples=[1])]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import ArticleId, SessionDep
 from app.api.errors import ApiError
+from app.api.routing import ApiRoute
 from app.api.summaries import source_ref
 from app.models import Article
 from app.schemas import ErrorResponse, SimilarArticle, SimilarList
 from app.search.similar import similar_articles
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(route_class=ApiRoute, tags=["articles"])
 
 
 @router.get(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.api.routes.admin import KEY_ERRORS, WriterSessionDep
+from app.api.routing import ApiRoute
 from app.api.security import ApiKeyDep
 from app.models import MAX_ID, CollectionSource, Source
 from app.net.addresses import RefusedTarget, check_url
@@ -26,9 +27,11 @@ from app.schemas import (
 )
 from app.search.catalog import sources_with_counts
 
-router = APIRouter(tags=["sources"])
+router = APIRouter(route_class=ApiRoute, tags=["sources"])
 # Included only when an API key is configured, as the admin router is.
-write_router = APIRouter(tags=["sources"], dependencies=[ApiKeyDep], responses=KEY_ERRORS)
+write_router = APIRouter(
+    route_class=ApiRoute, tags=["sources"], dependencies=[ApiKeyDep], responses=KEY_ERRORS
+)
 SourceId = Annotated[int, Path(ge=1, le=MAX_ID, description="The source's id.", examples=[1])]
 
 

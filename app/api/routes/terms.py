@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from app.api.deps import SearchDep
 from app.api.filters import ArticleFilterDep
 from app.api.routes.articles import ERRORS
+from app.api.routing import ApiRoute
 from app.schemas import SignificantTerms
 from app.search.terms import characteristic_terms
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(route_class=ApiRoute, tags=["articles"])
 
 
 @router.get(

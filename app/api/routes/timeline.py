@@ -17,6 +17,7 @@ from app.api.errors import ApiError
 from app.api.filters import ArticleFilterDep
 from app.api.named_queries import QueryParam, named_filters
 from app.api.routes.articles import ERRORS as FILTER_ERRORS
+from app.api.routing import ApiRoute
 from app.schemas import ErrorResponse, SpikeRuleOut, Timeline, TimelineComparison
 from app.search.coverage import compare, denominators, shares
 from app.search.filter import ArticleFilter
@@ -25,7 +26,7 @@ from app.search.service import SearchService
 from app.search.spikes import SpikeRule, flag_spikes
 from app.search.timeline import RangeTooLarge, SplitBy
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(route_class=ApiRoute, tags=["articles"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     **FILTER_ERRORS,
