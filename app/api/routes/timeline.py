@@ -49,7 +49,7 @@ NormalizeParam = Annotated[
 ]
 
 
-def spike_rule(
+async def spike_rule(
     spikes: Annotated[
         bool,
         Query(
@@ -66,6 +66,7 @@ def spike_rule(
         int, Query(ge=0, le=1_000_000_000, description="The smallest count flagged.")
     ] = 5,
 ) -> SpikeRule | None:
+    """The spike rule asked for, if any (async: no I/O, so no trip through the thread pool)."""
     return SpikeRule(spike_window, spike_threshold, spike_min_count) if spikes else None
 
 
