@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING, Any
@@ -634,16 +635,22 @@ def _order(descending: bool) -> tantivy.Order:
 def index_directory(settings: Settings) -> Path | None:
     """Where the settings' tantivy index lives, or None when search runs in the database
     (on PostgreSQL each node names its own folder: search_index_dir)."""
-    if settings.search_engine != "tantivy":
+    return _index_directory(
+        settings.search_engine, settings.search_index_dir, settings.database_url
+    )
+
+
+@lru_cache(maxsize=64)
+def _index_directory(engine: str, configured: Path | None, database_url: str) -> Path | None:
+    """index_directory's answer (asked on every request: parsing the URL was most of it)."""
+    if engine != "tantivy":
         return None
-    if settings.search_index_dir is not None:
-        return settings.search_index_dir
-    if not settings.is_sqlite:
+    if configured is not None:
+        return configured
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    database = make_url(settings.database_url).database
-    if not database or database == ":memory:":
-        return None
-    return Path(database).with_suffix(".index")
+    return Path(url.database).with_suffix(".index")
 
 
 _indexes: dict[Path, SearchIndex] = {}
