@@ -41,6 +41,7 @@ class Capture:
         from fastapi.testclient import TestClient
         from sqlmodel import Session
 
+        from app.api.deps import current_settings
         from app.config import get_settings
         from app.db import create_db_engine, get_session
         from app.main import create_app
@@ -63,7 +64,7 @@ class Capture:
             with Session(self.engine) as s:
                 yield s
 
-        app.dependency_overrides[get_settings] = lambda: self.settings
+        app.dependency_overrides[current_settings] = lambda: self.settings
         app.dependency_overrides[get_session] = session
         self.client = TestClient(app)
 
