@@ -49,11 +49,16 @@ def create_db_engine(settings: Settings, *, writer: bool = False, reader: bool =
         pool_size=settings.database_pool_size,
         max_overflow=-1,
     )
-    _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, "IMMEDIATE" if writer else "")
+    cache_kib = settings.sqlite_read_cache_kib if reader and not writer else None
+    _configure_sqlite(
+        engine, settings.sqlite_busy_timeout_ms, "IMMEDIATE" if writer else "", cache_kib
+    )
     return engine
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> None:
+def _configure_sqlite(
+    engine: Engine, busy_timeout_ms: int, begin_mode: str, cache_kib: int | None
+) -> None:
     @event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection: Any, record: Any) -> None:
         # Let the pool's BEGIN handling be ours: pysqlite's implicit transactions
@@ -64,6 +69,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, begin_mode: str) -> 
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        if cache_kib is not None:
+            cursor.execute(f"PRAGMA cache_size = -{int(cache_kib)}")  # negative: in KiB
         cursor.close()
         # Case-insensitive filters in every script (app.search.filter.lower_text).
         dbapi_connection.create_function("newsdesk_lower", 1, _lower_any_letter, deterministic=True)

@@ -8,17 +8,12 @@ nor shift rows.
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import ctypes
-import ctypes.util
 import html
 import io
 import logging
 import sys
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -26,10 +21,10 @@ from fastapi import Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from app.api.errors import ApiError
+from app.api.gates import MemoryGate, memory_gate
 from app.api.summaries import summarize
 from app.config import Settings
 from app.schemas import ArticleSummary
@@ -130,63 +125,6 @@ def _summarized(
         session.close()
 
 
-class ExportGate:
-    """Lets `size` exports of one event loop build a batch at a time; the others wait
-    without holding a thread. Peak memory is then `size` batches, whatever the number of
-    concurrent exports; when the last export ends, freed memory goes back to the system."""
-
-    def __init__(self, size: int) -> None:
-        self.turns = asyncio.Semaphore(size)
-        self.running = 0
-
-    async def next_chunk(self, chunks: Iterator[str]) -> str | None:
-        async with self.turns:
-            return await run_in_threadpool(next, chunks, None)
-
-    @asynccontextmanager
-    async def export(self) -> AsyncIterator[None]:
-        self.running += 1
-        try:
-            yield
-        finally:
-            self.running -= 1
-            if self.running == 0:
-                await run_in_threadpool(release_free_memory)
-
-
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ExportGate] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def export_gate(size: int) -> ExportGate:
-    """The gate of the running event loop (one per server process)."""
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
-    if gate is None:
-        gate = _gates[loop] = ExportGate(size)
-    return gate
-
-
-def release_free_memory() -> None:
-    """Hand memory freed by finished exports back to the system (glibc keeps it otherwise:
-    batches built on many threads leave free holes in its heaps)."""
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _glibc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _glibc()
-
-
 class ExportResponse(StreamingResponse):
     """CSV or JSON lines, one chunk per batch, each built when the gate allows.
 
@@ -201,16 +139,16 @@ class ExportResponse(StreamingResponse):
         super().__init__(iter(()), media_type=media_type, headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gate = export_gate(self.gate_size)
-        async with gate.export():
-            first = await gate.next_chunk(self.chunks)
+        gate = memory_gate("export", self.gate_size)
+        async with gate.job():
+            first = await gate.run(next, self.chunks, None)
             self.body_iterator = self.rest(gate, first)
             await super().__call__(scope, receive, send)
 
-    async def rest(self, gate: ExportGate, chunk: str | None) -> AsyncIterator[str]:
+    async def rest(self, gate: MemoryGate, chunk: str | None) -> AsyncIterator[str]:
         while chunk is not None:
             yield chunk
-            chunk = await gate.next_chunk(self.chunks)
+            chunk = await gate.run(next, self.chunks, None)
 
 
 def export_response(

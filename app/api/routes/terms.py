@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import SearchDep
+from app.api.deps import SearchDep, SettingsDep
 from app.api.filters import ArticleFilterDep
+from app.api.gates import memory_gate
 from app.api.routes.articles import ERRORS
 from app.api.routing import ApiRoute
 from app.schemas import SignificantTerms
@@ -22,9 +23,10 @@ router = APIRouter(route_class=ApiRoute, tags=["articles"])
     responses=ERRORS,
     summary="Words and phrases that characterise the matches",
 )
-def significant_terms(
+async def significant_terms(
     search: SearchDep,
     flt: ArticleFilterDep,
+    settings: SettingsDep,
     size: Annotated[int, Query(ge=1, le=100, description="How many terms.")] = 20,
 ) -> SignificantTerms:
     """Words and two-word phrases found in the matches (every /articles filter applies)
@@ -38,6 +40,7 @@ def significant_terms(
 
     Example: `/articles/terms?tag=sport&size=10`.
     """
-    return SignificantTerms.model_validate(
-        characteristic_terms(search, flt, size), from_attributes=True
-    )
+    gate = memory_gate("terms", settings.terms_concurrency)
+    async with gate.job():
+        answer = await gate.run(characteristic_terms, search, flt, size)
+    return SignificantTerms.model_validate(answer, from_attributes=True)
