@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session
 
@@ -22,11 +18,12 @@ from app.commandline import DatabaseOption, settings_for
 from app.config import Settings, get_settings
 from app.db import create_db_engine, current_revision, downgrade_database, upgrade_database
 from app.ingest.document import ReadFailure
-from app.ingest.read.discovery import unsupported_note
 from app.monitor.commands import deliver, searches_app
 from app.search.tantivy.sync import sync_search_index
 
 if TYPE_CHECKING:  # imported where used: `serve` should not load the ingest libraries
+    from rich.progress import Progress
+
     from app.ingest.extract.defaults import IngestDefaults
 
 app = typer.Typer(help="Newsdesk: a self-hosted news-article metadata API.", no_args_is_help=True)
@@ -161,6 +158,8 @@ def reindex(
 
 def ingest_progress() -> Progress:
     """A progress bar on a terminal; silent when output is piped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -177,6 +176,8 @@ def print_skipped(skipped: list[ReadFailure], unsupported: Counter[str]) -> None
     types it doesn't read (stderr)."""
     for skip in skipped:
         console.print(f"[yellow]skipped[/yellow] {skip.origin}: {skip.reason}", highlight=False)
+    from app.ingest.read.discovery import unsupported_note
+
     note = unsupported_note(unsupported)
     if note:
         console.print(f"[yellow]skipped[/yellow] {note}", highlight=False)
@@ -317,41 +318,6 @@ def load_jsonl(
     raise typer.Exit(1 if report.failures else 0)
 
 
-def bounded_shutdown_server(config: Any) -> Any:
-    """A uvicorn server that, once asked to stop, exits within the grace period + 1 s.
-
-    uvicorn waits `timeout_graceful_shutdown` for running requests, then cancels them; but a
-    request running in a worker thread (a database call, a tantivy search) can not be
-    cancelled, and the process would wait for it at exit. So stopping starts a timer that
-    ends the process, after a log line, once the grace period and a second have passed.
-    """
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        async def shutdown(self, sockets: Any = None) -> None:
-            limit = (self.config.timeout_graceful_shutdown or 0) + EXIT_MARGIN_SECONDS
-            timer = threading.Timer(limit, _exit_now, args=(limit,))
-            timer.daemon = True
-            timer.start()
-            await super().shutdown(sockets)
-
-    return Server(config)
-
-
-# Beyond the grace period, the time the server gets to finish shutting down.
-EXIT_MARGIN_SECONDS = 1.0
-
-
-def _exit_now(limit: float) -> None:
-    """End the process now: requests were still running `limit` seconds after SIGTERM."""
-    logging.getLogger("newsdesk.server").error(
-        "requests still running %.0f s after shutdown began; exiting without them", limit
-    )
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(1)
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -370,12 +336,10 @@ def serve(
         finally:
             engine.dispose()
 
-    grace = settings.shutdown_grace_seconds
-    if workers > 1 and not reload:
-        supervise_workers(host, port, workers, grace)
     import uvicorn
 
     from app.http_protocol import protocol_for_uvicorn
+    from app.serving import serve_app
 
     if reload:
         uvicorn.run(
@@ -386,39 +350,10 @@ def serve(
             reload=True,
             access_log=False,
             http=protocol_for_uvicorn(),
-            timeout_graceful_shutdown=grace,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
         return
-    config = uvicorn.Config(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        access_log=False,
-        http=protocol_for_uvicorn(),  # malformed requests get the JSON error too
-        timeout_graceful_shutdown=grace,
-    )
-    bounded_shutdown_server(config).run()
-
-
-def supervise_workers(host: str, port: int, workers: int, grace: int) -> NoReturn:
-    """Become uvicorn's supervisor of `workers` worker processes.
-
-    This process has imported the command line and synced the search index, some hundred
-    megabytes that supervising does not need: it replaces itself (the same process id, so
-    signals and container runtimes see no difference) with uvicorn alone, which starts
-    fresh worker processes that load the app. Each worker runs uvicorn's own server: the
-    grace period holds for requests, not for a request stuck in a worker thread.
-    """
-    from app.http_protocol import protocol_for_uvicorn
-
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    command += ["--host", host, "--port", str(port), "--workers", str(workers)]
-    command += ["--http", protocol_for_uvicorn(), "--no-access-log"]
-    command += ["--timeout-graceful-shutdown", str(grace)]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, command)
+    serve_app(host, port, workers, settings.shutdown_grace_seconds)
 
 
 @app.command()

@@ -128,6 +128,14 @@ def get_engine() -> Engine:
     return create_db_engine(get_settings(), reader=True)
 
 
+def forget_engine() -> None:
+    """Close get_engine's engine, if this process made it, and forget it: a process about
+    to fork workers must not hand them its connections."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
 def session_engine(session: Session) -> Engine:
     """The engine behind a session, also when the session is bound to one of its connections."""
     bind = session.get_bind()

@@ -1,4 +1,5 @@
-"""`newsdesk serve --workers N` as users run it: uvicorn's supervisor and N fresh workers."""
+"""`newsdesk serve --workers N` as users run it: N workers forked from the process that
+loaded the app, under uvicorn's supervisor."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -19,39 +21,63 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in children]
 
 
-def _maps_tantivy(pid: int) -> bool:
-    """Whether the process has the search engine's compiled module loaded (the app has;
-    a process that only supervises needs none of it)."""
-    return "tantivy" in Path(f"/proc/{pid}/maps").read_text()
+def _memory_kib(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup's figures in KiB (Rss, Pss, Anonymous, Pss_Anon, ...)."""
+    figures = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        figures[name] = int(value.split()[0])
+    return figures
 
 
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
+def _gone(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return not status.exists() or "zombie" in status.read_text()
 
 
-def test_serve_with_workers_supervises_them_without_the_app(seeded_db: str, tmp_path: Path) -> None:
-    """The command's process (same pid: signals reach it) becomes uvicorn's supervisor
-    without the command line's imports and the index sync's memory; the workers it starts
-    answer, and SIGTERM stops them all."""
+def _search(url: str) -> int:
+    answer = httpx.get(f"{url}/articles", params={"q": "Taliban"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["total"])
+
+
+def test_serve_forks_its_workers_from_the_loaded_app(seeded_db: str, tmp_path: Path) -> None:
+    """The command's process (same pid: signals reach it) loads the app and forks the
+    workers: they answer, most of their memory is still the pages they share with it and
+    each other (a freshly started interpreter shares none of its heap), and SIGTERM stops
+    them all."""
     log = tmp_path / "serve.log"
     with running_server(seeded_db, log, cli=True, serve_args=("--workers", "2")) as server:
-        answer = httpx.get(f"{server.url}/articles", params={"q": "Taliban"}, timeout=30)
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["total"] == 5
-        workers = [pid for pid in _children(server.pid) if _maps_tantivy(pid)]
-        assert len(workers) == 2, (_children(server.pid), server.log())
-        assert not _maps_tantivy(server.pid), "the supervisor still holds the app"
-        assert _rss_kib(server.pid) < min(_rss_kib(pid) for pid in workers)
+        assert _search(server.url) == 5
+        workers = _children(server.pid)
+        assert len(workers) == 2, server.log()
+        for pid in workers:
+            memory = _memory_kib(pid)
+            # Pss counts a page shared by three processes as a third of a page.
+            assert memory["Pss_Anon"] < 0.8 * memory["Anonymous"], (pid, memory)
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=30) == 0, server.log()
-        for pid in workers:
-            assert (
-                not Path(f"/proc/{pid}").exists()
-                or "zombie" in Path(f"/proc/{pid}/status").read_text()
-            )
+        assert all(_gone(pid) for pid in workers)
+    assert '"message": "Started parent process' in server.log(), "the log keeps its format"
+
+
+def test_a_worker_that_dies_is_replaced_by_a_new_fork(seeded_db: str, tmp_path: Path) -> None:
+    """kill -9 of a worker: the supervisor forks another, and the server answers on."""
+    log = tmp_path / "serve.log"
+    with running_server(seeded_db, log, cli=True, serve_args=("--workers", "2")) as server:
+        first, second = _children(server.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = _children(server.pid)
+            if len(workers) == 2 and first not in workers:
+                break
+            time.sleep(0.1)
+        assert second in workers and first not in workers and len(workers) == 2, server.log()
+        replacement = next(pid for pid in workers if pid != second)
+        for _ in range(6):  # both workers take connections from the one socket
+            assert _search(server.url) == 5
+        assert _memory_kib(replacement)["Pss_Anon"] < 0.8 * _memory_kib(replacement)["Anonymous"]
 
 
 def test_an_app_on_sqlite_loads_only_what_its_requests_use(tmp_path: Path) -> None:
@@ -74,25 +100,3 @@ def test_an_app_on_sqlite_loads_only_what_its_requests_use(tmp_path: Path) -> No
     assert "app.main" in loaded
     assert "psycopg" not in loaded
     assert "lxml" not in loaded
-
-
-def test_the_supervisor_chooses_its_protocol_without_loading_the_api() -> None:
-    """`serve --workers N` reads uvicorn's protocol name, then replaces itself: importing
-    the API for that (FastAPI, the routes, the search service: some 0.7 s) only delays the
-    first answer."""
-    probe = (
-        "import sys, app.cli; from app.http_protocol import protocol_for_uvicorn; "
-        "print(protocol_for_uvicorn(), *sys.modules)"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert loaded[0].startswith("app.http_protocol:JsonErrors")
-    assert "app.http_protocol" in loaded
-    assert "fastapi" not in loaded
-    assert "app.api.security" not in loaded

@@ -668,6 +668,13 @@ def search_index_for(settings: Settings) -> SearchIndex | None:
         return _indexes[directory]
 
 
+def forget_search_indexes() -> None:
+    """Let go of this process's index objects (search_index_for opens them again when
+    asked): before forking workers, which must each open their own."""
+    with _indexes_lock:
+        _indexes.clear()
+
+
 @dataclass(frozen=True)
 class _Words:
     """How SearchIndex.compile turns words into engine queries: the index they will search
