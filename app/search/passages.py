@@ -112,7 +112,7 @@ def first_match(text: str, found: Sequence[Needle]) -> int | None:
     other = _first_other_word_character(text)
     # Where the clean part ends: before the word holding the first other character.
     clean = len(text) if other is None else len(text[:other].rstrip(_ASCII_ALNUM))
-    match = pattern.search(text, 0, clean) if pattern else None
+    match = _search_at_word_start(pattern, text, clean) if pattern else None
     if match:
         offset = first_match_by_words(text[match.start() : match.end()], found)
         assert offset is not None  # the match itself is one
@@ -121,6 +121,25 @@ def first_match(text: str, found: Sequence[Needle]) -> int | None:
 
 
 _ASCII_ALNUM = string.ascii_letters + string.digits
+
+
+def _search_at_word_start(pattern: re.Pattern[str], text: str, end: int) -> re.Match[str] | None:
+    """The leftmost match of `pattern` in text[:end] not preceded by an ASCII letter or
+    digit. Checked here rather than by a lookbehind opening the pattern: one there keeps
+    the regular expression engine from skipping ahead to its literal first letters, and
+    made the search several times slower."""
+    position = 0
+    while match := pattern.search(text, position, end):
+        start = match.start()
+        if start == 0 or text[start - 1] not in _ASCII_ALNUM:
+            return match
+        # Inside a word: no match starts before its end.
+        word = _ASCII_WORD_REST.match(text, start)
+        position = word.end() if word else start + 1
+    return None
+
+
+_ASCII_WORD_REST = re.compile("[A-Za-z0-9]+")
 # A character of a word (as _WORD has them) that is not an ASCII letter or digit.
 _OTHER_WORD_CHARACTER = re.compile(rf"[^\W_\x00-\x7f]|[{REMOVED}]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -159,7 +178,8 @@ def _ascii_pattern(found: tuple[Needle, ...]) -> re.Pattern[str] | None:
         alternatives.append("[^A-Za-z0-9]+".join([*whole, tail]))
     if not alternatives:
         return None
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(alternatives)})", re.ASCII | re.IGNORECASE)
+    # Whole words at the start too: _search_at_word_start checks the character before.
+    return re.compile("|".join(alternatives), re.ASCII | re.IGNORECASE)
 
 
 def first_match_by_words(text: str, found: Sequence[Needle]) -> int | None:

@@ -161,6 +161,10 @@ def test_the_passage_window_is_the_one_the_word_by_word_scan_gives(
         # Prefixes, of a word and of a phrase's last word.
         ("elect*", "Selection ELECTED", 10),
         ('"prime min"*', "primeminister prime Ministry", 14),
+        # A needle's letters inside a longer word are passed over, however often.
+        ("cat", "concatenate scatcat cat", 20),
+        ("cat*", "bobcat Category", 7),
+        ('"cat dog"', "tomcat dog cat dogs cat dog", 20),
         # An underscore is not part of a word; digits are.
         ("bar", "foo_bar", 4),
         ("foo_bar", "foo bar foo_bar", 0),
