@@ -77,6 +77,7 @@ def postgres_fold(expression: str) -> str:
 
 
 # A run of removed characters that is a whole word (a line of tatweel), not part of one.
+_REMOVED_CHARACTER = re.compile(f"[{REMOVED}]")
 _LONE_MARKS = re.compile(rf"(?<![^\W_])[{REMOVED}]+(?![^\W_{REMOVED}])")
 
 
@@ -85,6 +86,10 @@ def fold_letters_keeping_words(text: str) -> str:
     folded text has the same words as `text`, one for one (for highlighting `text`)."""
     if text.isascii():
         return text
+    if not _REMOVED_CHARACTER.search(text):
+        # Nothing to keep (most text not in Arabic script): splitting on _LONE_MARKS, whose
+        # lookbehind is tried at every character, cost ten times this search.
+        return fold_letters(text)
     kept = _LONE_MARKS.split(text)
     lone = _LONE_MARKS.findall(text)
     return "".join(

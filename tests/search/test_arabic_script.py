@@ -13,7 +13,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.db import create_db_engine, downgrade_database, upgrade_database
-from app.search.letters import fold_letters, sqlite_fold, sqlite_fold_unless_ascii
+from app.search.letters import (
+    fold_letters,
+    fold_letters_keeping_words,
+    sqlite_fold,
+    sqlite_fold_unless_ascii,
+)
 from app.search.query import parse_query
 from app.search.similar import folded_words
 from app.search.text import matches
@@ -165,3 +170,19 @@ def test_sqlite_folding_skipped_for_ascii_gives_the_same_text(value: str | None)
         for fold in (sqlite_fold, sqlite_fold_unless_ascii)
     )
     assert skipping == folded == (fold_letters(value) if value is not None else None)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("“Medvédev” — £5", "“Medvédev” — £5"),  # no mark to keep or remove: folded as is
+        ("كِتَابٌ يك", "کتاب یک"),  # marks inside words are removed
+        ("قال ـــ كتاب", "قال ـــ کتاب"),  # a word of tatweel alone stays a word
+        ("ـــ", "ـــ"),
+    ],
+)
+def test_folding_keeping_words_keeps_words_made_only_of_marks(value: str, kept: str) -> None:
+    """What the snippet page indexes: fold_letters, but a word only of removed characters
+    stays, so the folded text has the same words as the text as written."""
+    assert fold_letters_keeping_words(value) == kept
+    assert len(fold_letters_keeping_words(value).split()) == len(value.split())
