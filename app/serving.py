@@ -73,6 +73,7 @@ def serve_forked_workers(config: uvicorn.Config) -> None:
     forget_search_indexes()
     forget_engine()
     gc.collect()
+    gc.freeze()
     listening = config.bind_socket()
     # The supervisor makes each worker's process with this module's get_subprocess.
     uvicorn_supervisor.get_subprocess = forked_worker  # type: ignore[attr-defined,assignment]
