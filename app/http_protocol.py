@@ -15,6 +15,8 @@ import json
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.api.security import SECURITY_HEADERS
+
 BODY = json.dumps(
     {"detail": "the request is not valid HTTP/1.1", "code": "invalid_http_request"}
 ).encode()
@@ -22,10 +24,6 @@ BODY = json.dumps(
 
 def invalid_request_response() -> bytes:
     """The whole 400 response, status line to body, ready for the socket."""
-    # Imported here: `newsdesk serve --workers N` reads protocol_for_uvicorn() before it
-    # becomes uvicorn's supervisor, which must not load the API (a worker has it loaded).
-    from app.api.security import SECURITY_HEADERS
-
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(BODY)).encode()),

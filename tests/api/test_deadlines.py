@@ -209,16 +209,19 @@ def test_a_client_that_goes_away_stops_the_work(slow_db: str, tmp_path: Path) ->
     assert stopped_after < 3, server.log()
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_during_a_slow_request_exits_within_the_grace_period(
-    slow_db: str, tmp_path: Path
+    slow_db: str, tmp_path: Path, workers: str
 ) -> None:
+    """In one process, and with forked workers, whose supervisor waits for them."""
     grace = 2
     env = {
         "NEWSDESK_QUERY_TIMEOUT_MS": "0",  # nothing but the shutdown stops the request
         "NEWSDESK_SEARCH_ENGINE": "database",
         "NEWSDESK_SHUTDOWN_GRACE_SECONDS": str(grace),
     }
-    with running_server(slow_db, tmp_path / "serve.log", env, cli=True) as server:
+    log = tmp_path / "serve.log"
+    with running_server(slow_db, log, env, cli=True, serve_args=("--workers", workers)) as server:
         answers: list[object] = []
 
         def slow_request() -> None:
