@@ -3,8 +3,9 @@
 With several workers the command's process loads the app once, binds the socket, then
 forks the workers (what gunicorn calls preloading). A worker so answers as soon as it
 exists, instead of importing FastAPI, SQLAlchemy and the routes again (about a second on
-two cores, each worker at once); and the pages of those imports, which no worker writes
-to, stay shared between the workers and the supervisor.
+two cores, each worker at once). The loaded pages start shared between the workers and the
+supervisor; a worker copies each one it writes to (reference counts do, on the objects it
+uses), and gc.freeze keeps its collections from writing to the rest.
 
 uvicorn's supervisor keeps the workers running: it replaces one that dies or stops
 answering its health check, stops them all on SIGINT or SIGTERM, replaces them one by one
