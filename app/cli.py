@@ -281,6 +281,7 @@ def load_jsonl(
     from app.monitor.matching import match_added_since
     from app.parallel import worker_pool
     from app.search.articles import newest_id
+    from app.search.tantivy.feed import index_feed
 
     if fts not in ("triggers", "deferred"):
         console.print("[red]--fts must be triggers or deferred[/red]")
@@ -295,15 +296,18 @@ def load_jsonl(
     with Session(engine) as session:
         newest_before = newest_id(session)
     with worker_pool(workers) as pool:
-        loader = BulkLoader(
-            engine,
-            batch_size,
-            fts=fts,  # type: ignore[arg-type]  # a str checked against both choices above
-            max_line_bytes=settings.max_file_bytes,
-            max_file_bytes=settings.max_jsonl_bytes,
-            pool=pool,
-        )
-        report = loader.load(files)
+        with index_feed(settings, engine) as feed:
+            loader = BulkLoader(
+                engine,
+                batch_size,
+                fts=fts,  # type: ignore[arg-type]  # a str checked against both choices above
+                max_line_bytes=settings.max_file_bytes,
+                max_file_bytes=settings.max_jsonl_bytes,
+                pool=pool,
+                feed=feed,
+            )
+            report = loader.load(files)
+        # Whatever the feed did not index (a load in batches, another writer first).
         indexed = sync_search_index(settings, engine, wait_seconds=60, pool=pool)
     # The loaded articles alert as ingested ones do: matched against every saved search.
     matched = match_added_since(engine, settings, newest_before, chunk=batch_size)
@@ -312,7 +316,8 @@ def load_jsonl(
         console.print(f"[red]failed[/red] {failure.origin}: {failure.reason}", highlight=False)
     print(
         report.summary()
-        + (f"; {indexed.summary()}" if indexed else "")
+        + (f"; {feed.summary()}" if feed and feed.committed else "")
+        + (f"; {indexed.summary()}" if indexed and indexed.applied else "")
         + (f"; {matched.summary()}" if matched.searches else "")
     )
     raise typer.Exit(1 if report.failures else 0)

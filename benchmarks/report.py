@@ -72,7 +72,7 @@ def rate(run: dict[str, Any] | None, seconds: float) -> str:
 def load_table(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| articles | generate (s) | bulk load, FTS deferred (with the tantivy index) "
-        "| of which the tantivy index | bulk load, FTS triggers "
+        "| of which the tantivy index after the rows | bulk load, FTS triggers "
         "| DB size | per 1k articles | tantivy index size | server startup "
         "| server RSS after the mix "
         "| PostgreSQL: load-jsonl (COPY) | PostgreSQL: a new node builds its index, ready |",
@@ -85,11 +85,15 @@ def load_table(results: list[dict[str, Any]]) -> list[str]:
             entry = load.get(f"load_{mode}")
             rates.append(f"{entry['rate']:,.0f} art/s ({entry['seconds']:.0f} s)" if entry else "—")
         size_mb = load["db_bytes"] / 1e6
-        index_seconds = (load.get("load_deferred") or {}).get("index_seconds")
+        deferred = load.get("load_deferred") or {}
+        index_seconds = deferred.get("index_seconds")
+        index_cell = "—" if index_seconds is None else f"{index_seconds:.1f} s"
+        if deferred.get("index_fed"):
+            index_cell += " (its commit: fed while the rows went in)"
         index_mb = load.get("index_bytes", 0) / 1e6
         lines.append(
             f"| {load['articles']:,} | {load['generate_seconds']:.0f} | {rates[0]} "
-            f"| {f'{index_seconds:.0f} s' if index_seconds is not None else '—'} | {rates[1]} "
+            f"| {index_cell} | {rates[1]} "
             f"| {size_mb:,.0f} MB | {size_mb * 1000 / load['articles']:.2f} MB "
             f"| {index_mb:,.0f} MB "
             f"| {api['startup_seconds']:.2f} s "

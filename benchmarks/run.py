@@ -123,10 +123,12 @@ def bulk_load(corpus: Path, db: Path, mode: str) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     added = int(output.split()[0])
-    indexed = re.search(r"search index rebuilt: \d+ articles in ([\d.]+)s", output)
+    # A rebuild after the rows, or (since the load feeds the index) the commit after them.
+    indexed = re.search(r"search index (rebuilt|fed): \d+ articles.*? in ([\d.]+)s", output)
     print(f"  load --fts {mode}: {output}; {cpu:.1f} CPU s", flush=True)
     return {
-        "index_seconds": float(indexed.group(1)) if indexed else None,
+        "index_seconds": float(indexed.group(2)) if indexed else None,
+        "index_fed": bool(indexed and indexed.group(1) == "fed"),
         "seconds": seconds,
         "cpu_seconds": cpu,
         "added": added,

@@ -60,14 +60,6 @@ def sqlite_fold(expression: str) -> str:
     return expression
 
 
-def sqlite_fold_unless_ascii(expression: str) -> str:
-    """sqlite_fold, skipped for ASCII text (as many bytes as characters), which has nothing
-    to fold: a third of the cost on a mostly English load (the bulk path's deferred index)."""
-    folded = sqlite_fold(expression)
-    ascii_only = f"length(CAST({expression} AS BLOB)) = length({expression})"
-    return f"CASE WHEN {ascii_only} THEN {expression} ELSE {folded} END"
-
-
 def postgres_fold(expression: str) -> str:
     """SQL folding the PostgreSQL text `expression` as fold_letters does (translate() drops
     the characters it has no replacement for)."""

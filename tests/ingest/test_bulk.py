@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,6 +33,9 @@ from app.ingest.store.bulk import BulkLoader, FtsMode
 from app.models import Article, ArticleEntity, ArticleTag, Entity, Source
 from app.parallel import worker_pool
 from app.search.tantivy import sync
+from app.search.tantivy.changes import database_head
+from app.search.tantivy.feed import index_feed
+from app.search.tantivy.index import search_index_for
 from app.search.tantivy.sync import sync_search_index
 from tests.backends import Backend, Template, fresh_database
 from tests.clients import make_client
@@ -251,6 +255,82 @@ def test_several_processes_load_the_same_database_as_one(
     assert [f.origin.rsplit(":", 1)[1] for f in loaded[1][0][2]] == ["8", "10"]
     assert loaded[1][2]["article_entity"] and loaded[1][2]["entity_alias"]
     assert loaded[2] == loaded[1]
+
+
+def test_a_load_feeds_the_index_the_documents_a_rebuild_makes(
+    engine: Engine, bulk_db: str, tmp_path: Path, backend: Backend
+) -> None:
+    """`newsdesk load-jsonl` indexes each article as it stores it (nothing read back): every
+    filter, facet and search answers from that index exactly as from one rebuilt from the
+    database, and the load leaves the index current."""
+    if backend != "tantivy":
+        pytest.skip("the index: a load on PostgreSQL writes none, [sqlite] searches FTS5")
+    seeds: list[Any] = export_as_bulk(engine)
+    records = [  # new entities, tags, sources, authors; the last copy's domains are its source's
+        {**seed, "body": f"{seed['body']} Copy {copy}."}
+        | {"url": f"{seed['url']}?c={copy}" if seed["url"] and copy < 3 else None}
+        | {"tags": [f"copy-{copy % 2}", "seeds"], "author": f"Writer {copy % 3}"}
+        | {"source": f"{seed['source']} {copy % 2}" if copy else seed["source"]}
+        | {"entities": seed["entities"] + [{"name": f"Person {copy}", "type": "person"}]}
+        for copy in range(4)
+        for seed in seeds
+    ]
+    jsonl = write_jsonl(tmp_path / "many.jsonl", records)
+    settings = settings_for(bulk_db)
+    first = CliRunner().invoke(cli, ["load-jsonl", str(jsonl), "--database-url", bulk_db])
+    assert first.exit_code == 0, first.output
+    assert "20 added" in first.output and "search index fed: 20 articles" in first.output
+    bulk_engine = create_db_engine(settings)
+    index = search_index_for(settings)
+    assert index is not None and (state := index.read_state()) is not None
+    with bulk_engine.connect() as connection:
+        assert state.watermark == database_head(connection)  # current: searches use it
+    domain = urlsplit(next(r["url"] for r in records if r["url"])).hostname
+    requests = [
+        *REQUESTS,
+        "/articles?tag=copy-1&q=taliban",
+        "/articles?author=writer 2",
+        "/articles?entity=Person 3",
+        "/articles?entity_type=person&q=kabul&source=Amu TV 1",
+        "/articles?q=taliban&facets=source,entity,entity_type,tag,language,month",
+        f"/v2/everything?q=taliban&domains={domain}",
+    ]
+    answers = []
+    for rebuild in (False, True):
+        if rebuild:
+            sync_search_index(settings, bulk_engine, rebuild=True)
+        with make_client(settings, bulk_engine) as client:
+            answers.append([client.get(request).json() for request in requests])
+    bulk_engine.dispose()
+    assert answers[0] == answers[1]
+    assert answers[0][-5]["total"] == answers[0][-4]["total"] == 5  # one copy of each seed
+    assert answers[0][-1]["totalResults"] > 0
+
+
+def test_a_feed_keeps_nothing_when_another_writer_changed_the_database_first(
+    engine: Engine, bulk_db: str, tmp_path: Path, backend: Backend
+) -> None:
+    """Documents are fed only for a load whose transaction begins at the index's watermark:
+    after a write in between, the load is stored unfed, and the sync after it applies both
+    writes from the change log."""
+    if backend != "tantivy":
+        pytest.skip("the index: a load on PostgreSQL writes none, [sqlite] searches FTS5")
+    records: list[Any] = export_as_bulk(engine)
+    first = write_jsonl(tmp_path / "first.jsonl", records[:1])
+    rest = write_jsonl(tmp_path / "rest.jsonl", records[1:])
+    settings = settings_for(bulk_db)
+    bulk_engine = create_db_engine(settings, writer=True)
+    with index_feed(settings, bulk_engine) as feed:
+        assert feed is not None
+        assert BulkLoader(bulk_engine).load([first]).added == 1  # the other writer
+        assert BulkLoader(bulk_engine, fts="deferred", feed=feed).load([rest]).added == 4
+    assert (feed.active, feed.added, feed.committed) == (False, 0, False)
+    sync_search_index(settings, bulk_engine)
+    with make_client(settings, bulk_engine) as client:
+        assert client.get("/articles").json()["total"] == 5
+        titles = {r["title"] for r in records}
+        assert {i["title"] for i in client.get("/articles?limit=5").json()["items"]} == titles
+    bulk_engine.dispose()
 
 
 def run_load(jsonl: Path, database_url: str, kill_at: str | None = None) -> CompletedProcess[str]:

@@ -17,7 +17,6 @@ from app.search.letters import (
     fold_letters,
     fold_letters_keeping_words,
     sqlite_fold,
-    sqlite_fold_unless_ascii,
 )
 from app.search.query import parse_query
 from app.search.similar import folded_words
@@ -161,15 +160,12 @@ def test_folding_unifies_letters_and_removes_marks() -> None:
 @pytest.mark.parametrize(
     "value", ["plain ascii", ARABIC_KEYBOARD, "£5 “quoted”", "ascii\x00كتاب", "", None]
 )
-def test_sqlite_folding_skipped_for_ascii_gives_the_same_text(value: str | None) -> None:
-    """The bulk load's deferred index folds only text that is not ASCII: the same result,
-    also past a NUL (where SQLite's length() of text stops counting)."""
+def test_sqlite_folding_gives_the_text_fold_letters_gives(value: str | None) -> None:
+    """The FTS5 triggers fold in SQL, the bulk load's deferred index with fold_letters: the
+    same text, also past a NUL (where SQLite's length() of text stops counting)."""
     connection = sqlite3.connect(":memory:")
-    folded, skipping = (
-        connection.execute(f"SELECT {fold('?1')}", (value,)).fetchone()[0]
-        for fold in (sqlite_fold, sqlite_fold_unless_ascii)
-    )
-    assert skipping == folded == (fold_letters(value) if value is not None else None)
+    folded = connection.execute(f"SELECT {sqlite_fold('?1')}", (value,)).fetchone()[0]
+    assert folded == (fold_letters(value) if value is not None else None)
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ def _sync_index(
         index.reset()  # another schema version, or a folder that is not a finished index
     handle = index.open(create=True)
     assert handle is not None
-    writer = _acquire_writer(handle, wait_seconds)
+    writer = acquire_writer(handle, wait_seconds)
     try:
         with engine.connect() as connection:
             head = database_head(connection)
@@ -342,7 +342,7 @@ def _num_docs(index: tantivy.Index) -> int:
     return int(index.searcher().num_docs)
 
 
-def _acquire_writer(index: tantivy.Index, wait_seconds: float) -> tantivy.IndexWriter:
+def acquire_writer(index: tantivy.Index, wait_seconds: float) -> tantivy.IndexWriter:
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
