@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from app.ingest.document import ArticleDraft, ReadFailure
+from app.ingest.document import ReadFailure
 from app.ingest.extract.metafields import (
     MetadataError,
     json_type_name,
@@ -26,7 +26,7 @@ from app.ingest.extract.metafields import (
     optional_string_list,
 )
 from app.ingest.read.files import ArticleFileError, bounded_lines, open_regular, origin_of
-from app.ingest.store.articles import content_hash
+from app.ingest.store.articles import content_hash_of_words
 from app.parallel import ordered_map
 from app.untrusted import url_scheme, web_url
 
@@ -96,6 +96,7 @@ def parse_record(obj: Any, origin: str) -> BulkArticle:
     title = optional_string(obj, "title")
     url = web_url(raw_url := optional_string(obj, "url"))
     source = optional_string(obj, "source")
+    words = body.split()
     values: dict[str, Any] = {
         "title": title,
         "url": url,
@@ -104,8 +105,8 @@ def parse_record(obj: Any, origin: str) -> BulkArticle:
         "language": optional_language(obj, "language"),
         "body": body,
         "lede": body.split("\n\n", 1)[0].strip(),
-        "word_count": len(body.split()),
-        "content_hash": content_hash(ArticleDraft(origin=origin, body=body, title=title)),
+        "word_count": len(words),
+        "content_hash": content_hash_of_words((title or "").split(), words),
     }
     given = {**values, "publisher": source}
     values["provenance"] = {f: BULK if given[f] else "none" for f in _PROVENANCE_FIELDS}

