@@ -331,7 +331,8 @@ def test_a_feed_keeps_nothing_when_another_writer_changed_the_database_first(
         assert BulkLoader(bulk_engine).load([first]).added == 1  # the other writer
         assert BulkLoader(bulk_engine, fts="deferred", feed=feed).load([rest]).added == 4
     assert (feed.active, feed.added, feed.committed) == (False, 0, False)
-    sync_search_index(settings, bulk_engine)
+    synced = sync_search_index(settings, bulk_engine, wait_seconds=1)
+    assert synced is not None and synced.applied == 5  # the feed let go of the writer
     with make_client(settings, bulk_engine) as client:
         assert client.get("/articles").json()["total"] == 5
         titles = {r["title"] for r in records}

@@ -41,7 +41,8 @@ class IndexFeed:
     """Documents for the articles one load's transaction stores, kept only if it commits."""
 
     def __init__(self, index: SearchIndex, writer: tantivy.IndexWriter, watermark: int) -> None:
-        self.index, self.writer, self.watermark = index, writer, watermark
+        self.index, self.watermark = index, watermark
+        self.writer: tantivy.IndexWriter | None = writer  # None once let go of
         self.active = False  # the load's transaction began at the watermark
         self.head: int | None = None  # the load's last change, once its rows are all in
         self.added = 0
@@ -55,7 +56,7 @@ class IndexFeed:
             log.info("search_index_feed_skipped", extra={"reason": "database changed first"})
 
     def add(self, facts: Iterable[Facts]) -> None:
-        if not self.active:
+        if not self.active or self.writer is None:
             return
         for article in facts:
             self.writer.add_document(
@@ -71,13 +72,14 @@ class IndexFeed:
     def commit(self, engine: Engine) -> bool:
         """After the database's commit: keep the documents, move the watermark to the load's
         last change. False (nothing kept) when the load was not fed whole."""
-        if not self.active or self.head is None:
-            self.writer.rollback()
+        if not self.active or self.head is None or self.writer is None:
+            self.discard()
             return False
         started = time.perf_counter()
         kill_point("index_written")
         self.writer.commit()
         self.writer.wait_merging_threads()
+        self.writer = None
         kill_point("index_committed")
         self.index.write_state(IndexState(watermark=self.head))
         prune_changes(engine, self.head)
@@ -85,6 +87,13 @@ class IndexFeed:
         self.commit_seconds = time.perf_counter() - started
         log.info("search_index_fed", extra={"added": self.added, "watermark": self.head})
         return True
+
+    def discard(self) -> None:
+        """Drop the documents added, and the writer with its lock: the sync after the load
+        takes the writer, and tantivy holds its lock for as long as a writer lives."""
+        if self.writer is not None:
+            self.writer.rollback()
+            self.writer = None
 
     def summary(self) -> str:
         return (
@@ -109,7 +118,7 @@ def index_feed(
             yield feed
         except BaseException:
             if feed is not None:
-                feed.writer.rollback()
+                feed.discard()
             raise
         if feed is not None:
             feed.commit(engine)
