@@ -269,9 +269,9 @@ def load_jsonl(
         int,
         typer.Option(
             min=1,
-            help="Processes parsing lines and building index documents (default 1: on two "
-            "cores more did not load faster); this one writes, in file order, so any number "
-            "gives the same database.",
+            help="Processes parsing lines (default 1: on two cores more did not load "
+            "faster), and building index documents when the index is rebuilt after the load; "
+            "this one writes, in file order, so any number gives the same database.",
         ),
     ] = 1,
     database_url: DatabaseOption = None,
