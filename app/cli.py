@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -296,7 +297,9 @@ def load_jsonl(
     with Session(engine) as session:
         newest_before = newest_id(session)
     with worker_pool(workers) as pool:
-        with index_feed(settings, engine) as feed:
+        # Only a deferred load can feed the index (a load in batches commits each).
+        feeding = index_feed(settings, engine) if fts == "deferred" else nullcontext(None)
+        with feeding as feed:
             loader = BulkLoader(
                 engine,
                 batch_size,

@@ -41,6 +41,7 @@ from app.keys import name_key as _name_key
 from app.models import Article, Entity, EntityAlias, Source, utc_now
 from app.search.filter import Facts, document_reads
 from app.search.letters import fold_letters
+from app.search.tantivy.sync import linked_facts
 
 if TYPE_CHECKING:
     from app.search.tantivy.feed import IndexFeed
@@ -197,11 +198,12 @@ class BulkLoader:
     ) -> None:
         self.engine = engine
         self.pool = pool
-        self.feed = feed if fts == "deferred" else None  # one transaction, or nothing to feed
         self.max_line_bytes, self.max_file_bytes = max_line_bytes, max_file_bytes
         self.batch_size = batch_size
         self.sqlite = engine.dialect.name == "sqlite"
         self.fts: FtsMode = fts if self.sqlite else "triggers"
+        # Only a deferred load is one transaction, whose rows the index can be fed.
+        self.feed = feed if self.fts == "deferred" else None
         self.report = BulkReport()
 
     def load(self, paths: Iterable[Path]) -> BulkReport:
@@ -309,21 +311,24 @@ def _new_rows(
 
 
 def _index_facts(rows: _Rows) -> Iterator[Facts]:
-    """What each new article's index document is made of, as sync.document_facts reads it
-    back from the stored rows (entity links and tags in key order)."""
-    entity_ids: dict[int, list[int]] = {}
+    """What each new article's index document is made of, from the rows in hand: the same
+    facts sync.document_facts reads back from the stored rows."""
+    links: dict[int, list[tuple[int, str]]] = {}
     for article_id, entity_id, *_ in rows.links:
-        entity_ids.setdefault(article_id, []).append(entity_id)
+        links.setdefault(article_id, []).append((entity_id, rows.names.types[entity_id]))
     tags: dict[int, list[str]] = {}
     for article_id, tag in rows.tags:
         tags.setdefault(article_id, []).append(tag)
-    names, columns = rows.names, ("id", "title", "body", "published_at", *document_reads())
+    domains = rows.names.domains
+    columns = ("id", "title", "body", "published_at", *document_reads())
     for row in rows.articles:
+        article_id = row["id"]
         facts = {column: row[column] for column in columns}
-        linked = facts["entity_ids"] = sorted(entity_ids.get(row["id"], ()))
-        facts["entity_types"] = sorted({names.types[entity_id] for entity_id in linked})
-        facts["tags"] = sorted(tags.get(row["id"], ()))
-        facts["source_domain"] = names.domains.get(row["source_id"])
+        facts.update(
+            linked_facts(
+                links.get(article_id, ()), tags.get(article_id, ()), domains.get(row["source_id"])
+            )
+        )
         yield facts
 
 

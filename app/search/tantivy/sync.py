@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -276,7 +276,7 @@ def documents(
 def document_facts(connection: Connection, ids: Sequence[int]) -> Iterator[Facts]:
     """What the index documents of the articles in ids are made of."""
     in_ids: Any = bindparam("ids", expanding=True)
-    entities: dict[int, tuple[list[int], set[str]]] = {}
+    links: dict[int, list[tuple[int, str]]] = {}
     for article_id, entity_id, entity_type in connection.execute(
         text(
             "SELECT ae.article_id, ae.entity_id, e.type FROM article_entity ae "
@@ -284,9 +284,7 @@ def document_facts(connection: Connection, ids: Sequence[int]) -> Iterator[Facts
         ).bindparams(in_ids),
         {"ids": list(ids)},
     ):
-        linked = entities.setdefault(article_id, ([], set()))
-        linked[0].append(entity_id)
-        linked[1].add(entity_type)
+        links.setdefault(article_id, []).append((entity_id, entity_type))
     tags: dict[int, list[str]] = {}
     for article_id, tag in connection.execute(
         text("SELECT article_id, tag FROM article_tag WHERE article_id IN :ids").bindparams(in_ids),
@@ -301,14 +299,24 @@ def document_facts(connection: Connection, ids: Sequence[int]) -> Iterator[Facts
         .where(col(Article.id).in_(list(ids)))
     )
     for row in rows:
-        linked_ids, types = entities.get(row.id, ([], set()))
-        facts = {
-            **row._mapping,
-            "entity_ids": linked_ids,
-            "entity_types": sorted(types),
-            "tags": tags.get(row.id, []),
-        }
+        facts = dict(row._mapping)
+        facts.update(linked_facts(links.get(row.id, ()), tags.get(row.id, ()), row.source_domain))
         yield facts
+
+
+def linked_facts(
+    links: Iterable[tuple[int, str]], tags: Iterable[str], source_domain: str | None
+) -> Facts:
+    """The facts an index document takes from an article's other rows: its entity links
+    (entity id and type), its tags and its source's domain. The one place that derives
+    them, for a sync reading the database and for a bulk load feeding the rows it stores."""
+    links = list(links)
+    return {
+        "entity_ids": sorted(entity_id for entity_id, _ in links),
+        "entity_types": sorted({entity_type for _, entity_type in links}),
+        "tags": sorted(tags),
+        "source_domain": source_domain,
+    }
 
 
 def document(index: SearchIndex, facts: Facts) -> tantivy.Document:
