@@ -17,6 +17,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 HOST = "127.0.0.1"
+IDLE_SAMPLE_SECONDS = 0.1
+IDLE_CPU_SHARE = 0.05
 
 
 @dataclass
@@ -37,6 +39,25 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         return _tree(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server and its workers have used so far."""
+        return sum(_cpu_seconds(pid) for pid in _tree(self.process.pid))
+
+    def settle(self, timeout: float = 120.0) -> float:
+        """Wait until the server is idle: below IDLE_CPU_SHARE of one core over a tenth of a
+        second. The requests a throughput run leaves queued when wrk stops (up to 32, each
+        maybe long) are still being answered; the next query measured at once would wait
+        behind them. Returns the seconds waited."""
+        started = time.perf_counter()
+        used = self.cpu_seconds()
+        while time.perf_counter() - started < timeout:
+            time.sleep(IDLE_SAMPLE_SECONDS)
+            now = self.cpu_seconds()
+            if now - used < IDLE_CPU_SHARE * IDLE_SAMPLE_SECONDS:
+                break
+            used = now
+        return time.perf_counter() - started
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -136,6 +157,15 @@ def _tree(pid: int) -> list[int]:
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         pids += _tree(int(child))
     return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # a worker that has just exited
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _pss_kb(pid: int) -> int:

@@ -171,12 +171,16 @@ def measure_api(
     return result
 
 
-def latency_and_throughput(url: str, seconds: float) -> dict[str, Any]:
+def latency_and_throughput(server: http_load.Server, url: str, seconds: float) -> dict[str, Any]:
     """wrk at one connection (latency), then at 32 (throughput) for long enough that each
-    connection finishes about one request (at most 30 s)."""
+    connection finishes about one request (at most 30 s). Each run starts on an idle server:
+    the requests an earlier throughput run left queued are answered first."""
+    server.settle()
     c1 = http_load.wrk(url, 1, seconds)
     window = min(30.0, max(seconds, 0.04 * c1["p50"]))
-    return {"c1": c1, "c32": http_load.wrk(url, 32, window) | {"window": window}}
+    c32 = http_load.wrk(url, 32, window) | {"window": window}
+    c32["drain_seconds"] = round(server.settle(), 2)
+    return {"c1": c1, "c32": c32}
 
 
 def measure_postgres(
@@ -267,7 +271,7 @@ def measure_mix(
             print(f"  {label} {row['name']}: status {status}", flush=True)
             rows[row["name"]] = {"status": status}
             continue
-        entry = latency_and_throughput(server.base + path, seconds)
+        entry = latency_and_throughput(server, server.base + path, seconds)
         print(
             f"  {label} {row['name']}: p50 {entry['c1']['p50']:.1f} ms, "
             f"{entry['c32']['rps']:.0f} req/s",
@@ -297,7 +301,7 @@ def measure_row(
         return row
     row["floor"] = floor.replay(db, statements, min(seconds, 2.0), engine_calls)
     url = server.base + query.api
-    row |= latency_and_throughput(url, seconds)
+    row |= latency_and_throughput(server, url, seconds)
     print(
         f"  {query.name}: hits {row['hits']}, floor {row['floor']['p50']:.1f} ms, "
         f"HTTP p50 {row['c1']['p50']:.1f} ms, {row['c32']['rps']:.0f} req/s",
@@ -358,7 +362,7 @@ def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> d
             hits = body.get("filtered_table_rows_count") if isinstance(body, dict) else None
             entry: dict[str, Any] = {"status": status, "hits": hits}
             if status == 200:
-                entry |= latency_and_throughput(url, seconds)
+                entry |= latency_and_throughput(server, url, seconds)
                 print(
                     f"  datasette {row['name']}: hits {hits}, "
                     f"p50 {entry['c1']['p50']:.1f} ms, {entry['c32']['rps']:.0f} req/s",
