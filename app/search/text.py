@@ -18,8 +18,8 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -187,16 +187,23 @@ def _pg_snippets(
         "MaxFragments=1, FragmentDelimiter=…"
     )
     bodies = {i: body or "" for i, (_title, body) in texts.items()}
-    page = values(column("id", Integer), column("body", Text), name="page").data(
-        [(i, fold_letters(body)) for i, body in bodies.items()]
-    )
     headline = func.ts_headline(
-        literal_column("'newsdesk'::regconfig"), page.c.body, _pg_tsquery(query), options
+        literal_column("'newsdesk'::regconfig"), _PAGE.c.body, _pg_tsquery(query), options
     )
-    return [
-        (i, _as_written(marked, bodies[i]))
-        for i, marked in session.execute(select(page.c.id, headline)).tuples()
-    ]
+    found = session.execute(
+        select(_PAGE.c.id, headline),
+        {"ids": list(bodies), "bodies": [fold_letters(body) for body in bodies.values()]},
+    )
+    return [(i, _as_written(marked, bodies[i])) for i, marked in found.tuples()]
+
+
+# A page's ids and folded bodies, sent as two arrays: the statement stays the same whatever
+# the page holds, so it is compiled once (rows written into the SQL were compiled per page).
+_PAGE = (
+    func.unnest(bindparam("ids", type_=ARRAY(Integer)), bindparam("bodies", type_=ARRAY(Text)))
+    .table_valued(column("id", Integer), column("body", Text))
+    .render_derived(name="page")
+)
 
 
 def _as_written(marked: str | None, body: str) -> str | None:
