@@ -1,12 +1,18 @@
 """The benchmark harness's servers: one started on a port another server already answers is
-refused, so no figure is measured on another run's server (and database)."""
+refused, so no figure is measured on another run's server (and database); a query is
+measured only once the server has finished the requests an earlier run left queued."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +52,36 @@ def test_a_free_port_can_be_listened_on() -> None:
         server.bind((http_load.HOST, port))
         server.listen()
         assert http_load.listening(port)
+
+
+BUSY_WORKER = """
+import pathlib, subprocess, sys, time
+if sys.argv[1] == "supervisor":  # as uvicorn's: the work is done in a child process
+    subprocess.run([sys.executable, "-c", sys.argv[3], "worker", sys.argv[2], sys.argv[3]])
+    time.sleep(60)
+else:
+    started = time.process_time()
+    while time.process_time() - started < 1.0:  # the queued requests a wrk run left
+        pass
+    pathlib.Path(sys.argv[2]).write_text("answered")
+    time.sleep(60)
+"""
+
+
+def test_settle_waits_until_the_server_and_its_workers_are_idle(tmp_path: Path) -> None:
+    answered = tmp_path / "answered"
+    process = subprocess.Popen(
+        [sys.executable, "-c", BUSY_WORKER, "supervisor", str(answered), BUSY_WORKER]
+    )
+    server = http_load.Server("newsdesk-settle-test", process, "http://unused", 0.0)
+    try:
+        time.sleep(0.3)  # the worker has started its work
+        server.settle(timeout=60)
+        assert answered.exists(), "settle returned while a worker was still busy"
+        before = server.cpu_seconds()
+        time.sleep(0.3)
+        assert server.cpu_seconds() - before < 0.05
+    finally:
+        for pid in reversed(server.worker_pids()):
+            os.kill(pid, signal.SIGKILL)
+        process.wait()
