@@ -344,24 +344,9 @@ def serve(
         finally:
             engine.dispose()
 
-    import uvicorn
-
-    from app.http_protocol import protocol_for_uvicorn
     from app.serving import serve_app
 
-    if reload:
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            reload=True,
-            access_log=False,
-            http=protocol_for_uvicorn(),
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        )
-        return
-    serve_app(host, port, workers, settings.shutdown_grace_seconds)
+    serve_app(host, port, workers, settings.shutdown_grace_seconds, reload=reload)
 
 
 @app.command()

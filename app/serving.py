@@ -37,9 +37,12 @@ EXIT_MARGIN_SECONDS = 1.0
 APP = "app.main:create_app"
 
 
-def serve_app(host: str, port: int, workers: int, grace_seconds: int) -> None:
+def serve_app(
+    host: str, port: int, workers: int, grace_seconds: int, *, reload: bool = False
+) -> None:
     """Serve the API on host:port until SIGINT or SIGTERM; then requests get `grace_seconds`
-    to finish. Malformed requests get the JSON error too (app.http_protocol)."""
+    to finish. Malformed requests get the JSON error too (app.http_protocol). `reload`
+    (development) restarts one process on code changes, under uvicorn's own reloader."""
     from app.http_protocol import protocol_for_uvicorn
 
     options: dict[str, Any] = dict(
@@ -50,6 +53,9 @@ def serve_app(host: str, port: int, workers: int, grace_seconds: int) -> None:
         http=protocol_for_uvicorn(),
         timeout_graceful_shutdown=grace_seconds,
     )
+    if reload:
+        uvicorn.run(APP, reload=True, **options)
+        return
     if workers == 1:
         bounded_shutdown_server(uvicorn.Config(APP, **options)).run()
         return

@@ -3,8 +3,10 @@ loaded the app, under uvicorn's supervisor."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -100,3 +102,21 @@ def test_an_app_on_sqlite_loads_only_what_its_requests_use(tmp_path: Path) -> No
     assert "app.main" in loaded
     assert "psycopg" not in loaded
     assert "lxml" not in loaded
+
+
+def test_serve_reload_runs_the_same_server_options(seeded_db: str, tmp_path: Path) -> None:
+    """`serve --reload` (development) answers searches, and a malformed request gets the
+    JSON error, as the served app does: it runs with serve's own options."""
+    log = tmp_path / "serve.log"
+    with running_server(seeded_db, log, cli=True, serve_args=("--reload",)) as server:
+        assert _search(server.url) == 5
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), answer
+        assert json.loads(body)["code"] == "invalid_http_request"
+        assert "reloader" in server.log().lower(), server.log()
