@@ -87,39 +87,3 @@ def fold_letters_keeping_words(text: str) -> str:
     return "".join(
         fold_letters(piece) + word for piece, word in zip(kept, [*lone, ""], strict=True)
     )
-
-
-def fold_with_offsets(text: str) -> tuple[str, list[int]]:
-    """fold_letters(text), and for each of its characters (and its end) the offset in `text`
-    of the character it came from, to carry positions in the folded text back to `text`."""
-    folded: list[str] = []
-    offsets: list[int] = []
-    for offset, char in enumerate(text):
-        replaced = _TABLE.get(ord(char), char)
-        if replaced is not None:
-            folded.append(str(replaced))
-            offsets.append(offset)
-    offsets.append(len(text))
-    return "".join(folded), offsets
-
-
-def unfold_marked(marked: str, original: str, markers: str) -> str | None:
-    """A passage of fold_letters(original) with `markers` (characters) inserted, as the same
-    passage of `original` with the markers at the same words; None when it is not a passage
-    of the folded text."""
-    folded, offsets = fold_with_offsets(original)
-    plain = "".join(char for char in marked if char not in markers)
-    start = folded.find(plain)
-    if start < 0:
-        return None
-    pieces: list[str] = []
-    position, copied = start, offsets[start]
-    for char in marked:
-        if char not in markers:
-            position += 1
-            continue
-        # A marker goes before the next kept character: after the marks its word ends with.
-        pieces += [original[copied : offsets[position]], char]
-        copied = offsets[position]
-    pieces.append(original[copied : offsets[start + len(plain)]])
-    return "".join(pieces)

@@ -1,5 +1,10 @@
 """FTS5's snippet() over a full-text table holding only one page's passage windows.
 
+Every engine's snippets are made here, so they are the same whichever engine found the
+page: on SQLite in the archive's own connection, on PostgreSQL in an in-memory SQLite
+database of the thread's own (ts_headline took three times as long for a page and chose
+other passages).
+
 Over the whole index, FTS5 would first expand a prefix such as `elect*` across every article
 and score whole bodies. So each SQLite connection has tables of its own (temp schema) for
 one page, made once, when it connects. Made by the page that needs them, they were made
@@ -15,7 +20,9 @@ words once folded away, so both texts have the same words and the matches line u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlmodel import Session
@@ -67,20 +74,58 @@ def page_snippets(
     markers: tuple[str, str],
 ) -> list[tuple[int, str | None]]:
     """snippet() of the best passage of whichever column matched the FTS5 expression
-    `match`, for each of the page's texts (id → title, body) that it matches."""
+    `match`, for each of the page's texts (id → title, body) that it matches: in the
+    session's own connection on SQLite, else in the thread's in-memory database."""
+    if session.get_bind().dialect.name != "sqlite":
+        return _snippets(_in_memory(), match, texts, tokens, markers)
     connection = session.connection()
     if not connection.info.get(_MADE):
         # A connection of an engine made elsewhere: tables for this transaction only.
         for statement in _PAGE_TABLES:
             connection.exec_driver_sql(statement)
+    return _snippets(connection.exec_driver_sql, match, texts, tokens, markers)
+
+
+Run = Callable[[str, Any], Iterable[Any]]
+
+
+def _snippets(
+    run: Run,
+    match: str,
+    texts: Mapping[int, tuple[str | None, str | None]],
+    tokens: int,
+    markers: tuple[str, str],
+) -> list[tuple[int, str | None]]:
+    """The page's snippets through `run`, which executes a statement with its parameters
+    (a list of them: once for each)."""
     for emptying in _EMPTY:
-        connection.exec_driver_sql(emptying)
+        run(emptying, ())
     rows = [(i, title, body) for i, (title, body) in texts.items()]
     folded = [(i, _folded(title), _folded(body)) for i, title, body in rows]
-    connection.exec_driver_sql(_FILL[0], rows)
-    connection.exec_driver_sql(_FILL[1], folded)
+    run(_FILL[0], rows)
+    run(_FILL[1], folded)
     parameters = (markers[0], markers[1], tokens, match)
-    return [(i, snippet) for i, snippet in connection.exec_driver_sql(_SNIPPETS, parameters).all()]
+    return [(i, snippet) for i, snippet in run(_SNIPPETS, parameters)]
+
+
+_THREAD = threading.local()
+
+
+def _in_memory() -> Run:
+    """`run` on this thread's in-memory SQLite database with the page tables (made on first
+    use; requests run in a pool of reused threads, so each makes them once)."""
+    run: Run | None = getattr(_THREAD, "run", None)
+    if run is None:
+        connection = sqlite3.connect(":memory:", isolation_level=None)
+        make_page_tables(connection)
+
+        def run(statement: str, parameters: Any) -> Iterable[Any]:
+            if isinstance(parameters, list):
+                return connection.executemany(statement, parameters)
+            return connection.execute(statement, parameters).fetchall()
+
+        _THREAD.run = run
+    return run
 
 
 def _folded(text: str | None) -> str | None:

@@ -2,15 +2,14 @@
 
 FTS5's snippet() scores every window around every match, so its cost grows with the square
 of the matches in a text (a body of one word repeated 40,000 times took 15 s), and it runs
-inside one SQLite step, where no time limit reaches; ts_headline parses the whole text it is
-given. So the engines only ever see a window of `window` characters: around the first match
-found in the text's first `window * SCAN_WINDOWS` characters, else the text's opening. The
-work per article is then bounded whatever its size, and a page of 100 stays well inside
-the request's time limit.
+inside one SQLite step, where no time limit reaches. So snippet() only ever sees a window
+of `window` characters: around the first match found in the text's first
+`window * SCAN_WINDOWS` characters, else the text's opening. The work per article is then
+bounded whatever its size, and a page of 100 stays well inside the request's time limit.
 
 The window is also where stored text is made safe for highlighting: control characters
-(among them the \\x02 and \\x03 the engines put around matches) become spaces, so the only
-markers in a snippet are the engine's.
+(among them the \\x02 and \\x03 snippet() puts around matches) become spaces, so the only
+markers in a snippet are snippet()'s.
 """
 
 from __future__ import annotations

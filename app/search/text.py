@@ -11,7 +11,6 @@ from typing import Any, Literal
 from sqlalchemy import (
     Float,
     Integer,
-    Text,
     bindparam,
     column,
     func,
@@ -19,11 +18,9 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from app.search.letters import fold_letters, unfold_marked
 from app.search.page_snippets import page_snippets
 from app.search.passages import highlight_query, needles, opening, passage_window
 from app.search.query import Query, to_fts5, to_tsquery
@@ -160,59 +157,9 @@ def snippets(
         i: (passage_window(title, found, window), passage_window(body, found, window))
         for i, (title, body) in texts.items()
     }
-    if session.get_bind().dialect.name == "sqlite":
-        match = to_fts5(query, fts5_columns(search_in))
-        rows = page_snippets(session, match, windows, tokens, (_OPEN, _CLOSE))
-    else:
-        rows = _pg_snippets(session, query, windows, tokens)
+    match = to_fts5(query, fts5_columns(search_in))
+    rows = page_snippets(session, match, windows, tokens, (_OPEN, _CLOSE))
     return {row[0]: render_snippet(row[1] or "", highlight) for row in rows}
-
-
-def _pg_snippets(
-    session: Session,
-    query: Query,
-    texts: Mapping[int, tuple[str | None, str | None]],
-    tokens: int,
-) -> list[tuple[int, str | None]]:
-    """ts_headline() over the body's window: its passage, and so the snippet text, differ
-    from FTS5's.
-
-    ts_headline parses the raw body, where "U.S." is one token, so a match the index found
-    through punctuation may go unmarked; the passage then is the window's opening words.
-    It marks the window's Arabic-script letters folded as the index folds them
-    (app/search/letters.py); the marks are then carried back to the text as written.
-    """
-    options = (
-        f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={tokens}, MinWords={tokens // 2}, "
-        "MaxFragments=1, FragmentDelimiter=…"
-    )
-    bodies = {i: body or "" for i, (_title, body) in texts.items()}
-    headline = func.ts_headline(
-        literal_column("'newsdesk'::regconfig"), _PAGE.c.body, _pg_tsquery(query), options
-    )
-    found = session.execute(
-        select(_PAGE.c.id, headline),
-        {"ids": list(bodies), "bodies": [fold_letters(body) for body in bodies.values()]},
-    )
-    return [(i, _as_written(marked, bodies[i])) for i, marked in found.tuples()]
-
-
-# A page's ids and folded bodies, sent as two arrays: the statement stays the same whatever
-# the page holds, so it is compiled once (rows written into the SQL were compiled per page).
-_PAGE = (
-    func.unnest(bindparam("ids", type_=ARRAY(Integer)), bindparam("bodies", type_=ARRAY(Text)))
-    .table_valued(column("id", Integer), column("body", Text))
-    .render_derived(name="page")
-)
-
-
-def _as_written(marked: str | None, body: str) -> str | None:
-    """A headline of the folded body as the same passage of the body as written (its
-    opening words, unmarked, if the headline can not be found in the folded body)."""
-    if marked is None or fold_letters(body) == body:
-        return marked
-    passage = unfold_marked(marked, body, _OPEN + _CLOSE)
-    return passage if passage is not None else " ".join(body.split()[: len(marked.split())])
 
 
 def lede_snippet(text_: str | None, tokens: int, window: int = 2_000) -> str | None:

@@ -11,7 +11,8 @@ from sqlmodel import Session
 from app.db import create_db_engine
 from app.models import Article
 from app.search.query import parse_query, to_fts5
-from app.search.text import Highlight, fts5_columns, snippets
+from app.search.text import Highlight, SearchIn, fts5_columns, snippets
+from tests.backends import Backend
 from tests.helpers import settings_for
 
 
@@ -105,3 +106,41 @@ def test_a_second_page_in_one_transaction_shows_only_its_own_texts(
     assert first == {1: "A zebra"}
     assert second == {2: "Zebra"}
     assert third == {3: "a zebra"}
+
+
+# Persian-written text, searched in Arabic letters: both are folded as the index folds them.
+KABUL = {
+    9_001: ("طالبان در کابل", "سخنگوی طالبان در کابل گفت که هیئت روسی به کابل سفر می‌کند."),
+}
+
+
+@pytest.mark.parametrize("q", ["taliban", "shoig*", '"security council"', "rus* -ukraine", "كابل"])
+@pytest.mark.parametrize("search_in", ["all", "title", "body"])
+def test_a_page_on_postgresql_gets_the_snippets_it_gets_on_sqlite(
+    backend: Backend,
+    seeded_db: str,
+    sqlite_seeded_template: Path,
+    q: str,
+    search_in: SearchIn,
+) -> None:
+    """Snippets are made from the page's text the same way whichever database holds it (on
+    PostgreSQL in an in-memory SQLite table of the thread's own): the same passages, marks
+    and folding of Arabic-script letters."""
+    if backend != "postgresql":
+        pytest.skip("compares a page on PostgreSQL with the same page on SQLite")
+    query = parse_query(q)
+    sqlite = create_engine(f"sqlite:///{sqlite_seeded_template}")
+    postgresql = create_engine(seeded_db)
+    try:
+        with Session(sqlite) as session:
+            texts = {**page_of(session), **KABUL}
+            expected = snippets(session, query, search_in, texts, 24, Highlight(), 1_500)
+        with Session(postgresql) as session:
+            assert page_of(session).keys() <= texts.keys()
+            found = snippets(session, query, search_in, texts, 24, Highlight(), 1_500)
+    finally:
+        sqlite.dispose()
+        postgresql.dispose()
+    assert found == expected
+    if search_in != "title" or q == "كابل":
+        assert any("<mark>" in snippet for snippet in found.values()), found
