@@ -2,8 +2,9 @@
 
 Every engine's snippets are made here, so they are the same whichever engine found the
 page: on SQLite in the archive's own connection, on PostgreSQL in an in-memory SQLite
-database of the thread's own (ts_headline took three times as long for a page and chose
-other passages).
+database of the thread's own. (PostgreSQL's ts_headline, used before, chose other passages,
+left a match unmarked where its parser reads words otherwise than the index, "U.S." as
+one, and cost a little more.)
 
 Over the whole index, FTS5 would first expand a prefix such as `elect*` across every article
 and score whole bodies. So each SQLite connection has tables of its own (temp schema) for
