@@ -28,14 +28,19 @@ class Server:
     base: str
     startup_seconds: float
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server and its worker processes."""
-        return sum(_rss_kb(pid) for pid in _tree(self.process.pid)) / 1024
-
-    def pss_mb(self) -> float:
-        """Proportional memory of the server and its workers: each page shared by several
-        of them (the memory-mapped index, libraries) counted once in all, not once each."""
-        return sum(_pss_kb(pid) for pid in _tree(self.process.pid)) / 1024
+    def memory_mb(self) -> dict[str, float]:
+        """Resident and proportional memory of the server and its workers, and the split of
+        the proportional part into the processes' own memory (anonymous: heaps, the imported
+        code's objects) and mapped files (the memory-mapped index, libraries), which the
+        kernel can drop and read again."""
+        totals = {"rss_mb": 0.0, "pss_mb": 0.0, "pss_anon_mb": 0.0, "pss_file_mb": 0.0}
+        for pid in _tree(self.process.pid):
+            fields = _smaps_rollup_kb(pid)
+            totals["rss_mb"] += _rss_kb(pid) / 1024
+            totals["pss_mb"] += fields.get("Pss", 0) / 1024
+            totals["pss_anon_mb"] += fields.get("Pss_Anon", 0) / 1024
+            totals["pss_file_mb"] += fields.get("Pss_File", 0) / 1024
+        return totals
 
     def worker_pids(self) -> list[int]:
         return _tree(self.process.pid)
@@ -168,11 +173,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def _pss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    return 0
+def _smaps_rollup_kb(pid: int) -> dict[str, int]:
+    """The kB fields of a process's /proc/PID/smaps_rollup (Rss, Pss, Pss_Anon, Pss_File...)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value)
+    return fields
 
 
 def _rss_kb(pid: int) -> int:

@@ -28,7 +28,9 @@ OUT = ROOT / "BENCHMARKS.md"
 
 def pss(api: dict[str, Any]) -> str:
     """The server's proportional memory, where measured: shared pages counted once."""
-    return f"; PSS {api['pss_mb']:.0f} MB" if "pss_mb" in api else ""
+    if "pss_mb" not in api:
+        return ""
+    return f"; PSS {api['pss_mb']:.0f} MB" + targets.memory_split(api)
 
 
 def machine() -> str:

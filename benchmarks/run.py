@@ -161,7 +161,7 @@ def measure_api(
         capture = floor.Capture(db, engine)
         for query in mix:
             result["rows"].append(measure_row(server, capture, db, query, seconds))
-        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
+        result |= server.memory_mb()
         measured = [row for row in result["rows"] if row.get("c1")]
         slowest = max(measured, key=lambda row: row["c1"]["p50"])
         if profile:
@@ -211,7 +211,7 @@ def measure_postgres(
     )
     try:
         result["rows"] = measure_mix(server, mix, seconds, "postgresql")
-        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
+        result |= server.memory_mb()
     finally:
         server.stop()
     result["node"] = measure_postgres_node(database, size, mix, seconds)
@@ -244,7 +244,7 @@ def measure_postgres_node(
     print(f"  node ready (index built) in {server.startup_seconds:.0f} s", flush=True)
     try:
         result["rows"] = measure_mix(server, mix, seconds, "postgresql node")
-        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
+        result |= server.memory_mb()
     finally:
         server.stop()
     return result
@@ -369,7 +369,7 @@ def measure_datasette(db: Path, rows: list[dict[str, Any]], seconds: float) -> d
                     flush=True,
                 )
             result["rows"][row["name"]] = entry
-        result["rss_mb"], result["pss_mb"] = server.rss_mb(), server.pss_mb()
+        result |= server.memory_mb()
     finally:
         server.stop()
     return result

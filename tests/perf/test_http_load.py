@@ -85,3 +85,40 @@ def test_settle_waits_until_the_server_and_its_workers_are_idle(tmp_path: Path) 
         for pid in reversed(server.worker_pids()):
             os.kill(pid, signal.SIGKILL)
         process.wait()
+
+
+MEMORY_WORKER = """
+import mmap, pathlib, subprocess, sys, time
+if sys.argv[1] == "supervisor":
+    subprocess.run([sys.executable, "-c", sys.argv[4], "worker", sys.argv[2], sys.argv[3]])
+    time.sleep(60)
+else:
+    heap = bytearray(b"x" * (64 << 20))  # the worker's own memory
+    with open(sys.argv[3], "rb") as index:  # as tantivy maps its index files
+        mapped = mmap.mmap(index.fileno(), 0, access=mmap.ACCESS_READ)
+        sum(mapped[offset] for offset in range(0, len(mapped), 4096))
+    pathlib.Path(sys.argv[2]).write_text("ready")
+    time.sleep(60)
+"""
+
+
+def test_memory_splits_the_workers_own_memory_from_mapped_files(tmp_path: Path) -> None:
+    ready, index = tmp_path / "ready", tmp_path / "index"
+    index.write_bytes(os.urandom(32 << 20))
+    process = subprocess.Popen(
+        [sys.executable, "-c", MEMORY_WORKER, "supervisor", str(ready), str(index), MEMORY_WORKER]
+    )
+    server = http_load.Server("newsdesk-memory-test", process, "http://unused", 0.0)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        memory = server.memory_mb()
+        assert 64 <= memory["pss_anon_mb"] < 64 + 40  # the heap, beside two interpreters
+        assert 32 <= memory["pss_file_mb"] < 32 + 40  # the mapped file, beside libraries
+        assert memory["pss_mb"] >= memory["pss_anon_mb"] + memory["pss_file_mb"] - 1
+        assert memory["rss_mb"] >= memory["pss_mb"] - 1
+    finally:
+        for pid in reversed(server.worker_pids()):
+            os.kill(pid, signal.SIGKILL)
+        process.wait()
