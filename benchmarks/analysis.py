@@ -67,16 +67,19 @@ over fast fields; only the values shown are named from SQLite.
 
 
 def profile_lines(result: dict[str, Any]) -> list[str]:
+    size = result["load"]["articles"]
+    lines = own_cost_profile_lines(result["api"].get("own_cost_profile"), size)
     profile = result["api"].get("profile") or {}
     if "buckets" not in profile:
-        return [f"Profile not taken: {profile.get('error', 'no profile in the results')}", ""]
-    lines = [
-        f"### Profile of the slowest query at {result['load']['articles']:,} articles: "
-        f"{profile['query']}",
+        return [
+            *lines,
+            f"Profile not taken: {profile.get('error', 'no profile in the results')}",
+            "",
+        ]
+    lines += [
+        f"### Profile of the slowest query at {size:,} articles: {profile['query']}",
         "",
-        f"py-spy sampled the server's workers ({profile['samples']:,} samples at 200 Hz) while "
-        "wrk sent the request one at a time. Share of the samples:",
-        "",
+        *sampling_lines(profile),
         "| where | share |",
         "|---|---:|",
     ]
@@ -105,6 +108,54 @@ def profile_lines(result: dict[str, Any]) -> list[str]:
             f"| the request's {row['floor']['engine_calls']} tantivy searcher calls "
             f"(search, count, aggregate) | {row['floor']['engine_ms']:.2f} |"
         )
+    return [*lines, ""]
+
+
+def sampling_lines(profile: dict[str, Any]) -> list[str]:
+    """How a profile was taken, and what a request cost in CPU while it was."""
+    lines = [
+        f"py-spy sampled the server's workers ({profile['samples']:,} samples at 200 Hz) while "
+        "wrk sent the request one at a time"
+    ]
+    if "layers" in profile:  # since the samples are of the thread holding the interpreter lock
+        lines[0] += (
+            ", each sample the thread running Python (sqlite3 and tantivy let go of the lock "
+            "while they work: the engines show less here than in the floor). The server's CPU "
+            f"time was {profile['cpu_ms_per_request']:.2f} ms per request (all its threads "
+            f"and processes, from /proc), of which the samples put "
+            f"{profile['python_ms_per_request']:.2f} ms in Python. Share of the samples:"
+        )
+    else:
+        lines[0] += ". Share of the samples:"
+    return [*lines, ""]
+
+
+def own_cost_profile_lines(profile: dict[str, Any] | None, size: int) -> list[str]:
+    """Where a typical search's own cost goes: the samples by layer, in ms per request."""
+    if not profile or "layers" not in profile:
+        return []
+    per_request = profile["python_ms_per_request"]
+    lines = [
+        f"### Where the API's own cost goes at {size:,} articles: {profile['query']}",
+        "",
+        *sampling_lines(profile),
+        "| layer (the innermost Python frame's package, or an engine call) | share "
+        "| ms per request |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {share:.0%} | {share * per_request:.2f} |"
+        for name, share in profile["layers"].items()
+    ]
+    lines += [
+        "",
+        "Our functions on the sampled stacks (inclusive; the middleware's frames hold the "
+        "event loop's whole part of the request):",
+        "",
+        "| function | share |",
+        "|---|---:|",
+    ]
+    lines += [f"| `{name}` | {share:.0%} |" for name, share in profile["app_functions"].items()]
     return [*lines, ""]
 
 

@@ -39,6 +39,9 @@ VENV = ROOT / ".venv" / "bin"
 DATASETTE = ROOT / "benchmarks" / ".venv-datasette" / "bin" / "datasette"
 API_PORT, DATASETTE_PORT = 8765, 8766
 EXPERIMENTS_UP_TO = 100_000
+# The search whose own cost (HTTP p50 over its floor) is profiled by layer: a plain word,
+# the request most users send.
+OWN_COST_QUERY = "common word"
 # PostgreSQL loads some 700 articles/s (COPY, then its GIN index): larger sizes are left out
 # of a run unless --postgres-up-to says otherwise (1M: most of an hour to load, once).
 POSTGRES_UP_TO = 100_000
@@ -166,6 +169,8 @@ def measure_api(
         slowest = max(measured, key=lambda row: row["c1"]["p50"])
         if profile:
             result["profile"] = profile_query.profile(server, slowest, seconds * 3)
+            typical = next(row for row in measured if row["name"] == OWN_COST_QUERY)
+            result["own_cost_profile"] = profile_query.profile(server, typical, seconds * 3)
     finally:
         server.stop()
     return result
