@@ -310,10 +310,10 @@ def linked_facts(
     """The facts an index document takes from an article's other rows: its entity links
     (entity id and type), its tags and its source's domain. The one place that derives
     them, for a sync reading the database and for a bulk load feeding the rows it stores."""
-    links = list(links)
+    pairs = list(links)  # read twice
     return {
-        "entity_ids": sorted(entity_id for entity_id, _ in links),
-        "entity_types": sorted({entity_type for _, entity_type in links}),
+        "entity_ids": sorted(entity_id for entity_id, _ in pairs),
+        "entity_types": sorted({entity_type for _, entity_type in pairs}),
         "tags": sorted(tags),
         "source_domain": source_domain,
     }
