@@ -33,6 +33,18 @@ def pss(api: dict[str, Any]) -> str:
     return f"; PSS {api['pss_mb']:.0f} MB" + targets.memory_split(api)
 
 
+def node_commit(result: dict[str, Any]) -> str:
+    """The PostgreSQL node leg's own commit and command, where it was measured again later
+    (run.py --postgres-node-only)."""
+    node = (result.get("postgresql") or {}).get("node") or {}
+    if "commit" not in node:
+        return ""
+    return (
+        f" (its PostgreSQL node leg: commit {node['commit']}, by `{node['command']}`, "
+        f"load average after {node['load_average_after'][0]:.1f})"
+    )
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -260,7 +272,8 @@ def write_query_mix(results: list[dict[str, Any]]) -> None:
         f"- Machine: {machine()}",
         "- Code measured: "
         + ", ".join(
-            f"{r['load']['articles']:,}: commit {r.get('commit', 'not recorded')}" for r in results
+            f"{r['load']['articles']:,}: commit {r.get('commit', 'not recorded')}{node_commit(r)}"
+            for r in results
         ),
         "- Each wrk run: "
         + ", ".join(f"{r['load']['articles']:,}: {r['seconds_per_run']:g} s" for r in results)

@@ -255,6 +255,31 @@ def measure_postgres_node(
     return result
 
 
+def remeasure_postgres_node(size: int, admin_url: str, seconds: float) -> None:
+    """The node leg of bench-SIZE.json measured again on the database that run loaded, its
+    commit and command recorded beside the leg; the rest of the results are kept."""
+    from sqlalchemy.engine import make_url
+
+    out = generate.RESULTS / f"bench-{size}.json"
+    result = json.loads(out.read_text())
+    print(f"== {size:,} articles: the PostgreSQL node leg again", flush=True)
+    database, _ = postgres_databases.loaded_database(
+        make_url(admin_url),
+        f"newsdesk_bench_{size}",
+        generate.corpus_file(size, result["seed"]),
+        result["load"]["articles"],
+    )
+    node = measure_postgres_node(database, size, result["api"]["rows"], seconds)
+    node |= {
+        "commit": code_version(),
+        "command": f"benchmarks/run.py {size} --postgres-node-only --seconds {seconds:g}",
+        "seconds_per_run": seconds,
+        "load_average_after": os.getloadavg(),
+    }
+    result["postgresql"]["node"] = node
+    out.write_text(json.dumps(result, indent=1))
+
+
 def measure_mix(
     server: http_load.Server, mix: list[dict[str, Any]], seconds: float, label: str
 ) -> dict[str, dict[str, Any]]:
@@ -499,9 +524,19 @@ def main() -> None:
     parser.add_argument(
         "--ner-only", action="store_true", help="Only the NER rates (results/ner_ingest.json)."
     )
+    parser.add_argument(
+        "--postgres-node-only",
+        action="store_true",
+        help="Measure again only the PostgreSQL node leg of each size's last run (a change "
+        "to the node's path), keeping the rest of its results.",
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the in-process app's access log (floor capture)
     started = time.perf_counter()
+    if args.postgres_node_only:
+        for size in args.sizes:
+            remeasure_postgres_node(size, args.postgres, args.seconds)
+        return
     for size in [] if args.ner_only else args.sizes:
         seconds = 0.0 if args.load_only else args.seconds
         run_size(
