@@ -16,7 +16,10 @@ NOISE = (
     "processes under 5% of a core): when a throughput run's window ends, wrk leaves up to "
     "32 requests queued, and until commit ea4062a the next query was measured behind them "
     "(NewsAPI, measured after the broad significant-terms query, read 62-76 ms p50 on the "
-    "PostgreSQL node for 4.6 ms alone)."
+    "PostgreSQL node for 4.6 ms alone). The machine also pages out memory left untouched "
+    "for about a minute (the kernel's DAMON reclaim: /sys/kernel/mm/damon), the page cache "
+    "included: a query's first requests may read the database and index from disk, and a "
+    "run's repeated requests then measure a warm cache."
 )
 
 WHY = """\
@@ -34,13 +37,21 @@ over fast fields; only the values shown are named from SQLite.
 
 ### What is left, and what would close it
 
-- **The API's own cost:** the profile above shows the time a request spends outside the
-  engines. It goes to per-request Python: the response's pydantic models, SQLAlchemy rows
-  for the page, FTS5 snippets for the page's ids, and the top entities. To close it:
-  - serialize straight to JSON (orjson) instead of validating the response model again;
-  - keep the title and text the snippets need in the index, so that one engine call
-    answers a page;
-  - store each article's top entities at ingest.
+- **The API's own cost:** the layer table above splits a plain search's Python time by
+  package (the tantivy and SQLite calls release the interpreter lock, so the CPU time per
+  request is larger than the Python time: the rest is the engines). No one layer holds
+  the gap to the 1.5 ms target: uvicorn, FastAPI with Starlette and pydantic together are
+  well under half of it. The largest parts are our own page building (the page's
+  snippets and top entities, the items), SQLAlchemy's work around each statement, and the
+  hand-off of the endpoint to a worker thread and back. What would close most of it:
+  - the page's snippet text and top entities kept in the index (stored fields), so that a
+    page needs no SQL at all: our page building and SQLAlchemy's part shrink together;
+  - the remaining statements on the driver's connection without SQLAlchemy Core;
+  - the endpoint on the event loop for requests whose work is bounded (no thread hop).
+  Each changes how the read path talks to both databases; with all three the profile
+  leaves about the framework's, pydantic's and uvicorn's part, over 1 ms on this machine,
+  so the 1.5 ms target would still need a lighter HTTP layer than an ASGI framework with
+  validated parameters.
 - **Prefixes and phrases:** a prefix expands to every term that starts with it (an
   automaton over the term dictionary), and a phrase reads positions. Both cost more than a
   word, at any size.
@@ -52,7 +63,8 @@ over fast fields; only the values shown are named from SQLite.
   FTS5 and the row inserts alone cap this machine near 3,000 articles/s; 5,000 would need
   a parser in native code and one full-text index instead of two (FTS5 serves snippets
   and the fallback while tantivy is behind). Parsing in more processes did not help on
-  two cores: the writer is the bottleneck, and it shares them.
+  two cores: the writer is the bottleneck, and it shares them. At a million articles
+  the whole load ran at about 1,500 articles/s (its parts not timed there).
 - **Entity recognition on two cores:** `newsdesk ingest --workers 2` reaches the speed-up
   spaCy itself reaches on the same texts with `nlp.pipe(n_process=2)` (1.73x each on a quiet
   machine, in the section below). Its two recognizing processes share the two cores with
@@ -60,9 +72,22 @@ over fast fields; only the values shown are named from SQLite.
 - **Start-up:** about 0.85 s of it is importing the libraries and the app once, before the
   workers fork (SQLAlchemy with SQLModel 0.25 s, FastAPI 0.1 s, our models, schemas and
   routes about 0.25 s); bringing the index up to date (when nothing changed) and forking
-  the workers take the rest. A quiet machine starts in 0.95 s; a busy one takes longer.
-- **Memory:** each worker process holds its own Python heap (the imports are most of it).
-  The index is memory-mapped and shared between the workers through the page cache.
+  the workers take the rest: 0.93 to 1.09 s measured, the most at a million articles.
+- **Memory:** the target counts resident memory, in which each page the processes share
+  (the imported code, loaded once before the workers fork) counts once per process; the
+  proportional figure (PSS) counts it once. Most of that is the processes' own memory (the
+  supervisor's and two workers' Python heaps, the imports most of each); the memory-mapped
+  index is the rest, pages the kernel can drop and read again. 300 MB of resident memory
+  would need fewer processes (one worker) or workers importing less than the whole app.
+- **A PostgreSQL node at a million articles:** the node's page cost some 20 ms more than at
+  100,000 articles, in one statement: the page's top entities. ANALYZE's sample of the
+  25-million-row link table put some 174 links on an article for the true 25, and
+  PostgreSQL planned a hash join reading the whole entity table again for every article of
+  the page (37 ms a page). Since f233404 each link's entity is looked up by key whatever
+  the statistics say (4 ms); the node leg was measured again after it (see "Code
+  measured"). What is left per request is the round trips a node makes that SQLite's
+  in-process reads don't: the statement time limit, the newest change and the lag check
+  (about 0.25 ms each), then the page's rows and entities.
 """
 
 
