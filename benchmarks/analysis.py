@@ -52,6 +52,14 @@ over fast fields; only the values shown are named from SQLite.
   leaves about the framework's, pydantic's and uvicorn's part, over 1 ms on this machine,
   so the 1.5 ms target would still need a lighter HTTP layer than an ASGI framework with
   validated parameters.
+- **Throughput against Datasette:** the multiple is least on the narrow text queries (a
+  rare word, a phrase, a word within one source), where SQLite's FTS5 has few matches to
+  rank and Datasette's request is cheap (4-6 ms at 10,000 articles, 10 ms for the rare word
+  at a million). There our own cost above decides the ratio: Datasette reads rows and
+  writes JSON, with no validated parameters, snippets or top entities. The
+  multiple grows with the matches, as FTS5's cost does (at a million articles in cf18766:
+  21x to 79x for the common word, the prefix, the entity and the timeline, over 120,000
+  matches each; 1.7x for the rare word's 1,999).
 - **Facets at a million articles:** the entity facet is a terms aggregation over every
   link of every match: for the common word, 146,339 matches with some 25 links each, counted
   into 9,147 entities. Timed in process (f249521), that aggregation takes 31-39 ms inside
