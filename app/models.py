@@ -114,6 +114,18 @@ class ArticleEntity(SQLModel, table=True):
     )
 
 
+class EntityStats(SQLModel, table=True):
+    """How many articles mention an entity, and how many times in all: kept by triggers on
+    article_entity as links come and go (migration 0017), so a listing by count reads one
+    row an entity instead of counting every link."""
+
+    __tablename__ = "entity_stats"
+
+    entity_id: int = Field(foreign_key="entity.id", primary_key=True, ondelete="CASCADE")
+    articles: int
+    mentions: int
+
+
 class ArticleBand(SQLModel, table=True):
     """One MinHash LSH band key of an article: articles sharing a key are duplicate candidates."""
 

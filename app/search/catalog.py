@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, case, func, literal, or_, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select, SQLColumnExpression
 from sqlmodel import Session, col
 
 from app.keys import name_key
-from app.models import Article, ArticleEntity, Entity, EntityAlias, Source
+from app.models import Article, ArticleEntity, Entity, EntityAlias, EntityStats, Source
 from app.search.cursor import KeyCheck, is_count, is_id
 
 EntitySort = Literal["articles", "name"]
@@ -61,12 +60,12 @@ def sources_with_counts(session: Session, source_id: int | None = None) -> list[
 
 
 def entity_stats() -> Select[int, int, int]:
-    """SELECT entity_id, article count, mention count over all article links."""
+    """SELECT entity_id, article count, mention count: the counts the link triggers keep."""
     return select(
-        col(ArticleEntity.entity_id),
-        func.count().label("articles"),
-        func.sum(col(ArticleEntity.mentions)).label("mentions"),
-    ).group_by(col(ArticleEntity.entity_id))
+        col(EntityStats.entity_id),
+        col(EntityStats.articles).label("articles"),
+        col(EntityStats.mentions).label("mentions"),
+    )
 
 
 def _like_escaped(text: str) -> str:
@@ -177,51 +176,19 @@ def entity_page_key(sort: EntitySort, row: EntityRow) -> list[Any]:
 
 def entity_activity(session: Session, entity_id: int) -> EntityActivity:
     """Article and mention counts, and the first and last publication dates mentioning it."""
-    row = session.execute(
-        select(
-            func.count(),
-            func.sum(col(ArticleEntity.mentions)),
-            func.min(col(Article.published_at)),
-            func.max(col(Article.published_at)),
-        )
+    first, last = session.execute(
+        select(func.min(col(Article.published_at)), func.max(col(Article.published_at)))
         .select_from(ArticleEntity)
         .join(Article, col(Article.id) == col(ArticleEntity.article_id))
         .where(col(ArticleEntity.entity_id) == entity_id)
     ).one()
-    return EntityActivity(int(row[0]), int(row[1] or 0), row[2], row[3])
-
-
-def co_occurring(session: Session, entity_id: int, limit: int) -> list[tuple[Entity, int]]:
-    """The entities mentioned in most of the same articles, with how many articles they share."""
-    other = aliased(ArticleEntity)
-    shared = func.count().label("shared")
-    rows = session.execute(
-        select(Entity, shared)
-        .select_from(ArticleEntity)
-        .join(other, col(other.article_id) == col(ArticleEntity.article_id))
-        .join(Entity, col(Entity.id) == col(other.entity_id))
-        .where(col(ArticleEntity.entity_id) == entity_id, col(other.entity_id) != entity_id)
-        .group_by(col(Entity.id))
-        .order_by(shared.desc(), col(Entity.name), col(Entity.id))
-        .limit(limit)
-    ).all()
-    return [(row[0], int(row[1])) for row in rows]
-
-
-def top_sources(session: Session, entity_id: int, limit: int) -> list[tuple[Source, int]]:
-    """The sources with most articles mentioning the entity, with their article counts."""
-    articles = func.count().label("articles")
-    rows = session.execute(
-        select(Source, articles)
-        .select_from(ArticleEntity)
-        .join(Article, col(Article.id) == col(ArticleEntity.article_id))
-        .join(Source, col(Source.id) == col(Article.source_id))
-        .where(col(ArticleEntity.entity_id) == entity_id)
-        .group_by(col(Source.id))
-        .order_by(articles.desc(), col(Source.name))
-        .limit(limit)
-    ).all()
-    return [(row[0], int(row[1])) for row in rows]
+    counted = session.execute(
+        select(col(EntityStats.articles), col(EntityStats.mentions)).where(
+            col(EntityStats.entity_id) == entity_id
+        )
+    ).one_or_none()
+    articles, mentions = counted if counted is not None else (0, 0)
+    return EntityActivity(int(articles), int(mentions), first, last)
 
 
 # How a form was found, in the order shown: by recognition in an article's text, or tied to
