@@ -26,17 +26,15 @@ from app.schemas import (
 from app.search.catalog import (
     EntitySort,
     aliases_of,
-    co_occurring,
     entity_activity,
     entity_key_check,
     entity_listing,
     entity_page,
     entity_page_key,
     forms_found,
-    top_sources,
 )
 from app.search.cursor import Cursor, query_fingerprint
-from app.search.filter import Sort
+from app.search.filter import ArticleFilter, Sort
 
 router = APIRouter(route_class=ApiRoute, tags=["entities"])
 
@@ -116,7 +114,7 @@ def existing_entity(session: SessionDep, entity_id: int) -> Entity:
     summary="One entity",
 )
 def get_entity(
-    session: SessionDep,
+    search: SearchDep,
     entity_id: EntityId,
     top: Annotated[
         int, Query(ge=1, le=100, description="How many co-occurring entities and sources.")
@@ -124,8 +122,15 @@ def get_entity(
 ) -> EntityDetail:
     """An entity with its aliases, counts, first and last publication dates, the entities
     mentioned in the same articles and the sources that mention it most."""
+    session = search.session
     entity = existing_entity(session, entity_id)
     activity = entity_activity(session, entity_id)
+    # The entity and source facets of the articles mentioning it: on the search index, an
+    # aggregation instead of reading every link of those articles. The entity itself is
+    # in each of them, so one value more leaves `top` others.
+    mentioning = ArticleFilter(entity_groups=[[entity_id]])
+    facets = search.facets(mentioning, ["entity", "source"], top + 1, activity.articles)
+    others = [value for value in facets["entity"].values if value.id != entity_id][:top]
     return EntityDetail(
         id=entity_id,
         name=entity.name,
@@ -140,13 +145,13 @@ def get_entity(
         first_seen=activity.first_seen,
         last_seen=activity.last_seen,
         co_occurring=[
-            EntityCount(id=other.id, name=other.name, type=other.type, article_count=shared)
-            for other, shared in co_occurring(session, entity_id, top)
-            if other.id is not None
+            EntityCount(id=other.id, name=other.value, type=other.type, article_count=other.count)
+            for other in others
+            if other.id is not None and other.type is not None
         ],
         top_sources=[
-            SourceCount(id=source.id, name=source.name, article_count=count)
-            for source, count in top_sources(session, entity_id, top)
+            SourceCount(id=source.id, name=source.value, article_count=source.count)
+            for source in facets["source"].values[:top]
             if source.id is not None
         ],
     )
