@@ -15,6 +15,9 @@ RUN mkdir app && touch app/__init__.py \
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
+# Compiled once here: the image runs with PYTHONDONTWRITEBYTECODE, and compiling the app's
+# modules at each start would add some 0.3 s to it.
+RUN /opt/venv/bin/python -m compileall -q app migrations
 
 FROM ${BASE}
 ENV PATH=/opt/venv/bin:$PATH \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -344,6 +345,7 @@ def serve(
         finally:
             engine.dispose()
 
+    gc.disable()  # until the app is loaded: see app.serving
     from app.serving import serve_app
 
     serve_app(host, port, workers, settings.shutdown_grace_seconds, reload=reload)
