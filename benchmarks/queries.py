@@ -190,6 +190,13 @@ def build_mix(db: Path, paths: set[str]) -> list[Query]:
             api("/v2/everything", q=COMMON, pageSize=20) if "/v2/everything" in paths else None,
         )
     )
+    if "/entities" in paths:
+        surname = person.split()[-1].lower()
+        mix += [
+            Query("entities, most mentioned first", api("/entities", limit=20)),
+            Query("entities by name", api("/entities", q=surname), note=f"`{surname}`"),
+            Query("one entity's page", f"/entities/{person_id}", note=person),
+        ]
     return mix
 
 
