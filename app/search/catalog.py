@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+import orjson
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select, SQLColumnExpression
 from sqlmodel import Session, col
 
@@ -211,12 +212,15 @@ def forms_found(session: Session, entity_id: int) -> list[FormFound]:
     tied it to the entity."""
     articles: dict[str, int] = {}
     ways: dict[str, set[str]] = {}
+    # As text, decoded here by orjson: the JSON type's decoding was most of the time for an
+    # entity with tens of thousands of links.
     links = session.execute(
-        select(col(ArticleEntity.forms), col(ArticleEntity.found_by)).where(
+        select(cast(col(ArticleEntity.forms), Text), cast(col(ArticleEntity.found_by), Text)).where(
             col(ArticleEntity.entity_id) == entity_id
         )
     )
-    for forms, found_by in links:
+    for forms_text, found_by_text in links:
+        forms, found_by = orjson.loads(forms_text), orjson.loads(found_by_text)
         for form in forms:
             articles[form] = articles.get(form, 0) + 1
             ways.setdefault(form, set()).update(found_by.get(form, ()))
