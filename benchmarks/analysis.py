@@ -86,10 +86,36 @@ over fast fields; only the values shown are named from SQLite.
   spaCy itself reaches on the same texts with `nlp.pipe(n_process=2)` (1.73x each on a quiet
   machine, in the section below). Its two recognizing processes share the two cores with
   the writer; 1.8x would need the recognizer itself to scale better than it does here.
-- **Start-up:** about 0.85 s of it is importing the libraries and the app once, before the
-  workers fork (SQLAlchemy with SQLModel 0.25 s, FastAPI 0.1 s, our models, schemas and
-  routes about 0.25 s); bringing the index up to date (when nothing changed) and forking
-  the workers take the rest: 0.93 to 1.09 s measured, the most at a million articles.
+- **Start-up:** most of it is importing the libraries and the app once, before the
+  workers fork (SQLAlchemy with SQLModel, FastAPI, our models, schemas and routes). Since
+  1d6f3d4 the command imports them with the garbage collector off and freezes what they
+  made before forking (Python's advice for a forking server): the collections during the
+  imports walked those objects for nothing. `benchmarks/startup.py` on one 100,000-article
+  database, 9 starts each, load average 0.8: a median 1.22-1.24 s against 1.42-1.61 s for
+  512db2f, both with their bytecode compiled (the image now compiles it at build; it runs
+  with PYTHONDONTWRITEBYTECODE, and compiling the app's modules at each start cost about
+  0.3 s more). This session's machine imports more slowly than the 1M run's (about 1.0 s
+  against 0.85 s for the same imports), so 1 s is still missed on it; what is left is the
+  imports themselves, about 0.55 s of them SQLAlchemy, SQLModel and pydantic.
+- **Machines:** the sizes were measured on different machines of the same kind (the
+  "Code measured" line gives each commit; the machine line is the newest run's). The
+  10,000-article run of 1c5d4c6 ran on an AMD EPYC machine where every request costs more
+  than on the Intel one of the earlier runs: Datasette's common word 9.0 ms p50 there
+  against 5.7 ms, our floor 3.2 against 2.3 ms. On that machine the same server of 512db2f
+  and of this code answered the common word alike (wrk, one connection, two runs each:
+  11.3-12.4 ms p50 both), so its 10,000 row reads the machine, not a change of the code.
+- **The entity catalogue:** `/entities` counted every link of the archive for each
+  request (with the mention sums, every link row read): at 100,000 articles it answered
+  503 after the 5 s limit. Since 4434145 triggers keep each entity's counts in
+  `entity_stats` (migration 0017), and a listing reads one row an entity (14-37 ms at
+  100,000 articles, in process). One entity's page still reads its own links: for the
+  most-mentioned one at 100,000 articles (43,241 articles), in process: the forms it is
+  written in 0.13-0.15 s (0.42 s while the JSON type decoded each link's two columns;
+  orjson decodes their text now), its first and last dates 0.1 s; its co-occurring
+  entities and top sources come from the search engine's facets since 21f6059 (0.7 s of
+  SQL before). The page so grows with the entity's articles, about 2.5 s for such an
+  entity at a million; kept counts per form and dates, as for the listing, would make it
+  independent of them.
 - **Memory:** the target counts resident memory, in which each page the processes share
   (the imported code, loaded once before the workers fork) counts once per process; the
   proportional figure (PSS) counts it once. Most of that is the processes' own memory (the
@@ -280,6 +306,8 @@ def section(results: list[dict[str, Any]], results_dir: Path) -> list[str]:
         ".venv/bin/python benchmarks/report.py",
         "# PostgreSQL as well (up to 100k unless --postgres-up-to says more):",
         "#   NEWSDESK_BENCH_POSTGRES=postgresql+psycopg://…  (its database is loaded once, reused)",
+        "# start-up of two versions, many starts each, on a database a run left:",
+        "PYTHONPATH=. .venv/bin/python benchmarks/startup.py DB --starts 9 [--tree OTHER_CHECKOUT]",
         "```",
         "",
         "Each run's figures are kept in git (`benchmarks/results/*.json`, beside the corpora, "
