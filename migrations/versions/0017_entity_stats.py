@@ -7,10 +7,11 @@ took over 5 s on SQLite, the mention sums reading every link row, and the listin
 
 SQLite has one writer at a time: a row trigger adds or takes away each link. PostgreSQL
 uses statement triggers with transition tables, one aggregated upsert per statement (a
-bulk COPY of 100,000 links touches each entity once); the rows are taken in entity order, so
-two transactions counting the same entities lock them in the same order and never
-deadlock. A deleted entity loses its row with it (ON DELETE CASCADE), and its links' deltas
-are not written back.
+bulk COPY of 100,000 links touches each entity once), its rows taken in entity order: two
+statements counting the same entities lock their rows in the same order. Transactions of
+several such statements can still deadlock; PostgreSQL then fails one, and the ingest runs
+it again (app.db.run_retrying). A deleted entity loses its row with it (ON DELETE
+CASCADE), and its links' deltas are not written back.
 
 Revision ID: 0017
 Revises: 0016
